@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The two commands: `make run` and `make test`. Everything else is optional.
+#
+#   make deps       install the Debian packages that are missing (idempotent)
+#   make run        deps + Release build + the main job
+#   make test       deps + build + every test (ctest --output-on-failure)
+#   make test-asan  the tests under ASan+UBSan      make test-tsan  under TSan
+#   make bench      the headline benchmarks (Release build)
+#   make install    cmake --install (PREFIX=/usr/local)
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
+BUILD := build
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?=
+STRESS_SECONDS ?= 10
+
+# Debian packages the build, the tests and the bench need.
+PACKAGES := cmake make gcc g++ pkg-config clang llvm libclang-rt-14-dev \
+	liburcu-dev libjemalloc-dev check libsubunit-dev libxxhash-dev \
+	zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd gzip librocksdb-dev \
+	gnuplot-nox util-linux python3 python3-pymemcache \
+	memcached libmemcached-tools nutcracker
+
+.PHONY: all deps build release run test test-asan test-tsan bench install clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "deps: installing:$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing
+
+$(BUILD)/release/Makefile: | deps
+	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DSPC_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+
+release: deps $(BUILD)/release/Makefile
+	cmake --build $(BUILD)/release -j $(JOBS)
+
+build: deps
+	cmake -S . -B $(BUILD)/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPC_WERROR=$${CI:+ON} \
+	  -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/test -j $(JOBS)
+
+run: release
+	@if [ -x $(BUILD)/release/service/splitcached ]; then \
+	  exec $(BUILD)/release/service/splitcached; \
+	else \
+	  $(BUILD)/release/service/splitcache-mem; \
+	  if [ -x $(BUILD)/release/bench/splitcache-bench ]; then \
+	    $(BUILD)/release/bench/splitcache-bench view-during-index --duration 5; \
+	  fi; \
+	fi
+
+test: build
+	cd $(BUILD)/test && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+test-asan: deps
+	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=address,undefined \
+	  -DSPC_BUILD_BENCH=OFF -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/asan -j $(JOBS)
+	cd $(BUILD)/asan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+test-tsan: deps
+	cmake -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANITIZE=thread \
+	  -DSPC_BUILD_BENCH=OFF -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/tsan -j $(JOBS)
+	cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+bench: release
+	$(BUILD)/release/bench/splitcache-bench view-during-index --duration 3
+	$(BUILD)/release/bench/splitcache-bench read-scaling --duration 2
+
+install: release
+	cmake --install $(BUILD)/release --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pools/pools.h: the memory layer as the rest of the library sees it.
+ *
+ * struct spc_mem owns the detected budget, its reservation and the two
+ * pools; struct spc_pool is one pool: a jemalloc arena carved from the
+ * reservation (a hard cap) plus a charge counter checked *before* every
+ * allocation (memcached slabs.c). pools/ knows nothing of core/ or sync/.
+ *
+ * Charging contract (the budget rule of DESIGN.md):
+ *   1. charge(pool, spc_pool_usable(pool, n) + overhead) before allocating;
+ *   2. on allocation failure uncharge the same amount;
+ *   3. uncharge only after the memory was really freed (after its grace
+ *      period), so charged bytes never undercount what the pool holds.
+ * spc_pool_charge fails with SPC_EFULL instead of passing the pool's limit,
+ * so charged bytes never exceed the limit, whatever the threads do.
+ */
+#ifndef SPC_POOLS_H
+#define SPC_POOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "splitcache.h"
+
+struct spc_env;
+struct spc_mem;
+struct spc_pool;
+
+#define SPC_MIB (UINT64_C(1) << 20)
+#define SPC_MINIMAL_POOL_BYTES SPC_MIB              /* a "minimal" pool's target */
+#define SPC_RECOMMENDED_MIN_BYTES (64 * SPC_MIB)    /* warn below this budget */
+#define SPC_DEFAULT_MAX_BUDGET (UINT64_C(1) << 30)
+
+/* Detects the budget, runs the reservation ladder, splits by cfg->mode and
+ * creates both pools with their arenas. Never aborts for lack of memory:
+ * if every rung fails it opens in degraded mode (minimal pools, reported).
+ * Returns SPC_OK, SPC_EINVAL (bad mode/share), SPC_ECONFIG (bad
+ * SPLITCACHE_MEMORY), SPC_ENOMEM (bookkeeping allocation failed; nothing
+ * left behind). Context: any thread. */
+int spc_mem_open(const struct spc_config *cfg, const struct spc_env *env, struct spc_mem **out);
+void spc_mem_close(struct spc_mem *mem);
+
+struct spc_pool *spc_mem_pool(struct spc_mem *mem, enum spc_pool_id id);
+uint64_t spc_mem_budget(const struct spc_mem *mem);
+
+/* Pure split arithmetic of DESIGN.md: targets never sum above budget.
+ * Returns SPC_OK or SPC_EINVAL (unknown mode, share outside (0,1)). */
+int spc_split_targets(uint64_t budget, enum spc_mode mode, double view_share,
+                      uint64_t out[SPC_POOL_COUNT]);
+
+/* Records a new mode in the report. The caller (core) changes the pools'
+ * targets in the order DESIGN.md asks: shrink one, let it shed, grow the
+ * other. */
+void spc_mem_note_mode(struct spc_mem *mem, enum spc_mode mode, double view_share);
+
+/* Fills every field of the report, including charged bytes and arena
+ * statistics of each pool. Context: any thread. */
+void spc_mem_fill_report(struct spc_mem *mem, struct spc_mem_report *out);
+
+/* ---- one pool ---------------------------------------------------------- */
+
+/* Adds bytes to the charge if that keeps it within the limit.
+ * Returns SPC_OK or SPC_EFULL (charge unchanged). Context: any thread. */
+int spc_pool_charge(struct spc_pool *pool, uint64_t bytes);
+/* Removes bytes charged earlier. Context: any thread. */
+void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes);
+uint64_t spc_pool_charged(const struct spc_pool *pool);
+
+/* The limit charges may not pass (= the target set by the split). */
+uint64_t spc_pool_target(const struct spc_pool *pool);
+void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
+
+/* The bytes an allocation of n really takes in this pool (its usable size);
+ * what must be charged for it. n > 0. */
+size_t spc_pool_usable(const struct spc_pool *pool, size_t n);
+
+/* Allocates n > 0 bytes from the pool's arena (or plain malloc in the
+ * sanitizer build). Does not charge. NULL when the arena's region is
+ * exhausted, the system refuses, or the fault hook says so.
+ * Context: any thread. */
+void *spc_pool_alloc(struct spc_pool *pool, size_t n);
+/* Frees p, allocated with spc_pool_alloc(pool, n). Context: any thread
+ * (the RCU callback thread included). */
+void spc_pool_free(struct spc_pool *pool, void *p, size_t n);
+
+#endif /* SPC_POOLS_H */
