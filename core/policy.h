@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/policy.h: eviction policies (S3-FIFO, CLOCK) over opaque items.
+ *
+ * Context: every function here runs only on the owning pool's maintainer
+ * (or, in synchronous-maintenance mode, the one thread that plays it). No
+ * locks, no atomics except reading/clearing the items' access counters,
+ * which readers bump concurrently with one relaxed test-before-set store.
+ *
+ * The policy never frees items and never touches the index: it orders them
+ * and names victims. The maintainer unpublishes victims and reclaims them.
+ * Items marked dead by a writer (replaced or deleted) stay queued until the
+ * policy reaches them or a sweep collects them; the policy hands them back
+ * through the same calls, flagged as dead, so the maintainer frees them
+ * without counting an eviction.
+ *
+ * Determinism: the same sequence of admit/evict calls and the same access
+ * counter values give the same victims. No clock, no randomness.
+ */
+#ifndef SPC_POLICY_H
+#define SPC_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "splitcache.h"
+
+struct spc_env;
+struct spc_policy_state;
+
+/* How the policy sees an item. All callbacks are cheap and run on the
+ * maintainer. freq is the item's access counter (0..3, bumped by readers);
+ * set_freq lowers it (maintainer only; a racing reader bump may be lost,
+ * which only makes the item look colder). */
+struct spc_policy_ops {
+	unsigned (*freq)(const void *item);
+	void (*set_freq)(void *item, unsigned freq);
+	int (*dead)(const void *item);        /* replaced or deleted by a writer */
+	uint64_t (*hash)(const void *item);   /* key hash, for the ghost queue */
+};
+
+enum spc_victim_kind {
+	SPC_VICTIM_NONE = 0, /* policy is empty */
+	SPC_VICTIM_EVICT,    /* a live item chosen to make room */
+	SPC_VICTIM_DEAD      /* a dead item collected on the way: free, not an eviction */
+};
+
+/* Creates a policy. expected_items sizes the queues at first (they grow by
+ * doubling). Returns SPC_OK, SPC_EINVAL (unknown kind), SPC_ENOMEM. */
+int spc_policy_create(enum spc_policy kind, const struct spc_policy_ops *ops,
+                      const struct spc_env *env, size_t expected_items,
+                      struct spc_policy_state **out);
+/* Frees the policy's own memory; items are the caller's. */
+void spc_policy_destroy(struct spc_policy_state *p);
+
+/* Admits a newly published item. Returns SPC_OK or SPC_ENOMEM (a queue
+ * could not grow; the item was not admitted and the caller must evict it
+ * at once so the policy still tracks every live item). */
+int spc_policy_admit(struct spc_policy_state *p, void *item);
+
+/* Removes and returns the next item to let go: a victim chosen by the
+ * policy, or a dead item met on the way. Bounded work per call: at most
+ * max_scan items are examined (second chances given) before it returns
+ * SPC_VICTIM_NONE with *item NULL, so a maintainer step stays bounded. */
+enum spc_victim_kind spc_policy_next(struct spc_policy_state *p, size_t max_scan, void **item);
+
+/* Collects up to max_scan queued items that are dead, calling reclaim(arg,
+ * item) for each and dropping them from the queues; live items keep their
+ * order and counters. Returns how many items were examined. Used after
+ * deletes and replacements so their memory comes back without pressure. */
+size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
+                        void (*reclaim)(void *arg, void *item), void *arg);
+
+/* Items queued (live and dead not yet collected). */
+size_t spc_policy_size(const struct spc_policy_state *p);
+/* Bytes of the policy's own structures (queues, ghost table). */
+size_t spc_policy_memory(const struct spc_policy_state *p);
+const char *spc_policy_name(enum spc_policy kind);
+
+#endif /* SPC_POLICY_H */
