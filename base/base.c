@@ -193,3 +193,19 @@ int spc_parse_size(const char *text, uint64_t *out_bytes)
 	*out_bytes = v << shift;
 	return SPC_OK;
 }
+
+void spc_config_init(struct spc_config *cfg)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof *cfg);
+	cfg->use_env = 1;
+	cfg->mode = SPC_MODE_SPLIT;
+	cfg->view_share = 0.5;
+	cfg->policy = SPC_POLICY_S3FIFO;
+	cfg->hash_seed = UINT64_C(0x5eed5b1dcac4e000); /* fixed: runs repeat */
+	cfg->high_watermark_pct = 95;
+	cfg->low_watermark_pct = 90;
+	cfg->max_item_bytes = 1u << 20;
+	cfg->full_wait_ms = 100;
+}
