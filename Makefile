@@ -17,11 +17,10 @@ CTEST_FLAGS ?=
 STRESS_SECONDS ?= 10
 
 # Debian packages the build, the tests and the bench need.
-PACKAGES := cmake make gcc g++ pkg-config clang llvm libclang-rt-14-dev \
+PACKAGES := cmake make gcc g++ pkg-config \
 	liburcu-dev libjemalloc-dev check libsubunit-dev libxxhash-dev \
 	zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd gzip librocksdb-dev \
-	gnuplot-nox util-linux python3 python3-pymemcache \
-	memcached libmemcached-tools nutcracker
+	gnuplot-nox util-linux python3
 
 .PHONY: all deps build release run test test-asan test-tsan bench install clean
 
