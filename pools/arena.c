@@ -77,7 +77,10 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
 		return NULL; /* bump allocation cannot place an extent */
 	if (pthread_mutex_lock(&a->lock) != 0)
 		spc_die("pthread_mutex_lock");
-	start = (a->used + align - 1) / align * align;
+	/* Align the address, not the offset: the region's base is only
+	 * page-aligned, jemalloc asks for up to 2 MiB alignment. */
+	start = (size_t)(((uintptr_t)a->base + a->used + align - 1) / align * align -
+	                 (uintptr_t)a->base);
 	if (start < a->used || start > a->size || a->size - start < size) {
 		a->hook_failures++;
 	} else if (*commit && mprotect(a->base + start, size, PROT_READ | PROT_WRITE) != 0) {
@@ -172,6 +175,21 @@ static int create_arena(struct spc_arena *a, int hooked)
 	return 0;
 }
 
+/* The region is exhausted. Freed pages may still sit in jemalloc's dirty
+ * cache as small pieces that it coalesces only when it purges them (after
+ * dirty_decay_ms): a request for a larger size then fails although the
+ * region has room. Purge now, which coalesces them into retained extents,
+ * and try once more. Only the failing path pays for it. */
+static void *retry_after_purge(struct spc_arena *a, size_t n)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "arena.%u.purge", a->index);
+	if (mallctl(key, NULL, NULL, NULL, 0) != 0)
+		return NULL;
+	return mallocx(n, a->flags);
+}
+
 #endif /* !SPC_POOL_MALLOC */
 
 void spc_arena_init(struct spc_arena *a, const struct spc_env *env, struct spc_region region)
@@ -230,7 +248,14 @@ void spc_arena_destroy(struct spc_arena *a)
 void *spc_arena_alloc(struct spc_arena *a, size_t n)
 {
 #ifndef SPC_POOL_MALLOC
-	if (a->kind != SPC_ARENA_MALLOC)
+	if (a->kind == SPC_ARENA_HOOKED) {
+		void *p = mallocx(n, a->flags);
+
+		if (!p)
+			p = retry_after_purge(a, n);
+		return p;
+	}
+	if (a->kind == SPC_ARENA_PLAIN)
 		return mallocx(n, a->flags);
 #endif
 	return malloc(n);
