@@ -77,6 +77,9 @@ struct spc_arena {
 	unsigned index;       /* jemalloc arena index, 0 for SPC_ARENA_MALLOC */
 	int flags;            /* MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE */
 	size_t page;
+	size_t small_max;     /* largest size served from a slab */
+	size_t large_pad;     /* extra page of every larger allocation (jemalloc's
+	                         opt.cache_oblivious), 0 when off */
 	pthread_mutex_t lock; /* guards the bump pointer below (hooks only) */
 	char *base;
 	size_t size, used;
@@ -95,6 +98,9 @@ void spc_arena_destroy(struct spc_arena *a);
 void *spc_arena_alloc(struct spc_arena *a, size_t n);
 void spc_arena_free(struct spc_arena *a, void *p, size_t n);
 size_t spc_arena_usable(const struct spc_arena *a, size_t n);
+/* Lets jemalloc purge the pages whose decay time has passed, now rather
+ * than at its next internal tick. Context: any thread. */
+void spc_arena_trim(struct spc_arena *a);
 /* Fills arena_* fields, arena_index and hard_capped. Context: any thread. */
 void spc_arena_stats(struct spc_arena *a, struct spc_mem_pool_report *out);
 

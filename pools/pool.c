@@ -348,6 +348,11 @@ size_t spc_pool_usable(const struct spc_pool *pool, size_t n)
 	return spc_arena_usable(&pool->arena, n);
 }
 
+void spc_pool_trim(struct spc_pool *pool)
+{
+	spc_arena_trim(&pool->arena);
+}
+
 void *spc_pool_alloc(struct spc_pool *pool, size_t n)
 {
 	if (n == 0 || spc_fault(pool->env, SPC_FAULT_POOL_ALLOC, n))

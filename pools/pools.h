@@ -73,9 +73,18 @@ uint64_t spc_pool_charged(const struct spc_pool *pool);
 uint64_t spc_pool_target(const struct spc_pool *pool);
 void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
 
-/* The bytes an allocation of n really takes in this pool (its usable size);
- * what must be charged for it. n > 0. */
+/* The bytes an allocation of n really takes in this pool: its usable size
+ * (nallocx), plus the page jemalloc adds to every allocation above the
+ * largest slab size (opt.cache_oblivious); what must be charged for it.
+ * n > 0. Context: any thread. */
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n);
+
+/* Gives freed pages whose decay time (100 ms) has passed back to the
+ * system now instead of at jemalloc's next internal tick, so the resident
+ * memory follows the charged bytes. Cheap when there is nothing to purge.
+ * The pool's maintainer calls it after each eviction batch.
+ * Context: any thread. */
+void spc_pool_trim(struct spc_pool *pool);
 
 /* Allocates n > 0 bytes from the pool's arena (or plain malloc in the
  * sanitizer build). Does not charge. NULL when the arena's region is
