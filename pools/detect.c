@@ -490,8 +490,7 @@ static void detect_meminfo(const char *root, struct spc_mem_report *r)
 	     (unsigned long long)lim, (unsigned long long)used);
 }
 
-static void detect_rlimit(const struct spc_detect_input *in, int which, int given, uint64_t value,
-                          struct spc_mem_source *s)
+static void detect_rlimit(int which, int given, uint64_t value, struct spc_mem_source *s)
 {
 	struct rlimit rl;
 
@@ -561,8 +560,8 @@ int spc_detect_budget(const struct spc_detect_input *in, struct spc_mem_report *
 	detect_cgroup2(root, rc == SPC_ENOTFOUND ? NULL : cg, r);
 	detect_cgroup1(root, rc == SPC_ENOTFOUND ? NULL : cg, r);
 	detect_meminfo(root, r);
-	detect_rlimit(in, RLIMIT_AS, in->rlimits_given, in->rlimit_as, &r->sources[S_RL_AS]);
-	detect_rlimit(in, RLIMIT_DATA, in->rlimits_given, in->rlimit_data, &r->sources[S_RL_DATA]);
+	detect_rlimit(RLIMIT_AS, in->rlimits_given, in->rlimit_as, &r->sources[S_RL_AS]);
+	detect_rlimit(RLIMIT_DATA, in->rlimits_given, in->rlimit_data, &r->sources[S_RL_DATA]);
 
 	/* D4: the candidates, their minimum and who gave it. */
 	for (i = 0; i < S_COUNT; i++) {
@@ -602,7 +601,12 @@ int spc_detect_budget(const struct spc_detect_input *in, struct spc_mem_report *
 			raw = r->sources[S_TOTAL].bytes;
 			raw_tight = r->sources[S_TOTAL].name;
 		}
-		budget = expl < SPC_DETECT_FLOOR ? SPC_DETECT_FLOOR : expl;
+		budget = expl;
+		if (budget < SPC_DETECT_FLOOR) {
+			budget = SPC_DETECT_FLOOR;
+			spc_report_warn(r, "explicit budget %llu raised to the 4 MiB floor",
+			                (unsigned long long)expl);
+		}
 		r->tightest_source = "override";
 		if (budget > raw) {
 			budget = raw;

@@ -149,10 +149,16 @@ int spc_mem_report_json(const struct spc_mem_report *r, char *buf, size_t cap, s
 		spc_sb_printf(&sb, "%s\n  {\"name\": ", i ? "," : "");
 		json_str_or_null(&sb, s->name);
 		if (s->has_bytes)
-			spc_sb_printf(&sb, ", \"bytes\": %llu, \"candidate_bytes\": %llu",
-			              (unsigned long long)s->bytes, (unsigned long long)s->candidate);
+			spc_sb_printf(&sb, ", \"bytes\": %llu", (unsigned long long)s->bytes);
 		else
-			spc_sb_printf(&sb, ", \"bytes\": null, \"candidate_bytes\": null");
+			spc_sb_printf(&sb, ", \"bytes\": null");
+		/* A candidate of 0 with a limit of 0 is real (no commit
+		 * headroom); otherwise 0 means the source gives none. */
+		if (s->has_bytes && (s->candidate || s->bytes == 0))
+			spc_sb_printf(&sb, ", \"candidate_bytes\": %llu",
+			              (unsigned long long)s->candidate);
+		else
+			spc_sb_printf(&sb, ", \"candidate_bytes\": null");
 		spc_sb_printf(&sb, ", \"path\": ");
 		json_str_or_null(&sb, s->path);
 		spc_sb_printf(&sb, ", \"note\": ");

@@ -226,6 +226,46 @@ START_TEST(prefault_commits_pages)
 }
 END_TEST
 
+/* spc_mem_probe predicts what spc_mem_open builds; a 4 MiB budget still
+ * gets hard-capped arenas, the 1 MiB rung plain ones, and targets never
+ * sum above the budget. */
+START_TEST(probe_predicts_open)
+{
+	struct fault_plan f = { SPC_FAULT_RESERVE, _i, 0 };
+	struct spc_config cfg;
+	struct spc_mem_report probe, opened;
+	struct spc_mem *mem = NULL;
+	int i;
+
+	small_config(&cfg, 4ull << 20);
+	cfg.fault = fault_fn;
+	cfg.fault_arg = &f;
+	ck_assert_int_eq(spc_mem_probe(&cfg, &probe), SPC_OK);
+	f.calls = 0;
+	ck_assert_int_eq(spc_mem_open(&cfg, NULL, &mem), SPC_OK);
+	spc_mem_fill_report(mem, &opened);
+	ck_assert_uint_eq(probe.budget_bytes, opened.budget_bytes);
+	ck_assert_uint_eq(opened.budget_bytes, _i == 0 ? 4ull << 20 : 1ull << 20);
+	ck_assert_int_eq(opened.below_recommended_minimum, 1);
+	ck_assert_uint_le(opened.pools[0].target_bytes + opened.pools[1].target_bytes,
+	                  opened.budget_bytes);
+	for (i = 0; i < SPC_POOL_COUNT; i++) {
+		struct spc_pool *p = spc_mem_pool(mem, (enum spc_pool_id)i);
+		void *q;
+
+		ck_assert_uint_eq(probe.pools[i].target_bytes, opened.pools[i].target_bytes);
+		ck_assert_int_eq(probe.pools[i].hard_capped, opened.pools[i].hard_capped);
+#ifndef SPC_POOL_MALLOC
+		ck_assert_int_eq(opened.pools[i].hard_capped, _i == 0);
+#endif
+		q = spc_pool_alloc(p, 5000);
+		ck_assert_ptr_nonnull(q);
+		spc_pool_free(p, q, 5000);
+	}
+	spc_mem_close(mem);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pools.ladder");
@@ -240,6 +280,7 @@ int main(void)
 	tcase_add_test(tc, degraded_still_usable);
 	tcase_add_test(tc, prefault_falls_down_the_ladder);
 	tcase_add_test(tc, prefault_commits_pages);
+	tcase_add_loop_test(tc, probe_predicts_open, 0, 2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
