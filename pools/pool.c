@@ -249,6 +249,15 @@ int spc_mem_degraded(const struct spc_mem *mem)
 	return mem->report.degraded;
 }
 
+int spc_mem_mode_targets(const struct spc_mem *mem, enum spc_mode mode, double view_share,
+                         uint64_t out[SPC_POOL_COUNT])
+{
+	if (check_mode(mode, view_share) != SPC_OK)
+		return SPC_EINVAL;
+	open_targets(mem->budget, mem->report.degraded, mode, view_share, out);
+	return SPC_OK;
+}
+
 void spc_mem_note_mode(struct spc_mem *mem, enum spc_mode mode, double view_share)
 {
 	if (pthread_mutex_lock(&mem->report_lock) != 0)

@@ -51,6 +51,13 @@ int spc_mem_degraded(const struct spc_mem *mem);
 int spc_split_targets(uint64_t budget, enum spc_mode mode, double view_share,
                       uint64_t out[SPC_POOL_COUNT]);
 
+/* The targets a mode and share give this handle's budget: the split of
+ * DESIGN.md, or minimal pools when degraded (the same rule open used).
+ * Returns SPC_OK or SPC_EINVAL (bad mode or share; out unchanged).
+ * Context: any thread. */
+int spc_mem_mode_targets(const struct spc_mem *mem, enum spc_mode mode, double view_share,
+                         uint64_t out[SPC_POOL_COUNT]);
+
 /* Records a new mode in the report. The caller (core) changes the pools'
  * targets in the order DESIGN.md asks: shrink one, let it shed, grow the
  * other. */

@@ -116,12 +116,14 @@ static int one_run(struct plan *p, enum spc_mode mode)
 	{
 		uint64_t t[SPC_POOL_COUNT];
 
-		if (!r.degraded &&
-		    spc_split_targets(spc_mem_budget(mem), SPC_MODE_VIEW, 0.5, t) == SPC_OK) {
-			spc_pool_set_target(spc_mem_pool(mem, SPC_POOL_INDEX), t[SPC_POOL_INDEX]);
-			spc_pool_set_target(spc_mem_pool(mem, SPC_POOL_VIEW), t[SPC_POOL_VIEW]);
-			spc_mem_note_mode(mem, SPC_MODE_VIEW, 0.5);
-		}
+		ck_assert_int_eq(spc_mem_mode_targets(mem, SPC_MODE_VIEW, 0.5, t), SPC_OK);
+		ck_assert_uint_le(t[0] + t[1], spc_mem_budget(mem));
+		spc_pool_set_target(spc_mem_pool(mem, SPC_POOL_INDEX), t[SPC_POOL_INDEX]);
+		spc_pool_set_target(spc_mem_pool(mem, SPC_POOL_VIEW), t[SPC_POOL_VIEW]);
+		spc_mem_note_mode(mem, SPC_MODE_VIEW, 0.5);
+		spc_mem_fill_report(mem, &r);
+		ck_assert_int_eq(r.mode, SPC_MODE_VIEW);
+		ck_assert_uint_eq(r.pools[SPC_POOL_VIEW].target_bytes, t[SPC_POOL_VIEW]);
 	}
 	spc_mem_fill_report(mem, &r);
 	ck_assert_int_eq(spc_mem_report_json(&r, json, sizeof json, NULL), SPC_OK);

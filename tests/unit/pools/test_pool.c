@@ -316,6 +316,108 @@ START_TEST(two_handles)
 }
 END_TEST
 
+/* Frees may come from another thread (the call_rcu worker): allocate on
+ * this thread, free on a second one, then reuse the pool. */
+struct cross {
+	struct spc_pool *pool;
+	void **ptrs;
+	size_t count, n;
+};
+
+static void *free_all(void *arg)
+{
+	struct cross *c = arg;
+	size_t i;
+
+	for (i = 0; i < c->count; i++)
+		spc_pool_free(c->pool, c->ptrs[i], c->n);
+	return NULL;
+}
+
+START_TEST(free_on_another_thread)
+{
+	struct spc_config cfg;
+	struct spc_mem *mem = NULL;
+	struct cross c;
+	void *ptrs[2000];
+	pthread_t t;
+	size_t i;
+
+	small_config(&cfg, 16ull << 20);
+	ck_assert_int_eq(spc_mem_open(&cfg, NULL, &mem), SPC_OK);
+	c.pool = spc_mem_pool(mem, SPC_POOL_VIEW);
+	c.ptrs = ptrs;
+	c.count = 2000;
+	c.n = 3000;
+	for (i = 0; i < c.count; i++) {
+		ptrs[i] = spc_pool_alloc(c.pool, c.n);
+		ck_assert_ptr_nonnull(ptrs[i]);
+		memset(ptrs[i], (int)i, c.n);
+	}
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &c), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	for (i = 0; i < c.count; i++) {
+		ptrs[i] = spc_pool_alloc(c.pool, c.n);
+		ck_assert_ptr_nonnull(ptrs[i]);
+	}
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &c), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	spc_pool_trim(c.pool);
+	spc_mem_close(mem);
+}
+END_TEST
+
+/* The report may be read while the mode is noted and pools are charged
+ * (TSan checks the locking). */
+struct reporter {
+	struct spc_mem *mem;
+	_Atomic int stop;
+};
+
+static void *report_loop(void *arg)
+{
+	struct reporter *rp = arg;
+	struct spc_mem_report *r = malloc(sizeof *r);
+
+	ck_assert_ptr_nonnull(r);
+	while (!atomic_load(&rp->stop)) {
+		spc_mem_fill_report(rp->mem, r);
+		ck_assert(r->mode == SPC_MODE_SPLIT || r->mode == SPC_MODE_VIEW);
+	}
+	free(r);
+	return NULL;
+}
+
+START_TEST(report_during_mode_changes)
+{
+	struct spc_config cfg;
+	struct reporter rp;
+	pthread_t t;
+	uint64_t tg[SPC_POOL_COUNT];
+	int i;
+
+	small_config(&cfg, 16ull << 20);
+	ck_assert_int_eq(spc_mem_open(&cfg, NULL, &rp.mem), SPC_OK);
+	atomic_init(&rp.stop, 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, report_loop, &rp), 0);
+	for (i = 0; i < 2000; i++) {
+		enum spc_mode m = i % 2 ? SPC_MODE_VIEW : SPC_MODE_SPLIT;
+		struct spc_pool *p = spc_mem_pool(rp.mem, SPC_POOL_INDEX);
+
+		ck_assert_int_eq(spc_mem_mode_targets(rp.mem, m, 0.5, tg), SPC_OK);
+		spc_pool_set_target(p, tg[SPC_POOL_INDEX]);
+		spc_pool_set_target(spc_mem_pool(rp.mem, SPC_POOL_VIEW), tg[SPC_POOL_VIEW]);
+		spc_mem_note_mode(rp.mem, m, 0.5);
+		if (spc_pool_charge(p, 100) == SPC_OK)
+			spc_pool_uncharge(p, 100);
+	}
+	atomic_store(&rp.stop, 1);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(spc_mem_mode_targets(rp.mem, SPC_MODE_SPLIT, 2.0, tg), SPC_EINVAL);
+	spc_mem_close(rp.mem);
+}
+END_TEST
+
 /* ---- R1, R2: the report ------------------------------------------------ */
 
 START_TEST(report_renders)
@@ -393,6 +495,8 @@ int main(void)
 	tcase_add_test(tc, arena_stays_in_region);
 	tcase_add_test(tc, usable_size);
 	tcase_add_test(tc, two_handles);
+	tcase_add_test(tc, free_on_another_thread);
+	tcase_add_test(tc, report_during_mode_changes);
 	tcase_add_test(tc, report_renders);
 	tcase_add_test(tc, json_escapes_strings);
 	suite_add_tcase(s, tc);
