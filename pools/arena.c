@@ -21,9 +21,14 @@
  *   split, merge  false (allowed): every extent lies in one mapping.
  *
  * Tuning, set on every created arena:
- *   retain_grow_limit 2 MiB: with opt.retain jemalloc grows its retained
- *     memory geometrically (up to 12 MiB at once here), which fails early in
- *     a small region; 2 MiB steps cut the hook failures ~1000-fold.
+ *   retain_grow_limit = the region's size: with opt.retain jemalloc grows
+ *     its retained memory in geometrically larger steps, and it never
+ *     coalesces extents across two steps (each is a "head"). Small steps
+ *     (2 MiB, as LIBS.md suggests to avoid failing hook calls) strand the
+ *     tail of every step: a 16 MiB pool of 1 MiB values then reached only
+ *     10 of its 15 values. Large steps cost nothing here (address space of
+ *     the region, committed on use); when a step no longer fits, the hook
+ *     fails cheaply and jemalloc falls back to an exact-size extent.
  *   dirty_decay_ms 100, muzzy_decay_ms 0: freed pages are purged within
  *     ~0.1 s of the next arena activity instead of 10 s, so the resident
  *     memory follows the charged bytes and stays near the budget.
@@ -192,7 +197,7 @@ static int create_arena(struct spc_arena *a, int hooked)
 	a->flags = MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE;
 	learn_sizes(a);
 	if (hooked)
-		arena_ctl_size(index, "retain_grow_limit", (size_t)SPC_ARENA_RETAIN_GROW_LIMIT);
+		arena_ctl_size(index, "retain_grow_limit", a->size);
 	arena_ctl_ssize(index, "dirty_decay_ms", SPC_ARENA_DIRTY_DECAY_MS);
 	arena_ctl_ssize(index, "muzzy_decay_ms", SPC_ARENA_MUZZY_DECAY_MS);
 	return 0;

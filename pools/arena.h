@@ -24,14 +24,18 @@
 struct spc_env;
 
 /* Address space added to each pool's region beyond the budget: jemalloc's
- * arena metadata (~2 MiB) and one retained-growth step (2 MiB). */
-#define SPC_REGION_SLACK (UINT64_C(4) << 20)
+ * arena metadata, which comes out of the region (~2 MiB at creation, then
+ * about 128 bytes per extent: 8 MiB for a 1 GiB pool of 4 KiB values),
+ * extents wasted at the boundaries of its growth steps, and alignment.
+ * Measured (docs/memory.md): 8 MiB + 1/16 of the rung lets a pool of 16 MiB
+ * to 1 GiB reach its target with values of 100 B to 1 MiB. */
+#define SPC_REGION_SLACK_FIXED (UINT64_C(8) << 20)
+#define SPC_REGION_SLACK(rung) (SPC_REGION_SLACK_FIXED + (rung) / 16 / 4096 * 4096)
 /* Below this a region cannot host a jemalloc arena: plain arena instead. */
 #define SPC_REGION_MIN_FOR_ARENA (UINT64_C(8) << 20)
 /* Freed pages go back to the system this fast (see arena.c). */
 #define SPC_ARENA_DIRTY_DECAY_MS 100
 #define SPC_ARENA_MUZZY_DECAY_MS 0
-#define SPC_ARENA_RETAIN_GROW_LIMIT (UINT64_C(2) << 20)
 
 struct spc_region {
 	char *base; /* NULL: no region (degraded, or sanitizer build) */

@@ -318,7 +318,7 @@ int spc_mem_probe(const struct spc_config *cfg, struct spc_mem_report *out)
 		out->pools[i].hard_capped = 0;
 #ifndef SPC_POOL_MALLOC
 		out->pools[i].hard_capped = !out->degraded &&
-		                            budget + SPC_REGION_SLACK >= SPC_REGION_MIN_FOR_ARENA;
+		                            budget + SPC_REGION_SLACK(budget) >= SPC_REGION_MIN_FOR_ARENA;
 #endif
 	}
 	return SPC_OK;

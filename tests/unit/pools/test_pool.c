@@ -248,7 +248,7 @@ START_TEST(arena_stays_in_region)
 		struct spc_pool *p = spc_mem_pool(mem, (enum spc_pool_id)i);
 
 		ck_assert_int_eq(spc_pool_region(p, &base, &size), 1);
-		ck_assert_uint_eq(size, (16u << 20) + (4u << 20));
+		ck_assert_uint_eq(size, (16u << 20) + (8u << 20) + (1u << 20));
 		ck_assert_int_eq(r.pools[i].hard_capped, 1);
 		ck_assert_uint_ge(r.pools[i].arena_index, 1);
 		/* Both pools, one size each, then the same pool again after
@@ -256,6 +256,56 @@ START_TEST(arena_stays_in_region)
 		alloc_until_null(p, sizes[i], base, size, 80);
 		alloc_until_null(p, sizes[i + 2], base, size, 25);
 	}
+	spc_mem_close(mem);
+#endif
+}
+END_TEST
+
+/* After a mode change one pool may hold almost the whole budget: its
+ * region must let it reach its target. Charge-then-allocate until the
+ * charge says EFULL; no allocation may fail before, none may land outside. */
+START_TEST(pool_reaches_target_after_mode_change)
+{
+#ifdef SPC_POOL_MALLOC
+	printf("SKIP pool_reaches_target_after_mode_change: SPC_POOL_MALLOC build\n");
+#else
+	static const size_t sizes[] = { 100, 4000, 16000, 200000, 1 << 20 };
+	size_t n = sizes[_i], u, count = 0, cap, i;
+	struct spc_config cfg;
+	struct spc_mem *mem = NULL;
+	struct spc_pool *p;
+	uint64_t t[SPC_POOL_COUNT];
+	const void *base;
+	size_t size;
+	char **ptrs;
+
+	small_config(&cfg, 16ull << 20);
+	ck_assert_int_eq(spc_mem_open(&cfg, NULL, &mem), SPC_OK);
+	ck_assert_int_eq(spc_mem_mode_targets(mem, SPC_MODE_INDEXER, 0.5, t), SPC_OK);
+	spc_pool_set_target(spc_mem_pool(mem, SPC_POOL_VIEW), t[SPC_POOL_VIEW]);
+	p = spc_mem_pool(mem, SPC_POOL_INDEX);
+	spc_pool_set_target(p, t[SPC_POOL_INDEX]);
+	ck_assert_uint_eq(spc_pool_target(p), (15ull << 20));
+	ck_assert_int_eq(spc_pool_region(p, &base, &size), 1);
+	u = spc_pool_usable(p, n);
+	cap = t[SPC_POOL_INDEX] / u + 1;
+	ptrs = calloc(cap, sizeof *ptrs);
+	ck_assert_ptr_nonnull(ptrs);
+	while (spc_pool_charge(p, u) == SPC_OK) {
+		char *q = spc_pool_alloc(p, n);
+
+		ck_assert_msg(q, "size %zu: NULL after %zu allocations, charged %llu of %llu", n,
+		              count, (unsigned long long)spc_pool_charged(p),
+		              (unsigned long long)spc_pool_target(p));
+		ck_assert(q >= (const char *)base && q + n <= (const char *)base + size);
+		ptrs[count++] = q;
+	}
+	ck_assert_uint_gt(spc_pool_charged(p) + u, spc_pool_target(p));
+	for (i = 0; i < count; i++) {
+		spc_pool_free(p, ptrs[i], n);
+		spc_pool_uncharge(p, u);
+	}
+	free(ptrs);
 	spc_mem_close(mem);
 #endif
 }
@@ -493,6 +543,7 @@ int main(void)
 	tcase_add_test(tc, charge_exact);
 	tcase_add_test(tc, charge_never_passes_target_two_threads);
 	tcase_add_test(tc, arena_stays_in_region);
+	tcase_add_loop_test(tc, pool_reaches_target_after_mode_change, 0, 5);
 	tcase_add_test(tc, usable_size);
 	tcase_add_test(tc, two_handles);
 	tcase_add_test(tc, free_on_another_thread);
