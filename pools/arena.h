@@ -30,7 +30,8 @@ struct spc_env;
  * Measured (docs/memory.md): 8 MiB + 1/16 of the rung lets a pool of 16 MiB
  * to 1 GiB reach its target with values of 100 B to 1 MiB. */
 #define SPC_REGION_SLACK_FIXED (UINT64_C(8) << 20)
-#define SPC_REGION_SLACK(rung) (SPC_REGION_SLACK_FIXED + (rung) / 16 / 4096 * 4096)
+/* (rounded to 64 KiB: a page multiple for every page size Linux uses) */
+#define SPC_REGION_SLACK(rung) (SPC_REGION_SLACK_FIXED + (rung) / 16 / 65536 * 65536)
 /* Below this a region cannot host a jemalloc arena: plain arena instead. */
 #define SPC_REGION_MIN_FOR_ARENA (UINT64_C(8) << 20)
 /* Freed pages go back to the system this fast (see arena.c). */
