@@ -100,8 +100,12 @@ void spc_arena_init(struct spc_arena *a, const struct spc_env *env, struct spc_r
  * Context: any thread, no concurrent use. */
 void spc_arena_destroy(struct spc_arena *a);
 
+/* n > 0 bytes from the arena; NULL when its region is exhausted (after one
+ * purge and retry) or the system refuses. Context: any thread. */
 void *spc_arena_alloc(struct spc_arena *a, size_t n);
+/* Frees p = spc_arena_alloc(a, n) (NULL: no-op). Context: any thread. */
 void spc_arena_free(struct spc_arena *a, void *p, size_t n);
+/* What an allocation of n occupies (see spc_pool_usable). Context: any. */
 size_t spc_arena_usable(const struct spc_arena *a, size_t n);
 /* Lets jemalloc purge the pages whose decay time has passed, now rather
  * than at its next internal tick. Context: any thread. */
