@@ -37,7 +37,7 @@ struct spc_pool;
  * if every rung fails it opens in degraded mode (minimal pools, reported).
  * Returns SPC_OK, SPC_EINVAL (bad mode/share), SPC_ECONFIG (bad
  * SPLITCACHE_MEMORY), SPC_ENOMEM (bookkeeping allocation failed; nothing
- * left behind). Context: any thread. */
+ * left behind). Context: any thread.
  * cfg NULL: defaults. env NULL: taken from cfg (log sink, fault hook); else
  * copied. *out is written only on SPC_OK.
  * Ownership: spc_mem_close frees. */
