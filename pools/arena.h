@@ -25,8 +25,9 @@ struct spc_env;
 
 /* Address space added to each pool's region beyond the budget: jemalloc's
  * arena metadata, which comes out of the region (~2 MiB at creation, then
- * about 128 bytes per extent: 8 MiB for a 1 GiB pool of 4 KiB values),
- * extents wasted at the boundaries of its growth steps, and alignment.
+ * growing with the number of extents), extents stranded at the boundaries
+ * of its growth steps, and alignment (8 MiB alone left a 1 GiB pool of
+ * 4000-byte values at 96.7 % of its target).
  * Measured (docs/memory.md): 8 MiB + 1/16 of the rung lets a pool of 16 MiB
  * to 1 GiB reach its target with values of 100 B to 1 MiB. */
 #define SPC_REGION_SLACK_FIXED (UINT64_C(8) << 20)
