@@ -130,7 +130,8 @@ struct line {
 
 static void l_raw(struct line *l, const void *p, size_t n)
 {
-	memcpy(l->b + l->n, p, n);
+	if (n)
+		memcpy(l->b + l->n, p, n);
 	l->n += n;
 }
 
