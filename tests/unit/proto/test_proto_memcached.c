@@ -76,6 +76,9 @@ static void answer(struct spc_proto_out *o, const struct spc_proto_req *r, bool 
 	case SPC_PROTO_MN:
 		ck_assert_int_eq(spc_proto_reply_mn(o), 0);
 		return;
+	case SPC_PROTO_ME:
+		ck_assert_int_eq(spc_proto_puts(o, "EN\r\n"), 0);
+		return;
 	default:
 		ck_abort_msg("command %s is not in the corpus model", spc_proto_cmd_name(r->cmd));
 	}
