@@ -459,7 +459,8 @@ enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
 		return spc_proto_fail(req, spc_proto_e_error, SPC_PROTO_CONTINUE);
 
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (spc_proto_tok_is(&line.tok[0], commands[i].name))
+		if (line.tok[0].p[0] == commands[i].name[0] &&
+		    spc_proto_tok_is(&line.tok[0], commands[i].name))
 			break;
 	if (i == sizeof commands / sizeof commands[0])
 		return unknown(&line, req);
