@@ -17,7 +17,7 @@ CTEST_FLAGS ?=
 STRESS_SECONDS ?= 10
 
 # Debian packages the build, the tests and the bench need.
-PACKAGES := cmake make gcc g++ pkg-config \
+PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 	liburcu-dev libjemalloc-dev check libsubunit-dev libxxhash-dev \
 	zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd gzip librocksdb-dev \
 	gnuplot-nox util-linux python3
