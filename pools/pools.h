@@ -96,8 +96,9 @@ uint64_t spc_pool_charged(const struct spc_pool *pool);
 uint64_t spc_pool_target(const struct spc_pool *pool);
 void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
 
-/* The bytes an allocation of n really takes in this pool: its usable size
- * (nallocx), plus the page jemalloc adds to every allocation above the
+/* The bytes an allocation of n really takes in this pool: for n up to
+ * 2 KiB the slab layer's class size (pools/slab.h; free slots and slab
+ * headers are reported, not charged), else its usable size (nallocx), plus the page jemalloc adds to every allocation above the
  * largest slab size (opt.cache_oblivious); what must be charged for it.
  * n > 0. Context: any thread. */
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n);
