@@ -301,23 +301,23 @@ void *spc_arena_alloc_aligned(struct spc_arena *a, size_t n, size_t align)
 		return p;
 	}
 #endif
+	void *p = NULL;
+
 	(void)a;
-	(void)n;
-	(void)align;
-	return NULL;
+	return posix_memalign(&p, align, n) == 0 ? p : NULL;
 }
 
 void spc_arena_free_aligned(struct spc_arena *a, void *p, size_t n, size_t align)
 {
 #ifndef SPC_POOL_MALLOC
-	if (p && a->kind != SPC_ARENA_MALLOC)
+	if (p && a->kind != SPC_ARENA_MALLOC) {
 		sdallocx(p, n, a->flags | MALLOCX_ALIGN(align));
-#else
-	(void)a;
-	(void)p;
+		return;
+	}
+#endif
 	(void)n;
 	(void)align;
-#endif
+	free(p);
 }
 
 void spc_arena_free(struct spc_arena *a, void *p, size_t n)

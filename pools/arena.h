@@ -105,8 +105,8 @@ void spc_arena_destroy(struct spc_arena *a);
  * purge and retry) or the system refuses. Context: any thread. */
 void *spc_arena_alloc(struct spc_arena *a, size_t n);
 /* n > 0 bytes aligned to align (a power of two >= the page), for the slab
- * layer's chunks; jemalloc arenas only (NULL for SPC_ARENA_MALLOC). Same
- * failure rules as spc_arena_alloc. Context: any thread. */
+ * layer's chunks (posix_memalign for SPC_ARENA_MALLOC). Same failure
+ * rules as spc_arena_alloc. Context: any thread. */
 void *spc_arena_alloc_aligned(struct spc_arena *a, size_t n, size_t align);
 /* Frees p = spc_arena_alloc_aligned(a, n, align). Context: any thread. */
 void spc_arena_free_aligned(struct spc_arena *a, void *p, size_t n, size_t align);

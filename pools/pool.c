@@ -132,8 +132,12 @@ static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, do
 		atomic_init(&p->charged, 0);
 		atomic_init(&p->target, targets[i]);
 		spc_arena_init(&p->arena, &mem->env, mem->res.regions[i]);
-		p->slabs = spc_slabs_create(&p->arena, &mem->env,
-		                            p->arena.kind == SPC_ARENA_HOOKED ? p->arena.size : 0);
+		p->slabs = NULL;
+#ifndef SPC_POOL_MALLOC /* sanitizers: one malloc per entry (slab.c) */
+		if (p->arena.kind != SPC_ARENA_MALLOC)
+			p->slabs = spc_slabs_create(&p->arena, &mem->env,
+			                            p->arena.kind == SPC_ARENA_HOOKED ? p->arena.size : 0);
+#endif
 		if (p->arena.kind != SPC_ARENA_HOOKED && !degraded)
 			spc_report_warn(&mem->report, "%s pool: %s, bounded by its charge only",
 			                i == SPC_POOL_INDEX ? "index" : "view",

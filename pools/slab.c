@@ -76,8 +76,10 @@
  *     can act on it.
  *
  * Sanitizer builds (SPC_POOL_MALLOC) and pools whose arena is plain malloc
- * have no slab layer (spc_slabs_create returns NULL): every entry is its
- * own malloc, so ASan sees its lifetime.
+ * have no slab layer (pool.c does not create one): every entry is its own
+ * malloc, so ASan sees its lifetime. The layer itself works over any
+ * arena (chunks from posix_memalign over malloc), so its unit tests run
+ * it under ASan and TSan too.
  *
  * Guarantees (tests/unit/pools/test_slab.c checks each):
  *  S1. For every 1 <= n <= SPC_SLAB_MAX_CLASS: class size >= n, waste
@@ -339,17 +341,9 @@ static void slab_release(struct spc_slabs *s, struct slab *sl)
 struct spc_slabs *spc_slabs_create(struct spc_arena *a, const struct spc_env *env,
                                    size_t region_bytes)
 {
-#ifdef SPC_POOL_MALLOC
-	(void)a;
-	(void)env;
-	(void)region_bytes;
-	return NULL;
-#else
 	struct spc_slabs *s;
 	unsigned i;
 
-	if (a->kind == SPC_ARENA_MALLOC)
-		return NULL;
 	s = spc_aligned_calloc(env, SPC_CACHELINE, sizeof *s);
 	if (!s)
 		return NULL;
@@ -375,7 +369,6 @@ struct spc_slabs *spc_slabs_create(struct spc_arena *a, const struct spc_env *en
 		k->slots = (uint32_t)spc_slab_slots(i);
 	}
 	return s;
-#endif
 }
 
 static void chunks_delete(struct spc_slabs *s, struct chunk *c)

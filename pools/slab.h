@@ -57,12 +57,12 @@ static inline size_t spc_slab_slots(unsigned i)
 	return (SPC_SLAB_BYTES - SPC_SLAB_HEADER) / spc_slab_class_size(i);
 }
 
-/* Creates the slab layer of one pool over arena a. Returns NULL (the pool
- * then allocates every size from the arena) when a is plain malloc, in
- * SPC_POOL_MALLOC builds (so ASan sees each entry's lifetime), or when its
- * bookkeeping cannot be allocated (fault site SPC_FAULT_MALLOC): never
- * fatal. region_bytes sizes the chunks (0: no region). Context: any
- * thread. Ownership: spc_slabs_destroy frees. */
+/* Creates a slab layer over arena a (any kind; pool.c creates none for
+ * malloc arenas and in SPC_POOL_MALLOC builds, so ASan sees each entry's
+ * lifetime). Returns NULL when its bookkeeping cannot be allocated (fault
+ * site SPC_FAULT_MALLOC): the pool then allocates every size from the
+ * arena; never fatal. region_bytes sizes the chunks (0: no region).
+ * Context: any thread. Ownership: spc_slabs_destroy frees. */
 struct spc_slabs *spc_slabs_create(struct spc_arena *a, const struct spc_env *env,
                                    size_t region_bytes);
 /* Gives every chunk back to the arena, live slots or not, and frees the

@@ -15,6 +15,7 @@
 #ifndef SPC_POOL_MALLOC
 #include <jemalloc/jemalloc.h>
 #endif
+#include "pools/arena.h"
 #include "pools/pools.h"
 #include "pools/slab.h"
 
@@ -261,7 +262,9 @@ struct ring_item {
 };
 
 struct mt {
-	struct spc_pool *pool;
+	struct spc_pool *pool;   /* through the pool, or */
+	struct spc_slabs *slabs; /* the layer alone (every build) */
+	size_t max;              /* sizes 1..max */
 	pthread_mutex_t lock; /* guards the ring */
 	pthread_cond_t cond;
 	struct ring_item ring[RING];
@@ -281,8 +284,8 @@ static void *writer(void *arg)
 		char *q;
 
 		x = x * 1103515245u + 12345u;
-		n = 33 + (x >> 8) % 2100; /* both sides of the slab limit */
-		q = spc_pool_alloc(m->pool, n);
+		n = 1 + (x >> 8) % m->max;
+		q = m->slabs ? spc_slabs_alloc(m->slabs, n) : spc_pool_alloc(m->pool, n);
 		if (!q) {
 			atomic_store(&m->bad, 1);
 			break;
@@ -322,20 +325,18 @@ static void *reclaimer(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		if (((char *)it.p)[0] != (char)it.n || ((char *)it.p)[it.n - 1] != (char)it.n)
 			atomic_store(&m->bad, 1);
-		spc_pool_free(m->pool, it.p, it.n);
+		if (m->slabs)
+			spc_slabs_free(m->slabs, it.p, it.n);
+		else
+			spc_pool_free(m->pool, it.p, it.n);
 	}
 }
 
-START_TEST(writers_and_reclaimer)
+static void run_writers_and_reclaimer(struct mt *m)
 {
-	struct spc_mem *mem = open_mem(32ull << 20, NULL);
-	struct spc_mem_pool_report r;
-	struct mt *m = calloc(1, sizeof *m);
 	pthread_t w[WRITERS], f;
 	int i;
 
-	ck_assert_ptr_nonnull(m);
-	m->pool = spc_mem_pool(mem, SPC_POOL_INDEX);
 	m->writers_left = WRITERS;
 	atomic_init(&m->bad, 0);
 	ck_assert_int_eq(pthread_mutex_init(&m->lock, NULL), 0);
@@ -347,14 +348,56 @@ START_TEST(writers_and_reclaimer)
 		ck_assert_int_eq(pthread_join(w[i], NULL), 0);
 	ck_assert_int_eq(pthread_join(f, NULL), 0);
 	ck_assert_int_eq(atomic_load(&m->bad), 0);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* Through the pool: sizes on both sides of the slab limit. */
+START_TEST(writers_and_reclaimer)
+{
+	struct spc_mem *mem = open_mem(32ull << 20, NULL);
+	struct spc_mem_pool_report r;
+	struct mt *m = calloc(1, sizeof *m);
+
+	ck_assert_ptr_nonnull(m);
+	m->pool = spc_mem_pool(mem, SPC_POOL_INDEX);
+	m->max = 2100;
+	run_writers_and_reclaimer(m);
 	pool_report(mem, SPC_POOL_INDEX, &r);
 	ck_assert_uint_eq(r.slab_live_slots, 0);
 	ck_assert_uint_eq(r.slab_live_bytes, 0);
 	ck_assert_uint_le(r.slab_slabs, SPC_SLAB_NCLASSES);
-	pthread_cond_destroy(&m->cond);
-	pthread_mutex_destroy(&m->lock);
 	free(m);
 	spc_mem_close(mem);
+}
+END_TEST
+
+/* The layer alone over an arena without region (plain jemalloc, or malloc
+ * in sanitizer builds): this is what TSan and ASan check. */
+START_TEST(layer_writers_and_reclaimer)
+{
+	struct spc_arena a;
+	struct spc_mem_pool_report r;
+	struct mt *m = calloc(1, sizeof *m);
+
+	ck_assert_ptr_nonnull(m);
+	spc_arena_init(&a, NULL, (struct spc_region){ NULL, 0 });
+	m->slabs = spc_slabs_create(&a, NULL, 0);
+	ck_assert_ptr_nonnull(m->slabs);
+	m->max = SPC_SLAB_MAX_CLASS;
+	run_writers_and_reclaimer(m);
+	spc_slabs_stats(m->slabs, &r);
+	ck_assert_uint_eq(r.slab_live_slots, 0);
+	ck_assert_uint_eq(r.slab_live_bytes, 0);
+	ck_assert_uint_le(r.slab_slabs, SPC_SLAB_NCLASSES);
+	ck_assert_uint_eq(r.slab_held_bytes, r.slab_slabs * SPC_SLAB_BYTES);
+	/* S6: destroy with live slots gives every chunk back (ASan's leak
+	 * check sees it in the malloc build). */
+	ck_assert_ptr_nonnull(spc_slabs_alloc(m->slabs, 100));
+	ck_assert_ptr_nonnull(spc_slabs_alloc(m->slabs, 2000));
+	spc_slabs_destroy(m->slabs);
+	spc_arena_destroy(&a);
+	free(m);
 }
 END_TEST
 
@@ -492,6 +535,7 @@ int main(void)
 	tcase_add_test(tc, empty_slabs_return);
 	tcase_add_test(tc, region_exhaustion_is_clean);
 	tcase_add_test(tc, writers_and_reclaimer);
+	tcase_add_test(tc, layer_writers_and_reclaimer);
 	tcase_add_loop_test(tc, fault_fails_cleanly, 0, 2);
 	tcase_add_test(tc, destroy_with_live_slots);
 	tcase_add_test(tc, bytes_per_164_entry);
