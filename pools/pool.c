@@ -372,6 +372,11 @@ uint64_t spc_pool_charged(const struct spc_pool *pool)
 	return atomic_load_explicit(&pool->charged, memory_order_relaxed);
 }
 
+uint64_t spc_pool_slab_excess(const struct spc_pool *pool)
+{
+	return spc_slabs_excess(pool->slabs);
+}
+
 uint64_t spc_pool_target(const struct spc_pool *pool)
 {
 	/* Relaxed: see spc_pool_charge. */

@@ -90,6 +90,15 @@ void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes);
  * Context: any thread. */
 uint64_t spc_pool_charged(const struct spc_pool *pool);
 
+/* Resident bytes the pool holds beyond its charge in the slab layer: free
+ * slots of partly used slabs, slab headers and tails, one cached empty
+ * slab per class (pools/slab.c). Small while the sizes in use stay the
+ * same; grows when most entries of one size are evicted and survivors pin
+ * their slabs. A maintainer that evicts while charged + excess is above
+ * its watermark keeps the resident memory near the target. A relaxed
+ * read, a moment old; 0 without a slab layer. Context: any thread. */
+uint64_t spc_pool_slab_excess(const struct spc_pool *pool);
+
 /* The limit charges may not pass (= the target set by the split).
  * set_target takes effect for the next charge; lowering it below the
  * charged bytes refuses charges until the pool sheds. Context: any thread. */

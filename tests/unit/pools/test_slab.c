@@ -61,6 +61,9 @@ START_TEST(class_of_every_size)
 		ck_assert_uint_eq(c % 8, 0);
 		ck_assert_uint_eq(spc_slab_class_of(c), i);
 		ck_assert_uint_ge(spc_slab_slots(i), 31);
+		/* header and tail cost < 3.3 % of the slots */
+		ck_assert_uint_lt((spc_slab_bytes(i) - spc_slab_slots(i) * c) * 1000,
+		                  33 * spc_slab_slots(i) * c);
 		prev = c;
 	}
 	ck_assert_uint_eq(prev, SPC_SLAB_MAX_CLASS);
@@ -142,10 +145,12 @@ START_TEST(slots_distinct_aligned_in_region)
 			spc_pool_free(p, ptrs[k++], sizes[j]);
 	/* S3: one cached empty slab per class used, nothing live. */
 	pool_report(mem, SPC_POOL_VIEW, &r);
+	ck_assert_uint_eq(spc_pool_slab_excess(p), r.slab_held_bytes);
 	ck_assert_uint_eq(r.slab_live_slots, 0);
 	ck_assert_uint_eq(r.slab_live_bytes, 0);
 	ck_assert_uint_le(r.slab_slabs, 5);
-	ck_assert_uint_eq(r.slab_held_bytes, r.slab_slabs * SPC_SLAB_BYTES);
+	ck_assert_uint_eq(r.slab_held_bytes, r.slab_inuse_bytes);
+	ck_assert_uint_le(r.slab_inuse_bytes, r.slab_slabs * SPC_SLAB_BYTES);
 	free(ptrs);
 	spc_mem_close(mem);
 #endif
@@ -174,7 +179,8 @@ START_TEST(empty_slabs_return)
 	pool_report(mem, SPC_POOL_INDEX, &r);
 	ck_assert_uint_eq(r.slab_slabs, 10);
 	/* every slot of 10 slabs used: held = headers and tails only */
-	ck_assert_uint_eq(r.slab_held_bytes, 10 * (SPC_SLAB_BYTES - per * 168));
+	ck_assert_uint_eq(r.slab_held_bytes,
+	                  10 * (spc_slab_bytes(spc_slab_class_of(164)) - per * 168));
 	for (i = 0; i < 1000; i++) { /* ping-pong over an 11th slab */
 		q = spc_pool_alloc(p, 164);
 		ck_assert_ptr_nonnull(q);
@@ -390,7 +396,8 @@ START_TEST(layer_writers_and_reclaimer)
 	ck_assert_uint_eq(r.slab_live_slots, 0);
 	ck_assert_uint_eq(r.slab_live_bytes, 0);
 	ck_assert_uint_le(r.slab_slabs, SPC_SLAB_NCLASSES);
-	ck_assert_uint_eq(r.slab_held_bytes, r.slab_slabs * SPC_SLAB_BYTES);
+	ck_assert_uint_eq(r.slab_held_bytes, r.slab_inuse_bytes);
+	ck_assert_uint_le(r.slab_inuse_bytes, r.slab_slabs * SPC_SLAB_BYTES);
 	/* S6: destroy with live slots gives every chunk back (ASan's leak
 	 * check sees it in the malloc build). */
 	ck_assert_ptr_nonnull(spc_slabs_alloc(m->slabs, 100));
