@@ -140,6 +140,24 @@ START_TEST(slots_distinct_aligned_in_region)
 	ck_assert_uint_eq(r.slab_live_bytes, (uint64_t)N * (8 + 168 + 304 + 1024 + 2048));
 	ck_assert_uint_ge(r.slab_inuse_bytes, r.slab_live_bytes);
 	ck_assert_uint_le(r.slab_inuse_bytes, r.slab_chunk_bytes);
+	ck_assert_uint_eq(r.slab_held_bytes, r.slab_inuse_bytes - r.slab_live_bytes);
+	{ /* the report renders the slab fields */
+		struct spc_mem_report *mr = malloc(sizeof *mr);
+		char *buf = malloc(1 << 16);
+		char want[64];
+
+		ck_assert_ptr_nonnull(mr);
+		ck_assert_ptr_nonnull(buf);
+		spc_mem_fill_report(mem, mr);
+		ck_assert_int_eq(spc_mem_report_json(mr, buf, 1 << 16, NULL), SPC_OK);
+		snprintf(want, sizeof want, "\"slab_live_slots\": %d", N * 5);
+		ck_assert_msg(strstr(buf, want), "JSON lacks %s", want);
+		ck_assert_ptr_nonnull(strstr(buf, "\"slab_held_bytes\""));
+		ck_assert_int_eq(spc_mem_report_text(mr, buf, 1 << 16, NULL), SPC_OK);
+		ck_assert_ptr_nonnull(strstr(buf, "held beyond charged"));
+		free(buf);
+		free(mr);
+	}
 	for (k = 0, j = 0; j < 5; j++)
 		for (i = 0; i < N; i++)
 			spc_pool_free(p, ptrs[k++], sizes[j]);
