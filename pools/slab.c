@@ -74,7 +74,7 @@
  * cannot:
  *   - headers and tails: 0.6 % for 168-byte slots; measured, a pool
  *     filled to its target with 164-byte entries is resident at 0.8 %
- *     above its charge (1 GiB), 100-byte ones at 1.3 %;
+ *     above its charge (1 GiB), 100-byte ones at 1.2 %;
  *   - cached empty slabs: at most one per class, 32 x 16 KiB + 48 x
  *     64 KiB = 3.5 MiB per pool in the worst case (every class used, then
  *     drained);
