@@ -136,6 +136,15 @@ struct spc_mem_pool_report {
 	uint64_t arena_allocated, arena_active, arena_resident, arena_mapped;
 	unsigned arena_index;   /* jemalloc arena, 0 when none */
 	int hard_capped;        /* arena carved from the reservation */
+	/* The slab layer (pools/slab.c) for entries up to 2 KiB; zeros when
+	 * off (sanitizer builds, malloc fallback). */
+	uint64_t slab_chunk_bytes;  /* chunks held from the arena for slabs */
+	uint64_t slab_inuse_bytes;  /* slabs given to size classes (resident) */
+	uint64_t slab_live_bytes;   /* class sizes of live slots: what was charged */
+	uint64_t slab_held_bytes;   /* inuse - live: free slots, headers, tails,
+	                               cached empty slabs; resident but not charged */
+	uint64_t slab_live_slots, slab_slabs, slab_free_slabs; /* free: in chunks,
+	                               pages returned to the system */
 };
 
 struct spc_mem_report {

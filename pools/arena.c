@@ -208,14 +208,14 @@ static int create_arena(struct spc_arena *a, int hooked)
  * dirty_decay_ms): a request for a larger size then fails although the
  * region has room. Purge now, which coalesces them into retained extents,
  * and try once more. Only the failing path pays for it. */
-static void *retry_after_purge(struct spc_arena *a, size_t n)
+static void *retry_after_purge(struct spc_arena *a, size_t n, int flags)
 {
 	char key[64];
 
 	snprintf(key, sizeof key, "arena.%u.purge", a->index);
 	if (mallctl(key, NULL, NULL, NULL, 0) != 0)
 		return NULL;
-	return mallocx(n, a->flags);
+	return mallocx(n, flags);
 }
 
 #endif /* !SPC_POOL_MALLOC */
@@ -280,13 +280,44 @@ void *spc_arena_alloc(struct spc_arena *a, size_t n)
 		void *p = mallocx(n, a->flags);
 
 		if (!p)
-			p = retry_after_purge(a, n);
+			p = retry_after_purge(a, n, a->flags);
 		return p;
 	}
 	if (a->kind == SPC_ARENA_PLAIN)
 		return mallocx(n, a->flags);
 #endif
 	return malloc(n);
+}
+
+void *spc_arena_alloc_aligned(struct spc_arena *a, size_t n, size_t align)
+{
+#ifndef SPC_POOL_MALLOC
+	if (a->kind != SPC_ARENA_MALLOC) {
+		int flags = a->flags | MALLOCX_ALIGN(align);
+		void *p = mallocx(n, flags);
+
+		if (!p && a->kind == SPC_ARENA_HOOKED)
+			p = retry_after_purge(a, n, flags);
+		return p;
+	}
+#endif
+	void *p = NULL;
+
+	(void)a;
+	return posix_memalign(&p, align, n) == 0 ? p : NULL;
+}
+
+void spc_arena_free_aligned(struct spc_arena *a, void *p, size_t n, size_t align)
+{
+#ifndef SPC_POOL_MALLOC
+	if (p && a->kind != SPC_ARENA_MALLOC) {
+		sdallocx(p, n, a->flags | MALLOCX_ALIGN(align));
+		return;
+	}
+#endif
+	(void)n;
+	(void)align;
+	free(p);
 }
 
 void spc_arena_free(struct spc_arena *a, void *p, size_t n)

@@ -104,6 +104,12 @@ void spc_arena_destroy(struct spc_arena *a);
 /* n > 0 bytes from the arena; NULL when its region is exhausted (after one
  * purge and retry) or the system refuses. Context: any thread. */
 void *spc_arena_alloc(struct spc_arena *a, size_t n);
+/* n > 0 bytes aligned to align (a power of two >= the page), for the slab
+ * layer's chunks (posix_memalign for SPC_ARENA_MALLOC). Same failure
+ * rules as spc_arena_alloc. Context: any thread. */
+void *spc_arena_alloc_aligned(struct spc_arena *a, size_t n, size_t align);
+/* Frees p = spc_arena_alloc_aligned(a, n, align). Context: any thread. */
+void spc_arena_free_aligned(struct spc_arena *a, void *p, size_t n, size_t align);
 /* Frees p = spc_arena_alloc(a, n) (NULL: no-op). Context: any thread. */
 void spc_arena_free(struct spc_arena *a, void *p, size_t n);
 /* What an allocation of n occupies (see spc_pool_usable). Context: any. */

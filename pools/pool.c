@@ -40,6 +40,7 @@
 #include "base/base.h"
 #include "pools/arena.h"
 #include "pools/detect.h"
+#include "pools/slab.h"
 
 struct spc_pool {
 	/* Written by every charge and uncharge of this pool: alone on its
@@ -51,6 +52,7 @@ struct spc_pool {
 	enum spc_pool_id id;
 	const struct spc_env *env; /* the owning handle's */
 	struct spc_arena arena;
+	struct spc_slabs *slabs; /* sizes up to 2 KiB; NULL: all from the arena */
 };
 
 struct spc_mem {
@@ -130,6 +132,12 @@ static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, do
 		atomic_init(&p->charged, 0);
 		atomic_init(&p->target, targets[i]);
 		spc_arena_init(&p->arena, &mem->env, mem->res.regions[i]);
+		p->slabs = NULL;
+#ifndef SPC_POOL_MALLOC /* sanitizers: one malloc per entry (slab.c) */
+		if (p->arena.kind != SPC_ARENA_MALLOC)
+			p->slabs = spc_slabs_create(&p->arena, &mem->env,
+			                            p->arena.kind == SPC_ARENA_HOOKED ? p->arena.size : 0);
+#endif
 		if (p->arena.kind != SPC_ARENA_HOOKED && !degraded)
 			spc_report_warn(&mem->report, "%s pool: %s, bounded by its charge only",
 			                i == SPC_POOL_INDEX ? "index" : "view",
@@ -224,8 +232,10 @@ void spc_mem_close(struct spc_mem *mem)
 
 	if (!mem)
 		return;
-	for (i = 0; i < SPC_POOL_COUNT; i++)
+	for (i = 0; i < SPC_POOL_COUNT; i++) {
+		spc_slabs_destroy(mem->pools[i].slabs);
 		spc_arena_destroy(&mem->pools[i].arena);
+	}
 	spc_reservation_release(&mem->res);
 	if (pthread_mutex_destroy(&mem->report_lock) != 0)
 		spc_die("pthread_mutex_destroy");
@@ -281,6 +291,7 @@ void spc_mem_fill_report(struct spc_mem *mem, struct spc_mem_report *out)
 		struct spc_pool *p = &mem->pools[i];
 
 		spc_arena_stats(&p->arena, &out->pools[i]);
+		spc_slabs_stats(p->slabs, &out->pools[i]);
 		out->pools[i].target_bytes = spc_pool_target(p);
 		out->pools[i].charged_bytes = spc_pool_charged(p);
 	}
@@ -361,6 +372,11 @@ uint64_t spc_pool_charged(const struct spc_pool *pool)
 	return atomic_load_explicit(&pool->charged, memory_order_relaxed);
 }
 
+uint64_t spc_pool_slab_excess(const struct spc_pool *pool)
+{
+	return spc_slabs_excess(pool->slabs);
+}
+
 uint64_t spc_pool_target(const struct spc_pool *pool)
 {
 	/* Relaxed: see spc_pool_charge. */
@@ -375,6 +391,8 @@ void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes)
 
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n)
 {
+	if (pool->slabs && n > 0 && n <= SPC_SLAB_MAX_CLASS)
+		return spc_slab_class_size(spc_slab_class_of(n));
 	return spc_arena_usable(&pool->arena, n);
 }
 
@@ -387,11 +405,17 @@ void *spc_pool_alloc(struct spc_pool *pool, size_t n)
 {
 	if (n == 0 || spc_fault(pool->env, SPC_FAULT_POOL_ALLOC, n))
 		return NULL;
+	if (pool->slabs && n <= SPC_SLAB_MAX_CLASS)
+		return spc_slabs_alloc(pool->slabs, n);
 	return spc_arena_alloc(&pool->arena, n);
 }
 
 void spc_pool_free(struct spc_pool *pool, void *p, size_t n)
 {
+	if (pool->slabs && n <= SPC_SLAB_MAX_CLASS) {
+		spc_slabs_free(pool->slabs, p, n);
+		return;
+	}
 	spc_arena_free(&pool->arena, p, n);
 }
 

@@ -90,14 +90,24 @@ void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes);
  * Context: any thread. */
 uint64_t spc_pool_charged(const struct spc_pool *pool);
 
+/* Resident bytes the pool holds beyond its charge in the slab layer: free
+ * slots of partly used slabs, slab headers and tails, one cached empty
+ * slab per class (pools/slab.c). Small while the sizes in use stay the
+ * same; grows when most entries of one size are evicted and survivors pin
+ * their slabs. A maintainer that evicts while charged + excess is above
+ * its watermark keeps the resident memory near the target. A relaxed
+ * read, a moment old; 0 without a slab layer. Context: any thread. */
+uint64_t spc_pool_slab_excess(const struct spc_pool *pool);
+
 /* The limit charges may not pass (= the target set by the split).
  * set_target takes effect for the next charge; lowering it below the
  * charged bytes refuses charges until the pool sheds. Context: any thread. */
 uint64_t spc_pool_target(const struct spc_pool *pool);
 void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
 
-/* The bytes an allocation of n really takes in this pool: its usable size
- * (nallocx), plus the page jemalloc adds to every allocation above the
+/* The bytes an allocation of n really takes in this pool: for n up to
+ * 2 KiB the slab layer's class size (pools/slab.h; free slots and slab
+ * headers are reported, not charged), else its usable size (nallocx), plus the page jemalloc adds to every allocation above the
  * largest slab size (opt.cache_oblivious); what must be charged for it.
  * n > 0. Context: any thread. */
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n);

@@ -105,6 +105,15 @@ int spc_mem_report_text(const struct spc_mem_report *r, char *buf, size_t cap, s
 			              (unsigned long long)p->arena_active,
 			              (unsigned long long)p->arena_resident,
 			              (unsigned long long)p->arena_mapped);
+		if (p->slab_chunk_bytes)
+			spc_sb_printf(&sb, "\n        slabs %llu (%llu B in chunks of %llu): live %llu B in %llu slots, "
+			              "held beyond charged %llu B",
+			              (unsigned long long)p->slab_slabs,
+			              (unsigned long long)p->slab_inuse_bytes,
+			              (unsigned long long)p->slab_chunk_bytes,
+			              (unsigned long long)p->slab_live_bytes,
+			              (unsigned long long)p->slab_live_slots,
+			              (unsigned long long)p->slab_held_bytes);
 		spc_sb_printf(&sb, "\n");
 	}
 	spc_sb_printf(&sb, "\nrecommended minimum: %llu bytes -- %s\n",
@@ -186,11 +195,18 @@ int spc_mem_report_json(const struct spc_mem_report *r, char *buf, size_t cap, s
 		spc_sb_printf(&sb, "%s\"%s\": {\"target_bytes\": %llu, \"charged_bytes\": %llu, "
 		              "\"hard_capped\": %s, \"arena_index\": %u, \"arena_allocated_bytes\": %llu, "
 		              "\"arena_active_bytes\": %llu, \"arena_resident_bytes\": %llu, "
-		              "\"arena_mapped_bytes\": %llu}",
+		              "\"arena_mapped_bytes\": %llu, \"slab_chunk_bytes\": %llu, "
+		              "\"slab_inuse_bytes\": %llu, \"slab_live_bytes\": %llu, "
+		              "\"slab_held_bytes\": %llu, \"slab_live_slots\": %llu, \"slab_slabs\": %llu, "
+		              "\"slab_free_slabs\": %llu}",
 		              i ? ",\n   " : "", pool_name((int)i), (unsigned long long)p->target_bytes,
 		              (unsigned long long)p->charged_bytes, jbool(p->hard_capped), p->arena_index,
 		              (unsigned long long)p->arena_allocated, (unsigned long long)p->arena_active,
-		              (unsigned long long)p->arena_resident, (unsigned long long)p->arena_mapped);
+		              (unsigned long long)p->arena_resident, (unsigned long long)p->arena_mapped,
+		              (unsigned long long)p->slab_chunk_bytes, (unsigned long long)p->slab_inuse_bytes,
+		              (unsigned long long)p->slab_live_bytes, (unsigned long long)p->slab_held_bytes,
+		              (unsigned long long)p->slab_live_slots, (unsigned long long)p->slab_slabs,
+		              (unsigned long long)p->slab_free_slabs);
 	}
 	spc_sb_printf(&sb, "},\n \"recommended_min_bytes\": %llu, \"below_recommended_minimum\": %s, "
 	              "\"degraded\": %s,\n \"warnings\": [",
