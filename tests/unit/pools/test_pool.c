@@ -199,8 +199,9 @@ END_TEST
  * inside the region (A1). min_share: the part of the region that must have
  * been handed out (a fresh region: half; after churn jemalloc may not
  * coalesce retained pieces across its growth steps, so less). */
-static void alloc_until_null(struct spc_pool *p, size_t n, const char *base, size_t size,
-                             unsigned min_share_pct)
+static __attribute__((unused)) /* no caller in SPC_POOL_MALLOC builds */
+void alloc_until_null(struct spc_pool *p, size_t n, const char *base, size_t size,
+                      unsigned min_share_pct)
 {
 	size_t cap = size / n * 2 + 16, count = 0, i;
 	void **ptrs = calloc(cap, sizeof *ptrs);
