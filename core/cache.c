@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 /* Process-unique cache ids (never reused, so a thread's slot table can
  * never mistake a new cache for a closed one at the same address). */
@@ -465,6 +466,40 @@ int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
 	if (pthread_mutex_unlock(&c->mode_mu) != 0)
 		spc_die("pthread_mutex_unlock failed");
 	return r;
+}
+
+/* ---- quiescence (tests) ---------------------------------------------------------- */
+
+static int spc_quiet(struct spc_pstate *ps)
+{
+	/* Relaxed: the test calls this with writers stopped; the barrier in
+	 * the caller ordered the callbacks' updates. */
+	return spc_ring_count(&ps->ring) == 0 &&
+	       __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) == 0 &&
+	       __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED) == 0;
+}
+
+int spc_cache_quiesce(struct spc_cache *c, unsigned ms)
+{
+	struct timespec nap = { 0, 1000000 };
+
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	for (unsigned waited = 0; waited <= ms; waited++) {
+		int quiet = 1;
+
+		for (int p = 0; p < SPC_POOL_COUNT; p++) {
+			while (spc_maint_poke(&c->ps[p]))
+				;
+		}
+		urcu_memb_barrier(); /* every handed-over batch is freed */
+		for (int p = 0; p < SPC_POOL_COUNT; p++)
+			quiet &= spc_quiet(&c->ps[p]);
+		if (quiet)
+			return SPC_OK;
+		nanosleep(&nap, NULL);
+	}
+	return SPC_ETIMEDOUT;
 }
 
 /* ---- reports ---------------------------------------------------------------------- */

@@ -121,6 +121,7 @@ struct spc_pstate {
 	pthread_t thread;
 	int has_thread;
 	int evicting;                 /* hysteresis: between high and low mark */
+	size_t sweep_idle;            /* items swept since a dead one was found */
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
 	int in_step;                  /* synchronous mode: step_mu is held */
@@ -152,6 +153,12 @@ struct spc_cache {
  * entry evicted to make room, after it was unpublished. Set right after
  * spc_open, before any write. */
 void spc_cache_set_evict_hook(struct spc_cache *c, spc_evict_hook_fn *fn, void *arg);
+
+/* Tests and tools (internal): waits up to ms until both maintainers have
+ * admitted every record, reclaimed every dead entry and every batch's
+ * grace period ended (backlog 0). Returns SPC_OK or SPC_ETIMEDOUT.
+ * Context: not in read section; no concurrent writers. */
+int spc_cache_quiesce(struct spc_cache *c, unsigned ms);
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -265,6 +272,10 @@ int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms);
 /* Notes an entry unpublished by a writer (replace, delete, clear): it is
  * dead, its bytes are backlog, the maintainer will reclaim it. */
 void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e);
+
+/* Runs one step now if the cache is synchronous (else wakes the
+ * maintainer). Returns nonzero when the step did work. */
+int spc_maint_poke(struct spc_pstate *ps);
 
 /* Close: frees every entry still held by the ring and the policy. All
  * entries must be unpublished and a grace period passed. */

@@ -348,8 +348,15 @@ static int spc_maint_step(struct spc_pstate *ps)
 	if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) > 0) {
 		uint64_t before = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
 
-		spc_policy_sweep(ps->policy, SPC_STEP_SWEEP, spc_sweep_cb, ps);
+		size_t seen = spc_policy_sweep(ps->policy, SPC_STEP_SWEEP, spc_sweep_cb, ps);
+
 		if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) != before)
+			ps->sweep_idle = 0;
+		else
+			ps->sweep_idle += seen;
+		/* Keep stepping while a full pass over the queues (2 x size
+		 * items, policy.h) has not yet been made in vain. */
+		if (seen && ps->sweep_idle <= 2 * spc_policy_size(ps->policy))
 			work = 1;
 	}
 	spc_maint_flush(ps);
@@ -402,6 +409,14 @@ static void *spc_maint_main(void *arg)
 	spc_unlock(&ps->mu);
 	spc_maint_flush(ps);
 	return NULL;
+}
+
+int spc_maint_poke(struct spc_pstate *ps)
+{
+	if (ps->cache->sync_mode)
+		return spc_maint_sync_step(ps);
+	spc_maint_kick(ps);
+	return 0;
 }
 
 void spc_maint_kick(struct spc_pstate *ps)
