@@ -81,7 +81,7 @@ extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
 struct spc_pstate;
 
 typedef void spc_evict_hook_fn(void *arg, enum spc_pool_id pool, const void *key,
-                               size_t klen, uint64_t cas);
+                               size_t klen, const void *val, size_t vlen, uint64_t cas);
 
 struct spc_batch {
 	struct rcu_head head;     /* call_rcu linkage */

@@ -288,7 +288,7 @@ static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
 	__atomic_store_n(&ps->evictions, ps->evictions + 1, __ATOMIC_RELAXED);
 	if (ps->cache->evict_hook)
 		ps->cache->evict_hook(ps->cache->evict_hook_arg, ps->id, spc_entry_key(e),
-		                      e->klen, e->cas);
+		                      e->klen, spc_entry_value(e), e->vlen, e->cas);
 	spc_maint_reclaim(ps, e);
 	return 1;
 }
