@@ -72,9 +72,9 @@ static void live_sum(struct spc_cache *c, int pool, uint64_t *bytes, uint64_t *i
 static uint64_t hook_evictions[2];
 
 static void count_eviction(void *arg, enum spc_pool_id pool, const void *key, size_t klen,
-                           uint64_t cas)
+                           const void *val, size_t vlen, uint64_t cas)
 {
-	(void)arg, (void)key, (void)klen, (void)cas;
+	(void)arg, (void)key, (void)klen, (void)val, (void)vlen, (void)cas;
 	__atomic_fetch_add(&hook_evictions[pool], 1, __ATOMIC_RELAXED);
 }
 
