@@ -136,12 +136,16 @@ static uint64_t spc_live_bytes(const struct spc_pstate *ps)
 	return charged > backlog ? charged - backlog : 0;
 }
 
+/* The pool this thread maintains (set by the maintainer thread itself,
+ * so the check does not race with pthread_create storing the id). */
+static __thread const struct spc_pstate *spc_maint_current;
+
 /* Debug-build check of the spc_maint_ naming contract (STYLE.md 4). */
 __attribute__((unused)) static int spc_maint_is_self(const struct spc_pstate *ps)
 {
 	if (ps->cache->sync_mode)
 		return ps->in_step;
-	return ps->has_thread && pthread_equal(pthread_self(), ps->thread);
+	return spc_maint_current == ps;
 }
 
 static void spc_room_broadcast(struct spc_pstate *ps)
@@ -388,6 +392,7 @@ static void *spc_maint_main(void *arg)
 	 * call_rcu worker, which inherits this mask if we create it). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	spc_maint_current = ps;
 	spc_rcu_ensure();
 	spc_lock(&ps->mu);
 	while (!ps->stop) {

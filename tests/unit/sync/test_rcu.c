@@ -100,7 +100,7 @@ START_TEST(exited_threads_leave_no_reader)
 }
 END_TEST
 
-START_TEST(fork_hooks_let_the_child_work)
+START_TEST(fork_hooks_let_the_child_exit)
 {
 	struct spc_cache *c = open_cache();
 	pid_t pid;
@@ -135,7 +135,7 @@ static Suite *rcu_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, register_once_and_outlive_a_cache);
 	tcase_add_test(tc, exited_threads_leave_no_reader);
-	tcase_add_test(tc, fork_hooks_let_the_child_work);
+	tcase_add_test(tc, fork_hooks_let_the_child_exit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +49,7 @@ START_TEST(fifo_bounded_and_null_records)
 END_TEST
 
 #define PRODUCERS 3
-#define PER 100000
+#define PER 30000
 
 static struct spc_ring mr;
 
@@ -60,7 +61,7 @@ static void *producer(void *arg)
 		struct spc_ring_cell *c;
 
 		while (!(c = spc_ring_reserve(&mr)))
-			;
+			sched_yield();
 		spc_ring_fill(c, (void *)((id << 32) | i));
 	}
 	return NULL;
@@ -78,8 +79,10 @@ START_TEST(many_producers_every_record_once_in_order)
 	while (got < (unsigned long)PRODUCERS * PER) {
 		void *d;
 
-		if (!spc_ring_take(&mr, &d))
+		if (!spc_ring_take(&mr, &d)) {
+			sched_yield();
 			continue;
+		}
 		uintptr_t v = (uintptr_t)d, id = v >> 32, seq = v & 0xffffffffu;
 
 		ck_assert_uint_lt(id, PRODUCERS);
