@@ -241,10 +241,10 @@ int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, siz
 	e = spc_lookup_rcu(c, pool, key, klen);
 	if (!e)
 		return SPC_ENOTFOUND;
+	out->cas = spc_entry_acquire(e);
 	out->data = spc_entry_value(e);
 	out->len = e->vlen;
 	out->flags = spc_entry_flags(e);
-	out->cas = e->cas;
 	return SPC_OK;
 }
 
@@ -262,6 +262,7 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 	if (!e) {
 		r = SPC_ENOTFOUND;
 	} else {
+		(void)spc_entry_acquire(e);
 		*vlen = e->vlen;
 		if (cap < e->vlen)
 			r = SPC_ERANGE;
@@ -320,8 +321,13 @@ static int spc_store(struct spc_cache *c, enum spc_pool_id pool, const void *key
 		spc_pool_uncharge(ps->pool, charge);
 		goto efull;
 	}
-	/* Relaxed: cas values need only be unique. */
-	e->cas = __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED);
+	/* Relaxed fetch: cas values need only be unique. The release store
+	 * is the entry's last initialising write; readers load cas with
+	 * acquire (spc_entry_acquire), which makes the publication visible to
+	 * ThreadSanitizer too (it cannot see the lfht's rcu_assign_pointer).
+	 * Free on x86 and ARMv8 (plain store / ldar), correct everywhere. */
+	__atomic_store_n(&e->cas, __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED),
+	                 __ATOMIC_RELEASE);
 	hash = spc_hash(c, key, klen);
 	spc_rcu_read_lock();
 	if (add_only) {

@@ -34,7 +34,7 @@
 
 /* Entries per reclamation batch (one call_rcu each) and batches per pool. */
 #define SPC_BATCH_ENTRIES 256u
-#define SPC_BATCHES 16u
+#define SPC_BATCHES 32u
 
 /* Bounded work per maintainer step. */
 #define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */

@@ -84,6 +84,15 @@ static inline uint32_t spc_entry_flags(const struct spc_entry *e)
 	return f;
 }
 
+/* The cas, loaded with acquire: pairs with the writer's release store of
+ * cas, its last write before publication (see core/cache.c). Call it
+ * before reading the entry's other fields on a path that found it through
+ * the index. */
+static inline uint64_t spc_entry_acquire(const struct spc_entry *e)
+{
+	return __atomic_load_n(&e->cas, __ATOMIC_ACQUIRE);
+}
+
 static inline int spc_entry_dead(const struct spc_entry *e)
 {
 	/* Relaxed: the flag is advisory for readers (a dead entry is still

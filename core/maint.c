@@ -19,10 +19,15 @@
  *      memory comes back without pressure;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
  *      the callback frees each entry and uncharges it. If no batch struct
- *      is free, the maintainer (never in a read section) waits for a grace
- *      period with urcu_memb_synchronize_rcu and frees directly. In
- *      synchronous mode every step ends that way, so the caller sees the
- *      room at once and results do not depend on callback timing.
+ *      is free, the maintainer (never in a read section) waits with
+ *      urcu_memb_barrier for the callbacks in flight, which hands every
+ *      batch back. (Deviation from "synchronize_rcu, then free directly":
+ *      freeing only in callbacks keeps one call_rcu per batch and keeps
+ *      every free of a published entry on the RCU worker, where the TSan
+ *      suppressions for liburcu's invisible grace periods apply.) In
+ *      synchronous mode every step ends with urcu_memb_synchronize_rcu and
+ *      a direct free, so the caller sees the room at once and results do
+ *      not depend on callback timing.
  *
  * The rule that makes this safe (docs/concurrency.md, "reclamation"):
  * an entry is freed only by reclamation, only after it was unpublished and
@@ -241,11 +246,12 @@ static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
 	if (!ps->cur)
 		ps->cur = spc_batch_get(ps);
 	if (!ps->cur) {
-		/* Every batch is waiting for its grace period: wait for one
-		 * ourselves (never in a read section here) and free at once. */
-		urcu_memb_synchronize_rcu();
-		spc_free_entry(ps, e);
-		return;
+		/* Every batch is waiting for its grace period: wait for their
+		 * callbacks (never in a read section or a callback here), which
+		 * returns them all. */
+		urcu_memb_barrier();
+		ps->cur = spc_batch_get(ps);
+		SPC_CHECK(ps->cur != NULL);
 	}
 	ps->cur->e[ps->cur->n++] = e;
 	if (ps->cur->n == SPC_BATCH_ENTRIES)
@@ -459,6 +465,8 @@ void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
 {
 	uint64_t dead;
 
+	/* The caller found e through the index: acquire its contents. */
+	(void)spc_entry_acquire(e);
 	/* Relaxed adds: gauges read by stats and the maintainer; what orders
 	 * them before the maintainer's reclamation is the release below. */
 	__atomic_fetch_add(&ps->backlog, spc_entry_charge(ps, e), __ATOMIC_RELAXED);

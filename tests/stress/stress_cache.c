@@ -53,6 +53,8 @@ struct shared {
 	uint64_t clears_started[SPC_POOL_COUNT];    /* atomic */
 	uint64_t clears_done[SPC_POOL_COUNT];       /* atomic */
 	int mode_changing;                          /* atomic */
+	int mode_shedding;                          /* atomic: last set_mode timed out */
+	uint64_t mode_timeouts;
 	uint64_t mode_gen;                          /* atomic */
 	struct key_state keys[SPC_POOL_COUNT][NKEYS]; /* written by the owning writer */
 	uint64_t reads, hits, writes, write_ok, efull, deletes, mode_changes, clears, samples;
@@ -300,6 +302,11 @@ static void *chaos(void *arg)
 			r = spc_set_mode(g->cache, modes[i % 4], shares[i % 4]);
 			if (r != SPC_OK && r != SPC_ETIMEDOUT)
 				flag_bad("set_mode status %d", r);
+			/* after a timeout the shrunk pool keeps its new, lower
+			 * target while its maintainer is still shedding: the
+			 * pools' sum stays within the budget, checked always */
+			__atomic_store_n(&g->mode_shedding, r == SPC_ETIMEDOUT, __ATOMIC_SEQ_CST);
+			g->mode_timeouts += r == SPC_ETIMEDOUT;
 			__atomic_store_n(&g->mode_changing, 0, __ATOMIC_SEQ_CST);
 			g->mode_changes++;
 		}
@@ -314,7 +321,8 @@ static void *sampler(void *arg)
 	while (!stopping()) {
 		struct spc_stats s[SPC_POOL_COUNT];
 		uint64_t gen = __atomic_load_n(&g->mode_gen, __ATOMIC_SEQ_CST);
-		int quiet = !__atomic_load_n(&g->mode_changing, __ATOMIC_SEQ_CST);
+		int quiet = !__atomic_load_n(&g->mode_changing, __ATOMIC_SEQ_CST) &&
+		            !__atomic_load_n(&g->mode_shedding, __ATOMIC_SEQ_CST);
 
 		for (int p = 0; p < SPC_POOL_COUNT; p++)
 			spc_stats(g->cache, p, &s[p]);
@@ -322,6 +330,7 @@ static void *sampler(void *arg)
 			flag_bad("pools above the budget: %llu",
 			     (unsigned long long)(s[0].charged_bytes + s[1].charged_bytes));
 		if (quiet && !__atomic_load_n(&g->mode_changing, __ATOMIC_SEQ_CST) &&
+		    !__atomic_load_n(&g->mode_shedding, __ATOMIC_SEQ_CST) &&
 		    gen == __atomic_load_n(&g->mode_gen, __ATOMIC_SEQ_CST)) {
 			for (int p = 0; p < SPC_POOL_COUNT; p++)
 				if (s[p].charged_bytes > s[p].target_bytes)
@@ -414,12 +423,13 @@ START_TEST(readers_writers_maintainers_modes_clears)
 	ck_assert_int_eq(spc_stats(g->cache, -1, &s), SPC_OK);
 	printf("stress: %u s, %u readers, %u writers: %llu reads (%llu hits), %llu writes "
 	       "(%llu stored, %llu EFULL/ENOMEM, %llu deletes), %llu evictions, %llu mode "
-	       "changes, %llu clears, %llu samples\n",
+	       "changes (%llu timed out), %llu clears, %llu samples\n",
 	       opt_seconds, opt_readers, opt_writers, (unsigned long long)g->reads,
 	       (unsigned long long)g->hits, (unsigned long long)g->writes,
 	       (unsigned long long)g->write_ok, (unsigned long long)g->efull,
 	       (unsigned long long)g->deletes, (unsigned long long)s.evictions,
-	       (unsigned long long)g->mode_changes, (unsigned long long)g->clears,
+	       (unsigned long long)g->mode_changes, (unsigned long long)g->mode_timeouts,
+	       (unsigned long long)g->clears,
 	       (unsigned long long)g->samples);
 	ck_assert_uint_eq(s.evictions, g->hook_evictions[0] + g->hook_evictions[1]);
 	ck_assert_uint_eq(s.reclaim_backlog_bytes, 0);
