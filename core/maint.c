@@ -220,8 +220,12 @@ static void spc_batch_cb(struct rcu_head *head)
 	spc_room_broadcast(ps);
 }
 
-/* Hands the current batch to reclamation. */
-static void spc_maint_flush(struct spc_pstate *ps)
+/* Hands the current batch to reclamation. In synchronous mode a batch is
+ * reclaimed only when full or when force is set (someone needs the room
+ * now): one grace period per batch there too, and since eviction decisions
+ * look at live bytes only (charged - backlog), when the room comes back
+ * never changes which entries are evicted. */
+static void spc_maint_flush(struct spc_pstate *ps, int force)
 {
 	struct spc_batch *b = ps->cur;
 
@@ -229,6 +233,8 @@ static void spc_maint_flush(struct spc_pstate *ps)
 	if (!b || b->n == 0)
 		return;
 	if (ps->cache->sync_mode) {
+		if (!force && b->n < SPC_BATCH_ENTRIES)
+			return;
 		/* Synchronous: wait for the grace period here (we are not in a
 		 * read section) so the room is there when the step returns. */
 		urcu_memb_synchronize_rcu();
@@ -255,7 +261,7 @@ static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
 	}
 	ps->cur->e[ps->cur->n++] = e;
 	if (ps->cur->n == SPC_BATCH_ENTRIES)
-		spc_maint_flush(ps);
+		spc_maint_flush(ps, 1);
 }
 
 /* A dead entry a writer unpublished: its backlog is already counted. */
@@ -327,8 +333,9 @@ static int spc_maint_over(struct spc_pstate *ps)
 }
 
 /* One bounded step. Returns nonzero when it did some work (the caller
- * steps again before sleeping). */
-static int spc_maint_step(struct spc_pstate *ps)
+ * steps again before sleeping). force: reclaim the batch even if not full
+ * (synchronous mode; the threaded maintainer always hands it over). */
+static int spc_maint_step(struct spc_pstate *ps, int force)
 {
 	int work = 0;
 	void *item;
@@ -369,18 +376,18 @@ static int spc_maint_step(struct spc_pstate *ps)
 		if (seen && ps->sweep_idle <= 2 * spc_policy_size(ps->policy))
 			work = 1;
 	}
-	spc_maint_flush(ps);
+	spc_maint_flush(ps, force);
 	return work;
 }
 
 /* Synchronous mode: one step in the caller's thread. Returns its work. */
-static int spc_maint_sync_step(struct spc_pstate *ps)
+static int spc_maint_sync_step(struct spc_pstate *ps, int force)
 {
 	int work;
 
 	spc_lock(&ps->step_mu);
 	ps->in_step = 1;
-	work = spc_maint_step(ps);
+	work = spc_maint_step(ps, force);
 	ps->in_step = 0;
 	spc_unlock(&ps->step_mu);
 	return work;
@@ -408,7 +415,7 @@ static void *spc_maint_main(void *arg)
 		/* Relaxed: clearing before the step means a writer's kick
 		 * during the step is seen at the check below (under mu). */
 		__atomic_store_n(&ps->kicked, 0, __ATOMIC_RELAXED);
-		work = spc_maint_step(ps);
+		work = spc_maint_step(ps, 1);
 		spc_lock(&ps->mu);
 		if (ps->stop)
 			break;
@@ -418,14 +425,14 @@ static void *spc_maint_main(void *arg)
 		}
 	}
 	spc_unlock(&ps->mu);
-	spc_maint_flush(ps);
+	spc_maint_flush(ps, 1);
 	return NULL;
 }
 
 int spc_maint_poke(struct spc_pstate *ps)
 {
 	if (ps->cache->sync_mode)
-		return spc_maint_sync_step(ps);
+		return spc_maint_sync_step(ps, 1);
 	spc_maint_kick(ps);
 	return 0;
 }
@@ -451,7 +458,7 @@ void spc_maint_after_write(struct spc_pstate *ps)
 
 	SPC_ASSERT_NOT_IN_RCU();
 	if (ps->cache->sync_mode) {
-		spc_maint_sync_step(ps);
+		spc_maint_sync_step(ps, 0);
 		return;
 	}
 	target = spc_pool_target(ps->pool);
@@ -491,8 +498,13 @@ int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes)
 	if (ps->cache->sync_mode) {
 		/* Relaxed: only this thread steps in synchronous mode. */
 		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
-		while (!ok && spc_maint_sync_step(ps))
+		for (;;) {
+			int work = spc_maint_sync_step(ps, 1);
+
 			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
+			if (ok || !work)
+				break;
+		}
 		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
 		return ok ? SPC_OK : SPC_EFULL;
 	}
@@ -534,7 +546,7 @@ struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps)
 	if (c)
 		return c;
 	if (ps->cache->sync_mode) {
-		spc_maint_sync_step(ps);
+		spc_maint_sync_step(ps, 0);
 		return spc_ring_reserve(&ps->ring);
 	}
 	spc_deadline(&end, ps->cache->cfg.full_wait_ms);
@@ -559,7 +571,7 @@ int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms)
 
 	SPC_ASSERT_NOT_IN_RCU();
 	if (ps->cache->sync_mode) {
-		while (spc_pool_charged(ps->pool) > target && spc_maint_sync_step(ps))
+		while (spc_maint_sync_step(ps, 1) && spc_pool_charged(ps->pool) > target)
 			;
 		return spc_pool_charged(ps->pool) <= target ? SPC_OK : SPC_ETIMEDOUT;
 	}
