@@ -271,6 +271,71 @@ START_TEST(set_mode_moves_targets)
 }
 END_TEST
 
+/* Mode changes while a writer fills both pools and a reader reads. */
+struct load {
+	struct spc_cache *c;
+	int stop;
+	unsigned long stored, refused;
+};
+
+static void *load_writer(void *arg)
+{
+	struct load *l = arg;
+	char k[32], v[300];
+	unsigned long i = 0;
+
+	memset(v, 'l', sizeof v);
+	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED)) {
+		int r;
+
+		snprintf(k, sizeof k, "load-%lu", i % 50000);
+		r = spc_set(l->c, (enum spc_pool_id)(i & 1), k, strlen(k), v, sizeof v);
+		if (r == SPC_OK)
+			l->stored++;
+		else if (r == SPC_EFULL || r == SPC_ENOMEM)
+			l->refused++;
+		else
+			return (void *)1;
+		i++;
+	}
+	return NULL;
+}
+
+START_TEST(set_mode_under_load)
+{
+	static const enum spc_mode modes[] = { SPC_MODE_VIEW, SPC_MODE_INDEXER, SPC_MODE_SPLIT };
+	struct load l = { 0 };
+	struct spc_mem_report rep;
+	pthread_t w;
+	void *res;
+	uint64_t budget;
+
+	l.c = open_cache(16u << 20, 0);
+	ck_assert_int_eq(spc_memory_report(l.c, &rep), SPC_OK);
+	budget = rep.pools[0].target_bytes + rep.pools[1].target_bytes;
+	ck_assert_int_eq(pthread_create(&w, NULL, load_writer, &l), 0);
+	for (int round = 0; round < 12; round++) {
+		struct spc_stats s[2];
+		int r = spc_set_mode(l.c, modes[round % 3], 0.3);
+
+		ck_assert(r == SPC_OK || r == SPC_ETIMEDOUT);
+		ck_assert_int_eq(spc_stats(l.c, SPC_POOL_INDEX, &s[0]), SPC_OK);
+		ck_assert_int_eq(spc_stats(l.c, SPC_POOL_VIEW, &s[1]), SPC_OK);
+		ck_assert_uint_le(s[0].target_bytes + s[1].target_bytes, budget);
+		ck_assert_uint_le(s[0].charged_bytes + s[1].charged_bytes, budget);
+		if (r == SPC_OK) {
+			ck_assert_int_eq(spc_memory_report(l.c, &rep), SPC_OK);
+			ck_assert_int_eq(rep.mode, modes[round % 3]);
+		}
+	}
+	__atomic_store_n(&l.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(w, &res);
+	ck_assert_ptr_null(res);
+	ck_assert_uint_gt(l.stored, 0);
+	spc_close(l.c);
+}
+END_TEST
+
 static Suite *cache_suite(void)
 {
 	Suite *s = suite_create("cache");
@@ -286,6 +351,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(tc, two_caches_one_process);
 	tcase_add_test(tc, thread_created_before_cache);
 	tcase_add_loop_test(tc, set_mode_moves_targets, 0, 2);
+	tcase_add_test(tc, set_mode_under_load);
 	suite_add_tcase(s, tc);
 	return s;
 }
