@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <urcu/rculfhash.h>
 #include <xxhash.h>
@@ -258,6 +259,24 @@ void spc_maint_kick(struct spc_pstate *ps);
 /* After a write: wake the maintainer if it has work, or run one step in
  * the caller's thread in synchronous mode. Context: not in read section. */
 void spc_maint_after_write(struct spc_pstate *ps);
+
+/* One maintenance step in the caller's thread (synchronous mode only).
+ * force: reclaim the current batch even if not full. Returns nonzero when
+ * it did work. Context: not in read section. */
+int spc_maint_sync_step(struct spc_pstate *ps, int force);
+/* charged - backlog: bytes of live entries (an estimate under writers). */
+uint64_t spc_live_bytes(const struct spc_pstate *ps);
+
+/* ---- core/wait.c ------------------------------------------------------------ */
+
+/* pthread wrappers that die on failure (STYLE.md 6: a failed pthread call
+ * may abort, through spc_die). */
+void spc_lock(pthread_mutex_t *m);
+void spc_unlock(pthread_mutex_t *m);
+/* *ts = now + ms on CLOCK_MONOTONIC (conditions use that clock). */
+void spc_deadline(struct timespec *ts, unsigned ms);
+/* Waits on cv until *ts; returns 1 when the deadline passed. */
+int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts);
 
 /* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK or
  * SPC_EFULL (nothing charged). Context: not in read section. */
