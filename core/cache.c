@@ -94,8 +94,10 @@ static int spc_pool_setup(struct spc_cache *c, enum spc_pool_id id)
 	if (spc_fault(&c->env, SPC_FAULT_MALLOC, 4096))
 		ps->ht = NULL;
 	else
-		ps->ht = cds_lfht_new_flavor(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+		ps->ht = cds_lfht_new_flavor(SPC_INDEX_INIT_BUCKETS, SPC_INDEX_INIT_BUCKETS, 0,
+		                             CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 		                             &urcu_memb_flavor, NULL);
+	ps->index_buckets = SPC_INDEX_INIT_BUCKETS;
 	if (!ps->ht) {
 		spc_maint_fini(ps);
 		return SPC_ENOMEM;

@@ -37,6 +37,9 @@
 #define SPC_BATCH_ENTRIES 256u
 #define SPC_BATCHES 32u
 
+/* Initial (and minimum allocated) buckets of each pool's index. */
+#define SPC_INDEX_INIT_BUCKETS 1024ul
+
 /* Bounded work per maintainer step. */
 #define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */
 #define SPC_STEP_EVICT 1024u   /* victims taken per step */
@@ -123,6 +126,7 @@ struct spc_pstate {
 	int has_thread;
 	int evicting;                 /* hysteresis: between high and low mark */
 	size_t sweep_idle;            /* items swept since a dead one was found */
+	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
 	int in_step;                  /* synchronous mode: step_mu is held */
