@@ -33,7 +33,9 @@
  *     most max_scan items per call.
  *  3. A sweep never changes the relative order of live items, nor their
  *     counters, nor which queue they are in; it drops every dead item it
- *     examines, and calls totalling 2 * size examine every queued item.
+ *     examines. A call stops at the end of a cycle over all queues (it then
+ *     returns less than max_scan and never examines an item twice), so two
+ *     calls with max_scan >= size in a row examine every queued item.
  *  4. Dead items are handed back (by next as SPC_VICTIM_DEAD, or to the
  *     sweep's reclaim) exactly once, never as SPC_VICTIM_EVICT.
  *  5. No clock, no randomness, no globals: the same calls with the same
@@ -178,7 +180,6 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
                         void (*reclaim)(void *arg, void *item), void *arg)
 {
 	size_t examined = 0;
-	unsigned idle = 0; /* queues switched to in a row without an item */
 
 	SPC_DEBUG_CHECK(p && reclaim);
 	while (examined < max_scan) {
@@ -187,16 +188,16 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 
 		if (r->gap_hi == r->tail) {
 			/* This queue's pass is over: the next queue's pass
-			 * starts at its head. */
+			 * starts at its head. A call ends with a cycle over
+			 * all queues, so it never examines an item twice. */
 			sweep_close(r);
-			if (++idle > p->nq)
-				break; /* every queue is empty */
 			p->sweep_q = (p->sweep_q + 1) % p->nq;
 			r = &p->q[p->sweep_q];
 			r->gap_lo = r->gap_hi = r->head;
+			if (p->sweep_q == 0)
+				break;
 			continue;
 		}
-		idle = 0;
 		it = *spc_policy_ring_at(r, r->gap_hi);
 		r->gap_hi++;
 		examined++;
@@ -204,6 +205,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 			p->total--;
 			reclaim(arg, it);
 		} else {
+			/* Slide the live item down over the gap: order kept. */
 			*spc_policy_ring_at(r, r->gap_lo) = it;
 			r->gap_lo++;
 		}
