@@ -209,12 +209,12 @@ START_TEST(test_growth)
 	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, NULL, 1, &p), SPC_OK);
 	mem0 = spc_policy_memory(p);
 	for (i = 0; i < GROW_N; i++)
-		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
+		FAST_ASSERT(spc_policy_admit(p, &it[i]) == SPC_OK);
 	ck_assert_uint_eq(spc_policy_size(p), GROW_N);
 	ck_assert_uint_ge(spc_policy_memory(p), mem0 + GROW_N * sizeof(void *));
 	for (i = 0; i < GROW_N; i++) {
-		ck_assert_int_eq(spc_policy_next(p, 4, &v), SPC_VICTIM_EVICT);
-		ck_assert_ptr_eq(v, &it[i]);
+		FAST_ASSERT(spc_policy_next(p, 4, &v) == SPC_VICTIM_EVICT);
+		FAST_ASSERT(v == &it[i]);
 	}
 	ck_assert_int_eq(spc_policy_next(p, 4, &v), SPC_VICTIM_NONE);
 	ck_assert_uint_eq(spc_policy_size(p), 0);
@@ -281,7 +281,7 @@ static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_
 			it = v;
 			victims[nv++] = k == SPC_VICTIM_DEAD ? -1 - it->id : it->id;
 			if (k == SPC_VICTIM_EVICT) {
-				ck_assert_ptr_eq(cur[it->id], it);
+				FAST_ASSERT(cur[it->id] == it);
 				cur[it->id] = NULL;
 			}
 		}
@@ -292,13 +292,13 @@ static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_
 		size0 = spc_policy_size(p);
 		mem0 = spc_policy_memory(p);
 		rc = spc_policy_admit(p, it);
-		if (rc == SPC_ENOMEM) {
+		if (rc == SPC_ENOMEM) { /* rare: ck_assert is fine here */
 			ck_assert_int_eq(fc.failures, 1);
 			ck_assert_uint_eq(spc_policy_size(p), size0);
 			ck_assert_uint_eq(spc_policy_memory(p), mem0);
 			rc = spc_policy_admit(p, it);
 		}
-		ck_assert_int_eq(rc, SPC_OK);
+		FAST_ASSERT(rc == SPC_OK);
 		cur[key] = it;
 	}
 	fc.armed = 0;
@@ -309,24 +309,22 @@ static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_
 	return fc.seen;
 }
 
-/* Fail the N-th allocation (N = 0, 1, ...) of the scripted run for both
- * policies: the victims are exactly those of the run without faults. */
+/* Fail the N-th allocation of the scripted run, for N = 0, 1, ... until a
+ * run sees no failure (SQLite's loop): each time the victims are exactly
+ * those of the run without faults. */
 START_TEST(test_fault_admit_nth)
 {
+	enum spc_policy kind = _i ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
 	static int ref[SCRIPT_STEPS * 2], got[SCRIPT_STEPS * 2];
-	int nref, ngot, k;
+	int nref, ngot;
+	long allocs = script_run(kind, -1, ref, &nref), n;
 
-	for (k = 0; k < 2; k++) {
-		enum spc_policy kind = k ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
-		long allocs = script_run(kind, -1, ref, &nref);
-
-		ck_assert_int_gt(nref, SCRIPT_STEPS / 4);
-		if (_i == 0)
-			printf("%s: %ld allocations in the scripted run\n", spc_policy_name(kind), allocs);
-		ck_assert_int_ge(allocs, 4); /* the script does make the queues grow */
-		if (_i >= allocs)
-			continue;
-		script_run(kind, _i, got, &ngot);
+	printf("%s: %ld allocations in the scripted run\n", spc_policy_name(kind), allocs);
+	fflush(stdout);
+	ck_assert_int_gt(nref, SCRIPT_STEPS / 4);
+	ck_assert_int_ge(allocs, 4); /* the script does make the queues grow */
+	for (n = 0; n < allocs; n++) {
+		script_run(kind, n, got, &ngot);
 		assert_ids(got, ngot, ref, nref);
 	}
 }
@@ -368,7 +366,7 @@ static Suite *sweep_suite(void)
 	tcase_add_test(tc, test_sweep_s3fifo_steps);
 	tcase_add_test(tc, test_sweep_gap_then_growth);
 	tcase_add_loop_test(tc, test_growth, 0, 2);
-	tcase_add_loop_test(tc, test_fault_admit_nth, 0, 64);
+	tcase_add_loop_test(tc, test_fault_admit_nth, 0, 2);
 	tcase_add_loop_test(tc, test_fault_create_nth, 0, 6);
 	suite_add_tcase(s, tc);
 	return s;

@@ -94,7 +94,7 @@ static void sim_reclaim(void *arg, void *item)
 	struct sim *s = arg;
 	struct fitem *it = item;
 
-	ck_assert(it->dead == 1);
+	FAST_ASSERT(it->dead == 1);
 	it->dead = 2;
 	s->dead_back++;
 	if (s->victims)
@@ -111,12 +111,12 @@ static void sim_make_room(struct sim *s)
 		if (k == SPC_VICTIM_NONE)
 			continue;
 		if (k == SPC_VICTIM_EVICT) {
-			ck_assert(!it->dead);
-			ck_assert_ptr_eq(s->cur[it->id], it);
+			FAST_ASSERT(!it->dead);
+			FAST_ASSERT(s->cur[it->id] == it);
 			s->cur[it->id] = NULL;
 			s->evictions++;
 		} else {
-			ck_assert(it->dead == 1);
+			FAST_ASSERT(it->dead == 1);
 			it->dead = 2;
 			s->dead_back++;
 		}
@@ -166,7 +166,7 @@ static void sim_run(struct sim *s, enum spc_policy kind, int requests)
 		it = &s->pool[s->npool++];
 		it->id = key;
 		it->hash = splitmix(&(uint64_t){ (uint64_t)key });
-		ck_assert_int_eq(spc_policy_admit(s->p, it), SPC_OK);
+		FAST_ASSERT(spc_policy_admit(s->p, it) == SPC_OK);
 		s->cur[key] = it;
 	}
 	spc_policy_destroy(s->p);
