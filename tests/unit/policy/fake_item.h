@@ -95,6 +95,16 @@ static inline int fault_nth(void *arg, enum spc_fault_site site, size_t bytes)
 	return 0;
 }
 
+/* A deterministic generator for the tests' traces (splitmix64). */
+static inline uint64_t splitmix_test(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 /* Items in S (queue 0) and M (queue 1) of an S3-FIFO policy. */
 static inline size_t q_count(const struct spc_policy_state *p, unsigned q)
 {
