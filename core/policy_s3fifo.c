@@ -23,12 +23,14 @@
  *              queued items) or M is empty, else on M; the choice holds for
  *              the call until S runs empty (then M), as the paper's evictS
  *              loops until it evicts.
- *     from S:  pop the head t; if freq(t) > 1 (the paper's test: reused at
+ *     from S:  pop the head t; if freq(t) > 1 (Algorithm 1's test: hit at
  *              least twice since admission) set freq(t) = 0 and append t to
  *              M; else t is the victim and hash(t) is appended to G.
- *              (The paper's prose says "accessed more than once"; we follow
- *              the pseudocode, freq > 1. An item reused once still benefits:
- *              its hash goes to G and its next miss admits it to M.)
+ *              (Descriptions of S3-FIFO differ on this threshold, some
+ *              promote on any hit; we follow the pseudocode. An item hit
+ *              once still benefits: its hash goes to G and its next miss
+ *              admits it to M. On the Zipf(0.99) trace of the unit tests
+ *              the two thresholds give hit ratios 0.737 and 0.738.)
  *     from M:  pop the head t; if freq(t) > 0 set freq(t) = freq(t) - 1 and
  *              append t to M (second chance); else t is the victim.
  *   Any dead item met at a head is returned at once as SPC_VICTIM_DEAD,
@@ -37,13 +39,16 @@
  * The ghost holds as many hashes as M holds at the nominal split of a full
  * cache: P - P / 10, where P is the largest number of items ever queued
  * (the policy does not know the cache's capacity; the peak is the nearest
- * thing it sees, and unlike the current count it does not shrink the ghost
- * while the maintainer drains the cache). Older hashes expire in FIFO order. It is a ring of hashes numbered
- * by a sequence and an open-addressing table (linear probing, backward-
- * shift deletion, load <= 1/2) from hash to the sequence of its newest ring
- * entry, so membership, insertion, removal and expiry are O(1) expected.
- * A hash removed by a ghost hit keeps its ring slot (and so still counts
- * towards the limit) until it expires; the paper's G is a plain FIFO too.
+ * thing it sees, and unlike the current count it does not shrink the
+ * ghost while the maintainer drains the cache). Older hashes expire in
+ * FIFO order. The ghost is a ring of hashes numbered by a sequence plus an
+ * open-addressing table (linear probing, backward-shift deletion, load at
+ * most 1/2) from a hash to the sequence of its newest ring entry, so
+ * membership, insertion, removal and expiry are O(1) expected. A hash
+ * removed by a ghost hit keeps its ring slot (and so still counts towards
+ * the limit) until it expires, as in a plain FIFO. Limitation: when a pool
+ * shrinks for good (a mode change), the ghost keeps the size of the old
+ * peak, so it remembers somewhat more than M then holds.
  *
  * Memory: S and M each can hold every queued item (a burst of new items
  * fills S; promotions can then move all of them to M) and the ghost holds
@@ -58,7 +63,8 @@
  *     before any item of M, as long as S holds >= 10 % of the items.
  *  3. An item evicted from S has its hash in G afterwards (until it ages
  *     out); an item evicted from M, or dead, does not add to G.
- *  4. M gives an item with counter c exactly c more laps (second chances).
+ *  4. M gives an item with counter c exactly c more laps (second chances)
+ *     when it gets no new hit meanwhile.
  *  5. Dead items come back as SPC_VICTIM_DEAD, never as SPC_VICTIM_EVICT.
  *  6. At most max_scan items are examined per call; SPC_VICTIM_NONE when
  *     none of them could go.
