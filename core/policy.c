@@ -35,7 +35,8 @@
  *     counters, nor which queue they are in; it drops every dead item it
  *     examines. A call stops at the end of a cycle over all queues (it then
  *     returns less than max_scan and never examines an item twice), so two
- *     calls with max_scan >= size in a row examine every queued item.
+ *     calls with max_scan >= size in a row examine every queued item. It
+ *     returns 0 only when max_scan is 0 or every queue is empty.
  *  4. Dead items are handed back (by next as SPC_VICTIM_DEAD, or to the
  *     sweep's reclaim) exactly once, never as SPC_VICTIM_EVICT.
  *  5. No clock, no randomness, no globals: the same calls with the same
@@ -180,6 +181,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
                         void (*reclaim)(void *arg, void *item), void *arg)
 {
 	size_t examined = 0;
+	unsigned wraps = 0;
 
 	SPC_DEBUG_CHECK(p && reclaim);
 	while (examined < max_scan) {
@@ -189,12 +191,14 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 		if (r->gap_hi == r->tail) {
 			/* This queue's pass is over: the next queue's pass
 			 * starts at its head. A call ends with a cycle over
-			 * all queues, so it never examines an item twice. */
+			 * all queues, so it never examines an item twice;
+			 * one that found its cycle already over starts the
+			 * next (a second wrap: every queue is empty). */
 			sweep_close(r);
 			p->sweep_q = (p->sweep_q + 1) % p->nq;
 			r = &p->q[p->sweep_q];
 			r->gap_lo = r->gap_hi = r->head;
-			if (p->sweep_q == 0)
+			if (p->sweep_q == 0 && (examined > 0 || ++wraps == 2))
 				break;
 			continue;
 		}

@@ -150,7 +150,7 @@ static enum spc_victim_kind m_next(struct model *m, int max_scan, int *x)
 
 static int m_sweep(struct model *m, int max_scan, int *out, int *nout)
 {
-	int examined = 0, nq = m->s3 ? 2 : 1;
+	int examined = 0, nq = m->s3 ? 2 : 1, wraps = 0;
 
 	while (examined < max_scan) {
 		int q = m->sweep_q;
@@ -158,7 +158,7 @@ static int m_sweep(struct model *m, int max_scan, int *out, int *nout)
 		if (m->sweep_idx == m->len[q]) {
 			m->sweep_q = (q + 1) % nq;
 			m->sweep_idx = 0;
-			if (m->sweep_q == 0)
+			if (m->sweep_q == 0 && (examined > 0 || ++wraps == 2))
 				break;
 			continue;
 		}
@@ -252,8 +252,12 @@ START_TEST(test_model_random)
 			}
 		} else { /* sweep */
 			int ms = (int)((r >> 16) % 12), na = g.n, nb = na, ea, eb;
+			size_t before = m.total;
 
 			ea = (int)spc_policy_sweep(p, (size_t)ms, got_reclaim, &g);
+			/* a sweep examines nothing only when there is nothing */
+			if (ms > 0)
+				FAST_ASSERT((before == 0) == (ea == 0));
 			eb = m_sweep(&m, ms, rb, &nb);
 			FAST_ASSERT(ea == eb);
 			FAST_ASSERT(g.n == nb);
