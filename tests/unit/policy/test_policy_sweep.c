@@ -212,6 +212,10 @@ START_TEST(test_growth)
 		FAST_ASSERT(spc_policy_admit(p, &it[i]) == SPC_OK);
 	ck_assert_uint_eq(spc_policy_size(p), GROW_N);
 	ck_assert_uint_ge(spc_policy_memory(p), mem0 + GROW_N * sizeof(void *));
+	printf("%s: %zu bytes of policy memory for %d items (%.1f per item)\n",
+	       spc_policy_name(kind), spc_policy_memory(p), GROW_N,
+	       (double)spc_policy_memory(p) / GROW_N);
+	fflush(stdout);
 	for (i = 0; i < GROW_N; i++) {
 		FAST_ASSERT(spc_policy_next(p, 4, &v) == SPC_VICTIM_EVICT);
 		FAST_ASSERT(v == &it[i]);
