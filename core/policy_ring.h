@@ -36,16 +36,17 @@ struct spc_policy_ring {
 	uint64_t tail;   /* one past the newest item */
 };
 
-/* The ghost of S3-FIFO: a FIFO of key hashes numbered by a sequence (seq
- * s lives in ring[s & (ring_cap - 1)] while oldest <= s < next) plus an
- * open-addressing table (linear probing, load <= 1/2) whose slots hold the
- * seq of the newest ghost entry of a hash, 0 when empty. */
+/* The ghost of S3-FIFO: a FIFO of 32-bit key-hash fingerprints numbered by
+ * a sequence (seq s lives in ring[s & (ring_cap - 1)] while oldest <= s <
+ * next) plus an open-addressing table (linear probing, load <= 1/2) whose
+ * slots hold a 32-bit tag of the seq of the newest ring entry of a
+ * fingerprint (1 + seq mod (2^32 - 1)), 0 when empty. */
 struct spc_policy_ghost {
-	uint64_t *ring;
-	size_t ring_cap;  /* power of two */
+	uint32_t *ring;
+	size_t ring_cap;  /* power of two, <= 2^30 */
 	uint64_t oldest;  /* seq of the oldest entry; seqs start at 1 */
 	uint64_t next;    /* seq the next entry gets */
-	uint64_t *table;
+	uint32_t *table;
 	size_t table_cap; /* power of two, 2 * ring_cap */
 };
 
