@@ -13,7 +13,11 @@
  * admission needs was obtained is anything installed: a failed admission
  * changes nothing. Eviction (spc_policy_next) and the sweep never allocate:
  * admission reserves, for every queue an item may later be moved to, the
- * room that move could take (see each policy's admit).
+ * room that move could take (see each policy's admit). A ring that uses a
+ * quarter of its slots or less is halved after an admission (never below
+ * its first size, an eighth of it for S3-FIFO's S); when that allocation
+ * fails, the ring stays as it was and the admission still succeeds:
+ * capacity never changes which items go.
  *
  * Sweep
  * -----
@@ -58,25 +62,20 @@ size_t spc_policy_pow2(size_t n)
 	return c < n ? SIZE_MAX / 2 + 1 : c;
 }
 
-int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
-                            size_t need, struct spc_policy_ring *fresh)
+/* Allocates ring `fresh` of cap slots (cap >= items of r) holding r's
+ * items in queue order, the gap left out and the sweep cursor on the same
+ * item. r is not changed. */
+static int ring_copy(const struct spc_env *env, const struct spc_policy_ring *r, size_t cap,
+                     struct spc_policy_ring *fresh)
 {
-	size_t cap = r->cap;
 	uint64_t pos, out = 0;
 
 	memset(fresh, 0, sizeof *fresh);
-	if (need <= cap && r->slot)
-		return SPC_OK;
-	while (cap < need && cap <= SIZE_MAX / sizeof(void *) / 4)
-		cap <<= 1;
-	if (cap < need)
-		return SPC_ENOMEM;
 	fresh->slot = spc_calloc(env, cap, sizeof(void *));
 	if (!fresh->slot)
 		return SPC_ENOMEM;
 	fresh->cap = cap;
-	/* Copy in queue order, leaving the gap out: the ring comes back whole
-	 * with the sweep cursor on the same item. */
+	fresh->min_cap = r->min_cap;
 	for (pos = r->head; pos < r->gap_lo; pos++)
 		fresh->slot[out++] = *spc_policy_ring_at(r, pos);
 	fresh->gap_lo = fresh->gap_hi = out;
@@ -85,6 +84,33 @@ int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_r
 	fresh->head = 0;
 	fresh->tail = out;
 	return SPC_OK;
+}
+
+int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
+                            size_t need, struct spc_policy_ring *fresh)
+{
+	size_t cap = r->cap;
+
+	memset(fresh, 0, sizeof *fresh);
+	if (need <= cap && r->slot)
+		return SPC_OK;
+	while (cap < need && cap <= SIZE_MAX / sizeof(void *) / 4)
+		cap <<= 1;
+	if (cap < need)
+		return SPC_ENOMEM;
+	return ring_copy(env, r, cap, fresh);
+}
+
+void spc_policy_ring_trim(const struct spc_env *env, struct spc_policy_ring *r, size_t need)
+{
+	struct spc_policy_ring fresh;
+
+	SPC_DEBUG_CHECK(need >= spc_policy_ring_count(r));
+	if (r->cap / 2 < r->min_cap || need > r->cap / 4)
+		return;
+	/* A failure only keeps the memory a little longer. */
+	if (ring_copy(env, r, r->cap / 2, &fresh) == SPC_OK)
+		spc_policy_ring_install(r, &fresh);
 }
 
 void spc_policy_ring_install(struct spc_policy_ring *r, struct spc_policy_ring *fresh)
@@ -100,6 +126,7 @@ static int ring_init(const struct spc_env *env, struct spc_policy_ring *r, size_
 {
 	memset(r, 0, sizeof *r);
 	r->cap = spc_policy_pow2(expected < 8 ? 8 : expected);
+	r->min_cap = r->cap;
 	r->slot = spc_calloc(env, r->cap, sizeof(void *));
 	return r->slot ? SPC_OK : SPC_ENOMEM;
 }

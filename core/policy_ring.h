@@ -30,6 +30,7 @@
 struct spc_policy_ring {
 	void **slot;
 	size_t cap;      /* power of two, >= 1 */
+	size_t min_cap;  /* first capacity: trimming stops there */
 	uint64_t head;   /* oldest item (popped next) */
 	uint64_t gap_lo; /* where the sweep writes the next live item it keeps */
 	uint64_t gap_hi; /* next position the sweep examines */
@@ -118,6 +119,10 @@ int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_r
                             size_t need, struct spc_policy_ring *fresh);
 /* Replaces r by a ring prepared from it (no-op if fresh->slot is NULL). */
 void spc_policy_ring_install(struct spc_policy_ring *r, struct spc_policy_ring *fresh);
+/* Halves r when `need` (the slots r must keep, >= its items) is at most a
+ * quarter of its capacity and r stays at or above its first capacity. An
+ * allocation failure leaves r as it was (nothing to report). */
+void spc_policy_ring_trim(const struct spc_env *env, struct spc_policy_ring *r, size_t need);
 
 /* Smallest power of two >= n (1 for n = 0); SIZE_MAX / 2 + 1 caps it. */
 size_t spc_policy_pow2(size_t n);

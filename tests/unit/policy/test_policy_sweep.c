@@ -227,6 +227,65 @@ START_TEST(test_growth)
 }
 END_TEST
 
+/* Rings give memory back once mostly empty, keeping order, counters and
+ * the sweep cursor; never below their first size (S3-FIFO's S: an eighth
+ * of it). */
+START_TEST(test_trim)
+{
+	enum spc_policy kind = _i ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
+	static struct fitem it[1100];
+	static int got[1100];
+	struct spc_policy_state *p = NULL;
+	struct reclaimed rc = { .n = 0 };
+	size_t mem_full, mem_first;
+	int i, n, want[64], nw = 0;
+	void *v;
+
+	fitems_init(it, 1100);
+	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, NULL, 16, &p), SPC_OK);
+	mem_first = spc_policy_memory(p);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
+	mem_full = spc_policy_memory(p);
+	for (i = 0; i < 990; i++) {
+		FAST_ASSERT(spc_policy_next(p, 4, &v) == SPC_VICTIM_EVICT);
+		FAST_ASSERT(v == &it[i]);
+	}
+	it[990].dead = it[993].dead = 1;
+	it[991].freq = 1;
+	ck_assert_uint_eq(spc_policy_sweep(p, 2, collect, &rc), 2); /* 990 out: a gap */
+	ck_assert_uint_eq(p->q[0].gap_hi - p->q[0].gap_lo, 1);
+	for (i = 1000; i < 1020; i++)
+		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
+	ck_assert_uint_lt(spc_policy_memory(p), mem_full);
+	ck_assert_uint_le(p->q[0].cap, 128);
+	ck_assert_uint_ge(p->q[0].cap, 8);
+	if (kind == SPC_POLICY_S3FIFO)
+		ck_assert_uint_le(p->q[1].cap, 128);
+	while (spc_policy_sweep(p, 3, collect, &rc) == 3)
+		;
+	ck_assert_int_eq(rc.n, 2);
+	ck_assert_uint_eq(it[991].freq, 1);
+	for (i = 990; i < 1020; i++)
+		if (i != 990 && i != 993)
+			want[nw++] = i;
+	n = ring_ids(&p->q[0], got, 1100);
+	assert_ids(got, n, want, nw);
+	/* down to nothing: back to the first size, not below */
+	while (spc_policy_next(p, 8, &v) != SPC_VICTIM_NONE)
+		;
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_eq(spc_policy_admit(p, &it[1020 + i]), SPC_OK);
+		ck_assert_int_eq(spc_policy_next(p, 8, &v), SPC_VICTIM_EVICT);
+	}
+	/* the first size: CLOCK's ring, 16; S3-FIFO's S may go to 16 / 8 -> 8 */
+	ck_assert_uint_eq(p->q[0].cap, kind == SPC_POLICY_CLOCK ? 16 : 8);
+	if (kind == SPC_POLICY_CLOCK)
+		ck_assert_uint_eq(spc_policy_memory(p), mem_first);
+	spc_policy_destroy(p);
+}
+END_TEST
+
 static uint64_t splitmix(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -370,6 +429,7 @@ static Suite *sweep_suite(void)
 	tcase_add_test(tc, test_sweep_s3fifo_steps);
 	tcase_add_test(tc, test_sweep_gap_then_growth);
 	tcase_add_loop_test(tc, test_growth, 0, 2);
+	tcase_add_loop_test(tc, test_trim, 0, 2);
 	tcase_add_loop_test(tc, test_fault_admit_nth, 0, 2);
 	tcase_add_loop_test(tc, test_fault_create_nth, 0, 6);
 	suite_add_tcase(s, tc);

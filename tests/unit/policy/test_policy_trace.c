@@ -87,6 +87,7 @@ struct sim {
 	int mutate;     /* deletes, replacements and sweeps too */
 	int *victims;   /* pool index of each item handed back, or NULL */
 	int nvictims;
+	size_t memory;  /* the policy's bytes at the end of the run */
 };
 
 static void sim_reclaim(void *arg, void *item)
@@ -169,13 +170,14 @@ static void sim_run(struct sim *s, enum spc_policy kind, int requests)
 		FAST_ASSERT(spc_policy_admit(s->p, it) == SPC_OK);
 		s->cur[key] = it;
 	}
+	s->memory = spc_policy_memory(s->p);
 	spc_policy_destroy(s->p);
 	free(s->cur);
 	free(s->pool);
 	free(z.cdf);
 }
 
-static double hit_ratio(enum spc_policy kind, int bump)
+static double hit_ratio(enum spc_policy kind, int bump, size_t *memory)
 {
 	struct sim s;
 
@@ -184,18 +186,22 @@ static double hit_ratio(enum spc_policy kind, int bump)
 	sim_run(&s, kind, ZIPF_REQUESTS);
 	ck_assert_uint_eq(s.requests, ZIPF_REQUESTS);
 	ck_assert_uint_gt(s.evictions, 0);
+	*memory = s.memory;
 	return (double)s.hits / (double)s.requests;
 }
 
 START_TEST(test_hit_ratio_zipf)
 {
-	double s3 = hit_ratio(SPC_POLICY_S3FIFO, 1);
-	double clock = hit_ratio(SPC_POLICY_CLOCK, 1);
-	double fifo = hit_ratio(SPC_POLICY_CLOCK, 0);
+	size_t m3, mc, mf;
+	double s3 = hit_ratio(SPC_POLICY_S3FIFO, 1, &m3);
+	double clock = hit_ratio(SPC_POLICY_CLOCK, 1, &mc);
+	double fifo = hit_ratio(SPC_POLICY_CLOCK, 0, &mf);
 
 	printf("hit ratio, Zipf(0.99), %d requests, %d keys, cache %d items: "
 	       "s3fifo %.4f  clock %.4f  fifo %.4f\n",
 	       ZIPF_REQUESTS, ZIPF_KEYS, ZIPF_CACHE, s3, clock, fifo);
+	printf("policy memory per cached item: s3fifo %.1f B  clock %.1f B\n",
+	       (double)m3 / ZIPF_CACHE, (double)mc / ZIPF_CACHE);
 	fflush(stdout);
 	ck_assert_msg(s3 >= clock - 0.02, "s3fifo %.4f < clock %.4f - 0.02", s3, clock);
 	ck_assert_msg(clock > fifo, "clock %.4f <= fifo %.4f", clock, fifo);
