@@ -26,11 +26,13 @@
  * queue order, dead ones are handed to reclaim and dropped, live ones are
  * copied down to a write cursor (gap_lo). Between two calls the space
  * between the fingers is a gap that pops skip; the gap closes when the read
- * cursor reaches the tail, when the head reaches it, or when the ring grows.
+ * cursor reaches the tail, when the head reaches it, or when the ring is
+ * copied (grown or trimmed).
  * The cursor persists across calls and moves from queue to queue (S, then
  * M, then S again for S3-FIFO), so repeated calls cover every queue.
  *
- * Guarantees (tests/unit/policy checks them)
+ * Guarantees (tests/unit/policy checks them, by hand-made cases and by
+ * random operations compared with a plain-array model of both policies)
  *  1. A failed admission (SPC_ENOMEM) leaves the policy unchanged: same
  *     size, same memory, same victims afterwards as if it never happened.
  *  2. spc_policy_next and spc_policy_sweep never allocate and examine at

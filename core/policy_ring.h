@@ -14,7 +14,7 @@
  * gap a sweep leaves behind it while it compacts (dead items removed, live
  * ones slid down to gap_lo). gap_hi is also the sweep cursor of this queue.
  * The gap vanishes when the head reaches it, when the sweep reaches the
- * tail, or when the ring is copied to grow.
+ * tail, or when the ring is copied (to grow or to shrink).
  *
  * Context: maintainer only, like everything in core/policy.h.
  */
