@@ -63,7 +63,14 @@ static uint64_t load_le(const unsigned char *s, size_t n)
 static void put_segment(struct spc_sb *sb, const unsigned char *s, size_t n)
 {
 	if (is_text(s, n)) {
-		spc_sb_printf(sb, "%.*s", (int)n, (const char *)s);
+		/* In pieces: the precision of %.*s is an int. */
+		while (n > 0) {
+			int piece = n > 4096 ? 4096 : (int)n;
+
+			spc_sb_printf(sb, "%.*s", piece, (const char *)s);
+			s += piece;
+			n -= (size_t)piece;
+		}
 		return;
 	}
 	spc_sb_printf(sb, "0x");

@@ -95,6 +95,24 @@ START_TEST(test_binary_long)
 }
 END_TEST
 
+/* A text key longer than any piece the renderer prints at once. */
+START_TEST(test_long_text)
+{
+	size_t n = 10000, needed = 0;
+	char *key = malloc(n), *buf = malloc(n + 1);
+
+	ck_assert(key && buf);
+	for (size_t i = 0; i < n; i++)
+		key[i] = (char)('a' + i % 26);
+	ck_assert_int_eq(spc_key_render(key, n, buf, n + 1, &needed), SPC_OK);
+	ck_assert_uint_eq(needed, n);
+	ck_assert(memcmp(buf, key, n) == 0);
+	ck_assert_int_eq(buf[n], '\0');
+	free(key);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	char buf[8];
@@ -163,6 +181,7 @@ static Suite *keyfmt_suite(void)
 	tcase_add_test(tc, test_binary_short);
 	tcase_add_test(tc, test_binary_integers);
 	tcase_add_test(tc, test_binary_long);
+	tcase_add_test(tc, test_long_text);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_every_capacity);
 	suite_add_tcase(s, tc);
