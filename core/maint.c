@@ -9,6 +9,8 @@
  *   1. drains the ring into the policy (spc_policy_admit; an entry the
  *      policy cannot take is evicted at once, so the policy tracks every
  *      entry it will ever have to free);
+ *   1b. grows the index when it holds more than two entries per bucket
+ *      (spc_maint_grow_index: the lfht's lazy auto-resize fell behind);
  *   2. evicts while live bytes (charged - backlog) are above the high
  *      watermark, down to the low watermark (hysteresis), while items are
  *      above max_entries, and while a blocked writer needs room: a victim is
