@@ -53,7 +53,8 @@
 #include <signal.h>
 #include <time.h>
 
-#define SPC_IDLE_MS 10u
+#define SPC_IDLE_MS 10u       /* sleep when dead entries or records wait */
+#define SPC_IDLE_LONG_MS 100u /* sleep when there is nothing at all */
 
 /* ---- policy callbacks on struct spc_entry ------------------------------- */
 
@@ -408,7 +409,13 @@ static void *spc_maint_main(void *arg)
 		if (ps->stop)
 			break;
 		if (!work && !__atomic_load_n(&ps->kicked, __ATOMIC_RELAXED)) {
-			spc_deadline(&ts, SPC_IDLE_MS);
+			/* Relaxed: a hint. Dead entries left: come back soon to
+			 * sweep; otherwise sleep longer (writers kick when it
+			 * matters: watermark, ring a quarter full, waiters). */
+			spc_deadline(&ts, __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) ||
+			                          spc_ring_count(&ps->ring)
+			                      ? SPC_IDLE_MS
+			                      : SPC_IDLE_LONG_MS);
 			spc_timedwait(&ps->maint_cv, &ps->mu, &ts);
 		}
 	}
