@@ -115,7 +115,7 @@ uint64_t spc_live_bytes(const struct spc_pstate *ps)
 static __thread const struct spc_pstate *spc_maint_current;
 
 /* Debug-build check of the spc_maint_ naming contract (STYLE.md 4). */
-__attribute__((unused)) static int spc_maint_is_self(const struct spc_pstate *ps)
+__attribute__((unused)) static int spc_is_maintainer(const struct spc_pstate *ps)
 {
 	if (ps->cache->sync_mode)
 		return ps->in_step;
@@ -131,7 +131,7 @@ static void spc_room_broadcast(struct spc_pstate *ps)
 	spc_unlock(&ps->mu);
 }
 
-void spc_maint_room(struct spc_pstate *ps)
+void spc_room_wake(struct spc_pstate *ps)
 {
 	spc_room_broadcast(ps);
 }
@@ -198,7 +198,7 @@ static void spc_maint_flush(struct spc_pstate *ps, int force)
 {
 	struct spc_batch *b = ps->cur;
 
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	if (!b || b->n == 0)
 		return;
 	if (ps->cache->sync_mode) {
@@ -217,7 +217,7 @@ static void spc_maint_flush(struct spc_pstate *ps, int force)
 /* Adds an unpublished entry to the current batch. */
 static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
 {
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	if (!ps->cur)
 		ps->cur = spc_batch_get(ps);
 	if (!ps->cur) {
@@ -252,7 +252,7 @@ static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
 {
 	int r;
 
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	spc_rcu_read_lock();
 	r = cds_lfht_del(ps->ht, &e->node);
 	spc_rcu_read_unlock();
@@ -329,7 +329,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	void *item;
 	unsigned n;
 
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
 		work = 1;
 		if (item && spc_policy_admit(ps->policy, item) != SPC_OK)
@@ -370,7 +370,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 }
 
 /* Synchronous mode: one step in the caller's thread. Returns its work. */
-int spc_maint_sync_step(struct spc_pstate *ps, int force)
+int spc_step_sync(struct spc_pstate *ps, int force)
 {
 	int work;
 
@@ -424,15 +424,15 @@ static void *spc_maint_main(void *arg)
 	return NULL;
 }
 
-int spc_maint_poke(struct spc_pstate *ps)
+int spc_poke(struct spc_pstate *ps)
 {
 	if (ps->cache->sync_mode)
-		return spc_maint_sync_step(ps, 1);
-	spc_maint_kick(ps);
+		return spc_step_sync(ps, 1);
+	spc_kick(ps);
 	return 0;
 }
 
-void spc_maint_kick(struct spc_pstate *ps)
+void spc_kick(struct spc_pstate *ps)
 {
 	/* Relaxed test first: while a kick is pending, writers pay one load.
 	 * The exchange elects one waker; the signal under mu cannot be lost
@@ -447,20 +447,20 @@ void spc_maint_kick(struct spc_pstate *ps)
 	spc_unlock(&ps->mu);
 }
 
-void spc_maint_after_write(struct spc_pstate *ps)
+void spc_after_write(struct spc_pstate *ps)
 {
 	uint64_t target;
 
 	SPC_ASSERT_NOT_IN_RCU();
 	if (ps->cache->sync_mode) {
-		spc_maint_sync_step(ps, 0);
+		spc_step_sync(ps, 0);
 		return;
 	}
 	target = spc_pool_target(ps->pool);
 	if (spc_live_bytes(ps) > target / 100 * ps->cache->cfg.high_watermark_pct ||
 	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
 	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
-		spc_maint_kick(ps);
+		spc_kick(ps);
 }
 
 void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
@@ -477,12 +477,12 @@ void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
 	 * entry only after seeing the flag, so our accounting comes first. */
 	__atomic_fetch_or(&e->meta, SPC_META_DEAD, __ATOMIC_RELEASE);
 	if (!ps->cache->sync_mode && (dead & 1023) == 0)
-		spc_maint_kick(ps);
+		spc_kick(ps);
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
 
-int spc_maint_init(struct spc_pstate *ps)
+int spc_ps_init(struct spc_pstate *ps)
 {
 	struct spc_cache *c = ps->cache;
 	pthread_condattr_t ca;
@@ -524,7 +524,7 @@ fail_ring:
 	return r;
 }
 
-int spc_maint_start(struct spc_pstate *ps)
+int spc_ps_start(struct spc_pstate *ps)
 {
 	if (spc_fault(&ps->cache->env, SPC_FAULT_THREAD, 0))
 		return SPC_ESYS;
@@ -534,7 +534,7 @@ int spc_maint_start(struct spc_pstate *ps)
 	return SPC_OK;
 }
 
-void spc_maint_stop(struct spc_pstate *ps)
+void spc_ps_stop(struct spc_pstate *ps)
 {
 	if (ps->has_thread) {
 		spc_lock(&ps->mu);
@@ -548,7 +548,7 @@ void spc_maint_stop(struct spc_pstate *ps)
 	}
 }
 
-void spc_maint_free_all(struct spc_pstate *ps)
+void spc_ps_free_all(struct spc_pstate *ps)
 {
 	void *item;
 
@@ -567,7 +567,7 @@ void spc_maint_free_all(struct spc_pstate *ps)
 	}
 }
 
-void spc_maint_fini(struct spc_pstate *ps)
+void spc_ps_fini(struct spc_pstate *ps)
 {
 	spc_policy_destroy(ps->policy);
 	ps->policy = NULL;

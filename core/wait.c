@@ -57,7 +57,7 @@ int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec 
 }
 
 
-int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes)
+int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 {
 	struct timespec ts;
 	int ok = 0;
@@ -69,7 +69,7 @@ int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes)
 		/* Relaxed: only this thread steps in synchronous mode. */
 		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
 		for (;;) {
-			int work = spc_maint_sync_step(ps, 1);
+			int work = spc_step_sync(ps, 1);
 
 			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
 			if (ok || !work)
@@ -91,7 +91,7 @@ int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes)
 		spc_unlock(&ps->mu);
 		ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
 		if (!ok)
-			spc_maint_kick(ps);
+			spc_kick(ps);
 		spc_lock(&ps->mu);
 		if (ok)
 			break;
@@ -108,7 +108,7 @@ int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes)
 	return ok ? SPC_OK : SPC_EFULL;
 }
 
-struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps)
+struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps)
 {
 	struct spc_ring_cell *c = spc_ring_reserve(&ps->ring);
 	struct timespec now, end;
@@ -116,14 +116,14 @@ struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps)
 	if (c)
 		return c;
 	if (ps->cache->sync_mode) {
-		spc_maint_sync_step(ps, 0);
+		spc_step_sync(ps, 0);
 		return spc_ring_reserve(&ps->ring);
 	}
 	spc_deadline(&end, ps->cache->cfg.full_wait_ms);
 	for (;;) {
 		struct timespec nap = { 0, 200000 }; /* 0.2 ms */
 
-		spc_maint_kick(ps);
+		spc_kick(ps);
 		nanosleep(&nap, NULL);
 		c = spc_ring_reserve(&ps->ring);
 		if (c)
@@ -134,14 +134,14 @@ struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps)
 	}
 }
 
-int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms)
+int spc_wait_shed(struct spc_pstate *ps, uint64_t target, unsigned ms)
 {
 	struct timespec ts;
 	int timed_out = 0;
 
 	SPC_ASSERT_NOT_IN_RCU();
 	if (ps->cache->sync_mode) {
-		while (spc_maint_sync_step(ps, 1) && spc_pool_charged(ps->pool) > target)
+		while (spc_step_sync(ps, 1) && spc_pool_charged(ps->pool) > target)
 			;
 		return spc_pool_charged(ps->pool) <= target ? SPC_OK : SPC_ETIMEDOUT;
 	}
@@ -152,7 +152,7 @@ int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms)
 		uint64_t gen = ps->room_gen;
 
 		spc_unlock(&ps->mu);
-		spc_maint_kick(ps);
+		spc_kick(ps);
 		spc_lock(&ps->mu);
 		if (ps->room_gen == gen)
 			timed_out = spc_timedwait(&ps->room_cv, &ps->mu, &ts);
