@@ -275,6 +275,8 @@ void spc_after_write(struct spc_pstate *ps);
 int spc_step_sync(struct spc_pstate *ps, int force);
 /* charged - backlog: bytes of live entries (an estimate under writers). */
 uint64_t spc_live_bytes(const struct spc_pstate *ps);
+/* Live bytes plus the slab layer's stranded bytes: what the watermarks see. */
+uint64_t spc_held_bytes(const struct spc_pstate *ps);
 
 /* ---- core/wait.c ------------------------------------------------------------ */
 

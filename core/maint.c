@@ -11,8 +11,9 @@
  *      entry it will ever have to free);
  *   1b. grows the index when it holds more than two entries per bucket
  *      (spc_maint_grow_index: the lfht's lazy auto-resize fell behind);
- *   2. evicts while live bytes (charged - backlog) are above the high
- *      watermark, down to the low watermark (hysteresis), while items are
+ *   2. evicts while held bytes (charged - backlog, plus what the pool's
+ *      slabs strand beyond live entries: spc_held_bytes) are above the
+ *      high watermark, down to the low watermark (hysteresis), while items are
  *      above max_entries, and while a blocked writer needs room: a victim is
  *      unpublished with cds_lfht_del in a short read section and put in
  *      the current batch; dead entries met on the way (replaced, deleted,
@@ -108,6 +109,16 @@ uint64_t spc_live_bytes(const struct spc_pstate *ps)
 	uint64_t backlog = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
 
 	return charged > backlog ? charged - backlog : 0;
+}
+
+uint64_t spc_held_bytes(const struct spc_pstate *ps)
+{
+	/* Live bytes plus what the pool's slabs hold beyond them (free slots
+	 * stranded in partly used slabs, slab headers). Evicting on this
+	 * measure keeps resident memory near the target when evictions leave
+	 * a few survivors in many slabs; it falls back to live bytes as slabs
+	 * empty, so it cannot drive the maintainer to evict forever. */
+	return spc_live_bytes(ps) + spc_pool_slab_excess(ps->pool);
 }
 
 /* The pool this thread maintains (set by the maintainer thread itself,
@@ -284,7 +295,7 @@ static int spc_maint_over(struct spc_pstate *ps)
 {
 	const struct spc_config *cfg = &ps->cache->cfg;
 	uint64_t target = spc_pool_target(ps->pool);
-	uint64_t live = spc_live_bytes(ps);
+	uint64_t live = spc_held_bytes(ps);
 	/* Relaxed: advisory sizes. */
 	uint64_t need = __atomic_load_n(&ps->room_need, __ATOMIC_RELAXED);
 	uint64_t dead = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
@@ -457,7 +468,7 @@ void spc_after_write(struct spc_pstate *ps)
 		return;
 	}
 	target = spc_pool_target(ps->pool);
-	if (spc_live_bytes(ps) > target / 100 * ps->cache->cfg.high_watermark_pct ||
+	if (spc_held_bytes(ps) > target / 100 * ps->cache->cfg.high_watermark_pct ||
 	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
 	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
 		spc_kick(ps);
