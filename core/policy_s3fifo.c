@@ -51,13 +51,12 @@
  * shrinks for good (a mode change), the ghost keeps the size of the old
  * peak, so it remembers somewhat more than M then holds.
  *
- * Memory: S and M each can hold every queued item (a burst of new items
- * fills S; promotions can then move all of them to M) and the ghost holds
- * up to 0.9 of them; admission reserves all three so that next() never
- * allocates; S gives its room back once the cache is full and S holds a
- * tenth. Per item: 8 B in M, 0.9 * 12 B of ghost, about 2 B in S, each
- * rounded up to a power of two: 22.7 B per item in the unit tests' Zipf
- * run (CLOCK: 8 B rounded up, 8.3 B there).
+ * Memory: S and M draw their slots from one set of chunks (core/policy.c,
+ * "Queues"), so the queues cost 8 B per queued item plus a few chunks,
+ * not room for every item in each queue. Admission reserves the chunks and
+ * the ghost so that next() never allocates. The ghost holds up to 0.9 of
+ * the peak items at 12 B each (ring and table), rounded up to a power of
+ * two.
  *
  * Guarantees (tests/unit/policy checks them)
  *  1. A new item whose hash is not in G goes to S; one whose hash is in G
@@ -256,11 +255,7 @@ static void ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghost *f
 int spc_policy_s3fifo_init(struct spc_policy_state *p, size_t expected_items)
 {
 	struct spc_policy_ghost empty;
-	size_t small = expected_items / 8;
 
-	/* S starts big enough for a cache filling up, but may shrink to
-	 * about what it holds afterwards (a tenth of the items). */
-	p->q[0].min_cap = spc_policy_pow2(small < 8 ? 8 : small);
 	memset(&empty, 0, sizeof empty);
 	return ghost_prepare(&p->env, &empty, ghost_limit(expected_items), &p->ghost);
 }
@@ -281,46 +276,52 @@ size_t spc_policy_s3fifo_memory(const struct spc_policy_state *p)
 int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 {
 	struct spc_policy_ring *s = &p->q[0], *m = &p->q[1];
-	struct spc_policy_ring fs, fm;
+	unsigned shift = p->chunks.shift;
+	size_t used = spc_policy_used(p) + 1, slot, cap_s, cap_m;
+	void ***dir_s, ***dir_m;
 	struct spc_policy_ghost fg;
-	size_t gap_m = (size_t)(m->gap_hi - m->gap_lo);
-	size_t slot;
 	uint64_t h;
 
 	/* Reserve first, install only when everything was obtained: S takes
-	 * the item now; M may later receive every queued item (plus its sweep
-	 * gap); the ghost grows with the queued items. */
-	if (spc_policy_ring_prepare(&p->env, s, spc_policy_ring_used(s) + 1, &fs) != SPC_OK)
+	 * the item now; M may later receive every item of S (promotions in
+	 * next, which must not allocate); chunks for every slot taken; the
+	 * ghost grows with the queued items. */
+	if (spc_policy_dir_prepare(&p->env, s, shift, spc_policy_ring_used(s) + 1, &dir_s, &cap_s) !=
+	    SPC_OK)
 		return SPC_ENOMEM;
-	if (spc_policy_ring_prepare(&p->env, m, p->total + 1 + gap_m, &fm) != SPC_OK) {
-		spc_free(fs.slot);
+	if (spc_policy_dir_prepare(&p->env, m, shift, used, &dir_m, &cap_m) != SPC_OK) {
+		spc_free(dir_s);
 		return SPC_ENOMEM;
 	}
 	if (ghost_prepare(&p->env, &p->ghost, ghost_limit(p->peak > p->total ? p->peak : p->total + 1),
 	                  &fg) != SPC_OK) {
-		spc_free(fs.slot);
-		spc_free(fm.slot);
+		spc_free(dir_s);
+		spc_free(dir_m);
 		return SPC_ENOMEM;
 	}
-	spc_policy_ring_install(s, &fs);
-	spc_policy_ring_install(m, &fm);
+	if (spc_policy_chunks_reserve(p, used) != SPC_OK) {
+		spc_free(dir_s);
+		spc_free(dir_m);
+		spc_free(fg.ring);
+		spc_free(fg.table);
+		return SPC_ENOMEM;
+	}
+	spc_policy_dir_install(s, shift, dir_s, cap_s);
+	spc_policy_dir_install(m, shift, dir_m, cap_m);
 	ghost_install(&p->ghost, &fg);
 
 	h = p->ops.hash(item);
 	slot = ghost_find(&p->ghost, ghost_fp(h));
 	if (slot < p->ghost.table_cap) {
 		ghost_table_delete(&p->ghost, slot);
-		spc_policy_ring_push(m, item);
+		spc_policy_ring_push(&p->chunks, m, item);
 	} else {
-		spc_policy_ring_push(s, item);
+		spc_policy_ring_push(&p->chunks, s, item);
 	}
 	p->total++;
 	if (p->total > p->peak)
 		p->peak = p->total;
-	/* S swells while a cache fills (every new item waits there) and then
-	 * holds about a tenth: give the room back. M must keep room for all. */
-	spc_policy_ring_trim(&p->env, s, spc_policy_ring_count(s));
-	spc_policy_ring_trim(&p->env, m, p->total);
+	spc_policy_chunks_trim(p, used);
 	return SPC_OK;
 }
 
@@ -340,7 +341,7 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
 
 		if (small && spc_policy_ring_count(s) == 0)
 			small = 0; /* everything in S was promoted: go on with M */
-		it = spc_policy_ring_pop(small ? s : m);
+		it = spc_policy_ring_pop(&p->chunks, small ? s : m);
 		if (p->ops.dead(it)) {
 			p->total--;
 			*item = it;
@@ -349,12 +350,12 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
 		f = p->ops.freq(it);
 		if (small && f >= S3FIFO_PROMOTE_MIN) {
 			p->ops.set_freq(it, 0);
-			spc_policy_ring_push(m, it);
+			spc_policy_ring_push(&p->chunks, m, it);
 			continue;
 		}
 		if (!small && f > 0) {
 			p->ops.set_freq(it, f - 1);
-			spc_policy_ring_push(m, it);
+			spc_policy_ring_push(&p->chunks, m, it);
 			continue;
 		}
 		p->total--;
