@@ -55,19 +55,39 @@ struct spc_policy_chunks {
 	unsigned shift; /* chunk = 2^shift slots; changed only while empty */
 };
 
-/* The ghost of S3-FIFO: a FIFO of 32-bit key-hash fingerprints numbered by
- * a sequence (seq s lives in ring[s & (ring_cap - 1)] while oldest <= s <
- * next) plus an open-addressing table (linear probing, load <= 1/2) whose
- * slots hold a 32-bit tag of the seq of the newest ring entry of a
- * fingerprint (1 + seq mod (2^32 - 1)), 0 when empty. */
+/* The ghost of S3-FIFO (core/policy_ghost.c): one open-addressing table
+ * of 32-bit fingerprints (fp, 0 when empty) followed, in the same
+ * allocation, by their 16-bit tags: (number of the newest addition >>
+ * shift) mod 2^16. Entries numbered below oldest are absent. */
 struct spc_policy_ghost {
-	uint32_t *ring;
-	size_t ring_cap;  /* power of two, <= 2^30 */
-	uint64_t oldest;  /* seq of the oldest entry; seqs start at 1 */
-	uint64_t next;    /* seq the next entry gets */
-	uint32_t *table;
-	size_t table_cap; /* power of two, 2 * ring_cap */
+	uint32_t *fp;     /* cap fingerprints, then cap tags */
+	size_t cap;       /* slots */
+	size_t room;      /* most live entries (cap is about 1.3 times more) */
+	size_t count;     /* slots in use, expired entries included */
+	size_t scrub;     /* next slot the scrub examines */
+	unsigned shift;   /* room >> shift < 2^14 */
+	uint64_t oldest;  /* number of the oldest live addition; from 1 */
+	uint64_t next;    /* number the next addition gets */
 };
+
+/* Most hashes the ghost remembers. */
+#define SPC_POLICY_GHOST_MAX ((size_t)1 << 30)
+
+uint32_t spc_policy_ghost_fp(uint64_t h);
+/* Slot of the live entry of fp, or g->cap when fp is no ghost. */
+size_t spc_policy_ghost_find(const struct spc_policy_ghost *g, uint32_t fp);
+/* Removes the entry in slot i (a ghost hit). */
+void spc_policy_ghost_delete(struct spc_policy_ghost *g, size_t i);
+/* Adds hash h; the ghost then holds the last `limit` additions at most. */
+void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit);
+/* Builds in *fresh a copy of g with room for `need` live entries, or
+ * leaves fresh->fp NULL when g has the room. g is not changed. Returns
+ * SPC_OK or SPC_ENOMEM. */
+int spc_policy_ghost_prepare(const struct spc_env *env, const struct spc_policy_ghost *g,
+                             size_t need, struct spc_policy_ghost *fresh);
+void spc_policy_ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghost *fresh);
+void spc_policy_ghost_fini(struct spc_policy_ghost *g);
+size_t spc_policy_ghost_memory(const struct spc_policy_ghost *g);
 
 #define SPC_POLICY_MAX_QUEUES 2
 

@@ -81,175 +81,9 @@
 /* Promotion test of Algorithm 1: freq > 1. */
 #define S3FIFO_PROMOTE_MIN 2u
 
-/* Most hashes the ghost remembers (its sequence tags are 32 bits). */
-#define SPC_GHOST_MAX ((size_t)1 << 30)
-
 static size_t ghost_limit(size_t queued)
 {
 	return queued - queued / 10;
-}
-
-/* The ghost remembers 32-bit fingerprints of the key hashes: two keys
- * share one with odds of about 2^-32 per pair, and then a miss of one is
- * taken for a ghost hit of the other - it is admitted to M, nothing worse. */
-static uint32_t ghost_fp(uint64_t h)
-{
-	return (uint32_t)(h >> 32) ^ (uint32_t)h;
-}
-
-/* Home slot of a fingerprint: hashes from tests and weak hash functions may
- * be small integers, so mix before masking. */
-static size_t ghost_home(const struct spc_policy_ghost *g, uint32_t fp)
-{
-	uint64_t x = (uint64_t)fp * 0x9e3779b97f4a7c15ull;
-
-	x ^= x >> 29;
-	return (size_t)x & (g->table_cap - 1);
-}
-
-/* The table keeps a 32-bit tag of a sequence: 1 + seq mod (2^32 - 1), never
- * 0 (the empty slot). Every sequence in the table lies in [oldest, next), a
- * window shorter than 2^31, so its tag identifies it. */
-#define GHOST_TAG_MOD 0xffffffffull
-
-static uint32_t ghost_tag(uint64_t seq)
-{
-	return (uint32_t)(seq % GHOST_TAG_MOD) + 1;
-}
-
-static uint64_t ghost_seq(const struct spc_policy_ghost *g, uint32_t tag)
-{
-	uint64_t base = g->oldest % GHOST_TAG_MOD;
-
-	return g->oldest + ((uint64_t)(tag - 1) + GHOST_TAG_MOD - base) % GHOST_TAG_MOD;
-}
-
-static uint32_t ghost_fp_at(const struct spc_policy_ghost *g, uint64_t seq)
-{
-	return g->ring[seq & (g->ring_cap - 1)];
-}
-
-static uint32_t ghost_fp_of_tag(const struct spc_policy_ghost *g, uint32_t tag)
-{
-	return ghost_fp_at(g, ghost_seq(g, tag));
-}
-
-/* Table slot holding fingerprint fp, or table_cap when fp is no ghost. */
-static size_t ghost_find(const struct spc_policy_ghost *g, uint32_t fp)
-{
-	size_t mask = g->table_cap - 1, i = ghost_home(g, fp);
-
-	while (g->table[i] != 0) {
-		if (ghost_fp_of_tag(g, g->table[i]) == fp)
-			return i;
-		i = (i + 1) & mask;
-	}
-	return g->table_cap;
-}
-
-/* Points fp at the sequence tagged tag (adds it when absent). Room is
- * guaranteed by the load bound: entries <= ring_cap = table_cap / 2. */
-static void ghost_table_set(struct spc_policy_ghost *g, uint32_t fp, uint32_t tag)
-{
-	size_t mask = g->table_cap - 1, i = ghost_home(g, fp);
-
-	while (g->table[i] != 0 && ghost_fp_of_tag(g, g->table[i]) != fp)
-		i = (i + 1) & mask;
-	g->table[i] = tag;
-}
-
-/* Empties slot i, then shifts later members of its probe run back so no
- * lookup stops early (deletion without tombstones). */
-static void ghost_table_delete(struct spc_policy_ghost *g, size_t i)
-{
-	size_t mask = g->table_cap - 1, j = i, k = i;
-
-	g->table[j] = 0;
-	for (;;) {
-		size_t home;
-
-		k = (k + 1) & mask;
-		if (g->table[k] == 0)
-			return;
-		home = ghost_home(g, ghost_fp_of_tag(g, g->table[k]));
-		/* The entry at k may fill the hole at j unless its home lies
-		 * cyclically in (j, k]. */
-		if (((k - home) & mask) >= ((k - j) & mask)) {
-			g->table[j] = g->table[k];
-			g->table[k] = 0;
-			j = k;
-		}
-	}
-}
-
-/* Drops the oldest ring entry (and its table entry if still current). */
-static void ghost_expire_oldest(struct spc_policy_ghost *g)
-{
-	uint32_t tag = ghost_tag(g->oldest);
-	size_t i = ghost_find(g, ghost_fp_at(g, g->oldest));
-
-	if (i < g->table_cap && g->table[i] == tag)
-		ghost_table_delete(g, i);
-	g->oldest++;
-}
-
-static void ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit)
-{
-	if (limit > g->ring_cap)
-		limit = g->ring_cap; /* never: admission reserved the room */
-	while (g->next - g->oldest >= limit && g->next > g->oldest)
-		ghost_expire_oldest(g);
-	if (limit == 0)
-		return;
-	g->ring[g->next & (g->ring_cap - 1)] = ghost_fp(h);
-	ghost_table_set(g, ghost_fp(h), ghost_tag(g->next));
-	g->next++;
-}
-
-/* Builds in *fresh a copy of g with a ring of at least `need` entries, or
- * leaves fresh->ring NULL when g is big enough. g is not changed. */
-static int ghost_prepare(const struct spc_env *env, const struct spc_policy_ghost *g,
-                         size_t need, struct spc_policy_ghost *fresh)
-{
-	size_t i;
-	uint64_t seq;
-
-	memset(fresh, 0, sizeof *fresh);
-	if (need > SPC_GHOST_MAX)
-		need = SPC_GHOST_MAX; /* the sequence tags need a window < 2^31 */
-	if (need <= g->ring_cap && g->ring)
-		return SPC_OK;
-	fresh->ring_cap = spc_policy_pow2(need < 8 ? 8 : need);
-	if (fresh->ring_cap > SIZE_MAX / 2 / sizeof(uint32_t))
-		return SPC_ENOMEM;
-	fresh->table_cap = 2 * fresh->ring_cap;
-	fresh->ring = spc_calloc(env, fresh->ring_cap, sizeof(uint32_t));
-	fresh->table = fresh->ring ? spc_calloc(env, fresh->table_cap, sizeof(uint32_t)) : NULL;
-	if (!fresh->table) {
-		spc_free(fresh->ring);
-		fresh->ring = NULL;
-		return SPC_ENOMEM;
-	}
-	fresh->oldest = g->ring ? g->oldest : 1;
-	fresh->next = g->ring ? g->next : 1;
-	for (seq = fresh->oldest; seq < fresh->next; seq++)
-		fresh->ring[seq & (fresh->ring_cap - 1)] = ghost_fp_at(g, seq);
-	for (i = 0; g->table && i < g->table_cap; i++) {
-		if (g->table[i] != 0)
-			ghost_table_set(fresh, ghost_fp_of_tag(g, g->table[i]), g->table[i]);
-	}
-	return SPC_OK;
-}
-
-static void ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghost *fresh)
-{
-	if (!fresh->ring)
-		return;
-	spc_free(g->ring);
-	spc_free(g->table);
-	*g = *fresh;
-	fresh->ring = NULL;
-	fresh->table = NULL;
 }
 
 int spc_policy_s3fifo_init(struct spc_policy_state *p, size_t expected_items)
@@ -257,20 +91,17 @@ int spc_policy_s3fifo_init(struct spc_policy_state *p, size_t expected_items)
 	struct spc_policy_ghost empty;
 
 	memset(&empty, 0, sizeof empty);
-	return ghost_prepare(&p->env, &empty, ghost_limit(expected_items), &p->ghost);
+	return spc_policy_ghost_prepare(&p->env, &empty, ghost_limit(expected_items), &p->ghost);
 }
 
 void spc_policy_s3fifo_fini(struct spc_policy_state *p)
 {
-	spc_free(p->ghost.ring);
-	spc_free(p->ghost.table);
-	p->ghost.ring = NULL;
-	p->ghost.table = NULL;
+	spc_policy_ghost_fini(&p->ghost);
 }
 
 size_t spc_policy_s3fifo_memory(const struct spc_policy_state *p)
 {
-	return (p->ghost.ring_cap + p->ghost.table_cap) * sizeof(uint32_t);
+	return spc_policy_ghost_memory(&p->ghost);
 }
 
 int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
@@ -293,8 +124,9 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 		spc_free(dir_s);
 		return SPC_ENOMEM;
 	}
-	if (ghost_prepare(&p->env, &p->ghost, ghost_limit(p->peak > p->total ? p->peak : p->total + 1),
-	                  &fg) != SPC_OK) {
+	if (spc_policy_ghost_prepare(&p->env, &p->ghost,
+	                             ghost_limit(p->peak > p->total ? p->peak : p->total + 1),
+	                             &fg) != SPC_OK) {
 		spc_free(dir_s);
 		spc_free(dir_m);
 		return SPC_ENOMEM;
@@ -302,18 +134,17 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 	if (spc_policy_chunks_reserve(p, used) != SPC_OK) {
 		spc_free(dir_s);
 		spc_free(dir_m);
-		spc_free(fg.ring);
-		spc_free(fg.table);
+		spc_free(fg.fp);
 		return SPC_ENOMEM;
 	}
 	spc_policy_dir_install(s, shift, dir_s, cap_s);
 	spc_policy_dir_install(m, shift, dir_m, cap_m);
-	ghost_install(&p->ghost, &fg);
+	spc_policy_ghost_install(&p->ghost, &fg);
 
 	h = p->ops.hash(item);
-	slot = ghost_find(&p->ghost, ghost_fp(h));
-	if (slot < p->ghost.table_cap) {
-		ghost_table_delete(&p->ghost, slot);
+	slot = spc_policy_ghost_find(&p->ghost, spc_policy_ghost_fp(h));
+	if (slot < p->ghost.cap) {
+		spc_policy_ghost_delete(&p->ghost, slot);
 		spc_policy_ring_push(&p->chunks, m, item);
 	} else {
 		spc_policy_ring_push(&p->chunks, s, item);
@@ -360,7 +191,7 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
 		}
 		p->total--;
 		if (small)
-			ghost_add(&p->ghost, p->ops.hash(it), ghost_limit(p->peak));
+			spc_policy_ghost_add(&p->ghost, p->ops.hash(it), ghost_limit(p->peak));
 		*item = it;
 		return SPC_VICTIM_EVICT;
 	}

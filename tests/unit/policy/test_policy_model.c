@@ -212,9 +212,9 @@ START_TEST(test_model_random)
 		cur[k] = -1;
 	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, NULL, (size_t)(seed % 3), &p), SPC_OK);
 	if (m.s3 && (_i & 2)) {
-		/* Start the empty ghost's sequence just before its 32-bit tags
-		 * wrap, as after 2^32 evictions from S. */
-		p->ghost.oldest = p->ghost.next = 3 * 0xffffffffull - 7;
+		/* Start the empty ghost's sequence just before its 16-bit tags
+		 * wrap, as after 3 * 2^16 evictions from S. */
+		p->ghost.oldest = p->ghost.next = 3 * 0x10000ull - 7;
 	}
 	for (op = 0; op < M_OPS; op++) {
 		uint64_t r = splitmix_test(&seed);
