@@ -77,7 +77,7 @@ size_t spc_policy_pow2(size_t n)
 }
 
 int spc_policy_dir_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
-                           unsigned shift, size_t used, void ****dir, size_t *cap)
+                           unsigned shift, size_t used, void ***dir, size_t *cap)
 {
 	size_t need = spc_policy_span(used, shift);
 	uint64_t k, hi;
@@ -87,9 +87,9 @@ int spc_policy_dir_prepare(const struct spc_env *env, const struct spc_policy_ri
 	if (r->dir && need <= r->dir_cap)
 		return SPC_OK;
 	*cap = spc_policy_pow2(need < 4 ? 4 : need);
-	if (*cap > SIZE_MAX / 4 / sizeof(void **))
+	if (*cap > SIZE_MAX / 4 / sizeof(void *))
 		return SPC_ENOMEM;
-	*dir = spc_calloc(env, *cap, sizeof(void **));
+	*dir = spc_calloc(env, *cap, sizeof(void *));
 	if (!*dir)
 		return SPC_ENOMEM;
 	hi = (r->tail + ((uint64_t)1 << shift) - 1) >> shift;
@@ -98,9 +98,8 @@ int spc_policy_dir_prepare(const struct spc_env *env, const struct spc_policy_ri
 	return SPC_OK;
 }
 
-void spc_policy_dir_install(struct spc_policy_ring *r, unsigned shift, void ***dir, size_t cap)
+void spc_policy_dir_install(struct spc_policy_ring *r, void **dir, size_t cap)
 {
-	(void)shift;
 	if (!dir)
 		return;
 	spc_free(r->dir);
@@ -131,26 +130,26 @@ int spc_policy_chunks_reserve(struct spc_policy_state *p, size_t used)
 {
 	struct spc_policy_chunks *c = &p->chunks;
 	size_t need = chunks_need(p, used), got = 0;
-	void **list = NULL;
+	void *list = NULL;
 
 	while (c->owned + got < need) {
-		void **chunk = spc_calloc(&p->env, (size_t)1 << c->shift, sizeof(void *));
+		void *chunk = spc_calloc(&p->env, (size_t)1 << c->shift, spc_policy_slot_bytes(c));
 
 		if (!chunk) {
 			while (list) {
-				void **next = (void **)list[0];
+				void *next = *(void **)list;
 
 				spc_free(list);
 				list = next;
 			}
 			return SPC_ENOMEM;
 		}
-		chunk[0] = (void *)list;
+		*(void **)chunk = list;
 		list = chunk;
 		got++;
 	}
 	while (list) {
-		void **next = (void **)list[0];
+		void *next = *(void **)list;
 
 		spc_policy_chunk_put(c, list);
 		list = next;
@@ -167,12 +166,8 @@ void spc_policy_chunks_trim(struct spc_policy_state *p, size_t used)
 	/* One chunk of slack: a cache that admits and evicts in turn around
 	 * a chunk boundary does not allocate and free the same chunk. */
 	while (c->nfree > 0 && c->owned > need + 1) {
-		void **chunk = c->free;
-
-		c->free = (void **)chunk[0];
-		c->nfree--;
 		c->owned--;
-		spc_free(chunk);
+		spc_free(spc_policy_chunk_take(c));
 	}
 }
 
@@ -235,12 +230,8 @@ void spc_policy_destroy(struct spc_policy_state *p)
 			                                p->chunks.shift);
 		spc_free(r->dir);
 	}
-	while (p->chunks.free) {
-		void **next = (void **)p->chunks.free[0];
-
-		spc_free(p->chunks.free);
-		p->chunks.free = next;
-	}
+	while (p->chunks.free)
+		spc_free(spc_policy_chunk_take(&p->chunks));
 	if (p->kind == SPC_POLICY_S3FIFO)
 		spc_policy_s3fifo_fini(p);
 	spc_free(p);
@@ -299,7 +290,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 				break;
 			continue;
 		}
-		it = *spc_policy_ring_at(r, p->chunks.shift, r->gap_hi);
+		it = spc_policy_ring_get(&p->chunks, r, r->gap_hi);
 		r->gap_hi++;
 		examined++;
 		if (p->ops.dead(it)) {
@@ -307,7 +298,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 			reclaim(arg, it);
 		} else {
 			/* Slide the live item down over the gap: order kept. */
-			*spc_policy_ring_at(r, p->chunks.shift, r->gap_lo) = it;
+			spc_policy_ring_set(&p->chunks, r, r->gap_lo, it);
 			r->gap_lo++;
 		}
 		if (r->gap_hi == r->tail)
@@ -315,6 +306,33 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 	}
 	spc_policy_chunks_trim(p, spc_policy_used(p));
 	return examined;
+}
+
+int spc_policy_set_region(struct spc_policy_state *p, const void *base, size_t size)
+{
+	uint64_t round;
+	unsigned i;
+
+	if (!p || spc_policy_used(p) != 0)
+		return SPC_EINVAL;
+	if (base && ((uintptr_t)base % 8 != 0 || size == 0 || (uint64_t)size > ((uint64_t)1 << 35)))
+		return SPC_EINVAL;
+	/* Chunks change size: an empty queue may still hold the chunk its
+	 * head stopped in; give every chunk back, then restart positions. */
+	round = ((uint64_t)1 << p->chunks.shift) - 1;
+	for (i = 0; i < p->nq; i++) {
+		struct spc_policy_ring *r = &p->q[i];
+
+		spc_policy_ring_release(&p->chunks, r, r->head >> p->chunks.shift,
+		                        (r->tail + round) >> p->chunks.shift);
+		r->head = r->gap_lo = r->gap_hi = r->tail = 0;
+	}
+	while (p->chunks.free)
+		spc_free(spc_policy_chunk_take(&p->chunks));
+	p->chunks.owned = 0;
+	p->chunks.base = (uintptr_t)base;
+	p->chunks.size = base ? size : 0;
+	return SPC_OK;
 }
 
 size_t spc_policy_size(const struct spc_policy_state *p)
@@ -330,8 +348,8 @@ size_t spc_policy_memory(const struct spc_policy_state *p)
 		return 0;
 	bytes = sizeof *p;
 	for (i = 0; i < p->nq; i++)
-		bytes += p->q[i].dir_cap * sizeof(void **);
-	bytes += p->chunks.owned * ((size_t)1 << p->chunks.shift) * sizeof(void *);
+		bytes += p->q[i].dir_cap * sizeof(void *);
+	bytes += p->chunks.owned * ((size_t)1 << p->chunks.shift) * spc_policy_slot_bytes(&p->chunks);
 	if (p->kind == SPC_POLICY_S3FIFO)
 		bytes += spc_policy_s3fifo_memory(p);
 	return bytes;

@@ -40,7 +40,7 @@ int spc_policy_clock_admit(struct spc_policy_state *p, void *item)
 {
 	struct spc_policy_ring *r = &p->q[0];
 	size_t used = spc_policy_ring_used(r) + 1, cap;
-	void ***dir;
+	void **dir;
 
 	/* Reinsertion pops before it pushes, so room for one more slot per
 	 * item admitted is all the queue ever needs: next never allocates. */
@@ -50,7 +50,7 @@ int spc_policy_clock_admit(struct spc_policy_state *p, void *item)
 		spc_free(dir);
 		return SPC_ENOMEM;
 	}
-	spc_policy_dir_install(r, p->chunks.shift, dir, cap);
+	spc_policy_dir_install(r, dir, cap);
 	spc_policy_ring_push(&p->chunks, r, item);
 	p->total++;
 	spc_policy_chunks_trim(p, used);

@@ -35,7 +35,7 @@
 #include "core/policy.h"
 
 struct spc_policy_ring {
-	void ***dir;     /* chunk pointers, by chunk number & (dir_cap - 1) */
+	void **dir;      /* chunk pointers, by chunk number & (dir_cap - 1) */
 	size_t dir_cap;  /* power of two, >= 1 */
 	uint64_t head;   /* oldest item (popped next) */
 	uint64_t gap_lo; /* where the sweep writes the next live item it keeps */
@@ -43,17 +43,28 @@ struct spc_policy_ring {
 	uint64_t tail;   /* one past the newest item */
 };
 
-/* Default chunk: 512 slots, 4 KiB of pointers. */
+/* Default chunk: 512 slots, 4 KiB of pointers (2 KiB of offsets). */
 #define SPC_POLICY_CHUNK_SHIFT 9u
 
-/* The chunks of one policy, shared by its queues. Free chunks are linked
- * through their first slot. owned counts chunks in queues and free ones. */
+/* The chunks of one policy, shared by its queues. A slot is an item
+ * pointer, or, once spc_policy_set_region gave the region all items come
+ * from, the item's offset from base in units of 8 bytes (32 bits: regions
+ * up to 32 GiB). Free chunks are linked through their first bytes. owned
+ * counts chunks in queues and free ones. */
 struct spc_policy_chunks {
-	void **free;
+	void *free;
 	size_t nfree;
 	size_t owned;
-	unsigned shift; /* chunk = 2^shift slots; changed only while empty */
+	unsigned shift;  /* chunk = 2^shift slots; changed only while empty */
+	uintptr_t base;  /* region of the items, 0 when slots are pointers */
+	size_t size;     /* its bytes */
 };
+
+/* Bytes of one slot. */
+static inline size_t spc_policy_slot_bytes(const struct spc_policy_chunks *c)
+{
+	return c->base ? sizeof(uint32_t) : sizeof(void *);
+}
 
 /* The ghost of S3-FIFO (core/policy_ghost.c): one open-addressing table
  * of 32-bit fingerprints (fp, 0 when empty) followed, in the same
@@ -117,12 +128,32 @@ static inline size_t spc_policy_ring_used(const struct spc_policy_ring *r)
 	return (size_t)(r->tail - r->head);
 }
 
-static inline void **spc_policy_ring_at(const struct spc_policy_ring *r, unsigned shift,
-                                        uint64_t pos)
+/* The item at position pos of r (which must hold one). */
+static inline void *spc_policy_ring_get(const struct spc_policy_chunks *c,
+                                        const struct spc_policy_ring *r, uint64_t pos)
 {
-	void **chunk = r->dir[(pos >> shift) & (r->dir_cap - 1)];
+	void *chunk = r->dir[(pos >> c->shift) & (r->dir_cap - 1)];
+	size_t i = (size_t)(pos & (((uint64_t)1 << c->shift) - 1));
 
-	return &chunk[pos & (((uint64_t)1 << shift) - 1)];
+	if (c->base)
+		return (void *)(c->base + ((uintptr_t)((const uint32_t *)chunk)[i] << 3));
+	return ((void **)chunk)[i];
+}
+
+static inline void spc_policy_ring_set(const struct spc_policy_chunks *c,
+                                       struct spc_policy_ring *r, uint64_t pos, void *item)
+{
+	void *chunk = r->dir[(pos >> c->shift) & (r->dir_cap - 1)];
+	size_t i = (size_t)(pos & (((uint64_t)1 << c->shift) - 1));
+
+	if (c->base) {
+		uintptr_t off = (uintptr_t)item - c->base;
+
+		SPC_DEBUG_CHECK((uintptr_t)item >= c->base && off < c->size && off % 8 == 0);
+		((uint32_t *)chunk)[i] = (uint32_t)(off >> 3);
+	} else {
+		((void **)chunk)[i] = item;
+	}
 }
 
 /* Chunks a ring with `used` slots taken may span (the head and the tail may
@@ -133,11 +164,22 @@ static inline size_t spc_policy_span(size_t used, unsigned shift)
 }
 
 /* A chunk left by a queue goes to the free list. */
-static inline void spc_policy_chunk_put(struct spc_policy_chunks *c, void **chunk)
+static inline void spc_policy_chunk_put(struct spc_policy_chunks *c, void *chunk)
 {
-	chunk[0] = (void *)c->free;
+	*(void **)chunk = c->free;
 	c->free = chunk;
 	c->nfree++;
+}
+
+/* Takes a chunk from the free list (which must not be empty). */
+static inline void *spc_policy_chunk_take(struct spc_policy_chunks *c)
+{
+	void *chunk = c->free;
+
+	SPC_DEBUG_CHECK(chunk != NULL);
+	c->free = *(void **)chunk;
+	c->nfree--;
+	return chunk;
 }
 
 /* Hands chunks numbered [lo, hi) of r back to the free list. */
@@ -145,7 +187,7 @@ static inline void spc_policy_ring_release(struct spc_policy_chunks *c,
                                            struct spc_policy_ring *r, uint64_t lo, uint64_t hi)
 {
 	for (; lo < hi; lo++) {
-		void ***at = &r->dir[lo & (r->dir_cap - 1)];
+		void **at = &r->dir[lo & (r->dir_cap - 1)];
 
 		spc_policy_chunk_put(c, *at);
 		*at = NULL;
@@ -158,15 +200,10 @@ static inline void spc_policy_ring_push(struct spc_policy_chunks *c, struct spc_
                                         void *item)
 {
 	if ((r->tail & (((uint64_t)1 << c->shift) - 1)) == 0) {
-		void **chunk = c->free;
-
-		SPC_DEBUG_CHECK(chunk != NULL);
 		SPC_DEBUG_CHECK((r->tail >> c->shift) - (r->head >> c->shift) < r->dir_cap);
-		c->free = (void **)chunk[0];
-		c->nfree--;
-		r->dir[(r->tail >> c->shift) & (r->dir_cap - 1)] = chunk;
+		r->dir[(r->tail >> c->shift) & (r->dir_cap - 1)] = spc_policy_chunk_take(c);
 	}
-	*spc_policy_ring_at(r, c->shift, r->tail) = item;
+	spc_policy_ring_set(c, r, r->tail, item);
 	r->tail++;
 }
 
@@ -183,7 +220,7 @@ static inline void *spc_policy_ring_pop(struct spc_policy_chunks *c, struct spc_
 		r->head = r->gap_hi;
 		r->gap_lo = r->gap_hi;
 	}
-	item = *spc_policy_ring_at(r, c->shift, r->head);
+	item = spc_policy_ring_get(c, r, r->head);
 	r->head++;
 	if ((r->head & (((uint64_t)1 << c->shift) - 1)) == 0)
 		spc_policy_ring_release(c, r, (r->head >> c->shift) - 1, r->head >> c->shift);
@@ -198,8 +235,8 @@ static inline void *spc_policy_ring_pop(struct spc_policy_chunks *c, struct spc_
  * *dir a bigger copy of r's (NULL when r's is big enough; *cap its size).
  * Returns SPC_OK or SPC_ENOMEM; r is not changed. */
 int spc_policy_dir_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
-                           unsigned shift, size_t used, void ****dir, size_t *cap);
-void spc_policy_dir_install(struct spc_policy_ring *r, unsigned shift, void ***dir, size_t cap);
+                           unsigned shift, size_t used, void ***dir, size_t *cap);
+void spc_policy_dir_install(struct spc_policy_ring *r, void **dir, size_t cap);
 
 /* Makes sure p owns chunks for `used` slots over all its queues (see the
  * essay of core/policy.c). Allocates into the free list; on failure frees

@@ -109,7 +109,7 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 	struct spc_policy_ring *s = &p->q[0], *m = &p->q[1];
 	unsigned shift = p->chunks.shift;
 	size_t used = spc_policy_used(p) + 1, slot, cap_s, cap_m;
-	void ***dir_s, ***dir_m;
+	void **dir_s, **dir_m;
 	struct spc_policy_ghost fg;
 	uint64_t h;
 
@@ -137,8 +137,8 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 		spc_free(fg.fp);
 		return SPC_ENOMEM;
 	}
-	spc_policy_dir_install(s, shift, dir_s, cap_s);
-	spc_policy_dir_install(m, shift, dir_m, cap_m);
+	spc_policy_dir_install(s, dir_s, cap_s);
+	spc_policy_dir_install(m, dir_m, cap_m);
 	spc_policy_ghost_install(&p->ghost, &fg);
 
 	h = p->ops.hash(item);

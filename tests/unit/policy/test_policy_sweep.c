@@ -16,17 +16,16 @@
 static int ring_ids(const struct spc_policy_state *p, unsigned q, int *out, int cap)
 {
 	const struct spc_policy_ring *r = &p->q[q];
-	unsigned shift = p->chunks.shift;
 	int n = 0;
 	uint64_t pos;
 
 	for (pos = r->head; pos < r->gap_lo; pos++) {
 		ck_assert_int_lt(n, cap);
-		out[n++] = ((const struct fitem *)*spc_policy_ring_at(r, shift, pos))->id;
+		out[n++] = ((const struct fitem *)spc_policy_ring_get(&p->chunks, r, pos))->id;
 	}
 	for (pos = r->gap_hi; pos < r->tail; pos++) {
 		ck_assert_int_lt(n, cap);
-		out[n++] = ((const struct fitem *)*spc_policy_ring_at(r, shift, pos))->id;
+		out[n++] = ((const struct fitem *)spc_policy_ring_get(&p->chunks, r, pos))->id;
 	}
 	return n;
 }
