@@ -8,7 +8,7 @@
  * Queues
  * ----
  * A queue is a ring of item pointers kept in fixed-size chunks (2^shift
- * slots, 512 by default) found through a small directory of chunk pointers
+ * slots, 64 to 512 by the expected items) found through a small directory of chunk pointers
  * (core/policy_ring.h). The chunks belong to the policy, not to a queue:
  * a chunk the head of S empties may next hold the tail of M, so S3-FIFO's
  * two queues share one reservation instead of each keeping room for every
@@ -200,7 +200,14 @@ int spc_policy_create(enum spc_policy kind, const struct spc_policy_ops *ops,
 	if (env)
 		p->env = *env;
 	p->nq = kind == SPC_POLICY_S3FIFO ? 2 : 1;
-	p->chunks.shift = SPC_POLICY_CHUNK_SHIFT;
+	/* Chunks of at most a sixty-fourth of the expected items, 64 to 512
+	 * slots: the few spare and partly used chunks stay a small share of
+	 * a small cache, and a chunk is never so small that allocator
+	 * overhead counts. */
+	p->chunks.shift = 6;
+	while (p->chunks.shift < SPC_POLICY_CHUNK_SHIFT &&
+	       ((size_t)64 << p->chunks.shift) <= expected_items)
+		p->chunks.shift++;
 	for (i = 0; i < p->nq; i++) {
 		if (ring_init(env, &p->q[i], p->chunks.shift, expected_items) != SPC_OK) {
 			spc_policy_destroy(p);

@@ -43,7 +43,8 @@ struct spc_policy_ring {
 	uint64_t tail;   /* one past the newest item */
 };
 
-/* Default chunk: 512 slots, 4 KiB of pointers (2 KiB of offsets). */
+/* Largest chunk: 512 slots, 4 KiB of pointers (2 KiB of offsets); small
+ * caches get smaller ones (spc_policy_create). */
 #define SPC_POLICY_CHUNK_SHIFT 9u
 
 /* The chunks of one policy, shared by its queues. A slot is an item
