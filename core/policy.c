@@ -7,9 +7,9 @@
  *
  * Queues
  * ----
- * A queue is a ring of item pointers kept in fixed-size chunks (2^shift
- * slots, 64 to 512 by the expected items) found through a small directory of chunk pointers
- * (core/policy_ring.h). The chunks belong to the policy, not to a queue:
+ * A queue is a ring of item slots kept in fixed-size chunks (2^shift
+ * slots, 64 to 512 by the expected items) found through a small directory
+ * of chunk pointers (core/policy_ring.h). The chunks belong to the policy, not to a queue:
  * a chunk the head of S empties may next hold the tail of M, so S3-FIFO's
  * two queues share one reservation instead of each keeping room for every
  * item, and no queue ever copies its items to grow.
@@ -28,6 +28,16 @@
  * failed admission changes nothing. Free chunks beyond that reservation
  * and one spare are given back after an admission and after a sweep.
  * Directories are never shrunk: they cost 8 bytes per C items of the peak.
+ *
+ * Slots
+ * -----
+ * A slot is an item pointer, 8 bytes. When the owner says where all items
+ * live (spc_policy_set_region: a pool's one contiguous region, items
+ * 8-byte aligned), a slot is the item's offset from the region's start in
+ * units of 8 bytes, 4 bytes, for regions up to 32 GiB: the queues take
+ * half the memory. The switch is allowed only while the policy is empty
+ * (chunks change size); sanitizer builds and degraded pools, whose items
+ * come from malloc, keep pointers. Nothing but the slots' width changes.
  *
  * Sweep
  * -----
@@ -58,7 +68,7 @@
  *  4. Dead items are handed back (by next as SPC_VICTIM_DEAD, or to the
  *     sweep's reclaim) exactly once, never as SPC_VICTIM_EVICT.
  *  5. No clock, no randomness, no globals: the same calls with the same
- *     counters give the same results.
+ *     counters give the same results, with pointer slots or offset slots.
  */
 #include "core/policy.h"
 
