@@ -307,7 +307,8 @@ static uint64_t splitmix(uint64_t *s)
  * the victims' key ids in *victims (n_victims of them) and how many
  * allocations the fault hook saw. On an ENOMEM admission the test checks
  * that nothing changed, then retries (the fault fires once). */
-static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_victims)
+static long script_run(enum spc_policy kind, int region, long fail_at, int *victims,
+                       int *n_victims)
 {
 	struct fault_counter fc = { .armed = 0, .seen = 0, .fail_at = fail_at, .failures = 0 };
 	struct spc_env env = { .fault = fault_nth, .fault_arg = &fc };
@@ -319,6 +320,8 @@ static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_
 
 	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, &env, 1, &p), SPC_OK);
 	p->chunks.shift = 3; /* chunks of 8: many chunk allocations to fail */
+	if (region)
+		ck_assert_int_eq(spc_policy_set_region(p, pool, sizeof pool), SPC_OK);
 	fc.armed = 1;
 	for (step = 0; step < SCRIPT_STEPS; step++) {
 		int key = (int)(splitmix(&seed) % SCRIPT_KEYS);
@@ -378,20 +381,23 @@ static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_
 
 /* Fail the N-th allocation of the scripted run, for N = 0, 1, ... until a
  * run sees no failure (SQLite's loop): each time the victims are exactly
- * those of the run without faults. */
+ * those of the run without faults. Chunks, directories and the ghost all
+ * grow in the run; with pointer slots (_i < 2) and offset slots. */
 START_TEST(test_fault_admit_nth)
 {
-	enum spc_policy kind = _i ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
+	enum spc_policy kind = (_i & 1) ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
+	int region = _i >= 2;
 	static int ref[SCRIPT_STEPS * 2], got[SCRIPT_STEPS * 2];
 	int nref, ngot;
-	long allocs = script_run(kind, -1, ref, &nref), n;
+	long allocs = script_run(kind, region, -1, ref, &nref), n;
 
-	printf("%s: %ld allocations in the scripted run\n", spc_policy_name(kind), allocs);
+	printf("%s, %s slots: %ld allocations in the scripted run\n", spc_policy_name(kind),
+	       region ? "offset" : "pointer", allocs);
 	fflush(stdout);
 	ck_assert_int_gt(nref, SCRIPT_STEPS / 4);
 	ck_assert_int_ge(allocs, 4); /* the script does make the queues grow */
 	for (n = 0; n < allocs; n++) {
-		script_run(kind, n, got, &ngot);
+		script_run(kind, region, n, got, &ngot);
 		assert_ids(got, ngot, ref, nref);
 	}
 }
@@ -434,7 +440,7 @@ static Suite *sweep_suite(void)
 	tcase_add_test(tc, test_sweep_gap_then_growth);
 	tcase_add_loop_test(tc, test_growth, 0, 2);
 	tcase_add_loop_test(tc, test_trim, 0, 2);
-	tcase_add_loop_test(tc, test_fault_admit_nth, 0, 2);
+	tcase_add_loop_test(tc, test_fault_admit_nth, 0, 4);
 	tcase_add_loop_test(tc, test_fault_create_nth, 0, 6);
 	suite_add_tcase(s, tc);
 	return s;
