@@ -45,8 +45,9 @@ enum spc_victim_kind {
 	SPC_VICTIM_DEAD      /* a dead item collected on the way: free, not an eviction */
 };
 
-/* Creates a policy. expected_items sizes the queues at first (they grow by
- * doubling). Returns SPC_OK, SPC_EINVAL (unknown kind), SPC_ENOMEM. */
+/* Creates a policy. expected_items sizes the ghost and the queues'
+ * directories at first and picks the queues' chunk size (all grow on
+ * demand). Returns SPC_OK, SPC_EINVAL (unknown kind), SPC_ENOMEM. */
 int spc_policy_create(enum spc_policy kind, const struct spc_policy_ops *ops,
                       const struct spc_env *env, size_t expected_items,
                       struct spc_policy_state **out);
