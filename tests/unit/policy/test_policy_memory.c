@@ -6,7 +6,7 @@
  * offset slots (spc_policy_set_region).
  *
  * The memory figures come from a steady state: a cache of n items fed
- * with a skewed stream of keys until it admitted 3n items, so the queues
+ * with a skewed stream of keys until it admitted 2n items, so the queues
  * have turned over and the ghost is full. They are printed; the asserted
  * bounds are generous (growth timing moves the figures a little) but the
  * layout before the chunks and the ghost table fails them (S3-FIFO 36.7
@@ -24,7 +24,7 @@ struct steady {
 	double hit_ratio;
 };
 
-/* Runs a cache of n items over 3n admissions; returns the policy's bytes
+/* Runs a cache of n items over 2n admissions; returns the policy's bytes
  * per item at the end and the hit ratio of the run. */
 static struct steady steady_run(enum spc_policy kind, size_t n, int region)
 {
@@ -43,7 +43,7 @@ static struct steady steady_run(enum spc_policy kind, size_t n, int region)
 	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, NULL, n, &p), SPC_OK);
 	if (region)
 		ck_assert_int_eq(spc_policy_set_region(p, it, (n + 1) * sizeof *it), SPC_OK);
-	while (admitted < 3 * n) {
+	while (admitted < 2 * n) {
 		/* the smaller of two uniform draws: key k has weight ~ (U - k) */
 		size_t a = (size_t)(splitmix_test(&seed) % universe);
 		size_t b = (size_t)(splitmix_test(&seed) % universe);
