@@ -46,8 +46,10 @@
  * queue order, dead ones are handed to reclaim and dropped, live ones are
  * copied down to a write cursor (gap_lo). Between two calls the space
  * between the fingers is a gap that pops skip; the gap closes when the read
- * cursor reaches the tail, when the head reaches it, or when the ring is
- * copied (grown or trimmed).
+ * cursor reaches the tail (the chunks past the new tail go back to the
+ * free list) or when the head reaches it (so do the chunks it skips).
+ * Chunks never move, so growth no longer closes a gap: a sweep and the
+ * admissions that grow the queues interleave freely.
  * The cursor persists across calls and moves from queue to queue (S, then
  * M, then S again for S3-FIFO), so repeated calls cover every queue.
  *

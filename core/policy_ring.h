@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * core/policy_ring.h: private to core/policy*.c. The queue every policy is
- * built from (a chunked ring of item pointers with at most one gap, the
+ * built from (a chunked ring of item slots with at most one gap, the
  * trace of an unfinished sweep), the policy state, and the entry points the
  * per-policy files give to core/policy.c.
  *
