@@ -46,6 +46,17 @@ static void collect(void *arg, void *item)
 	it->dead = 2; /* reclaimed: the policy must never hand it back again */
 }
 
+/* The hand-made sweep cases run four times: odd _i with chunks of 2 slots,
+ * so that the sweep's two fingers, the gap and the head cross chunk
+ * boundaries at every step; _i >= 2 with offset slots into the items. */
+static void chunk_variant(struct spc_policy_state *p, int i, void *items, size_t size)
+{
+	if (i & 1)
+		p->chunks.shift = 1;
+	if (i & 2)
+		ck_assert_int_eq(spc_policy_set_region(p, items, size), SPC_OK);
+}
+
 /* CLOCK: 0..9, 1 4 5 9 dead, 3 with counter 2.
  *   sweep(3): examines 0 1 2, reclaims 1; queue 0 2 | gap | 3..9
  *   next: 0 (head before the gap)
@@ -64,6 +75,7 @@ START_TEST(test_sweep_clock)
 
 	fitems_init(it, 11);
 	ck_assert_int_eq(spc_policy_create(SPC_POLICY_CLOCK, &fitem_ops, NULL, 2, &p), SPC_OK);
+	chunk_variant(p, _i, it, sizeof it);
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 	it[1].dead = it[4].dead = it[5].dead = it[9].dead = 1;
@@ -109,6 +121,7 @@ START_TEST(test_sweep_s3fifo_steps)
 
 	fitems_init(it, 48);
 	ck_assert_int_eq(spc_policy_create(SPC_POLICY_S3FIFO, &fitem_ops, NULL, 4, &p), SPC_OK);
+	chunk_variant(p, _i, it, sizeof it);
 	for (i = 0; i < 20; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 	for (i = 0; i < 20; i++)
@@ -435,8 +448,8 @@ static Suite *sweep_suite(void)
 	TCase *tc = tcase_create("queues");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_sweep_clock);
-	tcase_add_test(tc, test_sweep_s3fifo_steps);
+	tcase_add_loop_test(tc, test_sweep_clock, 0, 4);
+	tcase_add_loop_test(tc, test_sweep_s3fifo_steps, 0, 4);
 	tcase_add_test(tc, test_sweep_gap_then_growth);
 	tcase_add_loop_test(tc, test_growth, 0, 2);
 	tcase_add_loop_test(tc, test_trim, 0, 2);
