@@ -98,9 +98,20 @@ static uint64_t ghost_epoch(const struct spc_policy_ghost *g, size_t i)
 	return now - ((now - ghost_tags(g)[i]) & TAG_MASK);
 }
 
+/* A slot holds a live entry when its tag is at most as old as oldest's:
+ * epoch >= oldest >> shift, in ages (now - tag, mod 2^16). */
 static int ghost_live(const struct spc_policy_ghost *g, size_t i)
 {
-	return g->fp[i] != 0 && ghost_epoch(g, i) >= (g->oldest >> g->shift);
+	uint64_t now = g->next >> g->shift;
+
+	return g->fp[i] != 0 &&
+	       ((now - ghost_tags(g)[i]) & TAG_MASK) <= now - (g->oldest >> g->shift);
+}
+
+/* Cyclic distance from slot a forward to slot b. */
+static size_t ghost_dist(const struct spc_policy_ghost *g, size_t a, size_t b)
+{
+	return b >= a ? b - a : b + g->cap - a;
 }
 
 size_t spc_policy_ghost_find(const struct spc_policy_ghost *g, uint32_t fp)
@@ -132,7 +143,7 @@ void spc_policy_ghost_delete(struct spc_policy_ghost *g, size_t i)
 		home = ghost_home(g, g->fp[k]);
 		/* The entry at k may fill the hole at j unless its home lies
 		 * cyclically in (j, k]. */
-		if ((k + g->cap - home) % g->cap >= (k + g->cap - j) % g->cap) {
+		if (ghost_dist(g, home, k) >= ghost_dist(g, j, k)) {
 			g->fp[j] = g->fp[k];
 			tag[j] = tag[k];
 			g->fp[k] = 0;
