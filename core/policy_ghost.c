@@ -36,6 +36,13 @@
  * first, so the table never fills whatever the scrub missed. An addition
  * reuses the first expired slot on its probe path.
  *
+ * Cost: an addition examines SCRUB_STEP slots besides its probe, and the
+ * table runs at a load near 0.8 where a ring-and-table ghost ran below
+ * 0.5: on a replay of a real trace (20,000 items, 500,000 misses) the
+ * policy's share of the time about doubled against that design, some
+ * 100 ns per eviction from S. That is the price of the memory below; a
+ * lower load would buy it back at 1.5 bytes per item per 0.1 of load.
+ *
  * Memory: cap = 1.3 * room slots of 6 bytes, room being the most live
  * entries (the limit, rounded up by at most an eighth so that growing
  * with the cache rebuilds the table O(log n) times): about 7 to 8 bytes
@@ -98,14 +105,27 @@ static uint64_t ghost_epoch(const struct spc_policy_ghost *g, size_t i)
 	return now - ((now - ghost_tags(g)[i]) & TAG_MASK);
 }
 
-/* A slot holds a live entry when its tag is at most as old as oldest's:
- * epoch >= oldest >> shift, in ages (now - tag, mod 2^16). */
+/* Entries are live when their age in tags (now - tag, mod 2^16, now =
+ * next >> shift) is at most max_age = now - (oldest >> shift): epoch >=
+ * oldest >> shift. Loops compute both once. */
+static inline uint64_t ghost_now(const struct spc_policy_ghost *g)
+{
+	return g->next >> g->shift;
+}
+
+static inline uint64_t ghost_max_age(const struct spc_policy_ghost *g)
+{
+	return ghost_now(g) - (g->oldest >> g->shift);
+}
+
+static inline int ghost_expired(const uint16_t *tag, size_t i, uint64_t now, uint64_t max_age)
+{
+	return ((now - tag[i]) & TAG_MASK) > max_age;
+}
+
 static int ghost_live(const struct spc_policy_ghost *g, size_t i)
 {
-	uint64_t now = g->next >> g->shift;
-
-	return g->fp[i] != 0 &&
-	       ((now - ghost_tags(g)[i]) & TAG_MASK) <= now - (g->oldest >> g->shift);
+	return g->fp[i] != 0 && !ghost_expired(ghost_tags(g), i, ghost_now(g), ghost_max_age(g));
 }
 
 /* Cyclic distance from slot a forward to slot b. */
@@ -156,20 +176,27 @@ void spc_policy_ghost_delete(struct spc_policy_ghost *g, size_t i)
  * (a deletion may shift a later entry into the slot: examined again). */
 static void ghost_scrub(struct spc_policy_ghost *g, size_t n)
 {
+	const uint16_t *tag = ghost_tags(g);
+	uint64_t now = ghost_now(g), max_age = ghost_max_age(g);
+	size_t i = g->scrub;
+
 	while (n-- > 0) {
-		if (g->fp[g->scrub] != 0 && !ghost_live(g, g->scrub))
-			spc_policy_ghost_delete(g, g->scrub);
+		if (g->fp[i] != 0 && ghost_expired(tag, i, now, max_age))
+			spc_policy_ghost_delete(g, i);
 		else
-			g->scrub = ghost_step(g, g->scrub);
+			i = ghost_step(g, i);
 	}
+	g->scrub = i;
 }
 
 static void ghost_scrub_all(struct spc_policy_ghost *g)
 {
+	const uint16_t *tag = ghost_tags(g);
+	uint64_t now = ghost_now(g), max_age = ghost_max_age(g);
 	size_t i;
 
 	for (i = 0; i < g->cap; i++) {
-		while (g->fp[i] != 0 && !ghost_live(g, i))
+		while (g->fp[i] != 0 && ghost_expired(tag, i, now, max_age))
 			spc_policy_ghost_delete(g, i);
 	}
 }
@@ -178,14 +205,16 @@ static void ghost_scrub_all(struct spc_policy_ghost *g)
  * first expired slot on its probe path, else the empty slot ending it. */
 static void ghost_put(struct spc_policy_ghost *g, uint32_t fp, uint16_t t)
 {
+	uint16_t *tag = ghost_tags(g);
+	uint64_t now = ghost_now(g), max_age = ghost_max_age(g);
 	size_t i, reuse = g->cap;
 
 	for (i = ghost_home(g, fp); g->fp[i] != 0; i = ghost_step(g, i)) {
 		if (g->fp[i] == fp) {
-			ghost_tags(g)[i] = t;
+			tag[i] = t;
 			return;
 		}
-		if (reuse == g->cap && !ghost_live(g, i))
+		if (reuse == g->cap && ghost_expired(tag, i, now, max_age))
 			reuse = i;
 	}
 	if (reuse == g->cap) {
@@ -193,7 +222,7 @@ static void ghost_put(struct spc_policy_ghost *g, uint32_t fp, uint16_t t)
 		g->count++;
 	}
 	g->fp[reuse] = fp;
-	ghost_tags(g)[reuse] = t;
+	tag[reuse] = t;
 }
 
 void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit)
