@@ -41,7 +41,7 @@
  * 0.5: on a replay of a real trace (20,000 items, 500,000 misses) the
  * policy's share of the time about doubled against that design, some
  * 100 ns per eviction from S. That is the price of the memory below; a
- * lower load would buy it back at 1.5 bytes per item per 0.1 of load.
+ * lower load would buy it back at about 1 byte per item for each 0.1.
  *
  * Memory: cap = 1.3 * room slots of 6 bytes, room being the most live
  * entries (the limit, rounded up by at most an eighth so that growing
