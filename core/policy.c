@@ -6,18 +6,38 @@
  * (Corbato 1968); each has its own essay.
  *
  * Queues
- * ------
- * A queue is a ring of item pointers whose capacity doubles on demand
- * (core/policy_ring.h). Growing copies the ring into a fresh array from
- * spc_calloc, so the fault hook reaches it, and only after every array an
- * admission needs was obtained is anything installed: a failed admission
- * changes nothing. Eviction (spc_policy_next) and the sweep never allocate:
- * admission reserves, for every queue an item may later be moved to, the
- * room that move could take (see each policy's admit). A ring that uses a
- * quarter of its slots or less is halved after an admission (never below
- * its first size, an eighth of it for S3-FIFO's S); when that allocation
- * fails, the ring stays as it was and the admission still succeeds:
- * capacity never changes which items go.
+ * ----
+ * A queue is a ring of item slots kept in fixed-size chunks (2^shift
+ * slots, 64 to 512 by the expected items) found through a small directory
+ * of chunk pointers (core/policy_ring.h). The chunks belong to the policy, not to a queue:
+ * a chunk the head of S empties may next hold the tail of M, so S3-FIFO's
+ * two queues share one reservation instead of each keeping room for every
+ * item, and no queue ever copies its items to grow.
+ *
+ * No double reservation, and still no allocation in next or the sweep: a
+ * queue whose head and tail span u slots touches at most u / C + 2 chunks
+ * of C slots (a partly used chunk at each end). Eviction and the sweep
+ * never increase the slots taken over all queues (a promotion or a second
+ * chance pops before it pushes; the sweep only drops slots), so if the
+ * policy owns (U + nq * (2C - 2)) / C chunks for the U slots taken after
+ * an admission, every push until the next admission finds a free chunk.
+ * Admission reserves exactly that (spc_policy_chunks_reserve), and each
+ * directory room for what its queue may come to span (M: every slot of S
+ * and M); everything is obtained through spc_calloc, so the fault hook
+ * reaches it, and nothing is installed before all of it was obtained: a
+ * failed admission changes nothing. Free chunks beyond that reservation
+ * and one spare are given back after an admission and after a sweep.
+ * Directories are never shrunk: they cost 8 bytes per C items of the peak.
+ *
+ * Slots
+ * -----
+ * A slot is an item pointer, 8 bytes. When the owner says where all items
+ * live (spc_policy_set_region: a pool's one contiguous region, items
+ * 8-byte aligned), a slot is the item's offset from the region's start in
+ * units of 8 bytes, 4 bytes, for regions up to 32 GiB: the queues take
+ * half the memory. The switch is allowed only while the policy is empty
+ * (chunks change size); sanitizer builds and degraded pools, whose items
+ * come from malloc, keep pointers. Nothing but the slots' width changes.
  *
  * Sweep
  * -----
@@ -26,8 +46,10 @@
  * queue order, dead ones are handed to reclaim and dropped, live ones are
  * copied down to a write cursor (gap_lo). Between two calls the space
  * between the fingers is a gap that pops skip; the gap closes when the read
- * cursor reaches the tail, when the head reaches it, or when the ring is
- * copied (grown or trimmed).
+ * cursor reaches the tail (the chunks past the new tail go back to the
+ * free list) or when the head reaches it (so do the chunks it skips).
+ * Chunks never move, so growth no longer closes a gap: a sweep and the
+ * admissions that grow the queues interleave freely.
  * The cursor persists across calls and moves from queue to queue (S, then
  * M, then S again for S3-FIFO), so repeated calls cover every queue.
  *
@@ -35,6 +57,8 @@
  * random operations compared with a plain-array model of both policies)
  *  1. A failed admission (SPC_ENOMEM) leaves the policy unchanged: same
  *     size, same memory, same victims afterwards as if it never happened.
+ *     (Tests run with chunks of 4 to 16 slots so that every chunk
+ *     boundary case is met, and fail every N-th allocation.)
  *  2. spc_policy_next and spc_policy_sweep never allocate and examine at
  *     most max_scan items per call.
  *  3. A sweep never changes the relative order of live items, nor their
@@ -46,7 +70,7 @@
  *  4. Dead items are handed back (by next as SPC_VICTIM_DEAD, or to the
  *     sweep's reclaim) exactly once, never as SPC_VICTIM_EVICT.
  *  5. No clock, no randomness, no globals: the same calls with the same
- *     counters give the same results.
+ *     counters give the same results, with pointer slots or offset slots.
  */
 #include "core/policy.h"
 
@@ -64,73 +88,106 @@ size_t spc_policy_pow2(size_t n)
 	return c < n ? SIZE_MAX / 2 + 1 : c;
 }
 
-/* Allocates ring `fresh` of cap slots (cap >= items of r) holding r's
- * items in queue order, the gap left out and the sweep cursor on the same
- * item. r is not changed. */
-static int ring_copy(const struct spc_env *env, const struct spc_policy_ring *r, size_t cap,
-                     struct spc_policy_ring *fresh)
+int spc_policy_dir_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
+                           unsigned shift, size_t used, void ***dir, size_t *cap)
 {
-	uint64_t pos, out = 0;
+	size_t need = spc_policy_span(used, shift);
+	uint64_t k, hi;
 
-	memset(fresh, 0, sizeof *fresh);
-	fresh->slot = spc_calloc(env, cap, sizeof(void *));
-	if (!fresh->slot)
+	*dir = NULL;
+	*cap = r->dir_cap;
+	if (r->dir && need <= r->dir_cap)
+		return SPC_OK;
+	*cap = spc_policy_pow2(need < 4 ? 4 : need);
+	if (*cap > SIZE_MAX / 4 / sizeof(void *))
 		return SPC_ENOMEM;
-	fresh->cap = cap;
-	fresh->min_cap = r->min_cap;
-	for (pos = r->head; pos < r->gap_lo; pos++)
-		fresh->slot[out++] = *spc_policy_ring_at(r, pos);
-	fresh->gap_lo = fresh->gap_hi = out;
-	for (pos = r->gap_hi; pos < r->tail; pos++)
-		fresh->slot[out++] = *spc_policy_ring_at(r, pos);
-	fresh->head = 0;
-	fresh->tail = out;
+	*dir = spc_calloc(env, *cap, sizeof(void *));
+	if (!*dir)
+		return SPC_ENOMEM;
+	hi = (r->tail + ((uint64_t)1 << shift) - 1) >> shift;
+	for (k = r->head >> shift; r->dir && k < hi; k++)
+		(*dir)[k & (*cap - 1)] = r->dir[k & (r->dir_cap - 1)];
 	return SPC_OK;
 }
 
-int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
-                            size_t need, struct spc_policy_ring *fresh)
+void spc_policy_dir_install(struct spc_policy_ring *r, void **dir, size_t cap)
 {
-	size_t cap = r->cap;
-
-	memset(fresh, 0, sizeof *fresh);
-	if (need <= cap && r->slot)
-		return SPC_OK;
-	while (cap < need && cap <= SIZE_MAX / sizeof(void *) / 4)
-		cap <<= 1;
-	if (cap < need)
-		return SPC_ENOMEM;
-	return ring_copy(env, r, cap, fresh);
-}
-
-void spc_policy_ring_trim(const struct spc_env *env, struct spc_policy_ring *r, size_t need)
-{
-	struct spc_policy_ring fresh;
-
-	SPC_DEBUG_CHECK(need >= spc_policy_ring_count(r));
-	if (r->cap / 2 < r->min_cap || need > r->cap / 4)
+	if (!dir)
 		return;
-	/* A failure only keeps the memory a little longer. */
-	if (ring_copy(env, r, r->cap / 2, &fresh) == SPC_OK)
-		spc_policy_ring_install(r, &fresh);
+	spc_free(r->dir);
+	r->dir = dir;
+	r->dir_cap = cap;
 }
 
-void spc_policy_ring_install(struct spc_policy_ring *r, struct spc_policy_ring *fresh)
+size_t spc_policy_used(const struct spc_policy_state *p)
 {
-	if (!fresh->slot)
-		return;
-	spc_free(r->slot);
-	*r = *fresh;
-	fresh->slot = NULL;
+	size_t used = 0;
+	unsigned i;
+
+	for (i = 0; i < p->nq; i++)
+		used += spc_policy_ring_used(&p->q[i]);
+	return used;
 }
 
-static int ring_init(const struct spc_env *env, struct spc_policy_ring *r, size_t expected)
+/* Chunks that `used` slots over nq queues may span at once: every queue
+ * may have a partly used chunk at each end. */
+static size_t chunks_need(const struct spc_policy_state *p, size_t used)
+{
+	uint64_t c = (uint64_t)1 << p->chunks.shift;
+
+	return (size_t)(((uint64_t)used + p->nq * (2 * c - 2)) >> p->chunks.shift);
+}
+
+int spc_policy_chunks_reserve(struct spc_policy_state *p, size_t used)
+{
+	struct spc_policy_chunks *c = &p->chunks;
+	size_t need = chunks_need(p, used), got = 0;
+	void *list = NULL;
+
+	while (c->owned + got < need) {
+		void *chunk = spc_calloc(&p->env, (size_t)1 << c->shift, spc_policy_slot_bytes(c));
+
+		if (!chunk) {
+			while (list) {
+				void *next = *(void **)list;
+
+				spc_free(list);
+				list = next;
+			}
+			return SPC_ENOMEM;
+		}
+		*(void **)chunk = list;
+		list = chunk;
+		got++;
+	}
+	while (list) {
+		void *next = *(void **)list;
+
+		spc_policy_chunk_put(c, list);
+		list = next;
+	}
+	c->owned += got;
+	return SPC_OK;
+}
+
+void spc_policy_chunks_trim(struct spc_policy_state *p, size_t used)
+{
+	struct spc_policy_chunks *c = &p->chunks;
+	size_t need = chunks_need(p, used);
+
+	/* One chunk of slack: a cache that admits and evicts in turn around
+	 * a chunk boundary does not allocate and free the same chunk. */
+	while (c->nfree > 0 && c->owned > need + 1) {
+		c->owned--;
+		spc_free(spc_policy_chunk_take(c));
+	}
+}
+
+static int ring_init(const struct spc_env *env, struct spc_policy_ring *r, unsigned shift,
+                     size_t expected)
 {
 	memset(r, 0, sizeof *r);
-	r->cap = spc_policy_pow2(expected < 8 ? 8 : expected);
-	r->min_cap = r->cap;
-	r->slot = spc_calloc(env, r->cap, sizeof(void *));
-	return r->slot ? SPC_OK : SPC_ENOMEM;
+	return spc_policy_dir_prepare(env, r, shift, expected, &r->dir, &r->dir_cap);
 }
 
 int spc_policy_create(enum spc_policy kind, const struct spc_policy_ops *ops,
@@ -155,8 +212,16 @@ int spc_policy_create(enum spc_policy kind, const struct spc_policy_ops *ops,
 	if (env)
 		p->env = *env;
 	p->nq = kind == SPC_POLICY_S3FIFO ? 2 : 1;
+	/* Chunks of at most a sixty-fourth of the expected items, 64 to 512
+	 * slots: the few spare and partly used chunks stay a small share of
+	 * a small cache, and a chunk is never so small that allocator
+	 * overhead counts. */
+	p->chunks.shift = 6;
+	while (p->chunks.shift < SPC_POLICY_CHUNK_SHIFT &&
+	       ((size_t)64 << p->chunks.shift) <= expected_items)
+		p->chunks.shift++;
 	for (i = 0; i < p->nq; i++) {
-		if (ring_init(env, &p->q[i], expected_items) != SPC_OK) {
+		if (ring_init(env, &p->q[i], p->chunks.shift, expected_items) != SPC_OK) {
 			spc_policy_destroy(p);
 			return SPC_ENOMEM;
 		}
@@ -175,8 +240,17 @@ void spc_policy_destroy(struct spc_policy_state *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < SPC_POLICY_MAX_QUEUES; i++)
-		spc_free(p->q[i].slot);
+	for (i = 0; i < SPC_POLICY_MAX_QUEUES; i++) {
+		struct spc_policy_ring *r = &p->q[i];
+
+		if (r->dir)
+			spc_policy_ring_release(&p->chunks, r, r->head >> p->chunks.shift,
+			                        (r->tail + ((uint64_t)1 << p->chunks.shift) - 1) >>
+			                                p->chunks.shift);
+		spc_free(r->dir);
+	}
+	while (p->chunks.free)
+		spc_free(spc_policy_chunk_take(&p->chunks));
 	if (p->kind == SPC_POLICY_S3FIFO)
 		spc_policy_s3fifo_fini(p);
 	spc_free(p);
@@ -199,9 +273,13 @@ enum spc_victim_kind spc_policy_next(struct spc_policy_state *p, size_t max_scan
 	return spc_policy_clock_next(p, max_scan, item);
 }
 
-/* Ends the pass over ring r: the gap, now at the tail, is given back. */
-static void sweep_close(struct spc_policy_ring *r)
+/* Ends the pass over ring r: the gap, now at the tail, is given back, and
+ * with it the chunks past the new tail. */
+static void sweep_close(struct spc_policy_chunks *c, struct spc_policy_ring *r)
 {
+	uint64_t round = ((uint64_t)1 << c->shift) - 1;
+
+	spc_policy_ring_release(c, r, (r->gap_lo + round) >> c->shift, (r->tail + round) >> c->shift);
 	r->tail = r->gap_lo;
 	r->gap_hi = r->gap_lo;
 }
@@ -223,7 +301,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 			 * all queues, so it never examines an item twice;
 			 * one that found its cycle already over starts the
 			 * next (a second wrap: every queue is empty). */
-			sweep_close(r);
+			sweep_close(&p->chunks, r);
 			p->sweep_q = (p->sweep_q + 1) % p->nq;
 			r = &p->q[p->sweep_q];
 			r->gap_lo = r->gap_hi = r->head;
@@ -231,7 +309,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 				break;
 			continue;
 		}
-		it = *spc_policy_ring_at(r, r->gap_hi);
+		it = spc_policy_ring_get(&p->chunks, r, r->gap_hi);
 		r->gap_hi++;
 		examined++;
 		if (p->ops.dead(it)) {
@@ -239,13 +317,41 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 			reclaim(arg, it);
 		} else {
 			/* Slide the live item down over the gap: order kept. */
-			*spc_policy_ring_at(r, r->gap_lo) = it;
+			spc_policy_ring_set(&p->chunks, r, r->gap_lo, it);
 			r->gap_lo++;
 		}
 		if (r->gap_hi == r->tail)
-			sweep_close(r);
+			sweep_close(&p->chunks, r);
 	}
+	spc_policy_chunks_trim(p, spc_policy_used(p));
 	return examined;
+}
+
+int spc_policy_set_region(struct spc_policy_state *p, const void *base, size_t size)
+{
+	uint64_t round;
+	unsigned i;
+
+	if (!p || spc_policy_used(p) != 0)
+		return SPC_EINVAL;
+	if (base && ((uintptr_t)base % 8 != 0 || size == 0 || (uint64_t)size > ((uint64_t)1 << 35)))
+		return SPC_EINVAL;
+	/* Chunks change size: an empty queue may still hold the chunk its
+	 * head stopped in; give every chunk back, then restart positions. */
+	round = ((uint64_t)1 << p->chunks.shift) - 1;
+	for (i = 0; i < p->nq; i++) {
+		struct spc_policy_ring *r = &p->q[i];
+
+		spc_policy_ring_release(&p->chunks, r, r->head >> p->chunks.shift,
+		                        (r->tail + round) >> p->chunks.shift);
+		r->head = r->gap_lo = r->gap_hi = r->tail = 0;
+	}
+	while (p->chunks.free)
+		spc_free(spc_policy_chunk_take(&p->chunks));
+	p->chunks.owned = 0;
+	p->chunks.base = (uintptr_t)base;
+	p->chunks.size = base ? size : 0;
+	return SPC_OK;
 }
 
 size_t spc_policy_size(const struct spc_policy_state *p)
@@ -261,7 +367,8 @@ size_t spc_policy_memory(const struct spc_policy_state *p)
 		return 0;
 	bytes = sizeof *p;
 	for (i = 0; i < p->nq; i++)
-		bytes += p->q[i].cap * sizeof(void *);
+		bytes += p->q[i].dir_cap * sizeof(void *);
+	bytes += p->chunks.owned * ((size_t)1 << p->chunks.shift) * spc_policy_slot_bytes(&p->chunks);
 	if (p->kind == SPC_POLICY_S3FIFO)
 		bytes += spc_policy_s3fifo_memory(p);
 	return bytes;

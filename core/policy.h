@@ -45,8 +45,9 @@ enum spc_victim_kind {
 	SPC_VICTIM_DEAD      /* a dead item collected on the way: free, not an eviction */
 };
 
-/* Creates a policy. expected_items sizes the queues at first (they grow by
- * doubling). Returns SPC_OK, SPC_EINVAL (unknown kind), SPC_ENOMEM. */
+/* Creates a policy. expected_items sizes the ghost and the queues'
+ * directories at first and picks the queues' chunk size (all grow on
+ * demand). Returns SPC_OK, SPC_EINVAL (unknown kind), SPC_ENOMEM. */
 int spc_policy_create(enum spc_policy kind, const struct spc_policy_ops *ops,
                       const struct spc_env *env, size_t expected_items,
                       struct spc_policy_state **out);
@@ -70,6 +71,21 @@ enum spc_victim_kind spc_policy_next(struct spc_policy_state *p, size_t max_scan
  * deletes and replacements so their memory comes back without pressure. */
 size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
                         void (*reclaim)(void *arg, void *item), void *arg);
+
+/* Tells the policy that every item it will be given lies 8-byte aligned in
+ * the region [base, base + size) (a pool's one contiguous mapping), so
+ * that a queue slot holds a 32-bit offset from base in units of 8 bytes
+ * instead of a pointer: the queues take half the memory. base NULL (size
+ * ignored) goes back to pointer slots, which is also the state after
+ * spc_policy_create. Nothing else changes: same victims, same ghost.
+ * Returns SPC_OK; SPC_EINVAL when items are queued (the policy must be
+ * empty), when base is not 8-byte aligned, or size is 0 or above 32 GiB
+ * (2^32 offsets of 8 bytes). On SPC_EINVAL the policy is unchanged.
+ * Context: maintainer only, while the policy is empty (before the first
+ * admission, or after everything was evicted or swept).
+ * Ownership: the policy keeps base; items handed to it afterwards must lie
+ * in the region. Debug builds check that on every admission. */
+int spc_policy_set_region(struct spc_policy_state *p, const void *base, size_t size);
 
 /* Items queued (live and dead not yet collected). */
 size_t spc_policy_size(const struct spc_policy_state *p);

@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * core/policy_ring.h: private to core/policy*.c. The queue every policy is
- * built from (a growable ring of item pointers with at most one gap, the
+ * built from (a chunked ring of item slots with at most one gap, the
  * trace of an unfinished sweep), the policy state, and the entry points the
  * per-policy files give to core/policy.c.
  *
- * Positions are absolute 64-bit counters (never wrap in practice); a
- * position's slot is pos & (cap - 1), cap a power of two. Invariant:
+ * Positions are absolute 64-bit counters (never wrap in practice). The
+ * slots live in chunks of 2^shift slots (shift is the policy's, the same
+ * for all its queues): position pos is slot pos & (2^shift - 1) of chunk
+ * number pos >> shift, found through the ring's directory, a small array
+ * of chunk pointers indexed by chunk number & (dir_cap - 1). Invariant:
  *
- *     head <= gap_lo <= gap_hi <= tail,   tail - head <= cap
+ *     head <= gap_lo <= gap_hi <= tail
+ *     chunks present: numbers [head >> shift, (tail + 2^shift - 1) >> shift)
+ *     (that many <= dir_cap, a power of two)
  *
  * Items live at [head, gap_lo) and [gap_hi, tail); [gap_lo, gap_hi) is the
  * gap a sweep leaves behind it while it compacts (dead items removed, live
  * ones slid down to gap_lo). gap_hi is also the sweep cursor of this queue.
- * The gap vanishes when the head reaches it, when the sweep reaches the
- * tail, or when the ring is copied (to grow or to shrink).
+ * The gap vanishes when the head reaches it or when the sweep reaches the
+ * tail. A chunk the head leaves, or the tail gives back, goes to the
+ * policy's free list (struct spc_policy_chunks); a push that starts a chunk
+ * takes one from there. Chunks never move, so a queue never copies items.
  *
  * Context: maintainer only, like everything in core/policy.h.
  */
@@ -28,28 +35,71 @@
 #include "core/policy.h"
 
 struct spc_policy_ring {
-	void **slot;
-	size_t cap;      /* power of two, >= 1 */
-	size_t min_cap;  /* first capacity: trimming stops there */
+	void **dir;      /* chunk pointers, by chunk number & (dir_cap - 1) */
+	size_t dir_cap;  /* power of two, >= 1 */
 	uint64_t head;   /* oldest item (popped next) */
 	uint64_t gap_lo; /* where the sweep writes the next live item it keeps */
 	uint64_t gap_hi; /* next position the sweep examines */
 	uint64_t tail;   /* one past the newest item */
 };
 
-/* The ghost of S3-FIFO: a FIFO of 32-bit key-hash fingerprints numbered by
- * a sequence (seq s lives in ring[s & (ring_cap - 1)] while oldest <= s <
- * next) plus an open-addressing table (linear probing, load <= 1/2) whose
- * slots hold a 32-bit tag of the seq of the newest ring entry of a
- * fingerprint (1 + seq mod (2^32 - 1)), 0 when empty. */
-struct spc_policy_ghost {
-	uint32_t *ring;
-	size_t ring_cap;  /* power of two, <= 2^30 */
-	uint64_t oldest;  /* seq of the oldest entry; seqs start at 1 */
-	uint64_t next;    /* seq the next entry gets */
-	uint32_t *table;
-	size_t table_cap; /* power of two, 2 * ring_cap */
+/* Largest chunk: 512 slots, 4 KiB of pointers (2 KiB of offsets); small
+ * caches get smaller ones (spc_policy_create). */
+#define SPC_POLICY_CHUNK_SHIFT 9u
+
+/* The chunks of one policy, shared by its queues. A slot is an item
+ * pointer, or, once spc_policy_set_region gave the region all items come
+ * from, the item's offset from base in units of 8 bytes (32 bits: regions
+ * up to 32 GiB). Free chunks are linked through their first bytes. owned
+ * counts chunks in queues and free ones. */
+struct spc_policy_chunks {
+	void *free;
+	size_t nfree;
+	size_t owned;
+	unsigned shift;  /* chunk = 2^shift slots; changed only while empty */
+	uintptr_t base;  /* region of the items, 0 when slots are pointers */
+	size_t size;     /* its bytes */
 };
+
+/* Bytes of one slot. */
+static inline size_t spc_policy_slot_bytes(const struct spc_policy_chunks *c)
+{
+	return c->base ? sizeof(uint32_t) : sizeof(void *);
+}
+
+/* The ghost of S3-FIFO (core/policy_ghost.c): one open-addressing table
+ * of 32-bit fingerprints (fp, 0 when empty) followed, in the same
+ * allocation, by their 16-bit tags: (number of the newest addition >>
+ * shift) mod 2^16. Entries numbered below oldest are absent. */
+struct spc_policy_ghost {
+	uint32_t *fp;     /* cap fingerprints, then cap tags */
+	size_t cap;       /* slots */
+	size_t room;      /* most live entries (cap is about 1.3 times more) */
+	size_t count;     /* slots in use, expired entries included */
+	size_t scrub;     /* next slot the scrub examines */
+	unsigned shift;   /* room >> shift < 2^14 */
+	uint64_t oldest;  /* number of the oldest live addition; from 1 */
+	uint64_t next;    /* number the next addition gets */
+};
+
+/* Most hashes the ghost remembers. */
+#define SPC_POLICY_GHOST_MAX ((size_t)1 << 30)
+
+uint32_t spc_policy_ghost_fp(uint64_t h);
+/* Slot of the live entry of fp, or g->cap when fp is no ghost. */
+size_t spc_policy_ghost_find(const struct spc_policy_ghost *g, uint32_t fp);
+/* Removes the entry in slot i (a ghost hit). */
+void spc_policy_ghost_delete(struct spc_policy_ghost *g, size_t i);
+/* Adds hash h; the ghost then holds the last `limit` additions at most. */
+void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit);
+/* Builds in *fresh a copy of g with room for `need` live entries, or
+ * leaves fresh->fp NULL when g has the room. g is not changed. Returns
+ * SPC_OK or SPC_ENOMEM. */
+int spc_policy_ghost_prepare(const struct spc_env *env, const struct spc_policy_ghost *g,
+                             size_t need, struct spc_policy_ghost *fresh);
+void spc_policy_ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghost *fresh);
+void spc_policy_ghost_fini(struct spc_policy_ghost *g);
+size_t spc_policy_ghost_memory(const struct spc_policy_ghost *g);
 
 #define SPC_POLICY_MAX_QUEUES 2
 
@@ -59,6 +109,7 @@ struct spc_policy_state {
 	struct spc_env env;      /* copied: faults and logs of the owner */
 	unsigned nq;             /* queues in use: CLOCK 1, S3-FIFO 2 (S, M) */
 	struct spc_policy_ring q[SPC_POLICY_MAX_QUEUES];
+	struct spc_policy_chunks chunks;
 	size_t total;            /* items queued in all queues */
 	size_t peak;             /* largest total so far: the cache's size as the
 	                            policy sees it (sizes the S3-FIFO ghost) */
@@ -78,33 +129,102 @@ static inline size_t spc_policy_ring_used(const struct spc_policy_ring *r)
 	return (size_t)(r->tail - r->head);
 }
 
-static inline void **spc_policy_ring_at(const struct spc_policy_ring *r, uint64_t pos)
+/* The item at position pos of r (which must hold one). */
+static inline void *spc_policy_ring_get(const struct spc_policy_chunks *c,
+                                        const struct spc_policy_ring *r, uint64_t pos)
 {
-	return &r->slot[pos & (r->cap - 1)];
+	void *chunk = r->dir[(pos >> c->shift) & (r->dir_cap - 1)];
+	size_t i = (size_t)(pos & (((uint64_t)1 << c->shift) - 1));
+
+	if (c->base)
+		return (void *)(c->base + ((uintptr_t)((const uint32_t *)chunk)[i] << 3));
+	return ((void **)chunk)[i];
 }
 
-/* Appends at the tail. The caller made room (used < cap). */
-static inline void spc_policy_ring_push(struct spc_policy_ring *r, void *item)
+static inline void spc_policy_ring_set(const struct spc_policy_chunks *c,
+                                       struct spc_policy_ring *r, uint64_t pos, void *item)
 {
-	SPC_DEBUG_CHECK(spc_policy_ring_used(r) < r->cap);
-	*spc_policy_ring_at(r, r->tail) = item;
+	void *chunk = r->dir[(pos >> c->shift) & (r->dir_cap - 1)];
+	size_t i = (size_t)(pos & (((uint64_t)1 << c->shift) - 1));
+
+	if (c->base) {
+		uintptr_t off = (uintptr_t)item - c->base;
+
+		SPC_DEBUG_CHECK((uintptr_t)item >= c->base && off < c->size && off % 8 == 0);
+		((uint32_t *)chunk)[i] = (uint32_t)(off >> 3);
+	} else {
+		((void **)chunk)[i] = item;
+	}
+}
+
+/* Chunks a ring with `used` slots taken may span (the head and the tail may
+ * each sit inside a chunk). */
+static inline size_t spc_policy_span(size_t used, unsigned shift)
+{
+	return (size_t)(((uint64_t)used + ((uint64_t)2 << shift) - 2) >> shift);
+}
+
+/* A chunk left by a queue goes to the free list. */
+static inline void spc_policy_chunk_put(struct spc_policy_chunks *c, void *chunk)
+{
+	*(void **)chunk = c->free;
+	c->free = chunk;
+	c->nfree++;
+}
+
+/* Takes a chunk from the free list (which must not be empty). */
+static inline void *spc_policy_chunk_take(struct spc_policy_chunks *c)
+{
+	void *chunk = c->free;
+
+	SPC_DEBUG_CHECK(chunk != NULL);
+	c->free = *(void **)chunk;
+	c->nfree--;
+	return chunk;
+}
+
+/* Hands chunks numbered [lo, hi) of r back to the free list. */
+static inline void spc_policy_ring_release(struct spc_policy_chunks *c,
+                                           struct spc_policy_ring *r, uint64_t lo, uint64_t hi)
+{
+	for (; lo < hi; lo++) {
+		void **at = &r->dir[lo & (r->dir_cap - 1)];
+
+		spc_policy_chunk_put(c, *at);
+		*at = NULL;
+	}
+}
+
+/* Appends at the tail. The caller reserved the chunk and directory room a
+ * new chunk may need (core/policy.c, spc_policy_reserve). */
+static inline void spc_policy_ring_push(struct spc_policy_chunks *c, struct spc_policy_ring *r,
+                                        void *item)
+{
+	if ((r->tail & (((uint64_t)1 << c->shift) - 1)) == 0) {
+		SPC_DEBUG_CHECK((r->tail >> c->shift) - (r->head >> c->shift) < r->dir_cap);
+		r->dir[(r->tail >> c->shift) & (r->dir_cap - 1)] = spc_policy_chunk_take(c);
+	}
+	spc_policy_ring_set(c, r, r->tail, item);
 	r->tail++;
 }
 
 /* Removes and returns the oldest item. The ring must not be empty. A gap
  * reached by the head is skipped (and so closed); a sweep cursor the head
- * passes moves along with it. */
-static inline void *spc_policy_ring_pop(struct spc_policy_ring *r)
+ * passes moves along with it. Chunks the head leaves are freed. */
+static inline void *spc_policy_ring_pop(struct spc_policy_chunks *c, struct spc_policy_ring *r)
 {
 	void *item;
 
 	SPC_DEBUG_CHECK(spc_policy_ring_count(r) > 0);
 	if (r->head == r->gap_lo) {
+		spc_policy_ring_release(c, r, r->head >> c->shift, r->gap_hi >> c->shift);
 		r->head = r->gap_hi;
 		r->gap_lo = r->gap_hi;
 	}
-	item = *spc_policy_ring_at(r, r->head);
+	item = spc_policy_ring_get(c, r, r->head);
 	r->head++;
+	if ((r->head & (((uint64_t)1 << c->shift) - 1)) == 0)
+		spc_policy_ring_release(c, r, (r->head >> c->shift) - 1, r->head >> c->shift);
 	if (r->gap_lo < r->head) {
 		r->gap_lo = r->head;
 		r->gap_hi = r->head;
@@ -112,17 +232,21 @@ static inline void *spc_policy_ring_pop(struct spc_policy_ring *r)
 	return item;
 }
 
-/* Allocates a copy of r with room for at least `need` slots in *fresh
- * (nothing allocated and fresh->slot NULL when r already has the room).
- * r is not changed. Returns SPC_OK or SPC_ENOMEM. */
-int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
-                            size_t need, struct spc_policy_ring *fresh);
-/* Replaces r by a ring prepared from it (no-op if fresh->slot is NULL). */
-void spc_policy_ring_install(struct spc_policy_ring *r, struct spc_policy_ring *fresh);
-/* Halves r when `need` (the slots r must keep, >= its items) is at most a
- * quarter of its capacity and r stays at or above its first capacity. An
- * allocation failure leaves r as it was (nothing to report). */
-void spc_policy_ring_trim(const struct spc_env *env, struct spc_policy_ring *r, size_t need);
+/* Directories for a ring that may come to hold `used` slots: allocates in
+ * *dir a bigger copy of r's (NULL when r's is big enough; *cap its size).
+ * Returns SPC_OK or SPC_ENOMEM; r is not changed. */
+int spc_policy_dir_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
+                           unsigned shift, size_t used, void ***dir, size_t *cap);
+void spc_policy_dir_install(struct spc_policy_ring *r, void **dir, size_t cap);
+
+/* Makes sure p owns chunks for `used` slots over all its queues (see the
+ * essay of core/policy.c). Allocates into the free list; on failure frees
+ * what it got and returns SPC_ENOMEM, p unchanged. */
+int spc_policy_chunks_reserve(struct spc_policy_state *p, size_t used);
+/* Gives back free chunks beyond what `used` slots need (plus one spare). */
+void spc_policy_chunks_trim(struct spc_policy_state *p, size_t used);
+/* Slots taken in all queues, gaps included. */
+size_t spc_policy_used(const struct spc_policy_state *p);
 
 /* Smallest power of two >= n (1 for n = 0); SIZE_MAX / 2 + 1 caps it. */
 size_t spc_policy_pow2(size_t n);

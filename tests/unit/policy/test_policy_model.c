@@ -9,7 +9,9 @@
  * policy and on the model side by side, each with its own copy of the
  * items; every result must agree: victims and their kind, items reclaimed
  * by the sweep, counts examined, sizes, counters. This checks the rings,
- * their sweep gap, growth and the ghost table against the rules.
+ * their sweep gap, growth and the ghost table against the rules, with
+ * chunks small enough that every run crosses many chunk boundaries, with
+ * pointer slots and with 32-bit offset slots.
  */
 #include <check.h>
 #include <stdio.h>
@@ -211,10 +213,18 @@ START_TEST(test_model_random)
 	for (k = 0; k < M_KEYS; k++)
 		cur[k] = -1;
 	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, NULL, (size_t)(seed % 3), &p), SPC_OK);
+	/* Chunks of 512 (the default), 4 or 2 slots, so that pops, pushes,
+	 * promotions and the sweep cross chunk boundaries all the time; every
+	 * other run keeps 32-bit offsets into the item array instead of
+	 * pointers. */
+	if ((_i >> 2) % 3 != 0)
+		p->chunks.shift = (_i >> 2) % 3 == 1 ? 2 : 1;
+	if ((_i >> 3) & 1)
+		ck_assert_int_eq(spc_policy_set_region(p, a, M_OPS * sizeof *a), SPC_OK);
 	if (m.s3 && (_i & 2)) {
-		/* Start the empty ghost's sequence just before its 32-bit tags
-		 * wrap, as after 2^32 evictions from S. */
-		p->ghost.oldest = p->ghost.next = 3 * 0xffffffffull - 7;
+		/* Start the empty ghost's sequence just before its 16-bit tags
+		 * wrap, as after 3 * 2^16 evictions from S. */
+		p->ghost.oldest = p->ghost.next = 3 * 0x10000ull - 7;
 	}
 	for (op = 0; op < M_OPS; op++) {
 		uint64_t r = splitmix_test(&seed);

@@ -12,19 +12,20 @@
 
 #include "fake_item.h"
 
-/* Ids of ring r in queue order (the sweep gap left out). */
-static int ring_ids(const struct spc_policy_ring *r, int *out, int cap)
+/* Ids of queue q in queue order (the sweep gap left out). */
+static int ring_ids(const struct spc_policy_state *p, unsigned q, int *out, int cap)
 {
+	const struct spc_policy_ring *r = &p->q[q];
 	int n = 0;
 	uint64_t pos;
 
 	for (pos = r->head; pos < r->gap_lo; pos++) {
 		ck_assert_int_lt(n, cap);
-		out[n++] = ((const struct fitem *)*spc_policy_ring_at(r, pos))->id;
+		out[n++] = ((const struct fitem *)spc_policy_ring_get(&p->chunks, r, pos))->id;
 	}
 	for (pos = r->gap_hi; pos < r->tail; pos++) {
 		ck_assert_int_lt(n, cap);
-		out[n++] = ((const struct fitem *)*spc_policy_ring_at(r, pos))->id;
+		out[n++] = ((const struct fitem *)spc_policy_ring_get(&p->chunks, r, pos))->id;
 	}
 	return n;
 }
@@ -45,6 +46,17 @@ static void collect(void *arg, void *item)
 	it->dead = 2; /* reclaimed: the policy must never hand it back again */
 }
 
+/* The hand-made sweep cases run four times: odd _i with chunks of 2 slots,
+ * so that the sweep's two fingers, the gap and the head cross chunk
+ * boundaries at every step; _i >= 2 with offset slots into the items. */
+static void chunk_variant(struct spc_policy_state *p, int i, void *items, size_t size)
+{
+	if (i & 1)
+		p->chunks.shift = 1;
+	if (i & 2)
+		ck_assert_int_eq(spc_policy_set_region(p, items, size), SPC_OK);
+}
+
 /* CLOCK: 0..9, 1 4 5 9 dead, 3 with counter 2.
  *   sweep(3): examines 0 1 2, reclaims 1; queue 0 2 | gap | 3..9
  *   next: 0 (head before the gap)
@@ -63,6 +75,7 @@ START_TEST(test_sweep_clock)
 
 	fitems_init(it, 11);
 	ck_assert_int_eq(spc_policy_create(SPC_POLICY_CLOCK, &fitem_ops, NULL, 2, &p), SPC_OK);
+	chunk_variant(p, _i, it, sizeof it);
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 	it[1].dead = it[4].dead = it[5].dead = it[9].dead = 1;
@@ -80,7 +93,7 @@ START_TEST(test_sweep_clock)
 	ck_assert_int_eq(rc.ids[2], 5);
 	ck_assert_int_eq(rc.ids[3], 9);
 	ck_assert_uint_eq(spc_policy_size(p), 6);
-	n = ring_ids(&p->q[0], got, 16);
+	n = ring_ids(p, 0, got, 16);
 	assert_ids(got, n, want_q, 6);
 	ck_assert_uint_eq(it[3].freq, 2);
 	/* the cycle ended: a new one starts at the head and finds nothing */
@@ -108,6 +121,7 @@ START_TEST(test_sweep_s3fifo_steps)
 
 	fitems_init(it, 48);
 	ck_assert_int_eq(spc_policy_create(SPC_POLICY_S3FIFO, &fitem_ops, NULL, 4, &p), SPC_OK);
+	chunk_variant(p, _i, it, sizeof it);
 	for (i = 0; i < 20; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 	for (i = 0; i < 20; i++)
@@ -143,9 +157,9 @@ START_TEST(test_sweep_s3fifo_steps)
 	for (i = 2; i < 20; i++)
 		if (i % 3 != 1)
 			want_m[nm++] = i;
-	n = ring_ids(&p->q[0], got, 64);
+	n = ring_ids(p, 0, got, 64);
 	assert_ids(got, n, want_s, ns);
-	n = ring_ids(&p->q[1], got, 64);
+	n = ring_ids(p, 1, got, 64);
 	assert_ids(got, n, want_m, nm);
 	for (i = 1; i < 40; i++)
 		if (i % 3 != 1)
@@ -154,7 +168,9 @@ START_TEST(test_sweep_s3fifo_steps)
 }
 END_TEST
 
-/* A ring that grows while a sweep gap is open keeps order and cursor. */
+/* A ring that grows while a sweep gap is open keeps order and cursor; with
+ * chunks of 4 slots, the gap, the sweep and the pops cross chunk
+ * boundaries many times. */
 START_TEST(test_sweep_gap_then_growth)
 {
 	static struct fitem it[200];
@@ -165,6 +181,7 @@ START_TEST(test_sweep_gap_then_growth)
 
 	fitems_init(it, 200);
 	ck_assert_int_eq(spc_policy_create(SPC_POLICY_CLOCK, &fitem_ops, NULL, 8, &p), SPC_OK);
+	p->chunks.shift = 2;
 	for (i = 0; i < 8; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 	it[0].dead = it[1].dead = it[6].dead = 1;
@@ -175,14 +192,15 @@ START_TEST(test_sweep_gap_then_growth)
 			it[i].dead = 1;
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 	}
-	ck_assert_uint_ge(p->q[0].cap, 200);
+	ck_assert_uint_ge(p->q[0].dir_cap * 4, 200);
+	ck_assert_uint_ge(p->chunks.owned * 4, 200);
 	while (spc_policy_sweep(p, 7, collect, &rc) == 7)
 		;
 	ck_assert_int_eq(rc.n, 3 + 19);
 	for (i = 0; i < 200; i++)
 		if (!it[i].dead)
 			want[nw++] = i;
-	n = ring_ids(&p->q[0], got, 256);
+	n = ring_ids(p, 0, got, 256);
 	assert_ids(got, n, want, nw);
 	n = drain_ids(p, got, 256);
 	assert_ids(got, n, want, nw);
@@ -227,9 +245,9 @@ START_TEST(test_growth)
 }
 END_TEST
 
-/* Rings give memory back once mostly empty, keeping order, counters and
- * the sweep cursor; never below their first size (S3-FIFO's S: an eighth
- * of it). */
+/* Queues give their chunks back once mostly empty, keeping order, counters
+ * and the sweep cursor (chunks of 16 slots here, so that 1,000 items take
+ * many). */
 START_TEST(test_trim)
 {
 	enum spc_policy kind = _i ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
@@ -243,6 +261,7 @@ START_TEST(test_trim)
 
 	fitems_init(it, 1100);
 	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, NULL, 16, &p), SPC_OK);
+	p->chunks.shift = 4;
 	mem_first = spc_policy_memory(p);
 	for (i = 0; i < 1000; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
@@ -258,10 +277,8 @@ START_TEST(test_trim)
 	for (i = 1000; i < 1020; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 	ck_assert_uint_lt(spc_policy_memory(p), mem_full);
-	ck_assert_uint_le(p->q[0].cap, 128);
-	ck_assert_uint_ge(p->q[0].cap, 8);
-	if (kind == SPC_POLICY_S3FIFO)
-		ck_assert_uint_le(p->q[1].cap, 128);
+	/* 30 slots: at most 2 + 2 per queue chunks of 16, one spare */
+	ck_assert_uint_le(p->chunks.owned, 2 + 2 * p->nq + 1);
 	while (spc_policy_sweep(p, 3, collect, &rc) == 3)
 		;
 	ck_assert_int_eq(rc.n, 2);
@@ -269,7 +286,7 @@ START_TEST(test_trim)
 	for (i = 990; i < 1020; i++)
 		if (i != 990 && i != 993)
 			want[nw++] = i;
-	n = ring_ids(&p->q[0], got, 1100);
+	n = ring_ids(p, 0, got, 1100);
 	assert_ids(got, n, want, nw);
 	/* down to nothing: back to the first size, not below */
 	while (spc_policy_next(p, 8, &v) != SPC_VICTIM_NONE)
@@ -278,10 +295,9 @@ START_TEST(test_trim)
 		ck_assert_int_eq(spc_policy_admit(p, &it[1020 + i]), SPC_OK);
 		ck_assert_int_eq(spc_policy_next(p, 8, &v), SPC_VICTIM_EVICT);
 	}
-	/* the first size: CLOCK's ring, 16; S3-FIFO's S may go to 16 / 8 -> 8 */
-	ck_assert_uint_eq(p->q[0].cap, kind == SPC_POLICY_CLOCK ? 16 : 8);
-	if (kind == SPC_POLICY_CLOCK)
-		ck_assert_uint_eq(spc_policy_memory(p), mem_first);
+	/* one item at a time: the chunks its ends may need, and one spare */
+	ck_assert_uint_le(p->chunks.owned, 2 * p->nq + 1);
+	ck_assert_uint_gt(spc_policy_memory(p), mem_first);
 	spc_policy_destroy(p);
 }
 END_TEST
@@ -304,7 +320,8 @@ static uint64_t splitmix(uint64_t *s)
  * the victims' key ids in *victims (n_victims of them) and how many
  * allocations the fault hook saw. On an ENOMEM admission the test checks
  * that nothing changed, then retries (the fault fires once). */
-static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_victims)
+static long script_run(enum spc_policy kind, int region, long fail_at, int *victims,
+                       int *n_victims)
 {
 	struct fault_counter fc = { .armed = 0, .seen = 0, .fail_at = fail_at, .failures = 0 };
 	struct spc_env env = { .fault = fault_nth, .fault_arg = &fc };
@@ -315,6 +332,9 @@ static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_
 	int step, nv = 0;
 
 	ck_assert_int_eq(spc_policy_create(kind, &fitem_ops, &env, 1, &p), SPC_OK);
+	p->chunks.shift = 3; /* chunks of 8: many chunk allocations to fail */
+	if (region)
+		ck_assert_int_eq(spc_policy_set_region(p, pool, sizeof pool), SPC_OK);
 	fc.armed = 1;
 	for (step = 0; step < SCRIPT_STEPS; step++) {
 		int key = (int)(splitmix(&seed) % SCRIPT_KEYS);
@@ -374,20 +394,23 @@ static long script_run(enum spc_policy kind, long fail_at, int *victims, int *n_
 
 /* Fail the N-th allocation of the scripted run, for N = 0, 1, ... until a
  * run sees no failure (SQLite's loop): each time the victims are exactly
- * those of the run without faults. */
+ * those of the run without faults. Chunks, directories and the ghost all
+ * grow in the run; with pointer slots (_i < 2) and offset slots. */
 START_TEST(test_fault_admit_nth)
 {
-	enum spc_policy kind = _i ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
+	enum spc_policy kind = (_i & 1) ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
+	int region = _i >= 2;
 	static int ref[SCRIPT_STEPS * 2], got[SCRIPT_STEPS * 2];
 	int nref, ngot;
-	long allocs = script_run(kind, -1, ref, &nref), n;
+	long allocs = script_run(kind, region, -1, ref, &nref), n;
 
-	printf("%s: %ld allocations in the scripted run\n", spc_policy_name(kind), allocs);
+	printf("%s, %s slots: %ld allocations in the scripted run\n", spc_policy_name(kind),
+	       region ? "offset" : "pointer", allocs);
 	fflush(stdout);
 	ck_assert_int_gt(nref, SCRIPT_STEPS / 4);
 	ck_assert_int_ge(allocs, 4); /* the script does make the queues grow */
 	for (n = 0; n < allocs; n++) {
-		script_run(kind, n, got, &ngot);
+		script_run(kind, region, n, got, &ngot);
 		assert_ids(got, ngot, ref, nref);
 	}
 }
@@ -425,12 +448,12 @@ static Suite *sweep_suite(void)
 	TCase *tc = tcase_create("queues");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_sweep_clock);
-	tcase_add_test(tc, test_sweep_s3fifo_steps);
+	tcase_add_loop_test(tc, test_sweep_clock, 0, 4);
+	tcase_add_loop_test(tc, test_sweep_s3fifo_steps, 0, 4);
 	tcase_add_test(tc, test_sweep_gap_then_growth);
 	tcase_add_loop_test(tc, test_growth, 0, 2);
 	tcase_add_loop_test(tc, test_trim, 0, 2);
-	tcase_add_loop_test(tc, test_fault_admit_nth, 0, 2);
+	tcase_add_loop_test(tc, test_fault_admit_nth, 0, 4);
 	tcase_add_loop_test(tc, test_fault_create_nth, 0, 6);
 	suite_add_tcase(s, tc);
 	return s;
