@@ -297,7 +297,7 @@ static int spc_store(struct spc_cache *c, enum spc_pool_id pool, const void *key
 	spc_rcu_ensure();
 	ps = &c->ps[pool];
 	size = spc_entry_size(0, klen, vlen);
-	charge = spc_pool_usable(ps->pool, size) + SPC_ENTRY_SHARE;
+	charge = spc_pool_usable(ps->pool, size) + ps->entry_share;
 	r = spc_wait_charge(ps, charge);
 	if (r != SPC_OK)
 		goto efull;

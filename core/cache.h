@@ -25,13 +25,14 @@
 #include "sync/rcu.h"
 #include "sync/ring.h"
 
-/* Charge per entry beyond the allocation's usable size: its share of the
- * index bucket array (lfht buckets are 16 B and auto-resize keeps about
- * one bucket per entry at most, calloc'd outside the pools) plus its slot
- * in the policy's queues (one pointer, 8 B; S3-FIFO's ghost entries are
- * hashes of entries already gone and are bounded by the main queue size).
- * Measured and discussed in docs/concurrency.md ("memory per entry"). */
-#define SPC_ENTRY_SHARE 24u
+/* Charge per entry beyond the allocation's usable size, part one: its
+ * share of the index bucket array (lfht buckets are 16 B, calloc'd outside
+ * the pools; the maintainer keeps between one and two entries per bucket,
+ * so 8 to 16 B, 12 on average). Part two is the policy's own figure
+ * (spc_policy_item_bytes: slot width and ghost). Both are set per pool at
+ * open in ps->entry_share. Measured and discussed in docs/concurrency.md
+ * ("memory per entry"). */
+#define SPC_INDEX_SHARE 12u
 
 /* Entries per reclamation batch (one call_rcu each) and batches per pool. */
 #define SPC_BATCH_ENTRIES 256u
@@ -105,6 +106,7 @@ struct spc_pstate {
 	struct spc_policy_state *policy; /* maintainer only */
 	struct spc_ring ring;         /* writers -> maintainer */
 	uint64_t max_entries;         /* 0: none */
+	uint32_t entry_share;         /* charge per entry beyond its usable size */
 
 	/* Shared counters, each on its own line (writers and maintainer). */
 	_Alignas(SPC_CACHELINE) uint64_t backlog;   /* atomic: bytes unpublished, not yet freed */
@@ -187,7 +189,7 @@ static inline int spc_match(struct cds_lfht_node *n, const void *k)
 /* The charge of an entry: usable size plus its share of index and policy. */
 static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struct spc_entry *e)
 {
-	return spc_pool_usable(ps->pool, spc_entry_alloc_size(e)) + SPC_ENTRY_SHARE;
+	return spc_pool_usable(ps->pool, spc_entry_alloc_size(e)) + ps->entry_share;
 }
 
 struct spc_tslot *spc_tslot_slow(struct spc_cache *c);

@@ -510,6 +510,19 @@ int spc_ps_init(struct spc_pstate *ps)
 	                      ps->max_entries ? ps->max_entries : cap, &ps->policy);
 	if (r != SPC_OK)
 		goto fail_ring;
+	{
+		const void *base;
+		size_t size;
+
+		/* Every entry of a hard-capped pool lies in its region, so the
+		 * policy may keep 32-bit offsets instead of pointers (half the
+		 * queue memory). Pools without a region (sanitizer builds,
+		 * fallbacks) or over 32 GiB keep pointer slots: set_region
+		 * refuses and nothing changes. */
+		if (spc_pool_region(ps->pool, &base, &size))
+			(void)spc_policy_set_region(ps->policy, base, size);
+	}
+	ps->entry_share = SPC_INDEX_SHARE + (uint32_t)spc_policy_item_bytes(ps->policy);
 	ps->batches = spc_calloc(&c->env, SPC_BATCHES, sizeof *ps->batches);
 	if (!ps->batches) {
 		r = SPC_ENOMEM;

@@ -89,6 +89,9 @@ int spc_policy_set_region(struct spc_policy_state *p, const void *base, size_t s
 
 /* Items queued (live and dead not yet collected). */
 size_t spc_policy_size(const struct spc_policy_state *p);
+/* Steady-state bytes per queued item of this policy as configured (slot
+ * width included): an upper estimate the cache charges per entry. */
+size_t spc_policy_item_bytes(const struct spc_policy_state *p);
 /* Bytes of the policy's own structures (queues, ghost table). */
 size_t spc_policy_memory(const struct spc_policy_state *p);
 const char *spc_policy_name(enum spc_policy kind);

@@ -63,7 +63,7 @@ static void live_sum(struct spc_cache *c, int pool, uint64_t *bytes, uint64_t *i
 		key_of(i, k, sizeof k);
 		if (spc_get(c, pool, k, strlen(k), buf, sizeof buf, &n) == SPC_OK) {
 			*bytes += spc_pool_usable(c->ps[pool].pool, spc_entry_size(0, strlen(k), n)) +
-			          SPC_ENTRY_SHARE;
+			          c->ps[pool].entry_share;
 			(*items)++;
 		}
 	}

@@ -111,7 +111,7 @@ START_TEST(memory_per_entry_32_100)
 	       "beyond key+value %.1f B (share %u B: index bucket + policy slot); "
 	       "policy structures %.1f B/entry\n",
 	       (double)st.charged_bytes / n, (double)st.charged_bytes / n - 132.0,
-	       SPC_ENTRY_SHARE,
+	       c->ps[SPC_POOL_INDEX].entry_share,
 	       (double)spc_policy_memory(c->ps[SPC_POOL_INDEX].policy) / n);
 #ifndef SPC_POOL_MALLOC
 	{
