@@ -321,6 +321,8 @@ static int write_data(const struct bench_report *r, FILE *f, char titles[][64], 
 	for (size_t i = 0; i < r->n && ns < max; i++) {
 		const struct bench_row *w = &r->rows[i];
 		char title[64];
+		if (strcmp(r->scenario, "memory") == 0 && !w->rss_bytes_per_entry_overhead.has)
+			continue; /* memory: only part (a) has a per-entry figure to draw */
 		if (is_replay)
 			snprintf(title, sizeof(title), "%s", w->policy);
 		else
@@ -357,8 +359,8 @@ static int write_data(const struct bench_report *r, FILE *f, char titles[][64], 
 				}
 			} else if (o->ops_per_sec.has) {
 				fprintf(f, "%d %.0f\n", o->threads, o->ops_per_sec.v);
-			} else if (o->bytes_per_entry_overhead.has) {
-				fprintf(f, "%d %.1f\n", (int)j, o->bytes_per_entry_overhead.v);
+			} else if (o->rss_bytes_per_entry_overhead.has) {
+				fprintf(f, "%d %.1f\n", (int)j, o->rss_bytes_per_entry_overhead.v);
 			}
 		}
 		ns++;
@@ -391,7 +393,7 @@ int bench_report_plot(const struct bench_report *r, const char *png)
 	else if (strcmp(r->scenario, "view-during-index") == 0 || strcmp(r->scenario, "mixed") == 0)
 		xl = "latency (ns)", yl = "fraction of sampled ops", extra = "set logscale x\n";
 	else if (strcmp(r->scenario, "memory") == 0)
-		xl = "row", yl = "bytes per entry beyond key and value";
+		xl = "row", yl = "RSS bytes per entry beyond key and value";
 	n += (size_t)snprintf(script + n, sizeof(script) - n,
 	                      "set terminal png size 1000,650\nset output '%s'\n"
 	                      "set title 'splitcache-bench %s'\nset xlabel '%s'\nset ylabel '%s'\n"
@@ -404,13 +406,24 @@ int bench_report_plot(const struct bench_report *r, const char *png)
 		                      strcmp(r->scenario, "memory") == 0 ? "points pt 7" : "linespoints",
 		                      titles[s]);
 	snprintf(script + n, sizeof(script) - n, "\n");
-	char *argv[] = {gp, "-e", script, NULL};
+	char gpf[] = "/tmp/splitcache-bench-gp-XXXXXX";
+	int gfd = mkstemp(gpf);
+	FILE *g = gfd >= 0 ? fdopen(gfd, "w") : NULL;
+	if (!g) {
+		perror("plot: script");
+		unlink(dat);
+		return -1;
+	}
+	fputs(script, g);
+	fclose(g);
+	char *argv[] = {gp, gpf, NULL};
 	pid_t pid;
 	int rc = posix_spawn(&pid, gp, NULL, NULL, argv, environ);
 	int status = 0;
 	if (rc == 0)
 		waitpid(pid, &status, 0);
 	unlink(dat);
+	unlink(gpf);
 	if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "plot: gnuplot failed\n");
 		return -1;

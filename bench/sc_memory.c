@@ -26,6 +26,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,6 +115,7 @@ static void *overhead_driver(void *arg)
 		row->budget_bytes = BENCH_NUM(p.budget_bytes);
 	}
 	m->sys->close(h);
+	malloc_trim(0); /* give freed memory back: the next system's RSS starts clean */
 	return NULL;
 }
 
@@ -174,6 +176,7 @@ static void *bound_driver(void *arg)
 		fprintf(stderr, "memory: %s refused %llu writes\n", m->sys->name,
 		        (unsigned long long)refused);
 	m->sys->close(m->h);
+	malloc_trim(0); /* give freed memory back: the next system's RSS starts clean */
 	free(sizes);
 	free(val);
 	return NULL;
