@@ -43,6 +43,8 @@ void spc_mem_close(struct spc_mem *mem);
 
 struct spc_pool *spc_mem_pool(struct spc_mem *mem, enum spc_pool_id id);
 uint64_t spc_mem_budget(const struct spc_mem *mem);
+/* Nonzero when no reservation succeeded and both pools are minimal. */
+int spc_mem_degraded(const struct spc_mem *mem);
 
 /* Pure split arithmetic of DESIGN.md: targets never sum above budget.
  * Returns SPC_OK or SPC_EINVAL (unknown mode, share outside (0,1)). */
@@ -83,5 +85,10 @@ void *spc_pool_alloc(struct spc_pool *pool, size_t n);
 /* Frees p, allocated with spc_pool_alloc(pool, n). Context: any thread
  * (the RCU callback thread included). */
 void spc_pool_free(struct spc_pool *pool, void *p, size_t n);
+
+/* The region a hard-capped pool carves from. Returns 1 and fills base and
+ * size when the pool's arena is hooked on a region, else 0 (base NULL,
+ * size 0). For tests and reports. Context: any thread. */
+int spc_pool_region(const struct spc_pool *pool, const void **base, size_t *size);
 
 #endif /* SPC_POOLS_H */

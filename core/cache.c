@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/cache.c: the public cache API (open, close, reads, writes, clear,
+ * set_mode, reports).
+ *
+ * A cache is two pools; each pool is a cds_lfht index (urcu-memb flavour,
+ * XXH3-64 with the configured seed), a ring to its maintainer, and the
+ * maintainer's policy (core/maint.c). Entries (core/entry.h) are immutable
+ * once published; a store publishes a new entry and retires the old one.
+ *
+ * A write, in order (every early return undoes the steps before it, so an
+ * error leaves the cache exactly as it was):
+ *   1. validate;              SPC_EINVAL, SPC_ETOOBIG
+ *   2. charge the pool;       SPC_EFULL after a bounded wait (maint.c)
+ *   3. allocate the entry;    SPC_ENOMEM (uncharge)
+ *   4. reserve a ring cell;   SPC_EFULL after a bounded wait (free, uncharge)
+ *   5. publish in the lfht (add_replace for set, add_unique for add; on an
+ *      add conflict the never-published entry is freed at once: SPC_EEXISTS);
+ *   6. fill the ring cell: from here the maintainer owns the entry;
+ *   7. retire the replaced entry (spc_note_unpublished: backlog, dead flag).
+ * Step 4 comes before 5 so that nothing is visible when the ring is full;
+ * 6 comes after 5 so the maintainer never sees an unpublished new entry.
+ *
+ * Guarantees (tests/integration/cache, tests/fault/core):
+ *  1. a store is visible to every lookup that starts after it returns;
+ *  2. every error code leaves the cache unchanged (no entry, no charge, no
+ *     counter moved except efull);
+ *  3. a reader never sees a torn entry (entries are built before the
+ *     lfht's publication barrier) nor a freed one (maint.c, guarantee 4);
+ *  4. deletes and clears never count as evictions; replacements neither;
+ *  5. several caches coexist: all state hangs off the handle (the only
+ *     process-wide data is the RCU registration of sync/rcu.c, the per-
+ *     thread slot table of stats.c and the cache id counter below).
+ */
+#include "core/cache.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+/* Process-unique cache ids (never reused, so a thread's slot table can
+ * never mistake a new cache for a closed one at the same address). */
+static uint64_t spc_next_cache_id = 1;
+
+#define SPC_MODE_WAIT_MIN_MS 2000u
+
+void spc_cache_set_evict_hook(struct spc_cache *c, spc_evict_hook_fn *fn, void *arg)
+{
+	c->evict_hook = fn;
+	c->evict_hook_arg = arg;
+}
+
+static int spc_pool_ok(int pool)
+{
+	return pool == SPC_POOL_INDEX || pool == SPC_POOL_VIEW;
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+static int spc_cfg_check(const struct spc_config *cfg)
+{
+	if (cfg->policy != SPC_POLICY_S3FIFO && cfg->policy != SPC_POLICY_CLOCK)
+		return SPC_EINVAL;
+	if (cfg->high_watermark_pct == 0 || cfg->high_watermark_pct > 100 ||
+	    cfg->low_watermark_pct >= cfg->high_watermark_pct)
+		return SPC_EINVAL;
+	if (cfg->max_item_bytes == 0)
+		return SPC_EINVAL;
+	return SPC_OK;
+}
+
+static void spc_pool_teardown(struct spc_pstate *ps)
+{
+	if (ps->ht && cds_lfht_destroy(ps->ht, NULL) != 0)
+		spc_die("cds_lfht_destroy: index not empty at close");
+	ps->ht = NULL;
+	spc_maint_fini(ps);
+}
+
+static int spc_pool_setup(struct spc_cache *c, enum spc_pool_id id)
+{
+	struct spc_pstate *ps = &c->ps[id];
+	int r;
+
+	ps->cache = c;
+	ps->id = id;
+	ps->pool = spc_mem_pool(c->mem, id);
+	ps->max_entries = c->cfg.max_entries[id];
+	r = spc_maint_init(ps);
+	if (r != SPC_OK)
+		return r;
+	/* cds_lfht allocates with the process calloc; consult the fault hook
+	 * so allocation-failure tests cover it too. */
+	if (spc_fault(&c->env, SPC_FAULT_MALLOC, 4096))
+		ps->ht = NULL;
+	else
+		ps->ht = cds_lfht_new_flavor(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+		                             &urcu_memb_flavor, NULL);
+	if (!ps->ht) {
+		spc_maint_fini(ps);
+		return SPC_ENOMEM;
+	}
+	return SPC_OK;
+}
+
+int spc_open(const struct spc_config *cfg, struct spc_cache **out)
+{
+	struct spc_cache *c;
+	struct spc_env env;
+	int r, p, set_up = 0;
+
+	if (!cfg || !out)
+		return SPC_EINVAL;
+	*out = NULL;
+	r = spc_cfg_check(cfg);
+	if (r != SPC_OK)
+		return r;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	spc_env_from_config(&env, cfg);
+	c = spc_aligned_calloc(&env, SPC_CACHELINE, sizeof *c);
+	if (!c)
+		return SPC_ENOMEM;
+	c->cfg = *cfg;
+	c->cfg.root = NULL;
+	c->env = env;
+	c->seed = cfg->hash_seed;
+	c->sync_mode = cfg->synchronous_maintenance != 0;
+	/* Relaxed: uniqueness is all we need. */
+	c->id = __atomic_fetch_add(&spc_next_cache_id, 1, __ATOMIC_RELAXED);
+	c->cas_next = 1;
+	spc_stats_init(c);
+	if (pthread_mutex_init(&c->mode_mu, NULL) != 0 || pthread_mutex_init(&c->slots_mu, NULL) != 0)
+		spc_die("pthread_mutex_init failed");
+	r = spc_mem_open(cfg, &c->env, &c->mem);
+	if (r != SPC_OK)
+		goto fail;
+	for (p = 0; p < SPC_POOL_COUNT; p++, set_up++) {
+		r = spc_pool_setup(c, (enum spc_pool_id)p);
+		if (r != SPC_OK)
+			goto fail;
+	}
+	if (!c->sync_mode) {
+		for (p = 0; p < SPC_POOL_COUNT; p++) {
+			r = spc_maint_start(&c->ps[p]);
+			if (r != SPC_OK)
+				goto fail;
+		}
+	}
+	*out = c;
+	return SPC_OK;
+fail:
+	for (p = 0; p < SPC_POOL_COUNT; p++)
+		spc_maint_stop(&c->ps[p]);
+	for (p = 0; p < set_up; p++)
+		spc_pool_teardown(&c->ps[p]);
+	if (c->mem)
+		spc_mem_close(c->mem);
+	pthread_mutex_destroy(&c->mode_mu);
+	pthread_mutex_destroy(&c->slots_mu);
+	spc_stats_fini(c);
+	spc_free(c);
+	return r;
+}
+
+/* Unpublishes every entry of a pool in short read sections (LIBS.md: a
+ * long section starves the lfht's resize). Returns how many this call
+ * unpublished; each is retired exactly like a delete. */
+static uint64_t spc_unpublish_all(struct spc_pstate *ps)
+{
+	uint64_t total = 0;
+	unsigned n;
+
+	do {
+		struct cds_lfht_iter it;
+		struct cds_lfht_node *node;
+
+		n = 0;
+		spc_rcu_read_lock();
+		for (cds_lfht_first(ps->ht, &it); (node = cds_lfht_iter_get_node(&it)) && n < 256;
+		     cds_lfht_next(ps->ht, &it)) {
+			if (cds_lfht_del(ps->ht, node) == 0) {
+				spc_note_unpublished(ps, spc_entry_of(node));
+				n++;
+			}
+		}
+		spc_rcu_read_unlock();
+		total += n;
+	} while (n > 0);
+	return total;
+}
+
+void spc_close(struct spc_cache *c)
+{
+	if (!c)
+		return;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	for (int p = 0; p < SPC_POOL_COUNT; p++)
+		spc_maint_stop(&c->ps[p]);
+	/* Every batch handed to call_rcu must be freed before its pool goes. */
+	urcu_memb_barrier();
+	for (int p = 0; p < SPC_POOL_COUNT; p++)
+		spc_unpublish_all(&c->ps[p]);
+	/* Nobody may read any more (contract), but a grace period costs
+	 * little and covers a caller that broke it by a hair. */
+	urcu_memb_synchronize_rcu();
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		spc_maint_free_all(&c->ps[p]);
+		spc_pool_teardown(&c->ps[p]);
+	}
+	spc_mem_close(c->mem);
+	pthread_mutex_destroy(&c->mode_mu);
+	pthread_mutex_destroy(&c->slots_mu);
+	spc_stats_fini(c);
+	spc_free(c);
+}
+
+/* ---- reads -------------------------------------------------------------------- */
+
+void spc_read_lock(struct spc_cache *c)
+{
+	(void)c;
+	spc_rcu_read_lock();
+}
+
+void spc_read_unlock(struct spc_cache *c)
+{
+	(void)c;
+	SPC_ASSERT_IN_RCU();
+	spc_rcu_read_unlock();
+}
+
+int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                struct spc_value *out)
+{
+	struct spc_entry *e;
+
+	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || klen > SPC_KEY_MAX || !out)
+		return SPC_EINVAL;
+	e = spc_lookup_rcu(c, pool, key, klen);
+	if (!e)
+		return SPC_ENOTFOUND;
+	out->cas = spc_entry_acquire(e);
+	out->data = spc_entry_value(e);
+	out->len = e->vlen;
+	out->flags = spc_entry_flags(e);
+	return SPC_OK;
+}
+
+int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen, void *buf,
+            size_t cap, size_t *vlen)
+{
+	struct spc_entry *e;
+	int r = SPC_OK;
+
+	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || klen > SPC_KEY_MAX || !vlen ||
+	    (!buf && cap > 0))
+		return SPC_EINVAL;
+	spc_rcu_read_lock();
+	e = spc_lookup_rcu(c, pool, key, klen);
+	if (!e) {
+		r = SPC_ENOTFOUND;
+	} else {
+		(void)spc_entry_acquire(e);
+		*vlen = e->vlen;
+		if (cap < e->vlen)
+			r = SPC_ERANGE;
+		else if (e->vlen)
+			memcpy(buf, spc_entry_value(e), e->vlen);
+	}
+	spc_rcu_read_unlock();
+	return r;
+}
+
+/* ---- writes ------------------------------------------------------------------- */
+
+static int spc_store(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                     const void *val, size_t vlen, int add_only)
+{
+	struct spc_lookup_key lk = { key, klen };
+	struct spc_pstate *ps;
+	struct spc_ring_cell *cell;
+	struct cds_lfht_node *old = NULL;
+	struct spc_entry *e;
+	uint64_t hash, charge;
+	size_t size;
+	int r;
+
+	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || (!val && vlen > 0))
+		return SPC_EINVAL;
+	if (klen > SPC_KEY_MAX || vlen > c->cfg.max_item_bytes)
+		return SPC_ETOOBIG;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	ps = &c->ps[pool];
+	size = spc_entry_size(0, klen, vlen);
+	charge = spc_pool_usable(ps->pool, size) + SPC_ENTRY_SHARE;
+	r = spc_maint_charge_wait(ps, charge);
+	if (r != SPC_OK)
+		goto efull;
+	e = spc_pool_alloc(ps->pool, size);
+	if (!e) {
+		spc_pool_uncharge(ps->pool, charge);
+		return SPC_ENOMEM;
+	}
+	/* Build the whole entry before publication: the lfht's add publishes
+	 * with a release barrier (rcu_assign_pointer), readers load with a
+	 * dependency, so they see these bytes complete. */
+	memset(e, 0, sizeof *e);
+	e->klen = (uint16_t)klen;
+	e->vlen = (uint32_t)vlen;
+	e->meta = (uint8_t)(pool & SPC_META_POOL);
+	memcpy(e->data, key, klen);
+	if (vlen)
+		memcpy(e->data + klen, val, vlen);
+	cds_lfht_node_init(&e->node);
+	cell = spc_maint_reserve_wait(ps);
+	if (!cell) {
+		spc_pool_free(ps->pool, e, size);
+		spc_pool_uncharge(ps->pool, charge);
+		goto efull;
+	}
+	/* Relaxed fetch: cas values need only be unique. The release store
+	 * is the entry's last initialising write; readers load cas with
+	 * acquire (spc_entry_acquire), which makes the publication visible to
+	 * ThreadSanitizer too (it cannot see the lfht's rcu_assign_pointer).
+	 * Free on x86 and ARMv8 (plain store / ldar), correct everywhere. */
+	__atomic_store_n(&e->cas, __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED),
+	                 __ATOMIC_RELEASE);
+	hash = spc_hash(c, key, klen);
+	spc_rcu_read_lock();
+	if (add_only) {
+		struct cds_lfht_node *got =
+			cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, &lk, &e->node);
+
+		if (got != &e->node) {
+			spc_rcu_read_unlock();
+			spc_ring_fill(cell, NULL);
+			spc_pool_free(ps->pool, e, size); /* never published */
+			spc_pool_uncharge(ps->pool, charge);
+			return SPC_EEXISTS;
+		}
+	} else {
+		old = cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, &lk, &e->node);
+	}
+	spc_rcu_read_unlock();
+	spc_ring_fill(cell, e);
+	if (old)
+		spc_note_unpublished(ps, spc_entry_of(old));
+	else
+		spc_count(c, pool, SPC_C_ITEMS, 1);
+	spc_count(c, pool, SPC_C_INSERTS, 1);
+	spc_maint_after_write(ps);
+	return SPC_OK;
+efull:
+	spc_count(c, pool, SPC_C_EFULL, 1);
+	return SPC_EFULL;
+}
+
+int spc_set(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+            const void *val, size_t vlen)
+{
+	return spc_store(c, pool, key, klen, val, vlen, 0);
+}
+
+int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+            const void *val, size_t vlen)
+{
+	return spc_store(c, pool, key, klen, val, vlen, 1);
+}
+
+int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen)
+{
+	struct spc_lookup_key lk = { key, klen };
+	struct spc_pstate *ps;
+	struct spc_entry *gone = NULL;
+	uint64_t hash;
+
+	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || klen > SPC_KEY_MAX)
+		return SPC_EINVAL;
+	SPC_ASSERT_NOT_IN_RCU();
+	ps = &c->ps[pool];
+	hash = spc_hash(c, key, klen);
+	spc_rcu_read_lock();
+	for (;;) {
+		struct cds_lfht_iter it;
+		struct cds_lfht_node *n;
+
+		cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, &lk, &it);
+		n = cds_lfht_iter_get_node(&it);
+		if (!n)
+			break;
+		if (cds_lfht_del(ps->ht, n) == 0) {
+			gone = spc_entry_of(n);
+			break;
+		}
+		/* Someone else unpublished that one; a newer one may be there. */
+	}
+	spc_rcu_read_unlock();
+	if (!gone)
+		return SPC_ENOTFOUND;
+	spc_note_unpublished(ps, gone);
+	spc_count(c, pool, SPC_C_ITEMS, -1);
+	spc_count(c, pool, SPC_C_DELETES, 1);
+	spc_maint_after_write(ps);
+	return SPC_OK;
+}
+
+int spc_clear(struct spc_cache *c, enum spc_pool_id pool)
+{
+	uint64_t n;
+
+	if (!c || !spc_pool_ok(pool))
+		return SPC_EINVAL;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	n = spc_unpublish_all(&c->ps[pool]);
+	spc_count(c, pool, SPC_C_ITEMS, -(int64_t)n);
+	if (c->sync_mode)
+		spc_maint_after_write(&c->ps[pool]);
+	else
+		spc_maint_kick(&c->ps[pool]);
+	return SPC_OK;
+}
+
+/* ---- mode ----------------------------------------------------------------------- */
+
+int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
+{
+	uint64_t want[SPC_POOL_COUNT];
+	unsigned ms;
+	int r = SPC_OK;
+
+	if (!c)
+		return SPC_EINVAL;
+	if (mode != SPC_MODE_SPLIT)
+		view_share = c->cfg.view_share; /* unused by the split, kept for the report */
+	if (spc_split_targets(spc_mem_budget(c->mem), mode, view_share, want) != SPC_OK)
+		return SPC_EINVAL;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	ms = c->cfg.full_wait_ms * 10u > SPC_MODE_WAIT_MIN_MS ? c->cfg.full_wait_ms * 10u
+	                                                       : SPC_MODE_WAIT_MIN_MS;
+	if (pthread_mutex_lock(&c->mode_mu) != 0)
+		spc_die("pthread_mutex_lock failed");
+	/* Shrink first: lower the target (charges above it are refused from
+	 * now on), let the maintainer evict down, and only then grow the
+	 * other pool, so the two never sum above the budget. */
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		struct spc_pstate *ps = &c->ps[p];
+
+		if (want[p] < spc_pool_target(ps->pool)) {
+			spc_pool_set_target(ps->pool, want[p]);
+			if (spc_maint_shed_wait(ps, want[p], ms) != SPC_OK)
+				r = SPC_ETIMEDOUT;
+		}
+	}
+	if (r == SPC_OK) {
+		for (int p = 0; p < SPC_POOL_COUNT; p++) {
+			struct spc_pstate *ps = &c->ps[p];
+
+			if (want[p] > spc_pool_target(ps->pool)) {
+				spc_pool_set_target(ps->pool, want[p]);
+				spc_maint_room(ps);
+			}
+		}
+		c->cfg.mode = mode;
+		c->cfg.view_share = view_share;
+		spc_mem_note_mode(c->mem, mode, view_share);
+	}
+	if (pthread_mutex_unlock(&c->mode_mu) != 0)
+		spc_die("pthread_mutex_unlock failed");
+	return r;
+}
+
+/* ---- quiescence (tests) ---------------------------------------------------------- */
+
+static int spc_quiet(struct spc_pstate *ps)
+{
+	/* Relaxed: the test calls this with writers stopped; the barrier in
+	 * the caller ordered the callbacks' updates. */
+	return spc_ring_count(&ps->ring) == 0 &&
+	       __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) == 0 &&
+	       __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED) == 0;
+}
+
+int spc_cache_quiesce(struct spc_cache *c, unsigned ms)
+{
+	struct timespec nap = { 0, 1000000 };
+
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	for (unsigned waited = 0; waited <= ms; waited++) {
+		int quiet = 1;
+
+		for (int p = 0; p < SPC_POOL_COUNT; p++) {
+			while (spc_maint_poke(&c->ps[p]))
+				;
+		}
+		urcu_memb_barrier(); /* every handed-over batch is freed */
+		for (int p = 0; p < SPC_POOL_COUNT; p++)
+			quiet &= spc_quiet(&c->ps[p]);
+		if (quiet)
+			return SPC_OK;
+		nanosleep(&nap, NULL);
+	}
+	return SPC_ETIMEDOUT;
+}
+
+/* ---- reports ---------------------------------------------------------------------- */
+
+int spc_memory_report(struct spc_cache *c, struct spc_mem_report *out)
+{
+	if (!c || !out)
+		return SPC_EINVAL;
+	spc_mem_fill_report(c->mem, out);
+	return SPC_OK;
+}

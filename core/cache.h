@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/cache.h: the cache handle, its two pools' runtime state, the
+ * per-thread statistics slots and the inlined read path.
+ *
+ * Private to core/ (and its tests). The public contract is in
+ * include/splitcache.h, the full picture of who touches what in
+ * docs/concurrency.md.
+ */
+#ifndef SPC_CORE_CACHE_H
+#define SPC_CORE_CACHE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <urcu/rculfhash.h>
+#include <xxhash.h>
+
+#include "base/base.h"
+#include "core/entry.h"
+#include "core/policy.h"
+#include "pools/pools.h"
+#include "splitcache.h"
+#include "sync/rcu.h"
+#include "sync/ring.h"
+
+/* Charge per entry beyond the allocation's usable size: its share of the
+ * index bucket array (lfht buckets are 16 B and auto-resize keeps about
+ * one bucket per entry at most, calloc'd outside the pools) plus its slot
+ * in the policy's queues (one pointer, 8 B; S3-FIFO's ghost entries are
+ * hashes of entries already gone and are bounded by the main queue size).
+ * Measured and discussed in docs/concurrency.md ("memory per entry"). */
+#define SPC_ENTRY_SHARE 24u
+
+/* Entries per reclamation batch (one call_rcu each) and batches per pool. */
+#define SPC_BATCH_ENTRIES 256u
+#define SPC_BATCHES 32u
+
+/* Bounded work per maintainer step. */
+#define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */
+#define SPC_STEP_EVICT 1024u   /* victims taken per step */
+#define SPC_STEP_SCAN 256u     /* items examined per spc_policy_next */
+#define SPC_STEP_SWEEP 2048u   /* items examined per sweep */
+
+/* ---- per-thread statistics --------------------------------------------- */
+
+enum spc_ctr {
+	SPC_C_HITS,
+	SPC_C_MISSES,
+	SPC_C_INSERTS,
+	SPC_C_DELETES,
+	SPC_C_EFULL,
+	SPC_C_ITEMS, /* signed delta stored as two's complement */
+	SPC_C_COUNT
+};
+
+/* One thread's counters in one cache. Written by that thread alone
+ * (relaxed load + store), read by spc_stats (relaxed loads). The shared
+ * fallback slot (used when a slot could not be allocated) is written with
+ * atomic adds instead. Slots stay linked until the cache closes, so counts
+ * of exited threads are kept. */
+struct spc_tslot {
+	_Alignas(SPC_CACHELINE) uint64_t c[SPC_POOL_COUNT][SPC_C_COUNT];
+	struct spc_tslot *next;
+	pthread_t owner;
+	int shared;
+};
+
+#define SPC_TTAB_SIZE 8u
+
+struct spc_ttab_entry {
+	uint64_t cache_id; /* 0: empty (ids start at 1) */
+	struct spc_tslot *slot;
+};
+
+/* This thread's slots of the caches it used most recently. */
+extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
+
+/* ---- reclamation batch --------------------------------------------------- */
+
+struct spc_pstate;
+
+typedef void spc_evict_hook_fn(void *arg, enum spc_pool_id pool, const void *key,
+                               size_t klen, const void *val, size_t vlen, uint64_t cas);
+
+struct spc_batch {
+	struct rcu_head head;     /* call_rcu linkage */
+	struct spc_pstate *ps;
+	struct spc_batch *next;   /* free list (under batch_mu) */
+	unsigned n;
+	struct spc_entry *e[SPC_BATCH_ENTRIES];
+};
+
+/* ---- one pool ------------------------------------------------------------ */
+
+struct spc_pstate {
+	struct spc_cache *cache;
+	enum spc_pool_id id;
+	struct spc_pool *pool;        /* pools/: charge, target, arena */
+	struct cds_lfht *ht;          /* the index */
+	struct spc_policy_state *policy; /* maintainer only */
+	struct spc_ring ring;         /* writers -> maintainer */
+	uint64_t max_entries;         /* 0: none */
+
+	/* Shared counters, each on its own line (writers and maintainer). */
+	_Alignas(SPC_CACHELINE) uint64_t backlog;   /* atomic: bytes unpublished, not yet freed */
+	_Alignas(SPC_CACHELINE) uint64_t dead_pending; /* atomic: dead entries not yet reclaimed */
+	_Alignas(SPC_CACHELINE) int kicked;         /* atomic: a wake-up is pending */
+	uint64_t room_need;           /* atomic: largest charge a waiting writer needs */
+	uint64_t evictions;           /* atomic: written by the maintainer only */
+
+	/* Sleeping and waking: mu guards stop, shed and the two conditions. */
+	_Alignas(SPC_CACHELINE) pthread_mutex_t mu;
+	pthread_cond_t maint_cv;      /* maintainer sleeps here */
+	pthread_cond_t room_cv;       /* writers and set_mode wait for room */
+	int stop;
+	unsigned room_waiters;        /* writers blocked on room_cv */
+	uint64_t room_gen;            /* bumped on every broadcast of room_cv */
+
+	/* Maintainer-owned (or the step lock's holder in synchronous mode). */
+	pthread_t thread;
+	int has_thread;
+	int evicting;                 /* hysteresis: between high and low mark */
+	size_t sweep_idle;            /* items swept since a dead one was found */
+	struct spc_batch *cur;        /* batch being filled */
+	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
+	int in_step;                  /* synchronous mode: step_mu is held */
+
+	/* Batches: preallocated, returned by the RCU callback. */
+	pthread_mutex_t batch_mu;
+	struct spc_batch *free_batches;
+	struct spc_batch *batches;    /* the array, freed at close */
+};
+
+struct spc_cache {
+	uint64_t id;                  /* unique in the process, keys spc_ttab */
+	struct spc_config cfg;        /* copy; cfg.root not kept */
+	struct spc_env env;
+	struct spc_mem *mem;
+	uint64_t seed;
+	int sync_mode;
+	_Alignas(SPC_CACHELINE) uint64_t cas_next; /* atomic */
+	struct spc_pstate ps[SPC_POOL_COUNT];
+	pthread_mutex_t mode_mu;      /* serialises spc_set_mode */
+	pthread_mutex_t slots_mu;     /* guards the slots list */
+	struct spc_tslot *slots;
+	struct spc_tslot shared_slot;
+	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */
+	void *evict_hook_arg;
+};
+
+/* Tests only (internal, not exported): called on the maintainer for every
+ * entry evicted to make room, after it was unpublished. Set right after
+ * spc_open, before any write. */
+void spc_cache_set_evict_hook(struct spc_cache *c, spc_evict_hook_fn *fn, void *arg);
+
+/* Tests and tools (internal): waits up to ms until both maintainers have
+ * admitted every record, reclaimed every dead entry and every batch's
+ * grace period ended (backlog 0). Returns SPC_OK or SPC_ETIMEDOUT.
+ * Context: not in read section; no concurrent writers. */
+int spc_cache_quiesce(struct spc_cache *c, unsigned ms);
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static inline uint64_t spc_hash(const struct spc_cache *c, const void *key, size_t klen)
+{
+	return XXH3_64bits_withSeed(key, klen, c->seed);
+}
+
+struct spc_lookup_key {
+	const void *key;
+	size_t klen;
+};
+
+static inline int spc_match(struct cds_lfht_node *n, const void *k)
+{
+	const struct spc_lookup_key *lk = k;
+
+	return spc_entry_key_eq(spc_entry_of(n), lk->key, lk->klen);
+}
+
+/* The charge of an entry: usable size plus its share of index and policy. */
+static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struct spc_entry *e)
+{
+	return spc_pool_usable(ps->pool, spc_entry_alloc_size(e)) + SPC_ENTRY_SHARE;
+}
+
+struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
+
+/* This thread's slot in c (never NULL: falls back to the shared slot). */
+static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
+{
+	for (unsigned i = 0; i < SPC_TTAB_SIZE; i++)
+		if (spc_ttab[i].cache_id == c->id)
+			return spc_ttab[i].slot;
+	return spc_tslot_slow(c);
+}
+
+static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum spc_ctr k, int64_t n)
+{
+	struct spc_tslot *s = spc_tslot(c);
+
+	if (__builtin_expect(s->shared, 0)) {
+		/* Shared fallback slot: several writers, so an atomic add. */
+		__atomic_fetch_add(&s->c[pool][k], (uint64_t)n, __ATOMIC_RELAXED);
+	} else {
+		/* Single writer: relaxed load + store, no locked instruction;
+		 * the relaxed store makes spc_stats' concurrent load race-free. */
+		uint64_t v = __atomic_load_n(&s->c[pool][k], __ATOMIC_RELAXED);
+
+		__atomic_store_n(&s->c[pool][k], v + (uint64_t)n, __ATOMIC_RELAXED);
+	}
+}
+
+/* The read path (STYLE.md 10): hash, lookup, touch, count. Never
+ * allocates, never blocks. Context: read section of a registered thread. */
+static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                               const void *key, size_t klen)
+{
+	struct spc_lookup_key lk = { key, klen };
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+	struct spc_entry *e = NULL;
+
+	SPC_ASSERT_IN_RCU();
+	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_hash(c, key, klen), spc_match, &lk, &it);
+	n = cds_lfht_iter_get_node(&it);
+	if (n) {
+		e = spc_entry_of(n);
+		if (spc_entry_dead(e))
+			e = NULL;
+	}
+	if (e) {
+		spc_entry_touch(e);
+		spc_count(c, pool, SPC_C_HITS, 1);
+	} else {
+		spc_count(c, pool, SPC_C_MISSES, 1);
+	}
+	return e;
+}
+
+/* ---- core/maint.c ---------------------------------------------------------- */
+
+/* Sets up a pool's maintainer state (batches, conditions); starts no
+ * thread. Returns SPC_OK, SPC_ENOMEM. */
+int spc_maint_init(struct spc_pstate *ps);
+/* Starts the maintainer thread. Returns SPC_OK, SPC_ESYS. */
+int spc_maint_start(struct spc_pstate *ps);
+/* Stops and joins the thread (if any), flushing its last batch. */
+void spc_maint_stop(struct spc_pstate *ps);
+/* Frees the batches (after urcu_memb_barrier). */
+void spc_maint_fini(struct spc_pstate *ps);
+
+/* Wakes writers and set_mode waiting for room (after a target grew). */
+void spc_maint_room(struct spc_pstate *ps);
+/* Wakes the maintainer (cheap if a wake-up is already pending). */
+void spc_maint_kick(struct spc_pstate *ps);
+/* After a write: wake the maintainer if it has work, or run one step in
+ * the caller's thread in synchronous mode. Context: not in read section. */
+void spc_maint_after_write(struct spc_pstate *ps);
+
+/* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK or
+ * SPC_EFULL (nothing charged). Context: not in read section. */
+int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes);
+/* Reserves a ring cell, waiting up to full_wait_ms. NULL on timeout. */
+struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps);
+
+/* Waits until the pool's charge is <= target (bounded by ms). Returns
+ * SPC_OK or SPC_ETIMEDOUT. Context: not in read section. */
+int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms);
+
+/* Notes an entry unpublished by a writer (replace, delete, clear): it is
+ * dead, its bytes are backlog, the maintainer will reclaim it. */
+void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e);
+
+/* Runs one step now if the cache is synchronous (else wakes the
+ * maintainer). Returns nonzero when the step did work. */
+int spc_maint_poke(struct spc_pstate *ps);
+
+/* Close: frees every entry still held by the ring and the policy. All
+ * entries must be unpublished and a grace period passed. */
+void spc_maint_free_all(struct spc_pstate *ps);
+
+/* ---- core/stats.c ------------------------------------------------------------ */
+
+void spc_stats_init(struct spc_cache *c);
+void spc_stats_fini(struct spc_cache *c);
+
+#endif /* SPC_CORE_CACHE_H */

@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/maint.c: the pool maintainer, eviction and batched reclamation.
+ *
+ * One maintainer per pool owns the policy (core/policy.h) and is the only
+ * code that frees a published entry. Writers publish an entry in the
+ * lfht, then hand it to the maintainer through the pool's ring
+ * (sync/ring.h). A maintainer step, bounded in work:
+ *   1. drains the ring into the policy (spc_policy_admit; an entry the
+ *      policy cannot take is evicted at once, so the policy tracks every
+ *      entry it will ever have to free);
+ *   2. evicts while live bytes (charged - backlog) are above the high
+ *      watermark, down to the low watermark (hysteresis), while items are
+ *      above max_entries, and while a blocked writer needs room: a victim is
+ *      unpublished with cds_lfht_del in a short read section and put in
+ *      the current batch; dead entries met on the way (replaced, deleted,
+ *      cleared) go to the batch too, without counting as evictions;
+ *   3. sweeps the policy for dead entries when writers left some, so their
+ *      memory comes back without pressure;
+ *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
+ *      the callback frees each entry and uncharges it. If no batch struct
+ *      is free, the maintainer (never in a read section) waits with
+ *      urcu_memb_barrier for the callbacks in flight, which hands every
+ *      batch back. (Deviation from "synchronize_rcu, then free directly":
+ *      freeing only in callbacks keeps one call_rcu per batch and keeps
+ *      every free of a published entry on the RCU worker, where the TSan
+ *      suppressions for liburcu's invisible grace periods apply.) In
+ *      synchronous mode every step ends with urcu_memb_synchronize_rcu and
+ *      a direct free, so the caller sees the room at once and results do
+ *      not depend on callback timing.
+ *
+ * The rule that makes this safe (docs/concurrency.md, "reclamation"):
+ * an entry is freed only by reclamation, only after it was unpublished and
+ * a grace period passed, and only once: whoever unpublishes it (the one
+ * cds_lfht_del / add_replace that succeeded) accounts it as backlog and
+ * marks it dead; the maintainer alone takes it out of the policy and
+ * frees it.
+ *
+ * Guarantees (tests check them):
+ *  1. a pool's charge never passes its target (pools/ refuses the charge;
+ *     writers wait a bounded time, then SPC_EFULL);
+ *  2. charged = sum of live entries' charges + backlog, after quiescence;
+ *  3. evictions count exactly the entries the maintainer unpublished to
+ *     make room, never replacements, deletes or clears;
+ *  4. no entry is freed while a reader that found it is in its section;
+ *  5. in synchronous mode the same sequence of calls gives the same
+ *     victims, whatever the byte budget as long as it is not exhausted.
+ */
+#include "core/cache.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <time.h>
+
+#define SPC_IDLE_MS 10u
+
+/* ---- policy callbacks on struct spc_entry ------------------------------- */
+
+static unsigned spc_op_freq(const void *item)
+{
+	/* Relaxed: readers bump it concurrently; a stale value only makes an
+	 * item look a little colder or warmer. */
+	return __atomic_load_n(&((const struct spc_entry *)item)->access, __ATOMIC_RELAXED);
+}
+
+static void spc_op_set_freq(void *item, unsigned freq)
+{
+	/* Relaxed: a racing reader bump may be lost (policy.h allows it). */
+	__atomic_store_n(&((struct spc_entry *)item)->access, (uint8_t)freq, __ATOMIC_RELAXED);
+}
+
+static int spc_op_dead(const void *item)
+{
+	/* Acquire pairs with the release in spc_note_unpublished: once the
+	 * maintainer sees the flag, the unpublisher's accounting is done. */
+	return (__atomic_load_n(&((const struct spc_entry *)item)->meta, __ATOMIC_ACQUIRE) &
+	        SPC_META_DEAD) != 0;
+}
+
+static uint64_t spc_op_hash(const void *item)
+{
+	/* The lfht stores the bit-reversed hash in the node (set before
+	 * publication, never changed): reverse it back, no rehash needed. */
+	uint64_t v = ((const struct spc_entry *)item)->node.reverse_hash;
+
+	v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
+	v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
+	v = ((v >> 4) & 0x0f0f0f0f0f0f0f0full) | ((v & 0x0f0f0f0f0f0f0f0full) << 4);
+	return __builtin_bswap64(v);
+}
+
+static const struct spc_policy_ops spc_entry_ops = {
+	.freq = spc_op_freq,
+	.set_freq = spc_op_set_freq,
+	.dead = spc_op_dead,
+	.hash = spc_op_hash,
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void spc_lock(pthread_mutex_t *m)
+{
+	if (pthread_mutex_lock(m) != 0)
+		spc_die("pthread_mutex_lock failed");
+}
+
+static void spc_unlock(pthread_mutex_t *m)
+{
+	if (pthread_mutex_unlock(m) != 0)
+		spc_die("pthread_mutex_unlock failed");
+}
+
+static void spc_deadline(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* 1 when the deadline passed. */
+static int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts)
+{
+	int r = pthread_cond_timedwait(cv, m, ts);
+
+	if (r != 0 && r != ETIMEDOUT)
+		spc_die("pthread_cond_timedwait failed");
+	return r == ETIMEDOUT;
+}
+
+static uint64_t spc_live_bytes(const struct spc_pstate *ps)
+{
+	uint64_t charged = spc_pool_charged(ps->pool);
+	/* Relaxed: an estimate; backlog is added after the charge it
+	 * describes, so charged - backlog never counts an entry twice. */
+	uint64_t backlog = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
+
+	return charged > backlog ? charged - backlog : 0;
+}
+
+/* The pool this thread maintains (set by the maintainer thread itself,
+ * so the check does not race with pthread_create storing the id). */
+static __thread const struct spc_pstate *spc_maint_current;
+
+/* Debug-build check of the spc_maint_ naming contract (STYLE.md 4). */
+__attribute__((unused)) static int spc_maint_is_self(const struct spc_pstate *ps)
+{
+	if (ps->cache->sync_mode)
+		return ps->in_step;
+	return spc_maint_current == ps;
+}
+
+static void spc_room_broadcast(struct spc_pstate *ps)
+{
+	spc_lock(&ps->mu);
+	ps->room_gen++;
+	if (ps->room_waiters && pthread_cond_broadcast(&ps->room_cv) != 0)
+		spc_die("pthread_cond_broadcast failed");
+	spc_unlock(&ps->mu);
+}
+
+void spc_maint_room(struct spc_pstate *ps)
+{
+	spc_room_broadcast(ps);
+}
+
+/* ---- reclamation ------------------------------------------------------------ */
+
+/* Frees one unpublished entry whose grace period has passed. */
+static void spc_free_entry(struct spc_pstate *ps, struct spc_entry *e)
+{
+	uint64_t charge = spc_entry_charge(ps, e);
+
+	spc_pool_free(ps->pool, e, spc_entry_alloc_size(e));
+	/* Relaxed: the backlog is a gauge; the uncharge below is what
+	 * writers wait for, and they are woken through ps->mu. */
+	__atomic_fetch_sub(&ps->backlog, charge, __ATOMIC_RELAXED);
+	spc_pool_uncharge(ps->pool, charge);
+}
+
+static void spc_batch_free_entries(struct spc_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		spc_free_entry(b->ps, b->e[i]);
+	b->n = 0;
+}
+
+static void spc_batch_put(struct spc_pstate *ps, struct spc_batch *b)
+{
+	spc_lock(&ps->batch_mu);
+	b->next = ps->free_batches;
+	ps->free_batches = b;
+	spc_unlock(&ps->batch_mu);
+}
+
+static struct spc_batch *spc_batch_get(struct spc_pstate *ps)
+{
+	struct spc_batch *b;
+
+	spc_lock(&ps->batch_mu);
+	b = ps->free_batches;
+	if (b)
+		ps->free_batches = b->next;
+	spc_unlock(&ps->batch_mu);
+	return b;
+}
+
+/* call_rcu callback (the RCU worker thread): the grace period of every
+ * entry in the batch has passed. */
+static void spc_batch_cb(struct rcu_head *head)
+{
+	struct spc_batch *b = caa_container_of(head, struct spc_batch, head);
+	struct spc_pstate *ps = b->ps;
+
+	spc_batch_free_entries(b);
+	spc_batch_put(ps, b);
+	spc_room_broadcast(ps);
+}
+
+/* Hands the current batch to reclamation. In synchronous mode a batch is
+ * reclaimed only when full or when force is set (someone needs the room
+ * now): one grace period per batch there too, and since eviction decisions
+ * look at live bytes only (charged - backlog), when the room comes back
+ * never changes which entries are evicted. */
+static void spc_maint_flush(struct spc_pstate *ps, int force)
+{
+	struct spc_batch *b = ps->cur;
+
+	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	if (!b || b->n == 0)
+		return;
+	if (ps->cache->sync_mode) {
+		if (!force && b->n < SPC_BATCH_ENTRIES)
+			return;
+		/* Synchronous: wait for the grace period here (we are not in a
+		 * read section) so the room is there when the step returns. */
+		urcu_memb_synchronize_rcu();
+		spc_batch_free_entries(b);
+		return;
+	}
+	ps->cur = NULL;
+	urcu_memb_call_rcu(&b->head, spc_batch_cb);
+}
+
+/* Adds an unpublished entry to the current batch. */
+static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
+{
+	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	if (!ps->cur)
+		ps->cur = spc_batch_get(ps);
+	if (!ps->cur) {
+		/* Every batch is waiting for its grace period: wait for their
+		 * callbacks (never in a read section or a callback here), which
+		 * returns them all. */
+		urcu_memb_barrier();
+		ps->cur = spc_batch_get(ps);
+		SPC_CHECK(ps->cur != NULL);
+	}
+	ps->cur->e[ps->cur->n++] = e;
+	if (ps->cur->n == SPC_BATCH_ENTRIES)
+		spc_maint_flush(ps, 1);
+}
+
+/* A dead entry a writer unpublished: its backlog is already counted. */
+static void spc_maint_reclaim_dead(struct spc_pstate *ps, struct spc_entry *e)
+{
+	/* Relaxed: a gauge for the sweep decision. */
+	__atomic_fetch_sub(&ps->dead_pending, 1, __ATOMIC_RELAXED);
+	spc_maint_reclaim(ps, e);
+}
+
+static void spc_sweep_cb(void *arg, void *item)
+{
+	spc_maint_reclaim_dead(arg, item);
+}
+
+/* Unpublishes a victim and reclaims it. Returns 1 when it was an
+ * eviction (we unpublished it), 0 when a writer had unpublished it. */
+static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
+{
+	int r;
+
+	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	spc_rcu_read_lock();
+	r = cds_lfht_del(ps->ht, &e->node);
+	spc_rcu_read_unlock();
+	if (r != 0) {
+		/* A writer won (replace, delete, clear): wait until it has
+		 * finished its accounting, which ends with the release of the
+		 * dead flag (a few instructions away). */
+		while (!spc_op_dead(e))
+			sched_yield();
+		spc_maint_reclaim_dead(ps, e);
+		return 0;
+	}
+	/* Relaxed: backlog is a gauge; the lfht removal above is what
+	 * hides the entry. */
+	__atomic_fetch_add(&ps->backlog, spc_entry_charge(ps, e), __ATOMIC_RELAXED);
+	spc_entry_mark_dead(e);
+	/* Relaxed store by the only writer; stats load it relaxed. */
+	__atomic_store_n(&ps->evictions, ps->evictions + 1, __ATOMIC_RELAXED);
+	if (ps->cache->evict_hook)
+		ps->cache->evict_hook(ps->cache->evict_hook_arg, ps->id, spc_entry_key(e),
+		                      e->klen, spc_entry_value(e), e->vlen, e->cas);
+	spc_maint_reclaim(ps, e);
+	return 1;
+}
+
+/* ---- one step ---------------------------------------------------------------- */
+
+static int spc_maint_over(struct spc_pstate *ps)
+{
+	const struct spc_config *cfg = &ps->cache->cfg;
+	uint64_t target = spc_pool_target(ps->pool);
+	uint64_t live = spc_live_bytes(ps);
+	/* Relaxed: advisory sizes. */
+	uint64_t need = __atomic_load_n(&ps->room_need, __ATOMIC_RELAXED);
+	uint64_t dead = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
+	size_t queued = spc_policy_size(ps->policy);
+
+	if (ps->max_entries && queued > dead && queued - dead > ps->max_entries)
+		return 1;
+	if (live > target / 100 * cfg->high_watermark_pct)
+		ps->evicting = 1;
+	if (ps->evicting && live <= target / 100 * cfg->low_watermark_pct)
+		ps->evicting = 0;
+	if (ps->evicting)
+		return 1;
+	return need && live + need > target;
+}
+
+/* One bounded step. Returns nonzero when it did some work (the caller
+ * steps again before sleeping). force: reclaim the batch even if not full
+ * (synchronous mode; the threaded maintainer always hands it over). */
+static int spc_maint_step(struct spc_pstate *ps, int force)
+{
+	int work = 0;
+	void *item;
+	unsigned n;
+
+	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
+		work = 1;
+		if (item && spc_policy_admit(ps->policy, item) != SPC_OK)
+			spc_maint_evict_one(ps, item); /* the policy cannot track it */
+	}
+	for (n = 0; n < SPC_STEP_EVICT && spc_maint_over(ps); n++) {
+		enum spc_victim_kind k = spc_policy_next(ps->policy, SPC_STEP_SCAN, &item);
+
+		if (k == SPC_VICTIM_NONE) {
+			if (spc_policy_size(ps->policy) == 0)
+				break;
+			continue; /* second chances given: scan on */
+		}
+		work = 1;
+		if (k == SPC_VICTIM_DEAD)
+			spc_maint_reclaim_dead(ps, item);
+		else
+			spc_maint_evict_one(ps, item);
+	}
+	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */
+	if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) > 0) {
+		uint64_t before = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
+
+		size_t seen = spc_policy_sweep(ps->policy, SPC_STEP_SWEEP, spc_sweep_cb, ps);
+
+		if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) != before)
+			ps->sweep_idle = 0;
+		else
+			ps->sweep_idle += seen;
+		/* Keep stepping while a full pass over the queues (2 x size
+		 * items, policy.h) has not yet been made in vain. */
+		if (seen && ps->sweep_idle <= 2 * spc_policy_size(ps->policy))
+			work = 1;
+	}
+	spc_maint_flush(ps, force);
+	return work;
+}
+
+/* Synchronous mode: one step in the caller's thread. Returns its work. */
+static int spc_maint_sync_step(struct spc_pstate *ps, int force)
+{
+	int work;
+
+	spc_lock(&ps->step_mu);
+	ps->in_step = 1;
+	work = spc_maint_step(ps, force);
+	ps->in_step = 0;
+	spc_unlock(&ps->step_mu);
+	return work;
+}
+
+/* ---- the thread ------------------------------------------------------------------ */
+
+static void *spc_maint_main(void *arg)
+{
+	struct spc_pstate *ps = arg;
+	struct timespec ts;
+	sigset_t all;
+
+	/* Signals go to the application's threads, not ours (and not to the
+	 * call_rcu worker, which inherits this mask if we create it). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	spc_maint_current = ps;
+	spc_rcu_ensure();
+	spc_lock(&ps->mu);
+	while (!ps->stop) {
+		int work;
+
+		spc_unlock(&ps->mu);
+		/* Relaxed: clearing before the step means a writer's kick
+		 * during the step is seen at the check below (under mu). */
+		__atomic_store_n(&ps->kicked, 0, __ATOMIC_RELAXED);
+		work = spc_maint_step(ps, 1);
+		spc_lock(&ps->mu);
+		if (ps->stop)
+			break;
+		if (!work && !__atomic_load_n(&ps->kicked, __ATOMIC_RELAXED)) {
+			spc_deadline(&ts, SPC_IDLE_MS);
+			spc_timedwait(&ps->maint_cv, &ps->mu, &ts);
+		}
+	}
+	spc_unlock(&ps->mu);
+	spc_maint_flush(ps, 1);
+	return NULL;
+}
+
+int spc_maint_poke(struct spc_pstate *ps)
+{
+	if (ps->cache->sync_mode)
+		return spc_maint_sync_step(ps, 1);
+	spc_maint_kick(ps);
+	return 0;
+}
+
+void spc_maint_kick(struct spc_pstate *ps)
+{
+	/* Relaxed test first: while a kick is pending, writers pay one load.
+	 * The exchange elects one waker; the signal under mu cannot be lost
+	 * because the maintainer checks kicked under mu before waiting. */
+	if (__atomic_load_n(&ps->kicked, __ATOMIC_RELAXED))
+		return;
+	if (__atomic_exchange_n(&ps->kicked, 1, __ATOMIC_RELAXED))
+		return;
+	spc_lock(&ps->mu);
+	if (pthread_cond_signal(&ps->maint_cv) != 0)
+		spc_die("pthread_cond_signal failed");
+	spc_unlock(&ps->mu);
+}
+
+void spc_maint_after_write(struct spc_pstate *ps)
+{
+	uint64_t target;
+
+	SPC_ASSERT_NOT_IN_RCU();
+	if (ps->cache->sync_mode) {
+		spc_maint_sync_step(ps, 0);
+		return;
+	}
+	target = spc_pool_target(ps->pool);
+	if (spc_live_bytes(ps) > target / 100 * ps->cache->cfg.high_watermark_pct ||
+	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
+	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
+		spc_maint_kick(ps);
+}
+
+void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
+{
+	uint64_t dead;
+
+	/* The caller found e through the index: acquire its contents. */
+	(void)spc_entry_acquire(e);
+	/* Relaxed adds: gauges read by stats and the maintainer; what orders
+	 * them before the maintainer's reclamation is the release below. */
+	__atomic_fetch_add(&ps->backlog, spc_entry_charge(ps, e), __ATOMIC_RELAXED);
+	dead = __atomic_add_fetch(&ps->dead_pending, 1, __ATOMIC_RELAXED);
+	/* Release: pairs with spc_op_dead's acquire; the maintainer frees the
+	 * entry only after seeing the flag, so our accounting comes first. */
+	__atomic_fetch_or(&e->meta, SPC_META_DEAD, __ATOMIC_RELEASE);
+	if (!ps->cache->sync_mode && (dead & 1023) == 0)
+		spc_maint_kick(ps);
+}
+
+/* ---- waiting for room --------------------------------------------------------------- */
+
+int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes)
+{
+	struct timespec ts;
+	int ok = 0;
+
+	SPC_ASSERT_NOT_IN_RCU();
+	if (spc_pool_charge(ps->pool, bytes) == SPC_OK)
+		return SPC_OK;
+	if (ps->cache->sync_mode) {
+		/* Relaxed: only this thread steps in synchronous mode. */
+		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
+		for (;;) {
+			int work = spc_maint_sync_step(ps, 1);
+
+			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
+			if (ok || !work)
+				break;
+		}
+		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
+		return ok ? SPC_OK : SPC_EFULL;
+	}
+	spc_deadline(&ts, ps->cache->cfg.full_wait_ms);
+	spc_lock(&ps->mu);
+	ps->room_waiters++;
+	/* Relaxed: advisory for the maintainer's next step. */
+	if (__atomic_load_n(&ps->room_need, __ATOMIC_RELAXED) < bytes)
+		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
+	for (;;) {
+		uint64_t gen = ps->room_gen;
+		int timed_out = 0;
+
+		spc_unlock(&ps->mu);
+		ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
+		if (!ok)
+			spc_maint_kick(ps);
+		spc_lock(&ps->mu);
+		if (ok)
+			break;
+		if (ps->room_gen == gen)
+			timed_out = spc_timedwait(&ps->room_cv, &ps->mu, &ts);
+		if (timed_out) {
+			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
+			break;
+		}
+	}
+	if (--ps->room_waiters == 0)
+		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
+	spc_unlock(&ps->mu);
+	return ok ? SPC_OK : SPC_EFULL;
+}
+
+struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps)
+{
+	struct spc_ring_cell *c = spc_ring_reserve(&ps->ring);
+	struct timespec now, end;
+
+	if (c)
+		return c;
+	if (ps->cache->sync_mode) {
+		spc_maint_sync_step(ps, 0);
+		return spc_ring_reserve(&ps->ring);
+	}
+	spc_deadline(&end, ps->cache->cfg.full_wait_ms);
+	for (;;) {
+		struct timespec nap = { 0, 200000 }; /* 0.2 ms */
+
+		spc_maint_kick(ps);
+		nanosleep(&nap, NULL);
+		c = spc_ring_reserve(&ps->ring);
+		if (c)
+			return c;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			return NULL;
+	}
+}
+
+int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms)
+{
+	struct timespec ts;
+	int timed_out = 0;
+
+	SPC_ASSERT_NOT_IN_RCU();
+	if (ps->cache->sync_mode) {
+		while (spc_maint_sync_step(ps, 1) && spc_pool_charged(ps->pool) > target)
+			;
+		return spc_pool_charged(ps->pool) <= target ? SPC_OK : SPC_ETIMEDOUT;
+	}
+	spc_deadline(&ts, ms);
+	spc_lock(&ps->mu);
+	ps->room_waiters++;
+	while (spc_pool_charged(ps->pool) > target && !timed_out) {
+		uint64_t gen = ps->room_gen;
+
+		spc_unlock(&ps->mu);
+		spc_maint_kick(ps);
+		spc_lock(&ps->mu);
+		if (ps->room_gen == gen)
+			timed_out = spc_timedwait(&ps->room_cv, &ps->mu, &ts);
+	}
+	ps->room_waiters--;
+	spc_unlock(&ps->mu);
+	return spc_pool_charged(ps->pool) <= target ? SPC_OK : SPC_ETIMEDOUT;
+}
+
+/* ---- life cycle ---------------------------------------------------------------------- */
+
+int spc_maint_init(struct spc_pstate *ps)
+{
+	struct spc_cache *c = ps->cache;
+	pthread_condattr_t ca;
+	uint64_t target = spc_pool_target(ps->pool);
+	size_t cap = 1024;
+	int r;
+
+	while (cap < 65536 && cap < target / 512)
+		cap <<= 1;
+	r = spc_ring_init(&ps->ring, &c->env, cap);
+	if (r != SPC_OK)
+		return r;
+	r = spc_policy_create(c->cfg.policy, &spc_entry_ops, &c->env,
+	                      ps->max_entries ? ps->max_entries : cap, &ps->policy);
+	if (r != SPC_OK)
+		goto fail_ring;
+	ps->batches = spc_calloc(&c->env, SPC_BATCHES, sizeof *ps->batches);
+	if (!ps->batches) {
+		r = SPC_ENOMEM;
+		goto fail_policy;
+	}
+	for (unsigned i = 0; i < SPC_BATCHES; i++) {
+		ps->batches[i].ps = ps;
+		ps->batches[i].next = ps->free_batches;
+		ps->free_batches = &ps->batches[i];
+	}
+	if (pthread_mutex_init(&ps->mu, NULL) != 0 || pthread_mutex_init(&ps->step_mu, NULL) != 0 ||
+	    pthread_mutex_init(&ps->batch_mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&ps->maint_cv, &ca) != 0 || pthread_cond_init(&ps->room_cv, &ca) != 0)
+		spc_die("pthread mutex/cond init failed");
+	pthread_condattr_destroy(&ca);
+	return SPC_OK;
+fail_policy:
+	spc_policy_destroy(ps->policy);
+	ps->policy = NULL;
+fail_ring:
+	spc_ring_destroy(&ps->ring);
+	return r;
+}
+
+int spc_maint_start(struct spc_pstate *ps)
+{
+	if (spc_fault(&ps->cache->env, SPC_FAULT_THREAD, 0))
+		return SPC_ESYS;
+	if (pthread_create(&ps->thread, NULL, spc_maint_main, ps) != 0)
+		return SPC_ESYS;
+	ps->has_thread = 1;
+	return SPC_OK;
+}
+
+void spc_maint_stop(struct spc_pstate *ps)
+{
+	if (ps->has_thread) {
+		spc_lock(&ps->mu);
+		ps->stop = 1;
+		if (pthread_cond_signal(&ps->maint_cv) != 0)
+			spc_die("pthread_cond_signal failed");
+		spc_unlock(&ps->mu);
+		if (pthread_join(ps->thread, NULL) != 0)
+			spc_die("pthread_join failed");
+		ps->has_thread = 0;
+	}
+}
+
+void spc_maint_free_all(struct spc_pstate *ps)
+{
+	void *item;
+
+	while (spc_ring_take(&ps->ring, &item))
+		if (item)
+			spc_free_entry(ps, item);
+	while (spc_policy_size(ps->policy) > 0) {
+		if (spc_policy_next(ps->policy, SIZE_MAX, &item) == SPC_VICTIM_NONE)
+			spc_die("policy holds items it will not return");
+		spc_free_entry(ps, item);
+	}
+	if (ps->cur) {
+		spc_batch_free_entries(ps->cur);
+		spc_batch_put(ps, ps->cur);
+		ps->cur = NULL;
+	}
+}
+
+void spc_maint_fini(struct spc_pstate *ps)
+{
+	spc_policy_destroy(ps->policy);
+	ps->policy = NULL;
+	spc_ring_destroy(&ps->ring);
+	spc_free(ps->batches);
+	ps->batches = NULL;
+	pthread_mutex_destroy(&ps->mu);
+	pthread_mutex_destroy(&ps->step_mu);
+	pthread_mutex_destroy(&ps->batch_mu);
+	pthread_cond_destroy(&ps->maint_cv);
+	pthread_cond_destroy(&ps->room_cv);
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/stats.c: per-thread statistics slots and spc_stats.
+ *
+ * Hot counters (hits, misses, inserts, deletes, EFULL, the item delta) are
+ * kept per thread and per cache so that no two threads write the same
+ * cache line: a thread finds its slot through a small thread-local table
+ * keyed by the cache's process-unique id; on a miss it looks for a slot it
+ * owns in the cache's list (the table may have forgotten it), else
+ * allocates one and links it. Counters that only the maintainer changes
+ * (evictions) live in the pool state; charged bytes and the reclamation
+ * backlog come from the pool's own atomics.
+ *
+ * Guarantees (tests/unit/core/test_stats.c, tests/integration/cache):
+ *  1. each counter is exact once writers are quiet: no increment is lost
+ *     (single writer per slot; atomic adds on the shared fallback slot);
+ *  2. a failed slot allocation never fails an operation: the shared
+ *     fallback slot is used instead;
+ *  3. counts of exited threads are kept until the cache closes;
+ *  4. items = inserts of new keys - deletes - clears - evictions, exactly.
+ */
+#include "core/cache.h"
+
+#include <string.h>
+
+__thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
+static __thread unsigned spc_ttab_next;
+
+void spc_stats_init(struct spc_cache *c)
+{
+	memset(&c->shared_slot, 0, sizeof c->shared_slot);
+	c->shared_slot.shared = 1;
+	c->slots = NULL;
+}
+
+void spc_stats_fini(struct spc_cache *c)
+{
+	struct spc_tslot *s = c->slots;
+
+	while (s) {
+		struct spc_tslot *next = s->next;
+
+		spc_free(s);
+		s = next;
+	}
+	c->slots = NULL;
+}
+
+struct spc_tslot *spc_tslot_slow(struct spc_cache *c)
+{
+	pthread_t self = pthread_self();
+	struct spc_tslot *s;
+	unsigned i;
+
+	if (pthread_mutex_lock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_lock failed");
+	for (s = c->slots; s; s = s->next)
+		if (pthread_equal(s->owner, self))
+			break; /* ours (or a dead thread's with our id: safe, single writer) */
+	if (!s) {
+		s = spc_aligned_calloc(&c->env, SPC_CACHELINE, sizeof *s);
+		if (s) {
+			s->owner = self;
+			s->next = c->slots;
+			c->slots = s;
+		}
+	}
+	if (pthread_mutex_unlock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_unlock failed");
+	if (!s)
+		return &c->shared_slot; /* guarantee 2; not remembered: retry later */
+	i = spc_ttab_next++ % SPC_TTAB_SIZE;
+	spc_ttab[i].cache_id = c->id;
+	spc_ttab[i].slot = s;
+	return s;
+}
+
+static void spc_sum_slot(const struct spc_tslot *s, int pool, uint64_t acc[SPC_C_COUNT])
+{
+	for (int k = 0; k < SPC_C_COUNT; k++)
+		/* Relaxed: pairs with the owner's relaxed store; exact per
+		 * counter, not a snapshot across counters. */
+		acc[k] += __atomic_load_n(&s->c[pool][k], __ATOMIC_RELAXED);
+}
+
+static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
+{
+	struct spc_pstate *ps = &c->ps[pool];
+	uint64_t acc[SPC_C_COUNT] = { 0 };
+	uint64_t ev;
+
+	if (pthread_mutex_lock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_lock failed");
+	for (const struct spc_tslot *s = c->slots; s; s = s->next)
+		spc_sum_slot(s, pool, acc);
+	if (pthread_mutex_unlock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_unlock failed");
+	spc_sum_slot(&c->shared_slot, pool, acc);
+	/* Relaxed: single-writer counter of the maintainer. */
+	ev = __atomic_load_n(&ps->evictions, __ATOMIC_RELAXED);
+
+	out->hits += acc[SPC_C_HITS];
+	out->misses += acc[SPC_C_MISSES];
+	out->inserts += acc[SPC_C_INSERTS];
+	out->deletes += acc[SPC_C_DELETES];
+	out->efull += acc[SPC_C_EFULL];
+	/* The delta wraps back to the true count; a sum read while writers
+	 * run may be transiently below zero: report 0 then. */
+	if ((int64_t)(acc[SPC_C_ITEMS] - ev) > 0)
+		out->items += acc[SPC_C_ITEMS] - ev;
+	out->evictions += ev;
+	out->charged_bytes += spc_pool_charged(ps->pool);
+	out->target_bytes += spc_pool_target(ps->pool);
+	/* Relaxed: a gauge. */
+	out->reclaim_backlog_bytes += __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
+	out->expirations += 0;
+}
+
+int spc_stats(struct spc_cache *c, int pool, struct spc_stats *out)
+{
+	if (!c || !out || pool < -1 || pool >= SPC_POOL_COUNT)
+		return SPC_EINVAL;
+	memset(out, 0, sizeof *out);
+	for (int p = 0; p < SPC_POOL_COUNT; p++)
+		if (pool == -1 || pool == p)
+			spc_pool_stats(c, p, out);
+	return SPC_OK;
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pools/arena.c: one jemalloc arena per pool, carved from the pool's region.
+ *
+ * jemalloc lets an arena take its memory from custom extent hooks. Ours
+ * bump-allocate from the pool's region (a PROT_NONE reservation, see
+ * ladder.c) and never map anything else, so an arena cannot hold more than
+ * its region: a hard cap below the charge counters, which enforce the
+ * pool's target. The hooks follow jemalloc's convention (false = success):
+ *
+ *   alloc         bump the region's cursor (aligned); commit with mprotect
+ *                 RW when jemalloc asks for committed memory; NULL when the
+ *                 region is exhausted or a specific address is requested.
+ *   dalloc        true: opt out, jemalloc keeps ("retains") the extent and
+ *                 reuses it; address space is never given back before close.
+ *   destroy       madvise(MADV_DONTNEED); the region is unmapped at close.
+ *   commit        mprotect RW (where overcommit_memory = 2 may refuse).
+ *   decommit      madvise(MADV_DONTNEED) then mprotect PROT_NONE.
+ *   purge_lazy,   madvise(MADV_DONTNEED): the pages go back to the kernel
+ *   purge_forced  and read as zero afterwards.
+ *   split, merge  false (allowed): every extent lies in one mapping.
+ *
+ * Tuning, set on every created arena:
+ *   retain_grow_limit 2 MiB: with opt.retain jemalloc grows its retained
+ *     memory geometrically (up to 12 MiB at once here), which fails early in
+ *     a small region; 2 MiB steps cut the hook failures ~1000-fold.
+ *   dirty_decay_ms 100, muzzy_decay_ms 0: freed pages are purged within
+ *     ~0.1 s of the next arena activity instead of 10 s, so the resident
+ *     memory follows the charged bytes and stays near the budget.
+ *
+ * Fallbacks. A region smaller than SPC_REGION_MIN_FOR_ARENA cannot host
+ * jemalloc's metadata (~2 MiB) plus useful extents: the pool then gets a
+ * plain arena (default hooks) and only the charge counter bounds it
+ * (hard_capped = 0 in the report). If creating any arena fails (or the
+ * fault hook refuses SPC_FAULT_ARENA), the pool uses malloc. In
+ * SPC_POOL_MALLOC builds (sanitizers) every pool uses malloc, so ASan sees
+ * every use-after-free; usable size is then n rounded up to 16.
+ *
+ * Frees may come from any thread (the call_rcu worker included), hence
+ * MALLOCX_TCACHE_NONE everywhere: a thread cache would keep freed memory
+ * counted as allocated on a thread that may never allocate again.
+ *
+ * Guarantees (tests/unit/pools/test_arena.c checks each):
+ *  A1. A hooked arena returns only pointers inside its region, and NULL
+ *      (never a pointer elsewhere) once the region is exhausted.
+ *  A2. spc_arena_usable(n) >= n and is what the allocation really takes.
+ *  A3. spc_arena_destroy releases the arena; the region may be unmapped
+ *      right after.
+ */
+#include "pools/arena.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/base.h"
+
+#ifndef SPC_POOL_MALLOC
+
+static struct spc_arena *arena_of(extent_hooks_t *h)
+{
+	return (struct spc_arena *)(void *)h; /* hooks is the first member */
+}
+
+static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align,
+                        bool *zero, bool *commit, unsigned ind)
+{
+	struct spc_arena *a = arena_of(h);
+	void *p = NULL;
+	size_t start;
+
+	(void)ind;
+	if (new_addr || align == 0)
+		return NULL; /* bump allocation cannot place an extent */
+	if (pthread_mutex_lock(&a->lock) != 0)
+		spc_die("pthread_mutex_lock");
+	start = (a->used + align - 1) / align * align;
+	if (start < a->used || start > a->size || a->size - start < size) {
+		a->hook_failures++;
+	} else if (*commit && mprotect(a->base + start, size, PROT_READ | PROT_WRITE) != 0) {
+		a->hook_failures++;
+	} else {
+		a->used = start + size;
+		p = a->base + start;
+	}
+	if (pthread_mutex_unlock(&a->lock) != 0)
+		spc_die("pthread_mutex_unlock");
+	if (p)
+		*zero = true; /* never handed out before: fresh anonymous pages */
+	return p;
+}
+
+static bool hook_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
+{
+	return true; /* opt out: jemalloc retains the extent for reuse */
+}
+
+static void hook_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
+{
+	madvise(addr, size, MADV_DONTNEED);
+}
+
+static bool hook_commit(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                        unsigned ind)
+{
+	return mprotect((char *)addr + off, len, PROT_READ | PROT_WRITE) != 0;
+}
+
+static bool hook_decommit(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                          unsigned ind)
+{
+	madvise((char *)addr + off, len, MADV_DONTNEED);
+	return mprotect((char *)addr + off, len, PROT_NONE) != 0;
+}
+
+static bool hook_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                       unsigned ind)
+{
+	return madvise((char *)addr + off, len, MADV_DONTNEED) != 0;
+}
+
+static bool hook_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b,
+                       bool committed, unsigned ind)
+{
+	return false;
+}
+
+static bool hook_merge(extent_hooks_t *h, void *addr_a, size_t size_a, void *addr_b,
+                       size_t size_b, bool committed, unsigned ind)
+{
+	return false;
+}
+
+static void arena_ctl_size(unsigned index, const char *name, size_t v)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "arena.%u.%s", index, name);
+	(void)mallctl(key, NULL, NULL, &v, sizeof v); /* best effort: tuning only */
+}
+
+static void arena_ctl_ssize(unsigned index, const char *name, ssize_t v)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "arena.%u.%s", index, name);
+	(void)mallctl(key, NULL, NULL, &v, sizeof v);
+}
+
+static int create_arena(struct spc_arena *a, int hooked)
+{
+	extent_hooks_t *hp = &a->hooks;
+	unsigned index = 0;
+	size_t sz = sizeof index;
+	int rc;
+
+	if (hooked)
+		rc = mallctl("arenas.create", &index, &sz, &hp, sizeof hp);
+	else
+		rc = mallctl("arenas.create", &index, &sz, NULL, 0);
+	if (rc != 0)
+		return rc;
+	a->index = index;
+	a->flags = MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE;
+	if (hooked)
+		arena_ctl_size(index, "retain_grow_limit", (size_t)SPC_ARENA_RETAIN_GROW_LIMIT);
+	arena_ctl_ssize(index, "dirty_decay_ms", SPC_ARENA_DIRTY_DECAY_MS);
+	arena_ctl_ssize(index, "muzzy_decay_ms", SPC_ARENA_MUZZY_DECAY_MS);
+	return 0;
+}
+
+#endif /* !SPC_POOL_MALLOC */
+
+void spc_arena_init(struct spc_arena *a, const struct spc_env *env, struct spc_region region)
+{
+	memset(a, 0, sizeof *a);
+	a->kind = SPC_ARENA_MALLOC;
+	a->page = (size_t)sysconf(_SC_PAGESIZE);
+	if (pthread_mutex_init(&a->lock, NULL) != 0)
+		spc_die("pthread_mutex_init");
+#ifndef SPC_POOL_MALLOC
+	if (spc_fault(env, SPC_FAULT_ARENA, region.size)) {
+		spc_logf(env, SPC_LOG_INFO, "arena creation refused: pool uses malloc");
+		return;
+	}
+	if (region.base && region.size >= SPC_REGION_MIN_FOR_ARENA) {
+		a->hooks = (extent_hooks_t){
+			.alloc = hook_alloc, .dalloc = hook_dalloc, .destroy = hook_destroy,
+			.commit = hook_commit, .decommit = hook_decommit,
+			.purge_lazy = hook_purge, .purge_forced = hook_purge,
+			.split = hook_split, .merge = hook_merge,
+		};
+		a->base = region.base;
+		a->size = region.size;
+		if (create_arena(a, 1) == 0) {
+			a->kind = SPC_ARENA_HOOKED;
+			return;
+		}
+		a->base = NULL;
+		a->size = 0;
+	}
+	if (create_arena(a, 0) == 0)
+		a->kind = SPC_ARENA_PLAIN;
+#else
+	(void)env;
+	(void)region;
+#endif
+}
+
+void spc_arena_destroy(struct spc_arena *a)
+{
+#ifndef SPC_POOL_MALLOC
+	if (a->kind != SPC_ARENA_MALLOC) {
+		char key[64];
+
+		snprintf(key, sizeof key, "arena.%u.destroy", a->index);
+		if (mallctl(key, NULL, NULL, NULL, 0) != 0)
+			spc_die("jemalloc refused to destroy arena %u", a->index);
+	}
+#endif
+	if (pthread_mutex_destroy(&a->lock) != 0)
+		spc_die("pthread_mutex_destroy");
+	a->kind = SPC_ARENA_MALLOC;
+	a->index = 0;
+}
+
+void *spc_arena_alloc(struct spc_arena *a, size_t n)
+{
+#ifndef SPC_POOL_MALLOC
+	if (a->kind != SPC_ARENA_MALLOC)
+		return mallocx(n, a->flags);
+#endif
+	return malloc(n);
+}
+
+void spc_arena_free(struct spc_arena *a, void *p, size_t n)
+{
+	if (!p)
+		return;
+#ifndef SPC_POOL_MALLOC
+	if (a->kind != SPC_ARENA_MALLOC) {
+		sdallocx(p, n, a->flags);
+		return;
+	}
+#endif
+	free(p);
+}
+
+size_t spc_arena_usable(const struct spc_arena *a, size_t n)
+{
+#ifndef SPC_POOL_MALLOC
+	if (a->kind != SPC_ARENA_MALLOC) {
+		size_t u = nallocx(n, a->flags);
+
+		return u ? u : n;
+	}
+#endif
+	return (n + 15) & ~(size_t)15;
+}
+
+#ifndef SPC_POOL_MALLOC
+static uint64_t arena_stat(unsigned index, const char *name)
+{
+	char key[96];
+	size_t v = 0, sz = sizeof v;
+
+	snprintf(key, sizeof key, "stats.arenas.%u.%s", index, name);
+	if (mallctl(key, &v, &sz, NULL, 0) != 0)
+		return 0;
+	return v;
+}
+#endif
+
+void spc_arena_stats(struct spc_arena *a, struct spc_mem_pool_report *out)
+{
+	out->arena_allocated = out->arena_active = out->arena_resident = out->arena_mapped = 0;
+	out->arena_index = a->index;
+	out->hard_capped = a->kind == SPC_ARENA_HOOKED;
+#ifndef SPC_POOL_MALLOC
+	if (a->kind != SPC_ARENA_MALLOC) {
+		uint64_t epoch = 1;
+		size_t sz = sizeof epoch;
+
+		/* Statistics are cached; bumping the epoch refreshes them. */
+		(void)mallctl("epoch", &epoch, &sz, &epoch, sz);
+		out->arena_allocated = arena_stat(a->index, "small.allocated") +
+		                       arena_stat(a->index, "large.allocated");
+		out->arena_active = arena_stat(a->index, "pactive") * a->page;
+		out->arena_resident = arena_stat(a->index, "resident");
+		out->arena_mapped = arena_stat(a->index, "mapped");
+	}
+#endif
+}

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pools/pool.c: the memory layer's handle (struct spc_mem) and its two
+ * pools: detect -> reserve -> split -> arenas, then charging.
+ *
+ * Opening runs the pipeline of DESIGN.md once: detection (detect.c) gives
+ * the budget, the ladder (ladder.c) reserves it or a smaller rung, the
+ * split gives each pool its target, and each pool gets an arena carved
+ * from its region (arena.c). If no rung can be reserved the handle opens
+ * *degraded*: both pools get the minimal 1 MiB target on plain arenas.
+ *
+ * Charging (memcached slabs.c: check the budget before allocating). Each
+ * pool keeps the bytes it holds in one atomic counter on a cache line of
+ * its own, so writers of one pool never slow down the other pool or the
+ * readers. spc_pool_charge is a compare-and-swap loop that refuses (EFULL)
+ * a charge that would pass the target instead of adding and backing out:
+ * the counter itself never exceeds the target, not even for an instant.
+ * The counters are pure counters: nothing else is published through them,
+ * so relaxed ordering suffices (the allocation that follows a charge is
+ * ordered by jemalloc's own synchronisation, not by ours).
+ *
+ * Guarantees (tests/unit/pools/test_pool.c and tests/fault/pools check):
+ *  P1. spc_split_targets: targets never sum above the budget; indexer and
+ *      view leave the other pool exactly 1 MiB; split gives view
+ *      view_share x budget rounded down to a page, index the rest.
+ *  P2. Charged bytes never exceed the target, whatever threads do.
+ *  P3. spc_mem_open never aborts for lack of memory: every rung refused ->
+ *      degraded = 1, pools still allocate, charge and free.
+ *  P4. A failed spc_mem_open leaves nothing behind (memory, mappings,
+ *      arenas) and *out unchanged.
+ */
+#include "pools/pools.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "pools/arena.h"
+#include "pools/detect.h"
+
+struct spc_pool {
+	/* Written by every charge and uncharge of this pool: alone on its
+	 * line so the other pool's writers and the readers never share it. */
+	_Alignas(SPC_CACHELINE) _Atomic uint64_t charged;
+	char pad_[SPC_CACHELINE - sizeof(_Atomic uint64_t)];
+	/* Read by every charge, written only on mode changes. */
+	_Alignas(SPC_CACHELINE) _Atomic uint64_t target;
+	enum spc_pool_id id;
+	const struct spc_env *env; /* the owning handle's */
+	struct spc_arena arena;
+};
+
+struct spc_mem {
+	struct spc_pool pools[SPC_POOL_COUNT]; /* first: keeps their alignment */
+	struct spc_env env;
+	struct spc_reservation res;
+	uint64_t budget; /* what the split divides: the reserved rung, or the
+	                    two minimal pools when degraded */
+	pthread_mutex_t report_lock; /* guards report.mode and view_share */
+	struct spc_mem_report report; /* detection and ladder, as opened */
+};
+
+int spc_split_targets(uint64_t budget, enum spc_mode mode, double view_share,
+                      uint64_t out[SPC_POOL_COUNT])
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), view;
+
+	if (budget < 2 * SPC_MINIMAL_POOL_BYTES)
+		return SPC_EINVAL;
+	switch (mode) {
+	case SPC_MODE_INDEXER:
+		out[SPC_POOL_VIEW] = SPC_MINIMAL_POOL_BYTES;
+		out[SPC_POOL_INDEX] = budget - SPC_MINIMAL_POOL_BYTES;
+		return SPC_OK;
+	case SPC_MODE_VIEW:
+		out[SPC_POOL_INDEX] = SPC_MINIMAL_POOL_BYTES;
+		out[SPC_POOL_VIEW] = budget - SPC_MINIMAL_POOL_BYTES;
+		return SPC_OK;
+	case SPC_MODE_SPLIT:
+		if (!(view_share > 0.0 && view_share < 1.0) || isnan(view_share))
+			return SPC_EINVAL;
+		view = (uint64_t)((double)budget * view_share);
+		if (view > budget)
+			view = budget;
+		view -= view % page;
+		out[SPC_POOL_VIEW] = view;
+		out[SPC_POOL_INDEX] = (budget - view) - (budget - view) % page;
+		return SPC_OK;
+	}
+	return SPC_EINVAL;
+}
+
+static int check_mode(enum spc_mode mode, double view_share)
+{
+	uint64_t t[SPC_POOL_COUNT];
+
+	/* Any budget large enough shows whether mode and share are valid. */
+	return spc_split_targets(SPC_DEFAULT_MAX_BUDGET, mode, view_share, t);
+}
+
+static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, double share)
+{
+	uint64_t targets[SPC_POOL_COUNT];
+	int i;
+
+	if (degraded || spc_split_targets(mem->budget, mode, share, targets) != SPC_OK)
+		targets[0] = targets[1] = SPC_MINIMAL_POOL_BYTES;
+	for (i = 0; i < SPC_POOL_COUNT; i++) {
+		struct spc_pool *p = &mem->pools[i];
+
+		p->id = (enum spc_pool_id)i;
+		p->env = &mem->env;
+		atomic_init(&p->charged, 0);
+		atomic_init(&p->target, targets[i]);
+		spc_arena_init(&p->arena, &mem->env, mem->res.regions[i]);
+		if (p->arena.kind != SPC_ARENA_HOOKED && !degraded)
+			spc_report_warn(&mem->report, "%s pool: %s, bounded by its charge only",
+			                i == SPC_POOL_INDEX ? "index" : "view",
+			                p->arena.kind == SPC_ARENA_PLAIN ? "plain arena" : "malloc");
+	}
+}
+
+/* Detection and the ladder into r; budget for the split into *budget.
+ * With res == NULL the reservation is released at once (spc_mem_probe). */
+static int detect_and_reserve(const struct spc_config *cfg, const struct spc_env *env,
+                              struct spc_mem_report *r, struct spc_reservation *res,
+                              uint64_t *budget)
+{
+	struct spc_detect_input in;
+	struct spc_reservation tmp;
+	int rc;
+
+	spc_detect_input_from_config(&in, cfg);
+	rc = spc_detect_budget(&in, r);
+	if (rc != SPC_OK)
+		return rc;
+	r->mode = cfg->mode;
+	r->view_share = cfg->view_share;
+	rc = spc_ladder_reserve(env, r->budget_bytes, cfg->prefault, cfg->mode, cfg->view_share,
+	                        res ? res : &tmp, r);
+	if (rc == SPC_OK) {
+		*budget = (res ? res : &tmp)->budget;
+		if (*budget < r->budget_bytes)
+			spc_report_warn(r, "reserved %llu of the %llu budget: using that",
+			                (unsigned long long)*budget, (unsigned long long)r->budget_bytes);
+		r->budget_bytes = *budget;
+	} else {
+		r->degraded = 1;
+		*budget = 2 * SPC_MINIMAL_POOL_BYTES;
+		spc_report_warn(r, "every reservation failed: degraded, minimal pools of 1 MiB");
+	}
+	if (!res)
+		spc_reservation_release(&tmp);
+	return SPC_OK;
+}
+
+int spc_mem_open(const struct spc_config *cfg, const struct spc_env *env, struct spc_mem **out)
+{
+	struct spc_config defaults;
+	struct spc_env own;
+	struct spc_mem *mem;
+	int rc;
+
+	if (!out)
+		return SPC_EINVAL;
+	if (!cfg) {
+		spc_config_init(&defaults);
+		cfg = &defaults;
+	}
+	if (!env) {
+		spc_env_from_config(&own, cfg);
+		env = &own;
+	}
+	if (check_mode(cfg->mode, cfg->view_share) != SPC_OK)
+		return SPC_EINVAL;
+	mem = spc_aligned_calloc(env, SPC_CACHELINE, sizeof *mem);
+	if (!mem)
+		return SPC_ENOMEM;
+	mem->env = *env;
+	rc = detect_and_reserve(cfg, &mem->env, &mem->report, &mem->res, &mem->budget);
+	if (rc != SPC_OK) {
+		spc_logf(env, SPC_LOG_ERROR, "%s",
+		         mem->report.n_warnings ? mem->report.warnings[0] : spc_strerror(rc));
+		spc_free(mem);
+		return rc;
+	}
+	if (pthread_mutex_init(&mem->report_lock, NULL) != 0)
+		spc_die("pthread_mutex_init");
+	pools_init(mem, mem->report.degraded, cfg->mode, cfg->view_share);
+	if (mem->report.degraded)
+		spc_logf(env, SPC_LOG_WARN, "no memory could be reserved: running degraded");
+	*out = mem;
+	return SPC_OK;
+}
+
+void spc_mem_close(struct spc_mem *mem)
+{
+	int i;
+
+	if (!mem)
+		return;
+	for (i = 0; i < SPC_POOL_COUNT; i++)
+		spc_arena_destroy(&mem->pools[i].arena);
+	spc_reservation_release(&mem->res);
+	if (pthread_mutex_destroy(&mem->report_lock) != 0)
+		spc_die("pthread_mutex_destroy");
+	spc_free(mem);
+}
+
+struct spc_pool *spc_mem_pool(struct spc_mem *mem, enum spc_pool_id id)
+{
+	if ((unsigned)id >= SPC_POOL_COUNT)
+		return NULL;
+	return &mem->pools[id];
+}
+
+uint64_t spc_mem_budget(const struct spc_mem *mem)
+{
+	return mem->budget;
+}
+
+int spc_mem_degraded(const struct spc_mem *mem)
+{
+	return mem->report.degraded;
+}
+
+void spc_mem_note_mode(struct spc_mem *mem, enum spc_mode mode, double view_share)
+{
+	if (pthread_mutex_lock(&mem->report_lock) != 0)
+		spc_die("pthread_mutex_lock");
+	mem->report.mode = mode;
+	mem->report.view_share = view_share;
+	if (pthread_mutex_unlock(&mem->report_lock) != 0)
+		spc_die("pthread_mutex_unlock");
+}
+
+void spc_mem_fill_report(struct spc_mem *mem, struct spc_mem_report *out)
+{
+	int i;
+
+	if (pthread_mutex_lock(&mem->report_lock) != 0)
+		spc_die("pthread_mutex_lock");
+	*out = mem->report;
+	if (pthread_mutex_unlock(&mem->report_lock) != 0)
+		spc_die("pthread_mutex_unlock");
+	for (i = 0; i < SPC_POOL_COUNT; i++) {
+		struct spc_pool *p = &mem->pools[i];
+
+		spc_arena_stats(&p->arena, &out->pools[i]);
+		out->pools[i].target_bytes = spc_pool_target(p);
+		out->pools[i].charged_bytes = spc_pool_charged(p);
+	}
+}
+
+int spc_mem_probe(const struct spc_config *cfg, struct spc_mem_report *out)
+{
+	struct spc_config defaults;
+	struct spc_env env;
+	uint64_t budget = 0, targets[SPC_POOL_COUNT];
+	int rc, i;
+
+	if (!out)
+		return SPC_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (!cfg) {
+		spc_config_init(&defaults);
+		cfg = &defaults;
+	}
+	spc_env_from_config(&env, cfg);
+	out->mode = cfg->mode;
+	out->view_share = cfg->view_share;
+	if (check_mode(cfg->mode, cfg->view_share) != SPC_OK) {
+		spc_report_warn(out, "invalid mode %d or view share %g", (int)cfg->mode,
+		                cfg->view_share);
+		return SPC_EINVAL;
+	}
+	rc = detect_and_reserve(cfg, &env, out, NULL, &budget);
+	if (rc != SPC_OK)
+		return rc;
+	if (out->degraded || spc_split_targets(budget, cfg->mode, cfg->view_share, targets) != SPC_OK)
+		targets[0] = targets[1] = SPC_MINIMAL_POOL_BYTES;
+	for (i = 0; i < SPC_POOL_COUNT; i++) {
+		out->pools[i].target_bytes = targets[i];
+		/* What open would build: hooked when the region can host it. */
+		out->pools[i].hard_capped = 0;
+#ifndef SPC_POOL_MALLOC
+		out->pools[i].hard_capped = !out->degraded &&
+		                            budget + SPC_REGION_SLACK >= SPC_REGION_MIN_FOR_ARENA;
+#endif
+	}
+	return SPC_OK;
+}
+
+/* ---- one pool ---------------------------------------------------------- */
+
+int spc_pool_charge(struct spc_pool *pool, uint64_t bytes)
+{
+	/* Relaxed: the counter publishes nothing; only its value matters, and
+	 * the CAS makes each update atomic against the other chargers. */
+	uint64_t cur = atomic_load_explicit(&pool->charged, memory_order_relaxed);
+	/* Relaxed: a charge racing a set_target may see the old target; the
+	 * caller of set_target sheds down to the new one afterwards. */
+	uint64_t limit = atomic_load_explicit(&pool->target, memory_order_relaxed);
+
+	do {
+		if (bytes > limit || cur > limit - bytes)
+			return SPC_EFULL;
+		/* Relaxed CAS (both orders): see above; on failure cur is
+		 * reloaded and the limit check runs again (P2). */
+	} while (!atomic_compare_exchange_weak_explicit(&pool->charged, &cur, cur + bytes,
+	                                                memory_order_relaxed,
+	                                                memory_order_relaxed));
+	return SPC_OK;
+}
+
+void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes)
+{
+	/* Relaxed: a pure counter (see spc_pool_charge). */
+	uint64_t before = atomic_fetch_sub_explicit(&pool->charged, bytes, memory_order_relaxed);
+
+	SPC_DEBUG_CHECK(before >= bytes);
+	(void)before;
+}
+
+uint64_t spc_pool_charged(const struct spc_pool *pool)
+{
+	/* Relaxed: statistics and eviction decisions tolerate a stale value. */
+	return atomic_load_explicit(&pool->charged, memory_order_relaxed);
+}
+
+uint64_t spc_pool_target(const struct spc_pool *pool)
+{
+	/* Relaxed: see spc_pool_charge. */
+	return atomic_load_explicit(&pool->target, memory_order_relaxed);
+}
+
+void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes)
+{
+	/* Relaxed: the target orders nothing; chargers read it afresh. */
+	atomic_store_explicit(&pool->target, bytes, memory_order_relaxed);
+}
+
+size_t spc_pool_usable(const struct spc_pool *pool, size_t n)
+{
+	return spc_arena_usable(&pool->arena, n);
+}
+
+void *spc_pool_alloc(struct spc_pool *pool, size_t n)
+{
+	if (n == 0 || spc_fault(pool->env, SPC_FAULT_POOL_ALLOC, n))
+		return NULL;
+	return spc_arena_alloc(&pool->arena, n);
+}
+
+void spc_pool_free(struct spc_pool *pool, void *p, size_t n)
+{
+	spc_arena_free(&pool->arena, p, n);
+}
+
+int spc_pool_region(const struct spc_pool *pool, const void **base, size_t *size)
+{
+	*base = pool->arena.kind == SPC_ARENA_HOOKED ? pool->arena.base : NULL;
+	*size = pool->arena.kind == SPC_ARENA_HOOKED ? pool->arena.size : 0;
+	return pool->arena.kind == SPC_ARENA_HOOKED;
+}

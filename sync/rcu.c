@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sync/rcu.c: lazy urcu-memb registration and the fork hooks.
+ *
+ * Why lazy registration: an unregistered memb reader is silently
+ * unprotected (a grace period does not wait for it), and callers' threads
+ * must "just work". So the library registers a thread on its first call
+ * and a pthread-key destructor unregisters it at thread exit.
+ *
+ * Guarantees (tests/unit/sync checks them):
+ *  1. a thread is registered exactly once, however many caches it uses;
+ *  2. a thread that called into the library is unregistered when it exits
+ *     (pthread-key destructor), also after every cache was closed;
+ *  3. threads created before a cache was opened work like the others;
+ *  4. the main thread stays registered until process exit (key destructors
+ *     do not run for it; liburcu tolerates that).
+ *
+ * Process-wide state, deliberately: the thread-local flag, and one pthread
+ * key created once (pthread_once). Neither belongs to a cache.
+ */
+#include "sync/rcu.h"
+
+#include <pthread.h>
+
+#include "splitcache.h"
+
+__thread int spc_rcu_registered;
+
+static pthread_key_t spc_rcu_key;
+static pthread_once_t spc_rcu_once = PTHREAD_ONCE_INIT;
+
+/* Runs at the exit of every thread that registered (value non-NULL). */
+static void spc_rcu_thread_exit(void *value)
+{
+	(void)value;
+	if (spc_rcu_registered) {
+		urcu_memb_unregister_thread();
+		spc_rcu_registered = 0;
+	}
+}
+
+static void spc_rcu_make_key(void)
+{
+	if (pthread_key_create(&spc_rcu_key, spc_rcu_thread_exit) != 0)
+		spc_die("pthread_key_create failed");
+}
+
+void spc_rcu_register_slow(void)
+{
+	if (spc_rcu_registered)
+		return;
+	if (pthread_once(&spc_rcu_once, spc_rcu_make_key) != 0)
+		spc_die("pthread_once failed");
+	/* Set the key first: if it cannot be set, the thread is never
+	 * registered, so it can never exit registered (a dangling reader
+	 * would stall every later grace period). */
+	if (pthread_setspecific(spc_rcu_key, (void *)1) != 0)
+		spc_die("pthread_setspecific failed");
+	urcu_memb_register_thread();
+	spc_rcu_registered = 1;
+}
+
+/* ---- fork hooks (public) ----------------------------------------------- */
+
+void spc_fork_prepare(void)
+{
+	urcu_memb_call_rcu_before_fork();
+}
+
+void spc_fork_parent(void)
+{
+	urcu_memb_call_rcu_after_fork_parent();
+}
+
+void spc_fork_child(void)
+{
+	urcu_memb_call_rcu_after_fork_child();
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sync/rcu.h: the RCU flavour of splitcache (urcu-memb) and lazy
+ * per-thread registration.
+ *
+ * Every library entry point that reads or writes a cache calls
+ * spc_rcu_ensure() first: the first call in a thread registers it with
+ * urcu-memb, a pthread-key destructor unregisters it when the thread ends.
+ * A thread is registered at most once, whatever number of caches it uses
+ * and whether it was created before or after them; registration is
+ * process-wide, not per cache, so a thread may outlive every cache.
+ *
+ * Only the explicit urcu_memb_* names are used, so no mapping macro of
+ * <urcu.h> leaks into callers (LIBS.md).
+ */
+#ifndef SPC_SYNC_RCU_H
+#define SPC_SYNC_RCU_H
+
+#include <urcu/urcu-memb.h>
+
+#include "base/base.h"
+
+/* Nonzero once this thread is registered with urcu-memb. Thread-local:
+ * one of the few process-wide variables the library keeps (DESIGN.md,
+ * STYLE.md 13 allows the RCU machinery's own). */
+extern __thread int spc_rcu_registered;
+
+/* Registers the calling thread (slow path of spc_rcu_ensure).
+ * Context: any thread not registered yet. Dies only if pthread fails. */
+void spc_rcu_register_slow(void);
+
+/* Makes sure the calling thread is a registered urcu-memb reader.
+ * Cheap after the first call (one thread-local load).
+ * Context: any thread. */
+static inline void spc_rcu_ensure(void)
+{
+	if (__builtin_expect(!spc_rcu_registered, 0))
+		spc_rcu_register_slow();
+}
+
+/* Read-side section of the calling thread (nestable). */
+static inline void spc_rcu_read_lock(void)
+{
+	spc_rcu_ensure();
+	urcu_memb_read_lock();
+}
+
+static inline void spc_rcu_read_unlock(void)
+{
+	urcu_memb_read_unlock();
+}
+
+/* Debug-build assertion of the _rcu naming contract (STYLE.md 4). */
+#define SPC_ASSERT_IN_RCU() SPC_DEBUG_CHECK(spc_rcu_registered && urcu_memb_read_ongoing())
+#define SPC_ASSERT_NOT_IN_RCU() \
+	SPC_DEBUG_CHECK(!spc_rcu_registered || !urcu_memb_read_ongoing())
+
+#endif /* SPC_SYNC_RCU_H */

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tests/fault/core/test_fault_core.c: fail the N-th allocation, for every
+ * N, through spc_open, spc_set, spc_add, spc_delete and spc_set_mode,
+ * transient (only the N-th fails) and persistent (the N-th and every
+ * later one fail), until the operation completes without meeting a fault.
+ * After every failure the cache must be exactly as before (same contents,
+ * same counters, same charge) and usable; the ASan build checks that no
+ * failure leaks.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cache.h"
+
+struct faults {
+	unsigned long calls; /* atomic: allocations seen while armed */
+	unsigned long nth;   /* 0: disarmed */
+	int persistent;
+	int only_malloc;     /* fail SPC_FAULT_MALLOC sites only */
+	unsigned long hit;   /* atomic: faults injected */
+};
+
+static int fault_hook(void *arg, enum spc_fault_site site, size_t bytes)
+{
+	struct faults *f = arg;
+	unsigned long n;
+
+	(void)bytes;
+	if (!__atomic_load_n(&f->nth, __ATOMIC_RELAXED))
+		return 0;
+	if (f->only_malloc && site != SPC_FAULT_MALLOC)
+		return 0;
+	n = __atomic_add_fetch(&f->calls, 1, __ATOMIC_RELAXED);
+	if (n == f->nth || (f->persistent && n > f->nth)) {
+		__atomic_fetch_add(&f->hit, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return 0;
+}
+
+static void arm(struct faults *f, unsigned long nth, int persistent)
+{
+	f->calls = 0;
+	f->hit = 0;
+	f->persistent = persistent;
+	__atomic_store_n(&f->nth, nth, __ATOMIC_RELAXED);
+}
+
+static void disarm(struct faults *f)
+{
+	__atomic_store_n(&f->nth, 0, __ATOMIC_RELAXED);
+}
+
+static void config(struct spc_config *cfg, struct faults *f, int sync)
+{
+	spc_config_init(cfg);
+	cfg->use_env = 0;
+	cfg->budget_bytes = 16u << 20;
+	cfg->synchronous_maintenance = sync;
+	cfg->fault = fault_hook;
+	cfg->fault_arg = f;
+}
+
+#define NK 40
+
+struct snapshot {
+	unsigned char val[SPC_POOL_COUNT][NK][64];
+	size_t len[SPC_POOL_COUNT][NK];
+	int present[SPC_POOL_COUNT][NK];
+	struct spc_stats st[SPC_POOL_COUNT];
+};
+
+static void take(struct spc_cache *c, struct snapshot *s)
+{
+	char k[16];
+
+	memset(s, 0, sizeof *s);
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		for (int i = 0; i < NK; i++) {
+			snprintf(k, sizeof k, "f%d", i);
+			s->present[p][i] = spc_get(c, p, k, strlen(k), s->val[p][i], 64,
+			                           &s->len[p][i]) == SPC_OK;
+		}
+		/* stats after the gets: hits and misses move with them */
+		ck_assert_int_eq(spc_stats(c, p, &s->st[p]), SPC_OK);
+	}
+}
+
+static void same(const struct snapshot *a, const struct snapshot *b)
+{
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		for (int i = 0; i < NK; i++) {
+			ck_assert_int_eq(a->present[p][i], b->present[p][i]);
+			if (a->present[p][i]) {
+				ck_assert_uint_eq(a->len[p][i], b->len[p][i]);
+				ck_assert_int_eq(memcmp(a->val[p][i], b->val[p][i], a->len[p][i]), 0);
+			}
+		}
+		ck_assert_uint_eq(a->st[p].items, b->st[p].items);
+		ck_assert_uint_eq(a->st[p].charged_bytes, b->st[p].charged_bytes);
+		ck_assert_uint_eq(a->st[p].inserts, b->st[p].inserts);
+		ck_assert_uint_eq(a->st[p].deletes, b->st[p].deletes);
+		ck_assert_uint_eq(a->st[p].evictions, b->st[p].evictions);
+		ck_assert_uint_eq(a->st[p].target_bytes, b->st[p].target_bytes);
+	}
+}
+
+/* _i: bit 0 persistent, bit 1 synchronous maintenance */
+START_TEST(open_fails_cleanly_at_every_allocation)
+{
+	struct faults f = { 0 };
+	struct spc_config cfg;
+	unsigned long n;
+
+	config(&cfg, &f, (_i & 2) != 0);
+	for (n = 1; n < 10000; n++) {
+		struct spc_cache *c = (struct spc_cache *)&f; /* must be reset to NULL */
+		int r;
+
+		arm(&f, n, _i & 1);
+		r = spc_open(&cfg, &c);
+		disarm(&f);
+		if (r == SPC_OK) {
+			/* a reservation may fail and open degraded or smaller:
+			 * still a working cache */
+			char buf[4];
+			size_t len;
+
+			ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "v", 1), SPC_OK);
+			ck_assert_int_eq(spc_get(c, SPC_POOL_VIEW, "k", 1, buf, sizeof buf, &len), SPC_OK);
+			spc_close(c);
+			if (f.hit == 0)
+				break; /* completed without meeting a fault */
+		} else {
+			ck_assert(r == SPC_ENOMEM || r == SPC_ESYS);
+			ck_assert_ptr_null(c);
+			ck_assert_uint_gt(f.hit, 0);
+		}
+	}
+	ck_assert_uint_lt(n, 10000);
+}
+END_TEST
+
+enum op { OP_SET, OP_ADD_NEW, OP_ADD_EXISTING, OP_DELETE, OP_SET_MODE, OP_CLEAR };
+
+static int run_op(struct spc_cache *c, enum op op, int round)
+{
+	char v[48];
+
+	snprintf(v, sizeof v, "round-%d-value", round);
+	switch (op) {
+	case OP_SET: return spc_set(c, SPC_POOL_INDEX, "f3", 2, v, strlen(v));
+	case OP_ADD_NEW: return spc_add(c, SPC_POOL_VIEW, "f39", 3, v, strlen(v));
+	case OP_ADD_EXISTING: return spc_add(c, SPC_POOL_VIEW, "f5", 2, v, strlen(v));
+	case OP_DELETE: return spc_delete(c, SPC_POOL_INDEX, "f7", 2);
+	case OP_SET_MODE:
+		return spc_set_mode(c, round & 1 ? SPC_MODE_VIEW : SPC_MODE_SPLIT, 0.5);
+	case OP_CLEAR: return spc_clear(c, SPC_POOL_VIEW);
+	}
+	return SPC_EINVAL;
+}
+
+static void check_op(enum op op, int persistent, int sync)
+{
+	struct faults f = { 0 };
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	struct snapshot before, after;
+	unsigned long n;
+	char k[16];
+
+	config(&cfg, &f, sync);
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	for (unsigned long round = 0; round < 3; round++) {
+		for (n = 1; n < 1000; n++) {
+			int r;
+
+			/* the same starting state for every N */
+			for (int i = 0; i < NK - 1; i++) {
+				snprintf(k, sizeof k, "f%d", i);
+				ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, k, strlen(k), k, strlen(k)), SPC_OK);
+				ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, k, strlen(k), "view", 4), SPC_OK);
+			}
+			spc_delete(c, SPC_POOL_VIEW, "f39", 3);
+			ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+			take(c, &before);
+			arm(&f, n, persistent);
+			r = run_op(c, op, (int)round);
+			disarm(&f);
+			ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+			take(c, &after);
+			if (r == SPC_ENOMEM || r == SPC_EFULL) {
+				ck_assert_uint_gt(f.hit, 0);
+				/* the gets of take() moved hits/misses only */
+				same(&before, &after);
+				continue;
+			}
+			if (op == OP_ADD_EXISTING)
+				ck_assert_int_eq(r, SPC_EEXISTS);
+			else
+				ck_assert_int_eq(r, SPC_OK);
+			if (f.hit == 0)
+				break;
+		}
+		ck_assert_uint_lt(n, 1000);
+	}
+	spc_close(c);
+}
+
+START_TEST(set_add_delete_set_mode_clear_fail_cleanly)
+{
+	/* _i: op * 4 + persistent * 2 + sync */
+	check_op((enum op)(_i / 4), (_i >> 1) & 1, _i & 1);
+}
+END_TEST
+
+/* A thread whose statistics slot cannot be allocated still works, counted
+ * in the cache's shared slot. */
+START_TEST(stats_slot_allocation_failure_uses_shared_slot)
+{
+	struct faults f = { 0 };
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	struct spc_stats st;
+	char buf[8];
+	size_t n;
+
+	config(&cfg, &f, 0);
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	f.only_malloc = 1;
+	arm(&f, 1, 1);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, "s", 1, "v", 1), SPC_OK);
+	ck_assert_int_eq(spc_get(c, SPC_POOL_INDEX, "s", 1, buf, sizeof buf, &n), SPC_OK);
+	ck_assert_int_eq(spc_get(c, SPC_POOL_INDEX, "t", 1, buf, sizeof buf, &n), SPC_ENOTFOUND);
+	disarm(&f);
+	ck_assert_uint_gt(f.hit, 0);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.inserts, 1);
+	ck_assert_uint_eq(st.hits, 1);
+	ck_assert_uint_eq(st.misses, 1);
+	ck_assert_uint_eq(st.items, 1);
+	spc_close(c);
+}
+END_TEST
+
+static Suite *fault_suite(void)
+{
+	Suite *s = suite_create("fault-core");
+	TCase *tc = tcase_create("nth");
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_loop_test(tc, open_fails_cleanly_at_every_allocation, 0, 4);
+	tcase_add_loop_test(tc, set_add_delete_set_mode_clear_fail_cleanly, 0, 6 * 4);
+	tcase_add_test(tc, stats_slot_allocation_failure_uses_shared_slot);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(fault_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tests/unit/core/test_entry.c: the entry layout and its helpers, and the
+ * memory per entry the cache really charges (printed for the record,
+ * bounded loosely so a regression of the layout is caught).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cache.h"
+
+START_TEST(plain_header_is_32_bytes)
+{
+	ck_assert_uint_eq(sizeof(struct spc_entry), 32);
+	ck_assert_uint_eq(spc_entry_size(0, 32, 100), 164);
+	ck_assert_uint_eq(spc_entry_size(SPC_META_FLAGS, 32, 100), 168);
+	ck_assert_uint_eq(spc_entry_size(SPC_META_FLAGS | SPC_META_EXPIRY, 32, 100), 176);
+	ck_assert_uint_eq(offsetof(struct spc_entry, cas), 16);
+	ck_assert_uint_eq(offsetof(struct spc_entry, data), 32);
+}
+END_TEST
+
+START_TEST(optional_fields_move_the_key)
+{
+	_Alignas(8) unsigned char mem[128];
+	struct spc_entry *e = (struct spc_entry *)mem;
+	uint32_t flags = 0xdeadbeef;
+
+	memset(mem, 0, sizeof mem);
+	e->meta = SPC_META_FLAGS | SPC_META_POOL;
+	e->klen = 3;
+	e->vlen = 2;
+	memcpy(e->data, &flags, 4);
+	memcpy(e->data + 4, "keyvv", 5);
+	ck_assert_uint_eq(spc_entry_flags(e), 0xdeadbeef);
+	ck_assert_int_eq(memcmp(spc_entry_key(e), "key", 3), 0);
+	ck_assert_int_eq(memcmp(spc_entry_value(e), "vv", 2), 0);
+	ck_assert(spc_entry_key_eq(e, "key", 3));
+	ck_assert(!spc_entry_key_eq(e, "kex", 3));
+	ck_assert(!spc_entry_key_eq(e, "ke", 2));
+	ck_assert(!spc_entry_dead(e));
+	spc_entry_mark_dead(e);
+	ck_assert(spc_entry_dead(e));
+	ck_assert_uint_eq(spc_entry_alloc_size(e), 32 + 4 + 5);
+	for (int i = 0; i < 6; i++)
+		spc_entry_touch(e);
+	ck_assert_uint_eq(e->access, SPC_ACCESS_MAX);
+}
+END_TEST
+
+/* Bytes charged per entry for 32-byte keys and 100-byte values, and what
+ * the index and the policy really use per entry. Printed, not asserted
+ * against the goal (STYLE: no performance assertions); docs record it. */
+START_TEST(memory_per_entry_32_100)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	struct spc_stats st;
+	char k[33], v[100];
+	const int n = 100000;
+	long nr_before, nr_after;
+	unsigned long count;
+
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	cfg.budget_bytes = 256u << 20;
+	cfg.mode = SPC_MODE_INDEXER;
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	memset(v, 'v', sizeof v);
+	for (int i = 0; i < n; i++) {
+		snprintf(k, sizeof k, "%032d", i);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, k, 32, v, sizeof v), SPC_OK);
+	}
+	ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.items, (uint64_t)n);
+	spc_rcu_read_lock();
+	cds_lfht_count_nodes(c->ps[SPC_POOL_INDEX].ht, &nr_before, &count, &nr_after);
+	spc_rcu_read_unlock();
+	ck_assert_uint_eq(count, (unsigned long)n);
+	printf("memory per entry (32 B key, 100 B value): charged %.1f B, "
+	       "beyond key+value %.1f B (share %u B: index bucket + policy slot); "
+	       "policy structures %.1f B/entry\n",
+	       (double)st.charged_bytes / n, (double)st.charged_bytes / n - 132.0,
+	       SPC_ENTRY_SHARE,
+	       (double)spc_policy_memory(c->ps[SPC_POOL_INDEX].policy) / n);
+	ck_assert_uint_le(st.charged_bytes / n, 256);
+	spc_close(c);
+}
+END_TEST
+
+static Suite *entry_suite(void)
+{
+	Suite *s = suite_create("entry");
+	TCase *tc = tcase_create("layout");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, plain_header_is_32_bytes);
+	tcase_add_test(tc, optional_fields_move_the_key);
+	tcase_add_test(tc, memory_per_entry_32_100);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(entry_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

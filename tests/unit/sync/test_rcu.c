@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tests/unit/sync/test_rcu.c: lazy registration (sync/rcu.c guarantees
+ * 1-3): once per thread, whatever the number of caches; threads that exit
+ * leave no reader behind (grace periods still complete); a thread may
+ * outlive the cache it used and go on with another one; fork hooks.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "splitcache.h"
+#include "sync/rcu.h"
+
+static struct spc_cache *open_cache(void)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	cfg.budget_bytes = 8u << 20;
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	return c;
+}
+
+struct two {
+	struct spc_cache *a, *b;
+	pthread_barrier_t mid;
+	int ok;
+};
+
+static void *user(void *arg)
+{
+	struct two *t = arg;
+	char buf[4];
+	size_t n;
+	int ok = !spc_rcu_registered;
+
+	spc_read_lock(t->a);
+	ok &= spc_rcu_registered && urcu_memb_read_ongoing();
+	spc_read_unlock(t->a);
+	ok &= spc_set(t->a, SPC_POOL_INDEX, "x", 1, "1", 1) == SPC_OK;
+	ok &= spc_set(t->b, SPC_POOL_INDEX, "x", 1, "2", 1) == SPC_OK; /* no second registration */
+	ok &= !urcu_memb_read_ongoing();
+	pthread_barrier_wait(&t->mid); /* main closes cache a now */
+	pthread_barrier_wait(&t->mid);
+	ok &= spc_get(t->b, SPC_POOL_INDEX, "x", 1, buf, sizeof buf, &n) == SPC_OK && buf[0] == '2';
+	t->ok = ok;
+	return NULL;
+}
+
+START_TEST(register_once_and_outlive_a_cache)
+{
+	struct two t;
+	pthread_t th;
+
+	t.a = open_cache();
+	t.b = open_cache();
+	pthread_barrier_init(&t.mid, NULL, 2);
+	ck_assert_int_eq(pthread_create(&th, NULL, user, &t), 0);
+	pthread_barrier_wait(&t.mid);
+	spc_close(t.a);
+	pthread_barrier_wait(&t.mid);
+	pthread_join(th, NULL);
+	ck_assert(t.ok);
+	spc_close(t.b); /* grace periods complete: the exited thread is gone */
+	pthread_barrier_destroy(&t.mid);
+}
+END_TEST
+
+static void *short_lived(void *arg)
+{
+	char buf[4];
+	size_t n;
+
+	spc_get(arg, SPC_POOL_VIEW, "k", 1, buf, sizeof buf, &n);
+	return NULL;
+}
+
+START_TEST(exited_threads_leave_no_reader)
+{
+	struct spc_cache *c = open_cache();
+
+	for (int i = 0; i < 64; i++) {
+		pthread_t th;
+
+		ck_assert_int_eq(pthread_create(&th, NULL, short_lived, c), 0);
+		pthread_join(th, NULL);
+	}
+	/* set + delete make the maintainer reclaim, which needs grace periods */
+	for (int i = 0; i < 100; i++) {
+		ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "v", 1), SPC_OK);
+		ck_assert_int_eq(spc_delete(c, SPC_POOL_VIEW, "k", 1), SPC_OK);
+	}
+	urcu_memb_synchronize_rcu();
+	spc_close(c);
+}
+END_TEST
+
+START_TEST(fork_hooks_let_the_child_exit)
+{
+	struct spc_cache *c;
+	pid_t pid;
+	int status = 0;
+
+#ifdef __SANITIZE_THREAD__
+	return; /* TSan cannot start threads in a child of a threaded fork */
+#endif
+	c = open_cache();
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "v", 1), SPC_OK);
+	ck_assert_int_eq(spc_delete(c, SPC_POOL_VIEW, "k", 1), SPC_OK); /* call_rcu in use */
+	spc_fork_prepare();
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		/* The child may not use caches of the parent (contract) and,
+		 * with the parent's maintainers registered as readers, should
+		 * exec or exit; what must work is leaving cleanly (exit handlers
+		 * of liburcu included) instead of hanging on call_rcu's state. */
+		spc_fork_child();
+		exit(0);
+	}
+	spc_fork_parent();
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "child killed by signal %d", WTERMSIG(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	spc_close(c);
+}
+END_TEST
+
+static Suite *rcu_suite(void)
+{
+	Suite *s = suite_create("rcu");
+	TCase *tc = tcase_create("registration");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, register_once_and_outlive_a_cache);
+	tcase_add_test(tc, exited_threads_leave_no_reader);
+	tcase_add_test(tc, fork_hooks_let_the_child_exit);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(rcu_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
