@@ -77,7 +77,7 @@ START_TEST(test_zipf_theory)
 	ck_assert_int_eq(bench_zipf_init(&z, 10000, 0.99), 0);
 	struct bench_rng r;
 	bench_rng_seed(&r, 42);
-	const int n = 2000000;
+	const int n = 1000000;
 	int c0 = 0, c1 = 0;
 	for (int i = 0; i < n; i++) {
 		uint64_t k = bench_zipf_rank(&z, &r);
@@ -87,7 +87,7 @@ START_TEST(test_zipf_theory)
 	}
 	double p0 = bench_zipf_prob(&z, 0), p1 = bench_zipf_prob(&z, 1);
 	double f0 = (double)c0 / n, f1 = (double)c1 / n;
-	/* 2 M draws: sampling error of f0 ~0.3 % relative; allow 3 % */
+	/* 1 M draws: sampling error of f0 ~0.4 % relative; allow 3 % */
 	ck_assert_msg(fabs(f0 - p0) / p0 < 0.03, "rank 0: %f vs theory %f", f0, p0);
 	ck_assert_msg(fabs(f1 - p1) / p1 < 0.05, "rank 1: %f vs theory %f", f1, p1);
 	/* scrambled: in range, and the most popular item is not item 0 */
@@ -105,7 +105,7 @@ END_TEST
 
 START_TEST(test_uniform_chi2)
 {
-	enum { BINS = 100, DRAWS = 1000000 };
+	enum { BINS = 100, DRAWS = 500000 };
 	uint64_t *ids = malloc(DRAWS * sizeof(*ids));
 	ck_assert_ptr_nonnull(ids);
 	ck_assert_int_eq(bench_fill_ids(ids, DRAWS, BENCH_DIST_UNIFORM, BINS, 0, 9), 0);
@@ -156,16 +156,16 @@ START_TEST(test_lru_exact)
 	size_t per = 16 + 100 + bench_lru_entry_overhead();
 	l = bench_lru_new(0, per * 1000);
 	unsigned char key[16], val[100] = {0};
-	for (uint64_t i = 0; i < 50000; i++) {
+	for (uint64_t i = 0; i < 20000; i++) {
 		bench_key_of(i, key);
 		ck_assert_int_eq(bench_lru_set(l, key, 16, val, 100), 0);
 		bench_lru_stats(l, &st);
 		ck_assert(st.charged_bytes <= per * 1000);
 	}
 	ck_assert_uint_eq(st.items, 1000);
-	bench_key_of(49999, key);
+	bench_key_of(19999, key);
 	ck_assert_int_eq(bench_lru_get(l, key, 16, NULL, 0, NULL), 1);
-	bench_key_of(48999, key);
+	bench_key_of(18999, key);
 	ck_assert_int_eq(bench_lru_get(l, key, 16, NULL, 0, NULL), 0);
 	bench_lru_free(l);
 }
