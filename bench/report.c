@@ -324,7 +324,7 @@ static int write_data(const struct bench_report *r, FILE *f, char titles[][64], 
 		if (strcmp(r->scenario, "memory") == 0 && !w->rss_bytes_per_entry_overhead.has)
 			continue; /* memory: only part (a) has a per-entry figure to draw */
 		if (is_replay)
-			snprintf(title, sizeof(title), "%s", w->policy);
+			snprintf(title, sizeof(title), "%s %.40s", w->policy, w->trace);
 		else
 			snprintf(title, sizeof(title), "%s%s%s", w->system, w->phase[0] ? " " : "",
 			         w->phase);
@@ -340,7 +340,7 @@ static int write_data(const struct bench_report *r, FILE *f, char titles[][64], 
 			const struct bench_row *o = &r->rows[j];
 			char t2[64];
 			if (is_replay)
-				snprintf(t2, sizeof(t2), "%s", o->policy);
+				snprintf(t2, sizeof(t2), "%s %.40s", o->policy, o->trace);
 			else
 				snprintf(t2, sizeof(t2), "%s%s%s", o->system, o->phase[0] ? " " : "",
 				         o->phase);

@@ -128,6 +128,17 @@ void bench_machine_json(char *buf, size_t cap)
 	bench_json_str(buf, cap, model);
 	strncat(buf, ", \"os\": ", cap - strlen(buf) - 1);
 	bench_json_str(buf, cap, os);
+	/* the load when the file was written: other processes' share of the
+	 * CPUs, to judge how noisy the run was */
+	double load = -1;
+	f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = -1;
+		fclose(f);
+	}
+	if (load >= 0)
+		snprintf(buf + strlen(buf), cap - strlen(buf), ", \"loadavg_1m\": %.2f", load);
 }
 
 void bench_progress(const struct bench_opts *o, const char *fmt, ...)

@@ -13,6 +13,10 @@
  *   lookup, 1 % erase. Keys are scrambled Zipf(0.99) (cache_bench skews
  *   its keys too); operations and keys are precomputed per thread.
  *
+ * After the fill the driver waits 0.5 s (settle) so that background work
+ * the fill started (liburcu's table resize, the maintainers) is over:
+ * the points measure the steady state.
+ *
  * Timing: all threads start on a barrier; the driver sleeps for the
  * duration and raises a stop flag that workers read (relaxed) every 64
  * operations. Every 64th operation is timed with CLOCK_MONOTONIC into the
@@ -179,6 +183,9 @@ static void *tp_driver(void *arg)
 		run->sys->set(h, POOL_VIEW, key, BENCH_KEY_LEN, val, run->vlen);
 	}
 	run->sys->thread_exit(h);
+	/* settle: background work the fill started (hash-table resize,
+	 * maintenance) finishes before the first measured point */
+	sleep_s(0.5);
 	for (int ti = 0; ti < o->n_threads; ti++) {
 		int nt = o->threads[ti];
 		struct tp_shared sh = {.sys = run->sys, .h = h, .pin = o->pin, .mixed = run->mixed,
