@@ -192,6 +192,7 @@ int bench_scenario_memory(const struct bench_opts *o, struct bench_report *r)
 	       "(log-uniform, seed %llu)\n",
 	       (unsigned long long)n, MEM_KLEN, MEM_VLEN, (unsigned long long)budget,
 	       (double)budget / 1048576.0, (unsigned long long)o->seed);
+	bench_report_param(r, "duration_s", "null"); /* not timed: runs to completion */
 	bench_report_param(r, "entries", (snprintf(num, sizeof(num), "%llu", (unsigned long long)n), num));
 	bench_report_param(r, "key_bytes_a", "32");
 	bench_report_param(r, "value_bytes_a", "100");

@@ -138,6 +138,7 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
 		bench_json_str(buf, sizeof(buf), o->traces[i]);
 	}
 	strncat(buf, "]", sizeof(buf) - strlen(buf) - 1);
+	bench_report_param(r, "duration_s", "null"); /* not timed: runs to completion */
 	bench_report_param(r, "traces", buf);
 	snprintf(buf, sizeof(buf), "[");
 	for (int i = 0; i < npol; i++) {
