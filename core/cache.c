@@ -74,7 +74,7 @@ static void spc_pool_teardown(struct spc_pstate *ps)
 	if (ps->ht && cds_lfht_destroy(ps->ht, NULL) != 0)
 		spc_die("cds_lfht_destroy: index not empty at close");
 	ps->ht = NULL;
-	spc_maint_fini(ps);
+	spc_ps_fini(ps);
 }
 
 static int spc_pool_setup(struct spc_cache *c, enum spc_pool_id id)
@@ -86,7 +86,7 @@ static int spc_pool_setup(struct spc_cache *c, enum spc_pool_id id)
 	ps->id = id;
 	ps->pool = spc_mem_pool(c->mem, id);
 	ps->max_entries = c->cfg.max_entries[id];
-	r = spc_maint_init(ps);
+	r = spc_ps_init(ps);
 	if (r != SPC_OK)
 		return r;
 	/* cds_lfht allocates with the process calloc; consult the fault hook
@@ -94,10 +94,12 @@ static int spc_pool_setup(struct spc_cache *c, enum spc_pool_id id)
 	if (spc_fault(&c->env, SPC_FAULT_MALLOC, 4096))
 		ps->ht = NULL;
 	else
-		ps->ht = cds_lfht_new_flavor(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+		ps->ht = cds_lfht_new_flavor(SPC_INDEX_INIT_BUCKETS, SPC_INDEX_INIT_BUCKETS, 0,
+		                             CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 		                             &urcu_memb_flavor, NULL);
+	ps->index_buckets = SPC_INDEX_INIT_BUCKETS;
 	if (!ps->ht) {
-		spc_maint_fini(ps);
+		spc_ps_fini(ps);
 		return SPC_ENOMEM;
 	}
 	return SPC_OK;
@@ -142,7 +144,7 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	}
 	if (!c->sync_mode) {
 		for (p = 0; p < SPC_POOL_COUNT; p++) {
-			r = spc_maint_start(&c->ps[p]);
+			r = spc_ps_start(&c->ps[p]);
 			if (r != SPC_OK)
 				goto fail;
 		}
@@ -151,7 +153,7 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	return SPC_OK;
 fail:
 	for (p = 0; p < SPC_POOL_COUNT; p++)
-		spc_maint_stop(&c->ps[p]);
+		spc_ps_stop(&c->ps[p]);
 	for (p = 0; p < set_up; p++)
 		spc_pool_teardown(&c->ps[p]);
 	if (c->mem)
@@ -197,7 +199,7 @@ void spc_close(struct spc_cache *c)
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
 	for (int p = 0; p < SPC_POOL_COUNT; p++)
-		spc_maint_stop(&c->ps[p]);
+		spc_ps_stop(&c->ps[p]);
 	/* Every batch handed to call_rcu must be freed before its pool goes. */
 	urcu_memb_barrier();
 	for (int p = 0; p < SPC_POOL_COUNT; p++)
@@ -206,7 +208,7 @@ void spc_close(struct spc_cache *c)
 	 * little and covers a caller that broke it by a hair. */
 	urcu_memb_synchronize_rcu();
 	for (int p = 0; p < SPC_POOL_COUNT; p++) {
-		spc_maint_free_all(&c->ps[p]);
+		spc_ps_free_all(&c->ps[p]);
 		spc_pool_teardown(&c->ps[p]);
 	}
 	spc_mem_close(c->mem);
@@ -296,7 +298,7 @@ static int spc_store(struct spc_cache *c, enum spc_pool_id pool, const void *key
 	ps = &c->ps[pool];
 	size = spc_entry_size(0, klen, vlen);
 	charge = spc_pool_usable(ps->pool, size) + SPC_ENTRY_SHARE;
-	r = spc_maint_charge_wait(ps, charge);
+	r = spc_wait_charge(ps, charge);
 	if (r != SPC_OK)
 		goto efull;
 	e = spc_pool_alloc(ps->pool, size);
@@ -315,7 +317,7 @@ static int spc_store(struct spc_cache *c, enum spc_pool_id pool, const void *key
 	if (vlen)
 		memcpy(e->data + klen, val, vlen);
 	cds_lfht_node_init(&e->node);
-	cell = spc_maint_reserve_wait(ps);
+	cell = spc_wait_ring_cell(ps);
 	if (!cell) {
 		spc_pool_free(ps->pool, e, size);
 		spc_pool_uncharge(ps->pool, charge);
@@ -351,7 +353,7 @@ static int spc_store(struct spc_cache *c, enum spc_pool_id pool, const void *key
 	else
 		spc_count(c, pool, SPC_C_ITEMS, 1);
 	spc_count(c, pool, SPC_C_INSERTS, 1);
-	spc_maint_after_write(ps);
+	spc_after_write(ps);
 	return SPC_OK;
 efull:
 	spc_count(c, pool, SPC_C_EFULL, 1);
@@ -403,7 +405,7 @@ int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size
 	spc_note_unpublished(ps, gone);
 	spc_count(c, pool, SPC_C_ITEMS, -1);
 	spc_count(c, pool, SPC_C_DELETES, 1);
-	spc_maint_after_write(ps);
+	spc_after_write(ps);
 	return SPC_OK;
 }
 
@@ -418,9 +420,9 @@ int spc_clear(struct spc_cache *c, enum spc_pool_id pool)
 	n = spc_unpublish_all(&c->ps[pool]);
 	spc_count(c, pool, SPC_C_ITEMS, -(int64_t)n);
 	if (c->sync_mode)
-		spc_maint_after_write(&c->ps[pool]);
+		spc_after_write(&c->ps[pool]);
 	else
-		spc_maint_kick(&c->ps[pool]);
+		spc_kick(&c->ps[pool]);
 	return SPC_OK;
 }
 
@@ -452,7 +454,7 @@ int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
 
 		if (want[p] < spc_pool_target(ps->pool)) {
 			spc_pool_set_target(ps->pool, want[p]);
-			if (spc_maint_shed_wait(ps, want[p], ms) != SPC_OK)
+			if (spc_wait_shed(ps, want[p], ms) != SPC_OK)
 				r = SPC_ETIMEDOUT;
 		}
 	}
@@ -462,7 +464,7 @@ int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
 
 			if (want[p] > spc_pool_target(ps->pool)) {
 				spc_pool_set_target(ps->pool, want[p]);
-				spc_maint_room(ps);
+				spc_room_wake(ps);
 			}
 		}
 		c->cfg.mode = mode;
@@ -495,7 +497,7 @@ int spc_cache_quiesce(struct spc_cache *c, unsigned ms)
 		int quiet = 1;
 
 		for (int p = 0; p < SPC_POOL_COUNT; p++) {
-			while (spc_maint_poke(&c->ps[p]))
+			while (spc_poke(&c->ps[p]))
 				;
 		}
 		urcu_memb_barrier(); /* every handed-over batch is freed */

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <urcu/rculfhash.h>
 #include <xxhash.h>
@@ -35,6 +36,9 @@
 /* Entries per reclamation batch (one call_rcu each) and batches per pool. */
 #define SPC_BATCH_ENTRIES 256u
 #define SPC_BATCHES 32u
+
+/* Initial (and minimum allocated) buckets of each pool's index. */
+#define SPC_INDEX_INIT_BUCKETS 1024ul
 
 /* Bounded work per maintainer step. */
 #define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */
@@ -122,6 +126,7 @@ struct spc_pstate {
 	int has_thread;
 	int evicting;                 /* hysteresis: between high and low mark */
 	size_t sweep_idle;            /* items swept since a dead one was found */
+	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
 	int in_step;                  /* synchronous mode: step_mu is held */
@@ -241,33 +246,56 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 
 /* ---- core/maint.c ---------------------------------------------------------- */
 
+/* Naming (STYLE.md 4): the static spc_maint_* functions of maint.c run only
+ * on the pool's maintainer (debug builds assert it); the functions declared
+ * here run on writers', set_mode's or close's threads and only wake, feed
+ * or wait for the maintainer. */
+
 /* Sets up a pool's maintainer state (batches, conditions); starts no
  * thread. Returns SPC_OK, SPC_ENOMEM. */
-int spc_maint_init(struct spc_pstate *ps);
+int spc_ps_init(struct spc_pstate *ps);
 /* Starts the maintainer thread. Returns SPC_OK, SPC_ESYS. */
-int spc_maint_start(struct spc_pstate *ps);
+int spc_ps_start(struct spc_pstate *ps);
 /* Stops and joins the thread (if any), flushing its last batch. */
-void spc_maint_stop(struct spc_pstate *ps);
+void spc_ps_stop(struct spc_pstate *ps);
 /* Frees the batches (after urcu_memb_barrier). */
-void spc_maint_fini(struct spc_pstate *ps);
+void spc_ps_fini(struct spc_pstate *ps);
 
 /* Wakes writers and set_mode waiting for room (after a target grew). */
-void spc_maint_room(struct spc_pstate *ps);
+void spc_room_wake(struct spc_pstate *ps);
 /* Wakes the maintainer (cheap if a wake-up is already pending). */
-void spc_maint_kick(struct spc_pstate *ps);
+void spc_kick(struct spc_pstate *ps);
 /* After a write: wake the maintainer if it has work, or run one step in
  * the caller's thread in synchronous mode. Context: not in read section. */
-void spc_maint_after_write(struct spc_pstate *ps);
+void spc_after_write(struct spc_pstate *ps);
+
+/* One maintenance step in the caller's thread (synchronous mode only).
+ * force: reclaim the current batch even if not full. Returns nonzero when
+ * it did work. Context: not in read section. */
+int spc_step_sync(struct spc_pstate *ps, int force);
+/* charged - backlog: bytes of live entries (an estimate under writers). */
+uint64_t spc_live_bytes(const struct spc_pstate *ps);
+
+/* ---- core/wait.c ------------------------------------------------------------ */
+
+/* pthread wrappers that die on failure (STYLE.md 6: a failed pthread call
+ * may abort, through spc_die). */
+void spc_lock(pthread_mutex_t *m);
+void spc_unlock(pthread_mutex_t *m);
+/* *ts = now + ms on CLOCK_MONOTONIC (conditions use that clock). */
+void spc_deadline(struct timespec *ts, unsigned ms);
+/* Waits on cv until *ts; returns 1 when the deadline passed. */
+int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts);
 
 /* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK or
  * SPC_EFULL (nothing charged). Context: not in read section. */
-int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes);
+int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes);
 /* Reserves a ring cell, waiting up to full_wait_ms. NULL on timeout. */
-struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps);
+struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps);
 
 /* Waits until the pool's charge is <= target (bounded by ms). Returns
  * SPC_OK or SPC_ETIMEDOUT. Context: not in read section. */
-int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms);
+int spc_wait_shed(struct spc_pstate *ps, uint64_t target, unsigned ms);
 
 /* Notes an entry unpublished by a writer (replace, delete, clear): it is
  * dead, its bytes are backlog, the maintainer will reclaim it. */
@@ -275,11 +303,11 @@ void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e);
 
 /* Runs one step now if the cache is synchronous (else wakes the
  * maintainer). Returns nonzero when the step did work. */
-int spc_maint_poke(struct spc_pstate *ps);
+int spc_poke(struct spc_pstate *ps);
 
 /* Close: frees every entry still held by the ring and the policy. All
  * entries must be unpublished and a grace period passed. */
-void spc_maint_free_all(struct spc_pstate *ps);
+void spc_ps_free_all(struct spc_pstate *ps);
 
 /* ---- core/stats.c ------------------------------------------------------------ */
 

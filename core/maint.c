@@ -9,6 +9,8 @@
  *   1. drains the ring into the policy (spc_policy_admit; an entry the
  *      policy cannot take is evicted at once, so the policy tracks every
  *      entry it will ever have to free);
+ *   1b. grows the index when it holds more than two entries per bucket
+ *      (spc_maint_grow_index: the lfht's lazy auto-resize fell behind);
  *   2. evicts while live bytes (charged - backlog) are above the high
  *      watermark, down to the low watermark (hysteresis), while items are
  *      above max_entries, and while a blocked writer needs room: a victim is
@@ -48,11 +50,11 @@
  */
 #include "core/cache.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <time.h>
 
-#define SPC_IDLE_MS 10u
+#define SPC_IDLE_MS 10u       /* sleep when dead entries or records wait */
+#define SPC_IDLE_LONG_MS 100u /* sleep when there is nothing at all */
 
 /* ---- policy callbacks on struct spc_entry ------------------------------- */
 
@@ -98,40 +100,7 @@ static const struct spc_policy_ops spc_entry_ops = {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static void spc_lock(pthread_mutex_t *m)
-{
-	if (pthread_mutex_lock(m) != 0)
-		spc_die("pthread_mutex_lock failed");
-}
-
-static void spc_unlock(pthread_mutex_t *m)
-{
-	if (pthread_mutex_unlock(m) != 0)
-		spc_die("pthread_mutex_unlock failed");
-}
-
-static void spc_deadline(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-/* 1 when the deadline passed. */
-static int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts)
-{
-	int r = pthread_cond_timedwait(cv, m, ts);
-
-	if (r != 0 && r != ETIMEDOUT)
-		spc_die("pthread_cond_timedwait failed");
-	return r == ETIMEDOUT;
-}
-
-static uint64_t spc_live_bytes(const struct spc_pstate *ps)
+uint64_t spc_live_bytes(const struct spc_pstate *ps)
 {
 	uint64_t charged = spc_pool_charged(ps->pool);
 	/* Relaxed: an estimate; backlog is added after the charge it
@@ -146,7 +115,7 @@ static uint64_t spc_live_bytes(const struct spc_pstate *ps)
 static __thread const struct spc_pstate *spc_maint_current;
 
 /* Debug-build check of the spc_maint_ naming contract (STYLE.md 4). */
-__attribute__((unused)) static int spc_maint_is_self(const struct spc_pstate *ps)
+__attribute__((unused)) static int spc_is_maintainer(const struct spc_pstate *ps)
 {
 	if (ps->cache->sync_mode)
 		return ps->in_step;
@@ -162,7 +131,7 @@ static void spc_room_broadcast(struct spc_pstate *ps)
 	spc_unlock(&ps->mu);
 }
 
-void spc_maint_room(struct spc_pstate *ps)
+void spc_room_wake(struct spc_pstate *ps)
 {
 	spc_room_broadcast(ps);
 }
@@ -229,7 +198,7 @@ static void spc_maint_flush(struct spc_pstate *ps, int force)
 {
 	struct spc_batch *b = ps->cur;
 
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	if (!b || b->n == 0)
 		return;
 	if (ps->cache->sync_mode) {
@@ -248,7 +217,7 @@ static void spc_maint_flush(struct spc_pstate *ps, int force)
 /* Adds an unpublished entry to the current batch. */
 static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
 {
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	if (!ps->cur)
 		ps->cur = spc_batch_get(ps);
 	if (!ps->cur) {
@@ -283,7 +252,7 @@ static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
 {
 	int r;
 
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	spc_rcu_read_lock();
 	r = cds_lfht_del(ps->ht, &e->node);
 	spc_rcu_read_unlock();
@@ -332,6 +301,25 @@ static int spc_maint_over(struct spc_pstate *ps)
 	return need && live + need > target;
 }
 
+/* Grows the index when it holds more than two entries per bucket.
+ * cds_lfht's own lazy auto-resize was measured to fall far behind here
+ * (65 536 entries left in ~1 024 buckets: lookups 4x slower), so the
+ * maintainer, which knows the item count, asks for the size itself. It is
+ * registered and never in a read section, as cds_lfht_resize requires;
+ * growth by doubling keeps the work amortised O(1) per insert. */
+static void spc_maint_grow_index(struct spc_pstate *ps)
+{
+	size_t items = spc_policy_size(ps->policy);
+	unsigned long want = ps->index_buckets;
+
+	if (items <= 2 * (size_t)ps->index_buckets)
+		return;
+	while (want < items)
+		want <<= 1;
+	cds_lfht_resize(ps->ht, want);
+	ps->index_buckets = want;
+}
+
 /* One bounded step. Returns nonzero when it did some work (the caller
  * steps again before sleeping). force: reclaim the batch even if not full
  * (synchronous mode; the threaded maintainer always hands it over). */
@@ -341,12 +329,13 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	void *item;
 	unsigned n;
 
-	SPC_DEBUG_CHECK(spc_maint_is_self(ps));
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
 		work = 1;
 		if (item && spc_policy_admit(ps->policy, item) != SPC_OK)
 			spc_maint_evict_one(ps, item); /* the policy cannot track it */
 	}
+	spc_maint_grow_index(ps);
 	for (n = 0; n < SPC_STEP_EVICT && spc_maint_over(ps); n++) {
 		enum spc_victim_kind k = spc_policy_next(ps->policy, SPC_STEP_SCAN, &item);
 
@@ -381,7 +370,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 }
 
 /* Synchronous mode: one step in the caller's thread. Returns its work. */
-static int spc_maint_sync_step(struct spc_pstate *ps, int force)
+int spc_step_sync(struct spc_pstate *ps, int force)
 {
 	int work;
 
@@ -420,7 +409,13 @@ static void *spc_maint_main(void *arg)
 		if (ps->stop)
 			break;
 		if (!work && !__atomic_load_n(&ps->kicked, __ATOMIC_RELAXED)) {
-			spc_deadline(&ts, SPC_IDLE_MS);
+			/* Relaxed: a hint. Dead entries left: come back soon to
+			 * sweep; otherwise sleep longer (writers kick when it
+			 * matters: watermark, ring a quarter full, waiters). */
+			spc_deadline(&ts, __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) ||
+			                          spc_ring_count(&ps->ring)
+			                      ? SPC_IDLE_MS
+			                      : SPC_IDLE_LONG_MS);
 			spc_timedwait(&ps->maint_cv, &ps->mu, &ts);
 		}
 	}
@@ -429,15 +424,15 @@ static void *spc_maint_main(void *arg)
 	return NULL;
 }
 
-int spc_maint_poke(struct spc_pstate *ps)
+int spc_poke(struct spc_pstate *ps)
 {
 	if (ps->cache->sync_mode)
-		return spc_maint_sync_step(ps, 1);
-	spc_maint_kick(ps);
+		return spc_step_sync(ps, 1);
+	spc_kick(ps);
 	return 0;
 }
 
-void spc_maint_kick(struct spc_pstate *ps)
+void spc_kick(struct spc_pstate *ps)
 {
 	/* Relaxed test first: while a kick is pending, writers pay one load.
 	 * The exchange elects one waker; the signal under mu cannot be lost
@@ -452,20 +447,20 @@ void spc_maint_kick(struct spc_pstate *ps)
 	spc_unlock(&ps->mu);
 }
 
-void spc_maint_after_write(struct spc_pstate *ps)
+void spc_after_write(struct spc_pstate *ps)
 {
 	uint64_t target;
 
 	SPC_ASSERT_NOT_IN_RCU();
 	if (ps->cache->sync_mode) {
-		spc_maint_sync_step(ps, 0);
+		spc_step_sync(ps, 0);
 		return;
 	}
 	target = spc_pool_target(ps->pool);
 	if (spc_live_bytes(ps) > target / 100 * ps->cache->cfg.high_watermark_pct ||
 	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
 	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
-		spc_maint_kick(ps);
+		spc_kick(ps);
 }
 
 void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
@@ -482,119 +477,12 @@ void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
 	 * entry only after seeing the flag, so our accounting comes first. */
 	__atomic_fetch_or(&e->meta, SPC_META_DEAD, __ATOMIC_RELEASE);
 	if (!ps->cache->sync_mode && (dead & 1023) == 0)
-		spc_maint_kick(ps);
-}
-
-/* ---- waiting for room --------------------------------------------------------------- */
-
-int spc_maint_charge_wait(struct spc_pstate *ps, uint64_t bytes)
-{
-	struct timespec ts;
-	int ok = 0;
-
-	SPC_ASSERT_NOT_IN_RCU();
-	if (spc_pool_charge(ps->pool, bytes) == SPC_OK)
-		return SPC_OK;
-	if (ps->cache->sync_mode) {
-		/* Relaxed: only this thread steps in synchronous mode. */
-		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
-		for (;;) {
-			int work = spc_maint_sync_step(ps, 1);
-
-			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
-			if (ok || !work)
-				break;
-		}
-		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
-		return ok ? SPC_OK : SPC_EFULL;
-	}
-	spc_deadline(&ts, ps->cache->cfg.full_wait_ms);
-	spc_lock(&ps->mu);
-	ps->room_waiters++;
-	/* Relaxed: advisory for the maintainer's next step. */
-	if (__atomic_load_n(&ps->room_need, __ATOMIC_RELAXED) < bytes)
-		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
-	for (;;) {
-		uint64_t gen = ps->room_gen;
-		int timed_out = 0;
-
-		spc_unlock(&ps->mu);
-		ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
-		if (!ok)
-			spc_maint_kick(ps);
-		spc_lock(&ps->mu);
-		if (ok)
-			break;
-		if (ps->room_gen == gen)
-			timed_out = spc_timedwait(&ps->room_cv, &ps->mu, &ts);
-		if (timed_out) {
-			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
-			break;
-		}
-	}
-	if (--ps->room_waiters == 0)
-		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
-	spc_unlock(&ps->mu);
-	return ok ? SPC_OK : SPC_EFULL;
-}
-
-struct spc_ring_cell *spc_maint_reserve_wait(struct spc_pstate *ps)
-{
-	struct spc_ring_cell *c = spc_ring_reserve(&ps->ring);
-	struct timespec now, end;
-
-	if (c)
-		return c;
-	if (ps->cache->sync_mode) {
-		spc_maint_sync_step(ps, 0);
-		return spc_ring_reserve(&ps->ring);
-	}
-	spc_deadline(&end, ps->cache->cfg.full_wait_ms);
-	for (;;) {
-		struct timespec nap = { 0, 200000 }; /* 0.2 ms */
-
-		spc_maint_kick(ps);
-		nanosleep(&nap, NULL);
-		c = spc_ring_reserve(&ps->ring);
-		if (c)
-			return c;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
-			return NULL;
-	}
-}
-
-int spc_maint_shed_wait(struct spc_pstate *ps, uint64_t target, unsigned ms)
-{
-	struct timespec ts;
-	int timed_out = 0;
-
-	SPC_ASSERT_NOT_IN_RCU();
-	if (ps->cache->sync_mode) {
-		while (spc_maint_sync_step(ps, 1) && spc_pool_charged(ps->pool) > target)
-			;
-		return spc_pool_charged(ps->pool) <= target ? SPC_OK : SPC_ETIMEDOUT;
-	}
-	spc_deadline(&ts, ms);
-	spc_lock(&ps->mu);
-	ps->room_waiters++;
-	while (spc_pool_charged(ps->pool) > target && !timed_out) {
-		uint64_t gen = ps->room_gen;
-
-		spc_unlock(&ps->mu);
-		spc_maint_kick(ps);
-		spc_lock(&ps->mu);
-		if (ps->room_gen == gen)
-			timed_out = spc_timedwait(&ps->room_cv, &ps->mu, &ts);
-	}
-	ps->room_waiters--;
-	spc_unlock(&ps->mu);
-	return spc_pool_charged(ps->pool) <= target ? SPC_OK : SPC_ETIMEDOUT;
+		spc_kick(ps);
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
 
-int spc_maint_init(struct spc_pstate *ps)
+int spc_ps_init(struct spc_pstate *ps)
 {
 	struct spc_cache *c = ps->cache;
 	pthread_condattr_t ca;
@@ -636,7 +524,7 @@ fail_ring:
 	return r;
 }
 
-int spc_maint_start(struct spc_pstate *ps)
+int spc_ps_start(struct spc_pstate *ps)
 {
 	if (spc_fault(&ps->cache->env, SPC_FAULT_THREAD, 0))
 		return SPC_ESYS;
@@ -646,7 +534,7 @@ int spc_maint_start(struct spc_pstate *ps)
 	return SPC_OK;
 }
 
-void spc_maint_stop(struct spc_pstate *ps)
+void spc_ps_stop(struct spc_pstate *ps)
 {
 	if (ps->has_thread) {
 		spc_lock(&ps->mu);
@@ -660,7 +548,7 @@ void spc_maint_stop(struct spc_pstate *ps)
 	}
 }
 
-void spc_maint_free_all(struct spc_pstate *ps)
+void spc_ps_free_all(struct spc_pstate *ps)
 {
 	void *item;
 
@@ -679,7 +567,7 @@ void spc_maint_free_all(struct spc_pstate *ps)
 	}
 }
 
-void spc_maint_fini(struct spc_pstate *ps)
+void spc_ps_fini(struct spc_pstate *ps)
 {
 	spc_policy_destroy(ps->policy);
 	ps->policy = NULL;

@@ -13,7 +13,11 @@
  * admission needs was obtained is anything installed: a failed admission
  * changes nothing. Eviction (spc_policy_next) and the sweep never allocate:
  * admission reserves, for every queue an item may later be moved to, the
- * room that move could take (see each policy's admit).
+ * room that move could take (see each policy's admit). A ring that uses a
+ * quarter of its slots or less is halved after an admission (never below
+ * its first size, an eighth of it for S3-FIFO's S); when that allocation
+ * fails, the ring stays as it was and the admission still succeeds:
+ * capacity never changes which items go.
  *
  * Sweep
  * -----
@@ -22,18 +26,23 @@
  * queue order, dead ones are handed to reclaim and dropped, live ones are
  * copied down to a write cursor (gap_lo). Between two calls the space
  * between the fingers is a gap that pops skip; the gap closes when the read
- * cursor reaches the tail, when the head reaches it, or when the ring grows.
+ * cursor reaches the tail, when the head reaches it, or when the ring is
+ * copied (grown or trimmed).
  * The cursor persists across calls and moves from queue to queue (S, then
  * M, then S again for S3-FIFO), so repeated calls cover every queue.
  *
- * Guarantees (tests/unit/policy checks them)
+ * Guarantees (tests/unit/policy checks them, by hand-made cases and by
+ * random operations compared with a plain-array model of both policies)
  *  1. A failed admission (SPC_ENOMEM) leaves the policy unchanged: same
  *     size, same memory, same victims afterwards as if it never happened.
  *  2. spc_policy_next and spc_policy_sweep never allocate and examine at
  *     most max_scan items per call.
  *  3. A sweep never changes the relative order of live items, nor their
  *     counters, nor which queue they are in; it drops every dead item it
- *     examines, and calls totalling 2 * size examine every queued item.
+ *     examines. A call stops at the end of a cycle over all queues (it then
+ *     returns less than max_scan and never examines an item twice), so two
+ *     calls with max_scan >= size in a row examine every queued item. It
+ *     returns 0 only when max_scan is 0 or every queue is empty.
  *  4. Dead items are handed back (by next as SPC_VICTIM_DEAD, or to the
  *     sweep's reclaim) exactly once, never as SPC_VICTIM_EVICT.
  *  5. No clock, no randomness, no globals: the same calls with the same
@@ -55,25 +64,20 @@ size_t spc_policy_pow2(size_t n)
 	return c < n ? SIZE_MAX / 2 + 1 : c;
 }
 
-int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
-                            size_t need, struct spc_policy_ring *fresh)
+/* Allocates ring `fresh` of cap slots (cap >= items of r) holding r's
+ * items in queue order, the gap left out and the sweep cursor on the same
+ * item. r is not changed. */
+static int ring_copy(const struct spc_env *env, const struct spc_policy_ring *r, size_t cap,
+                     struct spc_policy_ring *fresh)
 {
-	size_t cap = r->cap;
 	uint64_t pos, out = 0;
 
 	memset(fresh, 0, sizeof *fresh);
-	if (need <= cap && r->slot)
-		return SPC_OK;
-	while (cap < need && cap <= SIZE_MAX / sizeof(void *) / 4)
-		cap <<= 1;
-	if (cap < need)
-		return SPC_ENOMEM;
 	fresh->slot = spc_calloc(env, cap, sizeof(void *));
 	if (!fresh->slot)
 		return SPC_ENOMEM;
 	fresh->cap = cap;
-	/* Copy in queue order, leaving the gap out: the ring comes back whole
-	 * with the sweep cursor on the same item. */
+	fresh->min_cap = r->min_cap;
 	for (pos = r->head; pos < r->gap_lo; pos++)
 		fresh->slot[out++] = *spc_policy_ring_at(r, pos);
 	fresh->gap_lo = fresh->gap_hi = out;
@@ -82,6 +86,33 @@ int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_r
 	fresh->head = 0;
 	fresh->tail = out;
 	return SPC_OK;
+}
+
+int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_ring *r,
+                            size_t need, struct spc_policy_ring *fresh)
+{
+	size_t cap = r->cap;
+
+	memset(fresh, 0, sizeof *fresh);
+	if (need <= cap && r->slot)
+		return SPC_OK;
+	while (cap < need && cap <= SIZE_MAX / sizeof(void *) / 4)
+		cap <<= 1;
+	if (cap < need)
+		return SPC_ENOMEM;
+	return ring_copy(env, r, cap, fresh);
+}
+
+void spc_policy_ring_trim(const struct spc_env *env, struct spc_policy_ring *r, size_t need)
+{
+	struct spc_policy_ring fresh;
+
+	SPC_DEBUG_CHECK(need >= spc_policy_ring_count(r));
+	if (r->cap / 2 < r->min_cap || need > r->cap / 4)
+		return;
+	/* A failure only keeps the memory a little longer. */
+	if (ring_copy(env, r, r->cap / 2, &fresh) == SPC_OK)
+		spc_policy_ring_install(r, &fresh);
 }
 
 void spc_policy_ring_install(struct spc_policy_ring *r, struct spc_policy_ring *fresh)
@@ -97,6 +128,7 @@ static int ring_init(const struct spc_env *env, struct spc_policy_ring *r, size_
 {
 	memset(r, 0, sizeof *r);
 	r->cap = spc_policy_pow2(expected < 8 ? 8 : expected);
+	r->min_cap = r->cap;
 	r->slot = spc_calloc(env, r->cap, sizeof(void *));
 	return r->slot ? SPC_OK : SPC_ENOMEM;
 }
@@ -178,7 +210,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
                         void (*reclaim)(void *arg, void *item), void *arg)
 {
 	size_t examined = 0;
-	unsigned idle = 0; /* queues switched to in a row without an item */
+	unsigned wraps = 0;
 
 	SPC_DEBUG_CHECK(p && reclaim);
 	while (examined < max_scan) {
@@ -187,16 +219,18 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 
 		if (r->gap_hi == r->tail) {
 			/* This queue's pass is over: the next queue's pass
-			 * starts at its head. */
+			 * starts at its head. A call ends with a cycle over
+			 * all queues, so it never examines an item twice;
+			 * one that found its cycle already over starts the
+			 * next (a second wrap: every queue is empty). */
 			sweep_close(r);
-			if (++idle > p->nq)
-				break; /* every queue is empty */
 			p->sweep_q = (p->sweep_q + 1) % p->nq;
 			r = &p->q[p->sweep_q];
 			r->gap_lo = r->gap_hi = r->head;
+			if (p->sweep_q == 0 && (examined > 0 || ++wraps == 2))
+				break;
 			continue;
 		}
-		idle = 0;
 		it = *spc_policy_ring_at(r, r->gap_hi);
 		r->gap_hi++;
 		examined++;
@@ -204,6 +238,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 			p->total--;
 			reclaim(arg, it);
 		} else {
+			/* Slide the live item down over the gap: order kept. */
 			*spc_policy_ring_at(r, r->gap_lo) = it;
 			r->gap_lo++;
 		}

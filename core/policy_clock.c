@@ -48,6 +48,7 @@ int spc_policy_clock_admit(struct spc_policy_state *p, void *item)
 	spc_policy_ring_install(r, &fresh);
 	spc_policy_ring_push(r, item);
 	p->total++;
+	spc_policy_ring_trim(&p->env, r, spc_policy_ring_count(r));
 	return SPC_OK;
 }
 

@@ -14,7 +14,7 @@
  * gap a sweep leaves behind it while it compacts (dead items removed, live
  * ones slid down to gap_lo). gap_hi is also the sweep cursor of this queue.
  * The gap vanishes when the head reaches it, when the sweep reaches the
- * tail, or when the ring is copied to grow.
+ * tail, or when the ring is copied (to grow or to shrink).
  *
  * Context: maintainer only, like everything in core/policy.h.
  */
@@ -30,22 +30,24 @@
 struct spc_policy_ring {
 	void **slot;
 	size_t cap;      /* power of two, >= 1 */
+	size_t min_cap;  /* first capacity: trimming stops there */
 	uint64_t head;   /* oldest item (popped next) */
 	uint64_t gap_lo; /* where the sweep writes the next live item it keeps */
 	uint64_t gap_hi; /* next position the sweep examines */
 	uint64_t tail;   /* one past the newest item */
 };
 
-/* The ghost of S3-FIFO: a FIFO of key hashes numbered by a sequence (seq
- * s lives in ring[s & (ring_cap - 1)] while oldest <= s < next) plus an
- * open-addressing table (linear probing, load <= 1/2) whose slots hold the
- * seq of the newest ghost entry of a hash, 0 when empty. */
+/* The ghost of S3-FIFO: a FIFO of 32-bit key-hash fingerprints numbered by
+ * a sequence (seq s lives in ring[s & (ring_cap - 1)] while oldest <= s <
+ * next) plus an open-addressing table (linear probing, load <= 1/2) whose
+ * slots hold a 32-bit tag of the seq of the newest ring entry of a
+ * fingerprint (1 + seq mod (2^32 - 1)), 0 when empty. */
 struct spc_policy_ghost {
-	uint64_t *ring;
-	size_t ring_cap;  /* power of two */
+	uint32_t *ring;
+	size_t ring_cap;  /* power of two, <= 2^30 */
 	uint64_t oldest;  /* seq of the oldest entry; seqs start at 1 */
 	uint64_t next;    /* seq the next entry gets */
-	uint64_t *table;
+	uint32_t *table;
 	size_t table_cap; /* power of two, 2 * ring_cap */
 };
 
@@ -117,6 +119,10 @@ int spc_policy_ring_prepare(const struct spc_env *env, const struct spc_policy_r
                             size_t need, struct spc_policy_ring *fresh);
 /* Replaces r by a ring prepared from it (no-op if fresh->slot is NULL). */
 void spc_policy_ring_install(struct spc_policy_ring *r, struct spc_policy_ring *fresh);
+/* Halves r when `need` (the slots r must keep, >= its items) is at most a
+ * quarter of its capacity and r stays at or above its first capacity. An
+ * allocation failure leaves r as it was (nothing to report). */
+void spc_policy_ring_trim(const struct spc_env *env, struct spc_policy_ring *r, size_t need);
 
 /* Smallest power of two >= n (1 for n = 0); SIZE_MAX / 2 + 1 caps it. */
 size_t spc_policy_pow2(size_t n);

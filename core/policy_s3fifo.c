@@ -23,12 +23,14 @@
  *              queued items) or M is empty, else on M; the choice holds for
  *              the call until S runs empty (then M), as the paper's evictS
  *              loops until it evicts.
- *     from S:  pop the head t; if freq(t) > 1 (the paper's test: reused at
+ *     from S:  pop the head t; if freq(t) > 1 (Algorithm 1's test: hit at
  *              least twice since admission) set freq(t) = 0 and append t to
  *              M; else t is the victim and hash(t) is appended to G.
- *              (The paper's prose says "accessed more than once"; we follow
- *              the pseudocode, freq > 1. An item reused once still benefits:
- *              its hash goes to G and its next miss admits it to M.)
+ *              (Descriptions of S3-FIFO differ on this threshold, some
+ *              promote on any hit; we follow the pseudocode. An item hit
+ *              once still benefits: its hash goes to G and its next miss
+ *              admits it to M. On the Zipf(0.99) trace of the unit tests
+ *              the two thresholds give hit ratios 0.737 and 0.738.)
  *     from M:  pop the head t; if freq(t) > 0 set freq(t) = freq(t) - 1 and
  *              append t to M (second chance); else t is the victim.
  *   Any dead item met at a head is returned at once as SPC_VICTIM_DEAD,
@@ -37,19 +39,25 @@
  * The ghost holds as many hashes as M holds at the nominal split of a full
  * cache: P - P / 10, where P is the largest number of items ever queued
  * (the policy does not know the cache's capacity; the peak is the nearest
- * thing it sees, and unlike the current count it does not shrink the ghost
- * while the maintainer drains the cache). Older hashes expire in FIFO order. It is a ring of hashes numbered
- * by a sequence and an open-addressing table (linear probing, backward-
- * shift deletion, load <= 1/2) from hash to the sequence of its newest ring
- * entry, so membership, insertion, removal and expiry are O(1) expected.
- * A hash removed by a ghost hit keeps its ring slot (and so still counts
- * towards the limit) until it expires; the paper's G is a plain FIFO too.
+ * thing it sees, and unlike the current count it does not shrink the
+ * ghost while the maintainer drains the cache). Older hashes expire in
+ * FIFO order. The ghost is a ring of 32-bit fingerprints of the hashes,
+ * numbered by a sequence, plus an open-addressing table (linear probing,
+ * backward-shift deletion, load at most 1/2) from a fingerprint to a
+ * 32-bit tag of the sequence of its newest ring entry, so membership,
+ * insertion, removal and expiry are O(1) expected. A hash
+ * removed by a ghost hit keeps its ring slot (and so still counts towards
+ * the limit) until it expires, as in a plain FIFO. Limitation: when a pool
+ * shrinks for good (a mode change), the ghost keeps the size of the old
+ * peak, so it remembers somewhat more than M then holds.
  *
  * Memory: S and M each can hold every queued item (a burst of new items
  * fills S; promotions can then move all of them to M) and the ghost holds
  * up to 0.9 of them; admission reserves all three so that next() never
- * allocates. Per item: 8 B in S, 8 B in M, up to 0.9 * 24 B of ghost,
- * rounded up to powers of two.
+ * allocates; S gives its room back once the cache is full and S holds a
+ * tenth. Per item: 8 B in M, 0.9 * 12 B of ghost, about 2 B in S, each
+ * rounded up to a power of two: 22.7 B per item in the unit tests' Zipf
+ * run (CLOCK: 8 B rounded up, 8.3 B there).
  *
  * Guarantees (tests/unit/policy checks them)
  *  1. A new item whose hash is not in G goes to S; one whose hash is in G
@@ -58,7 +66,8 @@
  *     before any item of M, as long as S holds >= 10 % of the items.
  *  3. An item evicted from S has its hash in G afterwards (until it ages
  *     out); an item evicted from M, or dead, does not add to G.
- *  4. M gives an item with counter c exactly c more laps (second chances).
+ *  4. M gives an item with counter c exactly c more laps (second chances)
+ *     when it gets no new hit meanwhile.
  *  5. Dead items come back as SPC_VICTIM_DEAD, never as SPC_VICTIM_EVICT.
  *  6. At most max_scan items are examined per call; SPC_VICTIM_NONE when
  *     none of them could go.
@@ -73,48 +82,81 @@
 /* Promotion test of Algorithm 1: freq > 1. */
 #define S3FIFO_PROMOTE_MIN 2u
 
+/* Most hashes the ghost remembers (its sequence tags are 32 bits). */
+#define SPC_GHOST_MAX ((size_t)1 << 30)
+
 static size_t ghost_limit(size_t queued)
 {
 	return queued - queued / 10;
 }
 
-/* Home slot of a hash: the hashes come from the index's seeded hash, but
- * tests and weak hashes may send small integers, so mix once more. */
-static size_t ghost_home(const struct spc_policy_ghost *g, uint64_t h)
+/* The ghost remembers 32-bit fingerprints of the key hashes: two keys
+ * share one with odds of about 2^-32 per pair, and then a miss of one is
+ * taken for a ghost hit of the other - it is admitted to M, nothing worse. */
+static uint32_t ghost_fp(uint64_t h)
 {
-	h ^= h >> 31;
-	h *= 0x9e3779b97f4a7c15ull;
-	h ^= h >> 29;
-	return (size_t)h & (g->table_cap - 1);
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
-static uint64_t ghost_hash_of(const struct spc_policy_ghost *g, uint64_t seq)
+/* Home slot of a fingerprint: hashes from tests and weak hash functions may
+ * be small integers, so mix before masking. */
+static size_t ghost_home(const struct spc_policy_ghost *g, uint32_t fp)
+{
+	uint64_t x = (uint64_t)fp * 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 29;
+	return (size_t)x & (g->table_cap - 1);
+}
+
+/* The table keeps a 32-bit tag of a sequence: 1 + seq mod (2^32 - 1), never
+ * 0 (the empty slot). Every sequence in the table lies in [oldest, next), a
+ * window shorter than 2^31, so its tag identifies it. */
+#define GHOST_TAG_MOD 0xffffffffull
+
+static uint32_t ghost_tag(uint64_t seq)
+{
+	return (uint32_t)(seq % GHOST_TAG_MOD) + 1;
+}
+
+static uint64_t ghost_seq(const struct spc_policy_ghost *g, uint32_t tag)
+{
+	uint64_t base = g->oldest % GHOST_TAG_MOD;
+
+	return g->oldest + ((uint64_t)(tag - 1) + GHOST_TAG_MOD - base) % GHOST_TAG_MOD;
+}
+
+static uint32_t ghost_fp_at(const struct spc_policy_ghost *g, uint64_t seq)
 {
 	return g->ring[seq & (g->ring_cap - 1)];
 }
 
-/* Table slot holding hash h, or table_cap when h is not in the ghost. */
-static size_t ghost_find(const struct spc_policy_ghost *g, uint64_t h)
+static uint32_t ghost_fp_of_tag(const struct spc_policy_ghost *g, uint32_t tag)
 {
-	size_t mask = g->table_cap - 1, i = ghost_home(g, h);
+	return ghost_fp_at(g, ghost_seq(g, tag));
+}
+
+/* Table slot holding fingerprint fp, or table_cap when fp is no ghost. */
+static size_t ghost_find(const struct spc_policy_ghost *g, uint32_t fp)
+{
+	size_t mask = g->table_cap - 1, i = ghost_home(g, fp);
 
 	while (g->table[i] != 0) {
-		if (ghost_hash_of(g, g->table[i]) == h)
+		if (ghost_fp_of_tag(g, g->table[i]) == fp)
 			return i;
 		i = (i + 1) & mask;
 	}
 	return g->table_cap;
 }
 
-/* Points hash h at seq (adds it when absent). Room is guaranteed by the
- * load bound: entries <= ring_cap = table_cap / 2. */
-static void ghost_table_set(struct spc_policy_ghost *g, uint64_t h, uint64_t seq)
+/* Points fp at the sequence tagged tag (adds it when absent). Room is
+ * guaranteed by the load bound: entries <= ring_cap = table_cap / 2. */
+static void ghost_table_set(struct spc_policy_ghost *g, uint32_t fp, uint32_t tag)
 {
-	size_t mask = g->table_cap - 1, i = ghost_home(g, h);
+	size_t mask = g->table_cap - 1, i = ghost_home(g, fp);
 
-	while (g->table[i] != 0 && ghost_hash_of(g, g->table[i]) != h)
+	while (g->table[i] != 0 && ghost_fp_of_tag(g, g->table[i]) != fp)
 		i = (i + 1) & mask;
-	g->table[i] = seq;
+	g->table[i] = tag;
 }
 
 /* Empties slot i, then shifts later members of its probe run back so no
@@ -130,7 +172,7 @@ static void ghost_table_delete(struct spc_policy_ghost *g, size_t i)
 		k = (k + 1) & mask;
 		if (g->table[k] == 0)
 			return;
-		home = ghost_home(g, ghost_hash_of(g, g->table[k]));
+		home = ghost_home(g, ghost_fp_of_tag(g, g->table[k]));
 		/* The entry at k may fill the hole at j unless its home lies
 		 * cyclically in (j, k]. */
 		if (((k - home) & mask) >= ((k - j) & mask)) {
@@ -144,10 +186,10 @@ static void ghost_table_delete(struct spc_policy_ghost *g, size_t i)
 /* Drops the oldest ring entry (and its table entry if still current). */
 static void ghost_expire_oldest(struct spc_policy_ghost *g)
 {
-	uint64_t seq = g->oldest;
-	size_t i = ghost_find(g, ghost_hash_of(g, seq));
+	uint32_t tag = ghost_tag(g->oldest);
+	size_t i = ghost_find(g, ghost_fp_at(g, g->oldest));
 
-	if (i < g->table_cap && g->table[i] == seq)
+	if (i < g->table_cap && g->table[i] == tag)
 		ghost_table_delete(g, i);
 	g->oldest++;
 }
@@ -160,8 +202,8 @@ static void ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit)
 		ghost_expire_oldest(g);
 	if (limit == 0)
 		return;
-	g->ring[g->next & (g->ring_cap - 1)] = h;
-	ghost_table_set(g, h, g->next);
+	g->ring[g->next & (g->ring_cap - 1)] = ghost_fp(h);
+	ghost_table_set(g, ghost_fp(h), ghost_tag(g->next));
 	g->next++;
 }
 
@@ -174,14 +216,16 @@ static int ghost_prepare(const struct spc_env *env, const struct spc_policy_ghos
 	uint64_t seq;
 
 	memset(fresh, 0, sizeof *fresh);
+	if (need > SPC_GHOST_MAX)
+		need = SPC_GHOST_MAX; /* the sequence tags need a window < 2^31 */
 	if (need <= g->ring_cap && g->ring)
 		return SPC_OK;
 	fresh->ring_cap = spc_policy_pow2(need < 8 ? 8 : need);
-	if (fresh->ring_cap > SIZE_MAX / 2 / sizeof(uint64_t) || fresh->ring_cap < need)
+	if (fresh->ring_cap > SIZE_MAX / 2 / sizeof(uint32_t))
 		return SPC_ENOMEM;
 	fresh->table_cap = 2 * fresh->ring_cap;
-	fresh->ring = spc_calloc(env, fresh->ring_cap, sizeof(uint64_t));
-	fresh->table = fresh->ring ? spc_calloc(env, fresh->table_cap, sizeof(uint64_t)) : NULL;
+	fresh->ring = spc_calloc(env, fresh->ring_cap, sizeof(uint32_t));
+	fresh->table = fresh->ring ? spc_calloc(env, fresh->table_cap, sizeof(uint32_t)) : NULL;
 	if (!fresh->table) {
 		spc_free(fresh->ring);
 		fresh->ring = NULL;
@@ -190,10 +234,10 @@ static int ghost_prepare(const struct spc_env *env, const struct spc_policy_ghos
 	fresh->oldest = g->ring ? g->oldest : 1;
 	fresh->next = g->ring ? g->next : 1;
 	for (seq = fresh->oldest; seq < fresh->next; seq++)
-		fresh->ring[seq & (fresh->ring_cap - 1)] = ghost_hash_of(g, seq);
+		fresh->ring[seq & (fresh->ring_cap - 1)] = ghost_fp_at(g, seq);
 	for (i = 0; g->table && i < g->table_cap; i++) {
 		if (g->table[i] != 0)
-			ghost_table_set(fresh, ghost_hash_of(g, g->table[i]), g->table[i]);
+			ghost_table_set(fresh, ghost_fp_of_tag(g, g->table[i]), g->table[i]);
 	}
 	return SPC_OK;
 }
@@ -212,7 +256,11 @@ static void ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghost *f
 int spc_policy_s3fifo_init(struct spc_policy_state *p, size_t expected_items)
 {
 	struct spc_policy_ghost empty;
+	size_t small = expected_items / 8;
 
+	/* S starts big enough for a cache filling up, but may shrink to
+	 * about what it holds afterwards (a tenth of the items). */
+	p->q[0].min_cap = spc_policy_pow2(small < 8 ? 8 : small);
 	memset(&empty, 0, sizeof empty);
 	return ghost_prepare(&p->env, &empty, ghost_limit(expected_items), &p->ghost);
 }
@@ -227,7 +275,7 @@ void spc_policy_s3fifo_fini(struct spc_policy_state *p)
 
 size_t spc_policy_s3fifo_memory(const struct spc_policy_state *p)
 {
-	return (p->ghost.ring_cap + p->ghost.table_cap) * sizeof(uint64_t);
+	return (p->ghost.ring_cap + p->ghost.table_cap) * sizeof(uint32_t);
 }
 
 int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
@@ -259,7 +307,7 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 	ghost_install(&p->ghost, &fg);
 
 	h = p->ops.hash(item);
-	slot = ghost_find(&p->ghost, h);
+	slot = ghost_find(&p->ghost, ghost_fp(h));
 	if (slot < p->ghost.table_cap) {
 		ghost_table_delete(&p->ghost, slot);
 		spc_policy_ring_push(m, item);
@@ -269,6 +317,10 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 	p->total++;
 	if (p->total > p->peak)
 		p->peak = p->total;
+	/* S swells while a cache fills (every new item waits there) and then
+	 * holds about a tenth: give the room back. M must keep room for all. */
+	spc_policy_ring_trim(&p->env, s, spc_policy_ring_count(s));
+	spc_policy_ring_trim(&p->env, m, p->total);
 	return SPC_OK;
 }
 

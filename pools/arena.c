@@ -21,9 +21,14 @@
  *   split, merge  false (allowed): every extent lies in one mapping.
  *
  * Tuning, set on every created arena:
- *   retain_grow_limit 2 MiB: with opt.retain jemalloc grows its retained
- *     memory geometrically (up to 12 MiB at once here), which fails early in
- *     a small region; 2 MiB steps cut the hook failures ~1000-fold.
+ *   retain_grow_limit = the region's size: with opt.retain jemalloc grows
+ *     its retained memory in geometrically larger steps, and it never
+ *     coalesces extents across two steps (each is a "head"). Small steps
+ *     (2 MiB, as LIBS.md suggests to avoid failing hook calls) strand the
+ *     tail of every step: a 16 MiB pool of 1 MiB values then reached only
+ *     10 of its 15 values. Large steps cost nothing here (address space of
+ *     the region, committed on use); when a step no longer fits, the hook
+ *     fails cheaply and jemalloc falls back to an exact-size extent.
  *   dirty_decay_ms 100, muzzy_decay_ms 0: freed pages are purged within
  *     ~0.1 s of the next arena activity instead of 10 s, so the resident
  *     memory follows the charged bytes and stays near the budget.
@@ -77,7 +82,10 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
 		return NULL; /* bump allocation cannot place an extent */
 	if (pthread_mutex_lock(&a->lock) != 0)
 		spc_die("pthread_mutex_lock");
-	start = (a->used + align - 1) / align * align;
+	/* Align the address, not the offset: the region's base is only
+	 * page-aligned, jemalloc asks for up to 2 MiB alignment. */
+	start = (size_t)(((uintptr_t)a->base + a->used + align - 1) / align * align -
+	                 (uintptr_t)a->base);
 	if (start < a->used || start > a->size || a->size - start < size) {
 		a->hook_failures++;
 	} else if (*commit && mprotect(a->base + start, size, PROT_READ | PROT_WRITE) != 0) {
@@ -150,6 +158,28 @@ static void arena_ctl_ssize(unsigned index, const char *name, ssize_t v)
 	(void)mallctl(key, NULL, NULL, &v, sizeof v);
 }
 
+/* What a large allocation really occupies beyond its usable size: with
+ * opt.cache_oblivious (the default) jemalloc adds one page to every
+ * allocation above the largest slab size, to randomise its start within
+ * that page. Charging nallocx() alone undercounts a 16 KiB value by 25 %. */
+static void learn_sizes(struct spc_arena *a)
+{
+	unsigned nbins = 0;
+	size_t sz = sizeof nbins, v = 0;
+	bool oblivious = false;
+	char key[64];
+
+	if (mallctl("arenas.nbins", &nbins, &sz, NULL, 0) == 0 && nbins > 0) {
+		snprintf(key, sizeof key, "arenas.bin.%u.size", nbins - 1);
+		sz = sizeof v;
+		if (mallctl(key, &v, &sz, NULL, 0) == 0)
+			a->small_max = v;
+	}
+	sz = sizeof oblivious;
+	if (mallctl("opt.cache_oblivious", &oblivious, &sz, NULL, 0) == 0 && oblivious)
+		a->large_pad = a->page;
+}
+
 static int create_arena(struct spc_arena *a, int hooked)
 {
 	extent_hooks_t *hp = &a->hooks;
@@ -165,11 +195,27 @@ static int create_arena(struct spc_arena *a, int hooked)
 		return rc;
 	a->index = index;
 	a->flags = MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE;
+	learn_sizes(a);
 	if (hooked)
-		arena_ctl_size(index, "retain_grow_limit", (size_t)SPC_ARENA_RETAIN_GROW_LIMIT);
+		arena_ctl_size(index, "retain_grow_limit", a->size);
 	arena_ctl_ssize(index, "dirty_decay_ms", SPC_ARENA_DIRTY_DECAY_MS);
 	arena_ctl_ssize(index, "muzzy_decay_ms", SPC_ARENA_MUZZY_DECAY_MS);
 	return 0;
+}
+
+/* The region is exhausted. Freed pages may still sit in jemalloc's dirty
+ * cache as small pieces that it coalesces only when it purges them (after
+ * dirty_decay_ms): a request for a larger size then fails although the
+ * region has room. Purge now, which coalesces them into retained extents,
+ * and try once more. Only the failing path pays for it. */
+static void *retry_after_purge(struct spc_arena *a, size_t n)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "arena.%u.purge", a->index);
+	if (mallctl(key, NULL, NULL, NULL, 0) != 0)
+		return NULL;
+	return mallocx(n, a->flags);
 }
 
 #endif /* !SPC_POOL_MALLOC */
@@ -230,7 +276,14 @@ void spc_arena_destroy(struct spc_arena *a)
 void *spc_arena_alloc(struct spc_arena *a, size_t n)
 {
 #ifndef SPC_POOL_MALLOC
-	if (a->kind != SPC_ARENA_MALLOC)
+	if (a->kind == SPC_ARENA_HOOKED) {
+		void *p = mallocx(n, a->flags);
+
+		if (!p)
+			p = retry_after_purge(a, n);
+		return p;
+	}
+	if (a->kind == SPC_ARENA_PLAIN)
 		return mallocx(n, a->flags);
 #endif
 	return malloc(n);
@@ -255,10 +308,26 @@ size_t spc_arena_usable(const struct spc_arena *a, size_t n)
 	if (a->kind != SPC_ARENA_MALLOC) {
 		size_t u = nallocx(n, a->flags);
 
-		return u ? u : n;
+		if (!u)
+			return n;
+		return u > a->small_max ? u + a->large_pad : u;
 	}
 #endif
 	return (n + 15) & ~(size_t)15;
+}
+
+void spc_arena_trim(struct spc_arena *a)
+{
+#ifndef SPC_POOL_MALLOC
+	if (a->kind != SPC_ARENA_MALLOC) {
+		char key[64];
+
+		snprintf(key, sizeof key, "arena.%u.decay", a->index);
+		(void)mallctl(key, NULL, NULL, NULL, 0);
+	}
+#else
+	(void)a;
+#endif
 }
 
 #ifndef SPC_POOL_MALLOC

@@ -24,14 +24,20 @@
 struct spc_env;
 
 /* Address space added to each pool's region beyond the budget: jemalloc's
- * arena metadata (~2 MiB) and one retained-growth step (2 MiB). */
-#define SPC_REGION_SLACK (UINT64_C(4) << 20)
+ * arena metadata, which comes out of the region (~2 MiB at creation, then
+ * growing with the number of extents), extents stranded at the boundaries
+ * of its growth steps, and alignment (8 MiB alone left a 1 GiB pool of
+ * 4000-byte values at 96.7 % of its target).
+ * Measured (docs/memory.md): 8 MiB + 1/16 of the rung lets a pool of 16 MiB
+ * to 1 GiB reach its target with values of 100 B to 1 MiB. */
+#define SPC_REGION_SLACK_FIXED (UINT64_C(8) << 20)
+/* (rounded to 64 KiB: a page multiple for every page size Linux uses) */
+#define SPC_REGION_SLACK(rung) (SPC_REGION_SLACK_FIXED + (rung) / 16 / 65536 * 65536)
 /* Below this a region cannot host a jemalloc arena: plain arena instead. */
 #define SPC_REGION_MIN_FOR_ARENA (UINT64_C(8) << 20)
 /* Freed pages go back to the system this fast (see arena.c). */
 #define SPC_ARENA_DIRTY_DECAY_MS 100
 #define SPC_ARENA_MUZZY_DECAY_MS 0
-#define SPC_ARENA_RETAIN_GROW_LIMIT (UINT64_C(2) << 20)
 
 struct spc_region {
 	char *base; /* NULL: no region (degraded, or sanitizer build) */
@@ -77,6 +83,9 @@ struct spc_arena {
 	unsigned index;       /* jemalloc arena index, 0 for SPC_ARENA_MALLOC */
 	int flags;            /* MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE */
 	size_t page;
+	size_t small_max;     /* largest size served from a slab */
+	size_t large_pad;     /* extra page of every larger allocation (jemalloc's
+	                         opt.cache_oblivious), 0 when off */
 	pthread_mutex_t lock; /* guards the bump pointer below (hooks only) */
 	char *base;
 	size_t size, used;
@@ -92,9 +101,16 @@ void spc_arena_init(struct spc_arena *a, const struct spc_env *env, struct spc_r
  * Context: any thread, no concurrent use. */
 void spc_arena_destroy(struct spc_arena *a);
 
+/* n > 0 bytes from the arena; NULL when its region is exhausted (after one
+ * purge and retry) or the system refuses. Context: any thread. */
 void *spc_arena_alloc(struct spc_arena *a, size_t n);
+/* Frees p = spc_arena_alloc(a, n) (NULL: no-op). Context: any thread. */
 void spc_arena_free(struct spc_arena *a, void *p, size_t n);
+/* What an allocation of n occupies (see spc_pool_usable). Context: any. */
 size_t spc_arena_usable(const struct spc_arena *a, size_t n);
+/* Lets jemalloc purge the pages whose decay time has passed, now rather
+ * than at its next internal tick. Context: any thread. */
+void spc_arena_trim(struct spc_arena *a);
 /* Fills arena_* fields, arena_index and hard_capped. Context: any thread. */
 void spc_arena_stats(struct spc_arena *a, struct spc_mem_pool_report *out);
 

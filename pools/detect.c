@@ -30,9 +30,9 @@
  * never more than the container.
  *
  * Guarantees (tests/unit/pools/test_detect.c checks each):
- *  D1. Every file is read through spc_detect_read(root, ...): a fake tree
- *      under root fully decides the result (besides rlimits, which the
- *      input may override).
+ *  D1. Every file is read through spc_detect_read(root, ...) (sysfile.c):
+ *      a fake tree under root fully decides the result (besides rlimits,
+ *      which the input may override).
  *  D2. A missing, empty, garbage, negative, overflowing or "max" file is
  *      skipped with a note on its source; detection never fails for it.
  *  D3. cgroup values >= 2^62 (v1's 9223372036854771712) mean "no limit".
@@ -46,8 +46,6 @@
  */
 #include "pools/detect.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,99 +86,6 @@ void spc_detect_input_from_config(struct spc_detect_input *in, const struct spc_
 	in->max_budget_bytes = cfg ? cfg->max_budget_bytes : 0;
 	if (!cfg || cfg->use_env)
 		in->env_value = getenv("SPLITCACHE_MEMORY");
-}
-
-int spc_detect_read(const char *root, const char *rel, char *buf, size_t cap,
-                    char *path, size_t path_cap)
-{
-	char full[512];
-	size_t len = 0;
-	int fd, rc = SPC_OK;
-
-	if (cap == 0)
-		return SPC_EINVAL;
-	buf[0] = '\0';
-	if (!root || !*root)
-		root = "/";
-	snprintf(full, sizeof full, "%s%s%s", root,
-	         root[strlen(root) - 1] == '/' ? "" : "/", rel);
-	if (path && path_cap)
-		snprintf(path, path_cap, "%s", full);
-	fd = open(full, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return SPC_ENOTFOUND;
-	/* /proc and /sys files report size 0: read until end of file. */
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap - 1) {
-			char extra;
-
-			if (read(fd, &extra, 1) > 0)
-				rc = SPC_ERANGE;
-			break;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = SPC_ENOTFOUND; /* e.g. EISDIR, EACCES */
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	close(fd);
-	return rc;
-}
-
-enum spc_detect_value spc_detect_parse(const char *text, uint64_t *out, const char **why)
-{
-	const char *p = text;
-	uint64_t v = 0;
-
-	while (*p == ' ' || *p == '\t' || *p == '\n')
-		p++;
-	if (*p == '\0') {
-		*why = "empty";
-		return SPC_DETECT_MALFORMED;
-	}
-	if (strncmp(p, "max", 3) == 0) {
-		p += 3;
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (*p == '\0')
-			return SPC_DETECT_NONE;
-		*why = "not a number";
-		return SPC_DETECT_MALFORMED;
-	}
-	if (*p == '-') {
-		*why = "negative";
-		return SPC_DETECT_MALFORMED;
-	}
-	if (*p < '0' || *p > '9') {
-		*why = "not a number";
-		return SPC_DETECT_MALFORMED;
-	}
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10) {
-			*why = "overflows 64 bits";
-			return SPC_DETECT_MALFORMED;
-		}
-		v = v * 10 + d;
-	}
-	while (*p == ' ' || *p == '\t' || *p == '\n')
-		p++;
-	if (*p != '\0') {
-		*why = "trailing garbage";
-		return SPC_DETECT_MALFORMED;
-	}
-	*out = v;
-	return SPC_DETECT_VALUE;
 }
 
 void spc_report_warn(struct spc_mem_report *r, const char *fmt, ...)
@@ -490,8 +395,7 @@ static void detect_meminfo(const char *root, struct spc_mem_report *r)
 	     (unsigned long long)lim, (unsigned long long)used);
 }
 
-static void detect_rlimit(const struct spc_detect_input *in, int which, int given, uint64_t value,
-                          struct spc_mem_source *s)
+static void detect_rlimit(int which, int given, uint64_t value, struct spc_mem_source *s)
 {
 	struct rlimit rl;
 
@@ -561,8 +465,8 @@ int spc_detect_budget(const struct spc_detect_input *in, struct spc_mem_report *
 	detect_cgroup2(root, rc == SPC_ENOTFOUND ? NULL : cg, r);
 	detect_cgroup1(root, rc == SPC_ENOTFOUND ? NULL : cg, r);
 	detect_meminfo(root, r);
-	detect_rlimit(in, RLIMIT_AS, in->rlimits_given, in->rlimit_as, &r->sources[S_RL_AS]);
-	detect_rlimit(in, RLIMIT_DATA, in->rlimits_given, in->rlimit_data, &r->sources[S_RL_DATA]);
+	detect_rlimit(RLIMIT_AS, in->rlimits_given, in->rlimit_as, &r->sources[S_RL_AS]);
+	detect_rlimit(RLIMIT_DATA, in->rlimits_given, in->rlimit_data, &r->sources[S_RL_DATA]);
 
 	/* D4: the candidates, their minimum and who gave it. */
 	for (i = 0; i < S_COUNT; i++) {
@@ -602,7 +506,12 @@ int spc_detect_budget(const struct spc_detect_input *in, struct spc_mem_report *
 			raw = r->sources[S_TOTAL].bytes;
 			raw_tight = r->sources[S_TOTAL].name;
 		}
-		budget = expl < SPC_DETECT_FLOOR ? SPC_DETECT_FLOOR : expl;
+		budget = expl;
+		if (budget < SPC_DETECT_FLOOR) {
+			budget = SPC_DETECT_FLOOR;
+			spc_report_warn(r, "explicit budget %llu raised to the 4 MiB floor",
+			                (unsigned long long)expl);
+		}
 		r->tightest_source = "override";
 		if (budget > raw) {
 			budget = raw;

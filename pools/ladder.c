@@ -12,16 +12,16 @@
  * What is reserved. A pool's target changes at run time (spc_set_mode moves
  * bytes from one pool to the other), so either pool may later hold almost
  * the whole budget. Each pool therefore gets a region of rung + slack bytes
- * of *address space* (slack = jemalloc's metadata and one growth step, see
- * arena.h); the charge counters, not the regions, keep the two pools'
- * physical use within the budget. Both regions come from one mapping:
+ * of *address space* (slack = 8 MiB + rung / 16, for jemalloc's metadata
+ * and what its growth steps strand; see arena.h); the charge counters, not
+ * the regions, keep the two pools' physical use within the budget. Both regions come from one mapping:
  *
  *     mmap(2 x (rung + slack), PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE)
  *
  * PROT_NONE costs no commit charge even under overcommit_memory = 2 (where
  * MAP_NORESERVE is ignored); pages are committed later by the arena's
  * hooks with mprotect, which is where mode 2 can refuse, cleanly. The cost
- * is address space: 2 x (budget + 4 MiB), which counts against RLIMIT_AS
+ * is address space: 2 x (budget + slack), which counts against RLIMIT_AS
  * (so under a tight RLIMIT_AS the ladder may step down once; the report
  * shows it).
  *
@@ -134,7 +134,7 @@ int spc_ladder_reserve(const struct spc_env *env, uint64_t budget, int prefault,
 	r->prefault = prefault;
 	r->reserved_bytes = 0;
 	for (n = 0; (rung = spc_ladder_rung(budget, n, page)) != 0; n++) {
-		uint64_t region = rung + SPC_REGION_SLACK, targets[SPC_POOL_COUNT];
+		uint64_t region = rung + SPC_REGION_SLACK(rung), targets[SPC_POOL_COUNT];
 		size_t map_bytes = (size_t)(2 * region);
 		void *map;
 		int err, i;

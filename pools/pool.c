@@ -101,13 +101,27 @@ static int check_mode(enum spc_mode mode, double view_share)
 	return spc_split_targets(SPC_DEFAULT_MAX_BUDGET, mode, view_share, t);
 }
 
+/* The targets a handle opens with: the split of the budget; when the
+ * budget is below two minimal pools (the 1 MiB rung), half each, so the
+ * targets still never sum above the budget; minimal pools when degraded. */
+static void open_targets(uint64_t budget, int degraded, enum spc_mode mode, double share,
+                         uint64_t targets[SPC_POOL_COUNT])
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (degraded) {
+		targets[0] = targets[1] = SPC_MINIMAL_POOL_BYTES;
+	} else if (spc_split_targets(budget, mode, share, targets) != SPC_OK) {
+		targets[0] = targets[1] = budget / 2 - budget / 2 % page;
+	}
+}
+
 static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, double share)
 {
 	uint64_t targets[SPC_POOL_COUNT];
 	int i;
 
-	if (degraded || spc_split_targets(mem->budget, mode, share, targets) != SPC_OK)
-		targets[0] = targets[1] = SPC_MINIMAL_POOL_BYTES;
+	open_targets(mem->budget, degraded, mode, share, targets);
 	for (i = 0; i < SPC_POOL_COUNT; i++) {
 		struct spc_pool *p = &mem->pools[i];
 
@@ -146,11 +160,19 @@ static int detect_and_reserve(const struct spc_config *cfg, const struct spc_env
 		if (*budget < r->budget_bytes)
 			spc_report_warn(r, "reserved %llu of the %llu budget: using that",
 			                (unsigned long long)*budget, (unsigned long long)r->budget_bytes);
-		r->budget_bytes = *budget;
 	} else {
 		r->degraded = 1;
 		*budget = 2 * SPC_MINIMAL_POOL_BYTES;
 		spc_report_warn(r, "every reservation failed: degraded, minimal pools of 1 MiB");
+	}
+	/* The report shows the budget in force, which the ladder may have
+	 * lowered; the rule line keeps what detection chose. */
+	r->budget_bytes = *budget;
+	if (*budget < SPC_RECOMMENDED_MIN_BYTES && !r->below_recommended_minimum) {
+		r->below_recommended_minimum = 1;
+		spc_report_warn(r, "budget %llu is below the recommended minimum of %llu bytes",
+		                (unsigned long long)*budget,
+		                (unsigned long long)SPC_RECOMMENDED_MIN_BYTES);
 	}
 	if (!res)
 		spc_reservation_release(&tmp);
@@ -227,6 +249,15 @@ int spc_mem_degraded(const struct spc_mem *mem)
 	return mem->report.degraded;
 }
 
+int spc_mem_mode_targets(const struct spc_mem *mem, enum spc_mode mode, double view_share,
+                         uint64_t out[SPC_POOL_COUNT])
+{
+	if (check_mode(mode, view_share) != SPC_OK)
+		return SPC_EINVAL;
+	open_targets(mem->budget, mem->report.degraded, mode, view_share, out);
+	return SPC_OK;
+}
+
 void spc_mem_note_mode(struct spc_mem *mem, enum spc_mode mode, double view_share)
 {
 	if (pthread_mutex_lock(&mem->report_lock) != 0)
@@ -280,15 +311,14 @@ int spc_mem_probe(const struct spc_config *cfg, struct spc_mem_report *out)
 	rc = detect_and_reserve(cfg, &env, out, NULL, &budget);
 	if (rc != SPC_OK)
 		return rc;
-	if (out->degraded || spc_split_targets(budget, cfg->mode, cfg->view_share, targets) != SPC_OK)
-		targets[0] = targets[1] = SPC_MINIMAL_POOL_BYTES;
+	open_targets(budget, out->degraded, cfg->mode, cfg->view_share, targets);
 	for (i = 0; i < SPC_POOL_COUNT; i++) {
 		out->pools[i].target_bytes = targets[i];
 		/* What open would build: hooked when the region can host it. */
 		out->pools[i].hard_capped = 0;
 #ifndef SPC_POOL_MALLOC
 		out->pools[i].hard_capped = !out->degraded &&
-		                            budget + SPC_REGION_SLACK >= SPC_REGION_MIN_FOR_ARENA;
+		                            budget + SPC_REGION_SLACK(budget) >= SPC_REGION_MIN_FOR_ARENA;
 #endif
 	}
 	return SPC_OK;
@@ -346,6 +376,11 @@ void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes)
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n)
 {
 	return spc_arena_usable(&pool->arena, n);
+}
+
+void spc_pool_trim(struct spc_pool *pool)
+{
+	spc_arena_trim(&pool->arena);
 }
 
 void *spc_pool_alloc(struct spc_pool *pool, size_t n)

@@ -37,19 +37,38 @@ struct spc_pool;
  * if every rung fails it opens in degraded mode (minimal pools, reported).
  * Returns SPC_OK, SPC_EINVAL (bad mode/share), SPC_ECONFIG (bad
  * SPLITCACHE_MEMORY), SPC_ENOMEM (bookkeeping allocation failed; nothing
- * left behind). Context: any thread. */
+ * left behind). Context: any thread.
+ * cfg NULL: defaults. env NULL: taken from cfg (log sink, fault hook); else
+ * copied. *out is written only on SPC_OK.
+ * Ownership: spc_mem_close frees. */
 int spc_mem_open(const struct spc_config *cfg, const struct spc_env *env, struct spc_mem **out);
+/* Destroys both arenas and releases the reservation. Every pool
+ * allocation must have been freed before. NULL is a no-op.
+ * Context: any thread; no other thread may use mem during or after. */
 void spc_mem_close(struct spc_mem *mem);
 
+/* The pool of id, NULL for an unknown id. Valid until spc_mem_close.
+ * Context: any thread. */
 struct spc_pool *spc_mem_pool(struct spc_mem *mem, enum spc_pool_id id);
+/* The budget in force: the reserved rung, or 2 MiB when degraded.
+ * Context: any thread. */
 uint64_t spc_mem_budget(const struct spc_mem *mem);
-/* Nonzero when no reservation succeeded and both pools are minimal. */
+/* Nonzero when no reservation succeeded and both pools are minimal.
+ * Context: any thread. */
 int spc_mem_degraded(const struct spc_mem *mem);
 
 /* Pure split arithmetic of DESIGN.md: targets never sum above budget.
- * Returns SPC_OK or SPC_EINVAL (unknown mode, share outside (0,1)). */
+ * Returns SPC_OK or SPC_EINVAL (unknown mode, share outside (0,1), budget
+ * below two minimal pools). Context: any thread. */
 int spc_split_targets(uint64_t budget, enum spc_mode mode, double view_share,
                       uint64_t out[SPC_POOL_COUNT]);
+
+/* The targets a mode and share give this handle's budget: the split of
+ * DESIGN.md, or minimal pools when degraded (the same rule open used).
+ * Returns SPC_OK or SPC_EINVAL (bad mode or share; out unchanged).
+ * Context: any thread. */
+int spc_mem_mode_targets(const struct spc_mem *mem, enum spc_mode mode, double view_share,
+                         uint64_t out[SPC_POOL_COUNT]);
 
 /* Records a new mode in the report. The caller (core) changes the pools'
  * targets in the order DESIGN.md asks: shrink one, let it shed, grow the
@@ -67,15 +86,28 @@ void spc_mem_fill_report(struct spc_mem *mem, struct spc_mem_report *out);
 int spc_pool_charge(struct spc_pool *pool, uint64_t bytes);
 /* Removes bytes charged earlier. Context: any thread. */
 void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes);
+/* The bytes charged now (a relaxed read: exact, possibly a moment old).
+ * Context: any thread. */
 uint64_t spc_pool_charged(const struct spc_pool *pool);
 
-/* The limit charges may not pass (= the target set by the split). */
+/* The limit charges may not pass (= the target set by the split).
+ * set_target takes effect for the next charge; lowering it below the
+ * charged bytes refuses charges until the pool sheds. Context: any thread. */
 uint64_t spc_pool_target(const struct spc_pool *pool);
 void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
 
-/* The bytes an allocation of n really takes in this pool (its usable size);
- * what must be charged for it. n > 0. */
+/* The bytes an allocation of n really takes in this pool: its usable size
+ * (nallocx), plus the page jemalloc adds to every allocation above the
+ * largest slab size (opt.cache_oblivious); what must be charged for it.
+ * n > 0. Context: any thread. */
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n);
+
+/* Gives freed pages whose decay time (100 ms) has passed back to the
+ * system now instead of at jemalloc's next internal tick, so the resident
+ * memory follows the charged bytes. Cheap when there is nothing to purge.
+ * The pool's maintainer calls it after each eviction batch.
+ * Context: any thread. */
+void spc_pool_trim(struct spc_pool *pool);
 
 /* Allocates n > 0 bytes from the pool's arena (or plain malloc in the
  * sanitizer build). Does not charge. NULL when the arena's region is

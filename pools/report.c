@@ -62,7 +62,11 @@ int spc_mem_report_text(const struct spc_mem_report *r, char *buf, size_t cap, s
 	spc_sb_printf(&sb, "), decided by %s%s\n", r->tightest_source ? r->tightest_source : "-",
 	              r->explicit_budget ? (r->explicit_cut ? " (explicit budget, cut)" :
 	                                                      " (explicit budget)") : "");
-	spc_sb_printf(&sb, "rule:   %s\n", r->rule);
+	spc_sb_printf(&sb, "rule:    budget = min(0.6 x cgroup limit, 0.5 x MemAvailable, RLIMIT_AS / 2,\n"
+	              "                      RLIMIT_DATA / 2, commit headroom / 2 when overcommit_memory = 2)\n"
+	              "         clamped to [4 MiB, max budget], rounded down to a page;\n"
+	              "         an explicit budget replaces it, cut to the tightest raw limit\n");
+	spc_sb_printf(&sb, "applied: %s\n", r->rule);
 	spc_sb_printf(&sb, "max budget (bounds the automatic rule only): %llu bytes\n\n",
 	              (unsigned long long)r->max_budget_bytes);
 	spc_sb_printf(&sb, "sources:\n  %-34s %20s %20s  %s\n", "name", "limit (bytes)",
@@ -149,10 +153,16 @@ int spc_mem_report_json(const struct spc_mem_report *r, char *buf, size_t cap, s
 		spc_sb_printf(&sb, "%s\n  {\"name\": ", i ? "," : "");
 		json_str_or_null(&sb, s->name);
 		if (s->has_bytes)
-			spc_sb_printf(&sb, ", \"bytes\": %llu, \"candidate_bytes\": %llu",
-			              (unsigned long long)s->bytes, (unsigned long long)s->candidate);
+			spc_sb_printf(&sb, ", \"bytes\": %llu", (unsigned long long)s->bytes);
 		else
-			spc_sb_printf(&sb, ", \"bytes\": null, \"candidate_bytes\": null");
+			spc_sb_printf(&sb, ", \"bytes\": null");
+		/* A candidate of 0 with a limit of 0 is real (no commit
+		 * headroom); otherwise 0 means the source gives none. */
+		if (s->has_bytes && (s->candidate || s->bytes == 0))
+			spc_sb_printf(&sb, ", \"candidate_bytes\": %llu",
+			              (unsigned long long)s->candidate);
+		else
+			spc_sb_printf(&sb, ", \"candidate_bytes\": null");
 		spc_sb_printf(&sb, ", \"path\": ");
 		json_str_or_null(&sb, s->path);
 		spc_sb_printf(&sb, ", \"note\": ");

@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,7 +292,7 @@ static void *load_writer(void *arg)
 		snprintf(k, sizeof k, "load-%lu", i % 50000);
 		r = spc_set(l->c, (enum spc_pool_id)(i & 1), k, strlen(k), v, sizeof v);
 		if (r == SPC_OK)
-			l->stored++;
+			__atomic_fetch_add(&l->stored, 1, __ATOMIC_RELAXED);
 		else if (r == SPC_EFULL || r == SPC_ENOMEM)
 			l->refused++;
 		else
@@ -316,7 +317,13 @@ START_TEST(set_mode_under_load)
 	ck_assert_int_eq(pthread_create(&w, NULL, load_writer, &l), 0);
 	for (int round = 0; round < 12; round++) {
 		struct spc_stats s[2];
-		int r = spc_set_mode(l.c, modes[round % 3], 0.3);
+		unsigned long seen = __atomic_load_n(&l.stored, __ATOMIC_RELAXED);
+		int r;
+
+		/* let the writer store a few thousand entries between switches */
+		while (__atomic_load_n(&l.stored, __ATOMIC_RELAXED) < seen + 3000)
+			sched_yield();
+		r = spc_set_mode(l.c, modes[round % 3], 0.3);
 
 		ck_assert(r == SPC_OK || r == SPC_ETIMEDOUT);
 		ck_assert_int_eq(spc_stats(l.c, SPC_POOL_INDEX, &s[0]), SPC_OK);

@@ -11,6 +11,30 @@
 
 #include "core/cache.h"
 
+#ifndef SPC_POOL_MALLOC
+#include <jemalloc/jemalloc.h>
+
+/* Bytes allocated by the process outside the pools' arenas (the lfht's
+ * buckets, the policy's queues, bookkeeping). */
+static uint64_t outside_pools(struct spc_cache *c)
+{
+	uint64_t epoch = 1, all = 0;
+	size_t sz = sizeof epoch;
+	struct spc_mem_report r;
+
+	mallctl("epoch", &epoch, &sz, &epoch, sz);
+	sz = sizeof(size_t);
+	{
+		size_t v = 0;
+
+		mallctl("stats.allocated", &v, &sz, NULL, 0);
+		all = v;
+	}
+	spc_memory_report(c, &r);
+	return all - r.pools[0].arena_allocated - r.pools[1].arena_allocated;
+}
+#endif
+
 START_TEST(plain_header_is_32_bytes)
 {
 	ck_assert_uint_eq(sizeof(struct spc_entry), 32);
@@ -68,6 +92,9 @@ START_TEST(memory_per_entry_32_100)
 	cfg.budget_bytes = 256u << 20;
 	cfg.mode = SPC_MODE_INDEXER;
 	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+#ifndef SPC_POOL_MALLOC
+	uint64_t before = outside_pools(c);
+#endif
 	memset(v, 'v', sizeof v);
 	for (int i = 0; i < n; i++) {
 		snprintf(k, sizeof k, "%032d", i);
@@ -86,6 +113,19 @@ START_TEST(memory_per_entry_32_100)
 	       (double)st.charged_bytes / n, (double)st.charged_bytes / n - 132.0,
 	       SPC_ENTRY_SHARE,
 	       (double)spc_policy_memory(c->ps[SPC_POOL_INDEX].policy) / n);
+#ifndef SPC_POOL_MALLOC
+	{
+		uint64_t after = outside_pools(c);
+		struct spc_mem_report r;
+
+		spc_memory_report(c, &r);
+		printf("measured: pool arena allocated %.1f B/entry; outside the pools "
+		       "(index buckets + policy + bookkeeping) %.1f B/entry; total beyond "
+		       "key+value %.1f B/entry\n",
+		       (double)r.pools[0].arena_allocated / n, (double)(after - before) / n,
+		       (double)(r.pools[0].arena_allocated + (after - before)) / n - 132.0);
+	}
+#endif
 	ck_assert_uint_le(st.charged_bytes / n, 256);
 	spc_close(c);
 }
