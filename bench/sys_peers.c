@@ -9,7 +9,8 @@
  *
  * lfht-bare: liburcu's cds_lfht with nothing on top: no policy, no
  *   statistics, no bound. Lookups run inside urcu_memb read-side sections
- *   (inlined fast path), replaced nodes are freed through call_rcu. It is
+ *   (inlined fast path), replaced nodes are freed through call_rcu; the
+ *   table is sized from the budget up front. It is
  *   the ceiling for splitcache's design: the difference between the two is
  *   what the cache adds over the bare index.
  *
@@ -170,7 +171,15 @@ static int lfht_open(const struct bench_sys_params *p, void **out)
 	struct lfht_sys *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -1;
-	s->ht = cds_lfht_new_flavor(1 << 16, 1 << 16, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+	/* Sized up front for the entries the budget could hold (at most 2^20
+	 * buckets, 16 MiB): liburcu's lazy automatic resize falls far behind a
+	 * fast fill and leaves long chains (the core found the same and grows
+	 * its index itself), which would make the ceiling a floor. */
+	uint64_t want = p->budget_bytes / (BENCH_KEY_LEN + (p->value_len_hint ? p->value_len_hint : 64) + 48);
+	unsigned long init = 1UL << 16;
+	while (init < want && init < (1UL << 20))
+		init <<= 1;
+	s->ht = cds_lfht_new_flavor(init, init, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 	                            &urcu_memb_flavor, NULL);
 	if (!s->ht) {
 		free(s);
