@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test_harness.c: splitcache-bench's own modules on known data.
+ *   - histogram: exact below 2^5, bounded relative error above, max exact
+ *   - key generators: Zipf rank-0/1 frequencies against theory, uniform
+ *     chi-square bound, determinism, scrambled items in range
+ *   - exact LRU: victim order, entry and byte bounds
+ *   - trace parsers on small synthetic files (plain, gzip)
+ *   - JSON: every key of BENCH.md's schema present, nulls where they do
+ *     not apply, and the file parses (python3's json module when present)
+ *   - a tiny read-scaling and replay end to end through the scenarios
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "bench.h"
+
+START_TEST(test_hist_known)
+{
+	struct bench_hist h;
+	bench_hist_init(&h);
+	for (uint64_t v = 1; v <= 1000; v++)
+		bench_hist_add(&h, v);
+	ck_assert_uint_eq(h.count, 1000);
+	ck_assert_uint_eq(h.max, 1000);
+	ck_assert_uint_eq(bench_hist_quantile(&h, 1.0), 1000);
+	uint64_t p50 = bench_hist_quantile(&h, 0.5), p99 = bench_hist_quantile(&h, 0.99);
+	ck_assert(p50 >= 500 && p50 <= 500 + 500 / 32);
+	ck_assert(p99 >= 990 && p99 <= 990 + 990 / 32);
+	uint64_t p999 = bench_hist_quantile(&h, 0.999);
+	ck_assert(p999 >= 999 && p999 <= 1000);
+
+	/* exact below 32 */
+	bench_hist_init(&h);
+	for (uint64_t v = 0; v < 32; v++)
+		bench_hist_add(&h, v);
+	ck_assert_uint_eq(bench_hist_quantile(&h, 0.5), 15);
+	ck_assert_uint_eq(bench_hist_quantile(&h, 0.0), 0);
+
+	/* bucket bounds: v lands in the bucket whose high end is the first >= v */
+	struct bench_rng r;
+	bench_rng_seed(&r, 7);
+	for (int i = 0; i < 100000; i++) {
+		uint64_t v = bench_rng_next(&r) >> (bench_rng_next(&r) % 64);
+		unsigned b = bench_hist_bucket(v);
+		ck_assert(b < BENCH_HIST_BUCKETS);
+		ck_assert(v <= bench_hist_bucket_high(b));
+		if (b > 0)
+			ck_assert(v > bench_hist_bucket_high(b - 1));
+		ck_assert((double)(bench_hist_bucket_high(b) - v) <= (double)v / 32.0 + 1.0);
+	}
+	ck_assert_uint_eq(bench_hist_bucket_high(BENCH_HIST_BUCKETS - 1), UINT64_MAX);
+
+	/* merge */
+	struct bench_hist a, c;
+	bench_hist_init(&a);
+	bench_hist_init(&c);
+	bench_hist_add(&a, 10);
+	bench_hist_add(&c, 5000);
+	bench_hist_merge(&a, &c);
+	ck_assert_uint_eq(a.count, 2);
+	ck_assert_uint_eq(a.max, 5000);
+	ck_assert_uint_eq(a.min, 10);
+	ck_assert_uint_eq(bench_hist_quantile(&a, 0.5), 10);
+}
+END_TEST
+
+START_TEST(test_zipf_theory)
+{
+	struct bench_zipf z;
+	ck_assert_int_eq(bench_zipf_init(&z, 0, 0.99), -1);
+	ck_assert_int_eq(bench_zipf_init(&z, 10, 1.5), -1);
+	ck_assert_int_eq(bench_zipf_init(&z, 10000, 0.99), 0);
+	struct bench_rng r;
+	bench_rng_seed(&r, 42);
+	const int n = 1000000;
+	int c0 = 0, c1 = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t k = bench_zipf_rank(&z, &r);
+		ck_assert(k < 10000);
+		c0 += k == 0;
+		c1 += k == 1;
+	}
+	double p0 = bench_zipf_prob(&z, 0), p1 = bench_zipf_prob(&z, 1);
+	double f0 = (double)c0 / n, f1 = (double)c1 / n;
+	/* 1 M draws: sampling error of f0 ~0.4 % relative; allow 3 % */
+	ck_assert_msg(fabs(f0 - p0) / p0 < 0.03, "rank 0: %f vs theory %f", f0, p0);
+	ck_assert_msg(fabs(f1 - p1) / p1 < 0.05, "rank 1: %f vs theory %f", f1, p1);
+	/* scrambled: in range, and the most popular item is not item 0 */
+	uint64_t ids[4096];
+	ck_assert_int_eq(bench_fill_ids(ids, 4096, BENCH_DIST_ZIPF, 10000, 100, 1), 0);
+	for (int i = 0; i < 4096; i++)
+		ck_assert(ids[i] >= 100 && ids[i] < 10100);
+	uint64_t again[4096];
+	bench_fill_ids(again, 4096, BENCH_DIST_ZIPF, 10000, 100, 1);
+	ck_assert(memcmp(ids, again, sizeof(ids)) == 0);
+	bench_fill_ids(again, 4096, BENCH_DIST_ZIPF, 10000, 100, 2);
+	ck_assert(memcmp(ids, again, sizeof(ids)) != 0);
+}
+END_TEST
+
+START_TEST(test_uniform_chi2)
+{
+	enum { BINS = 100, DRAWS = 500000 };
+	uint64_t *ids = malloc(DRAWS * sizeof(*ids));
+	ck_assert_ptr_nonnull(ids);
+	ck_assert_int_eq(bench_fill_ids(ids, DRAWS, BENCH_DIST_UNIFORM, BINS, 0, 9), 0);
+	long count[BINS] = {0};
+	for (int i = 0; i < DRAWS; i++) {
+		ck_assert(ids[i] < BINS);
+		count[ids[i]]++;
+	}
+	double expect = (double)DRAWS / BINS, chi2 = 0;
+	for (int b = 0; b < BINS; b++)
+		chi2 += ((double)count[b] - expect) * ((double)count[b] - expect) / expect;
+	/* 99 degrees of freedom: mean 99, sd 14; 6 sd is far in the tail */
+	ck_assert_msg(chi2 < 99 + 6 * 14, "chi2 %f", chi2);
+	free(ids);
+	/* keys of distinct ids differ */
+	unsigned char k1[16], k2[16];
+	bench_key_of(1, k1);
+	bench_key_of(2, k2);
+	ck_assert(memcmp(k1, k2, 16) != 0);
+}
+END_TEST
+
+START_TEST(test_lru_exact)
+{
+	struct bench_lru *l = bench_lru_new(3, 0);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(bench_lru_set(l, "a", 1, "1", 1), 0);
+	ck_assert_int_eq(bench_lru_set(l, "b", 1, "2", 1), 0);
+	ck_assert_int_eq(bench_lru_set(l, "c", 1, "3", 1), 0);
+	char v = 0;
+	size_t vl = 0;
+	ck_assert_int_eq(bench_lru_get(l, "a", 1, &v, 1, &vl), 1); /* a is now most recent */
+	ck_assert_int_eq(v, '1');
+	ck_assert_uint_eq(vl, 1);
+	ck_assert_int_eq(bench_lru_set(l, "d", 1, "4", 1), 0); /* evicts b */
+	ck_assert_int_eq(bench_lru_get(l, "b", 1, NULL, 0, NULL), 0);
+	ck_assert_int_eq(bench_lru_get(l, "c", 1, NULL, 0, NULL), 1);
+	ck_assert_int_eq(bench_lru_get(l, "a", 1, NULL, 0, NULL), 1);
+	ck_assert_int_eq(bench_lru_del(l, "a", 1), 1);
+	ck_assert_int_eq(bench_lru_del(l, "a", 1), 0);
+	struct bench_lru_stats st;
+	bench_lru_stats(l, &st);
+	ck_assert_uint_eq(st.items, 2);
+	ck_assert_uint_eq(st.evictions, 1);
+	bench_lru_free(l);
+
+	/* byte bound, many entries (exercises growth of the table) */
+	size_t per = 16 + 100 + bench_lru_entry_overhead();
+	l = bench_lru_new(0, per * 1000);
+	unsigned char key[16], val[100] = {0};
+	for (uint64_t i = 0; i < 20000; i++) {
+		bench_key_of(i, key);
+		ck_assert_int_eq(bench_lru_set(l, key, 16, val, 100), 0);
+		bench_lru_stats(l, &st);
+		ck_assert(st.charged_bytes <= per * 1000);
+	}
+	ck_assert_uint_eq(st.items, 1000);
+	bench_key_of(19999, key);
+	ck_assert_int_eq(bench_lru_get(l, key, 16, NULL, 0, NULL), 1);
+	bench_key_of(18999, key);
+	ck_assert_int_eq(bench_lru_get(l, key, 16, NULL, 0, NULL), 0);
+	bench_lru_free(l);
+}
+END_TEST
+
+static void write_file(const char *path, const void *data, size_t n, int gz)
+{
+	if (gz) {
+		gzFile g = gzopen(path, "wb");
+		ck_assert_ptr_nonnull(g);
+		ck_assert_int_eq(gzwrite(g, data, (unsigned)n), (int)n);
+		gzclose(g);
+	} else {
+		FILE *f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+		fclose(f);
+	}
+}
+
+START_TEST(test_trace_parsers)
+{
+	char path[] = "/tmp/spc-bench-trace-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	struct bench_trace t;
+	char err[256];
+
+	const char lirs[] = "5\n*\n7\n\n5\n";
+	write_file(path, lirs, strlen(lirs), 1);
+	ck_assert_int_eq(bench_trace_load(path, BENCH_FMT_LIRS, &t, err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.n, 3);
+	ck_assert_uint_eq(t.reqs[1].key, 7);
+	ck_assert_uint_eq(bench_trace_count_distinct(&t), 2);
+	bench_trace_free(&t);
+
+	const char arc[] = "100 3 0 1\n7 1 0 2\n";
+	write_file(path, arc, strlen(arc), 0);
+	ck_assert_int_eq(bench_trace_load(path, BENCH_FMT_ARC, &t, err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.n, 4);
+	ck_assert_uint_eq(t.reqs[2].key, 102);
+	ck_assert_uint_eq(t.reqs[3].key, 7);
+	bench_trace_free(&t);
+
+	const char addr[] = "l 0x1fffff50 1\ns 0xA0 4\n";
+	write_file(path, addr, strlen(addr), 1);
+	ck_assert_int_eq(bench_trace_load(path, BENCH_FMT_ADDRESS, &t, err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.n, 2);
+	ck_assert_uint_eq(t.reqs[0].key, 0x1fffff50);
+	ck_assert_uint_eq(t.reqs[1].key, 0xa0);
+	bench_trace_free(&t);
+
+	const char as[] = "1 10 500\n2 11 7\n";
+	write_file(path, as, strlen(as), 0);
+	ck_assert_int_eq(bench_trace_load(path, BENCH_FMT_ADAPTSIZE, &t, err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.n, 2);
+	ck_assert_uint_eq(t.reqs[0].key, 10);
+	ck_assert_uint_eq(t.reqs[0].size, 500);
+	ck_assert_uint_eq(t.total_bytes, 507);
+	bench_trace_free(&t);
+
+	const unsigned char be[] = {0, 0, 0, 1, 0x80, 0, 0, 2};
+	write_file(path, be, sizeof(be), 1);
+	ck_assert_int_eq(bench_trace_load(path, BENCH_FMT_U32BE, &t, err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.n, 2);
+	ck_assert_uint_eq(t.reqs[1].key, 0x80000002u);
+	bench_trace_free(&t);
+	ck_assert_int_eq(bench_trace_load(path, BENCH_FMT_U64BE, &t, err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.n, 1);
+	ck_assert_uint_eq(t.reqs[0].key, 0x0000000180000002ULL);
+	bench_trace_free(&t);
+
+	const char bad[] = "12\nxyz\n";
+	write_file(path, bad, strlen(bad), 0);
+	ck_assert_int_eq(bench_trace_load(path, BENCH_FMT_LIRS, &t, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "line 2"));
+	ck_assert_int_eq(bench_trace_load("/nonexistent/trace", BENCH_FMT_LIRS, &t, err, sizeof(err)),
+	                 -1);
+	unlink(path);
+}
+END_TEST
+
+static const char *const schema_keys[] = {
+	"\"scenario\"", "\"params\"", "\"machine\"", "\"cpus\"", "\"kernel\"", "\"compiler\"",
+	"\"results\"", "\"system\"", "\"phase\"", "\"threads\"", "\"ops_per_sec\"", "\"p50_ns\"",
+	"\"p99_ns\"", "\"p999_ns\"", "\"inserts_per_sec\"", "\"evictions_per_sec\"",
+	"\"max_overshoot_bytes\"", "\"rss_bytes\"", "\"budget_bytes\"", "\"hit_ratio\"",
+	"\"trace\"", "\"size\"", "\"policy\"", "\"bytes_per_entry_overhead\"", NULL};
+
+static void check_json_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (int i = 0; schema_keys[i]; i++)
+		ck_assert_msg(strstr(buf, schema_keys[i]) != NULL, "JSON lacks %s", schema_keys[i]);
+	/* structure: braces and brackets balance outside strings */
+	int depth = 0, in_str = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = buf[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"')
+			in_str = 1;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			ck_assert_int_ge(--depth, 0);
+	}
+	ck_assert_int_eq(depth, 0);
+	ck_assert_int_eq(in_str, 0);
+	if (access("/usr/bin/python3", X_OK) == 0) {
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd),
+		         "/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+		         "k=[\"system\",\"phase\",\"threads\",\"ops_per_sec\",\"p50_ns\",\"p99_ns\","
+		         "\"p999_ns\",\"inserts_per_sec\",\"evictions_per_sec\",\"max_overshoot_bytes\","
+		         "\"rss_bytes\",\"budget_bytes\",\"hit_ratio\",\"trace\",\"size\",\"policy\","
+		         "\"bytes_per_entry_overhead\"]; "
+		         "assert d[\"results\"] and all(x in r for r in d[\"results\"] for x in k)' %s",
+		         path);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+
+START_TEST(test_json_schema)
+{
+	struct bench_report r;
+	bench_report_init(&r, "replay");
+	bench_report_param(&r, "duration_s", "3");
+	struct bench_row *row = bench_report_add(&r, "lru-exact");
+	ck_assert_ptr_nonnull(row);
+	snprintf(row->trace, sizeof(row->trace), "x \"quoted\" trace");
+	snprintf(row->policy, sizeof(row->policy), "lru-exact");
+	row->hit_ratio = BENCH_NUM(0.328308966);
+	row->size = BENCH_NUM(1000);
+	row = bench_report_add(&r, "mutex-lru");
+	row->ops_per_sec = BENCH_NUM(12345);
+	row->threads = 2;
+	char path[] = "/tmp/spc-bench-json-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+	check_json_file(path);
+	FILE *f = fopen(path, "r");
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	ck_assert_ptr_nonnull(strstr(buf, "\"ops_per_sec\": null")); /* replay row */
+	ck_assert_ptr_nonnull(strstr(buf, "\"ops_per_sec\": 12345"));
+	ck_assert_ptr_nonnull(strstr(buf, "\\\"quoted\\\""));
+	unlink(path);
+	bench_report_free(&r);
+}
+END_TEST
+
+START_TEST(test_scenarios_end_to_end)
+{
+	struct bench_opts o;
+	memset(&o, 0, sizeof(o));
+	o.duration_s = 0.05;
+	o.threads[0] = 1;
+	o.n_threads = 1;
+	o.seed = 1;
+	o.view_share = 0.5;
+	o.systems[o.n_systems++] = &bench_sys_mutex_lru;
+	o.systems[o.n_systems++] = &bench_sys_lfht_bare;
+	o.budget_bytes = 64 << 20;
+	struct bench_report r;
+	bench_report_init(&r, "read-scaling");
+	ck_assert_int_eq(bench_scenario_read_scaling(&o, &r), 0);
+	ck_assert_uint_eq(r.n, 2);
+	for (size_t i = 0; i < r.n; i++) {
+		ck_assert(r.rows[i].ops_per_sec.has && r.rows[i].ops_per_sec.v > 0);
+		ck_assert(r.rows[i].hit_ratio.v == 1.0); /* pre-populated: 100 % hits */
+	}
+	char path[] = "/tmp/spc-bench-json-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+	check_json_file(path);
+	bench_report_free(&r);
+
+	/* replay through the scenario on a small real trace */
+	char trace[512];
+	snprintf(trace, sizeof(trace), "%s/traces/lirs_loop.trace.gz", SPC_TEST_SHARED_DIR);
+	o.traces[0] = trace;
+	o.n_traces = 1;
+	o.policies[0] = "lru-exact";
+	o.n_policies = 1;
+	o.sizes[0] = 1011; /* every distinct key fits: only cold misses */
+	o.sizes[1] = 1010; /* a loop one entry too large: LRU never hits */
+	o.n_sizes = 2;
+	bench_report_init(&r, "replay");
+	ck_assert_int_eq(bench_scenario_replay(&o, &r), 0);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_uint_eq((uint64_t)r.rows[0].hits.v, 505500 - 1011);
+	ck_assert(r.rows[1].hits.v < 505500 - 1011);
+	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+	check_json_file(path);
+	bench_report_free(&r);
+	unlink(path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("bench-harness");
+	TCase *tc = tcase_create("harness");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_hist_known);
+	tcase_add_test(tc, test_zipf_theory);
+	tcase_add_test(tc, test_uniform_chi2);
+	tcase_add_test(tc, test_lru_exact);
+	tcase_add_test(tc, test_trace_parsers);
+	tcase_add_test(tc, test_json_schema);
+	tcase_add_test(tc, test_scenarios_end_to_end);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
