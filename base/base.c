@@ -208,4 +208,5 @@ void spc_config_init(struct spc_config *cfg)
 	cfg->low_watermark_pct = 90;
 	cfg->max_item_bytes = 1u << 20;
 	cfg->full_wait_ms = 100;
+	cfg->index_max_load = 2.0;
 }

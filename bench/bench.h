@@ -181,6 +181,7 @@ struct bench_sys_params {
 	int split;               /* splitcache: 1 split mode (both pools), 0 view
 	                            mode (the view pool is the whole cache) */
 	int policy;              /* splitcache: enum spc_policy */
+	double index_max_load;   /* splitcache: entries per index bucket (0: default) */
 };
 
 struct bench_sys_stats {
@@ -277,6 +278,7 @@ struct bench_opts {
 	const char *json_path, *plot_path;
 	int progress, pin;
 	uint64_t budget_bytes;
+	double index_max_load;   /* --index-load: splitcache's index_max_load (0: default) */
 	/* replay */
 	const char *traces[BENCH_MAX_LIST];
 	int n_traces;

@@ -27,6 +27,8 @@ static void usage(FILE *f)
 	        "  --progress         progress on stderr even when it is not a terminal\n"
 	        "  --pin              pin worker threads to CPUs\n"
 	        "  --budget SIZE      budget (e.g. 256M; default per scenario)\n"
+	        "  --index-load F     splitcache's index_max_load: entries per index bucket\n"
+	        "                     before it grows (default 2; 0.5: faster lookups, more memory)\n"
 	        "view-during-index: --indexers N (default nproc/2), --view-share F (0.5)\n"
 	        "replay: --trace FILE[,FILE...] [--format FMT] --sizes N|N%%[,...]\n"
 	        "        [--policies lru-exact,s3fifo,clock] [--unit entries|bytes]\n"
@@ -133,6 +135,12 @@ int main(int argc, char **argv)
 			o.json_path = v;
 		} else if (strcmp(a, "--plot") == 0) {
 			o.plot_path = v;
+		} else if (strcmp(a, "--index-load") == 0) {
+			o.index_max_load = atof(v);
+			if (!(o.index_max_load > 0 && o.index_max_load <= 64)) {
+				fprintf(stderr, "--index-load: must be in (0, 64]\n");
+				return 2;
+			}
 		} else if (strcmp(a, "--budget") == 0) {
 			if (parse_u64(v, &o.budget_bytes) != 0 || o.budget_bytes == 0) {
 				fprintf(stderr, "--budget: bad size '%s'\n", v);

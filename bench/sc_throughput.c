@@ -165,7 +165,8 @@ static void *tp_driver(void *arg)
 	struct bench_sys_params p = {.budget_bytes = run->budget,
 	                             .view_share = 0.5,
 	                             .value_len_hint = run->vlen,
-	                             .split = 0};
+	                             .split = 0,
+	                             .index_max_load = o->index_max_load};
 	void *h = NULL;
 	run->rc = -1;
 	if (run->sys->open(&p, &h) != 0) {
@@ -275,6 +276,7 @@ static int run_throughput(const struct bench_opts *o, struct bench_report *r, in
 		run.budget = o->budget_bytes ? o->budget_bytes : (uint64_t)256 << 20;
 	}
 	bench_report_param(r, "duration_s", (snprintf(num, sizeof(num), "%g", o->duration_s), num));
+	bench_report_param(r, "index_max_load", (snprintf(num, sizeof(num), "%g", o->index_max_load > 0 ? o->index_max_load : 2.0), num));
 	char list[256] = "[";
 	for (int i = 0; i < o->n_threads; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? ", " : "",

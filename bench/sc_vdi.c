@@ -198,7 +198,8 @@ static void *vdi_driver(void *arg)
 	struct bench_sys_params p = {.budget_bytes = v->budget,
 	                             .view_share = o->view_share,
 	                             .value_len_hint = VLEN,
-	                             .split = 1};
+	                             .split = 1,
+	                             .index_max_load = o->index_max_load};
 	struct reader *rs = calloc((size_t)v->readers, sizeof(*rs));
 	struct indexer *xs = calloc((size_t)v->indexers, sizeof(*xs));
 	uint64_t *ids = malloc(((size_t)1 << READER_KEYS_LOG) * sizeof(*ids));
@@ -342,6 +343,7 @@ int bench_scenario_view_during_index(const struct bench_opts *o, struct bench_re
 	       (unsigned long long)HOT_KEYS, VLEN, (unsigned long long)keyspace, indexers,
 	       o->duration_s, (unsigned long long)o->seed, o->pin ? ", pinned" : "");
 	bench_report_param(r, "duration_s", (snprintf(num, sizeof(num), "%g", o->duration_s), num));
+	bench_report_param(r, "index_max_load", (snprintf(num, sizeof(num), "%g", o->index_max_load > 0 ? o->index_max_load : 2.0), num));
 	char list[256] = "[";
 	for (int i = 0; i < o->n_threads; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? ", " : "",

@@ -38,6 +38,8 @@ static int open_with_policy(const struct bench_sys_params *p, void **out, enum s
 	cfg.view_share = p->view_share > 0 ? p->view_share : 0.5;
 	cfg.policy = pol;
 	cfg.synchronous_maintenance = p->synchronous;
+	if (p->index_max_load > 0)
+		cfg.index_max_load = p->index_max_load;
 	if (p->max_entries) {
 		/* replay: the index pool is the cache, bounded in entries */
 		cfg.mode = SPC_MODE_INDEXER;

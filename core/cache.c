@@ -66,6 +66,8 @@ static int spc_cfg_check(const struct spc_config *cfg)
 		return SPC_EINVAL;
 	if (cfg->max_item_bytes == 0)
 		return SPC_EINVAL;
+	if (!(cfg->index_max_load > 0.0 && cfg->index_max_load <= 64.0))
+		return SPC_EINVAL;
 	return SPC_OK;
 }
 

@@ -27,12 +27,12 @@
 
 /* Charge per entry beyond the allocation's usable size, part one: its
  * share of the index bucket array (lfht buckets are 16 B, calloc'd outside
- * the pools; the maintainer keeps between one and two entries per bucket,
- * so 8 to 16 B, 12 on average). Part two is the policy's own figure
- * (spc_policy_item_bytes: slot width and ghost). Both are set per pool at
- * open in ps->entry_share. Measured and discussed in docs/concurrency.md
- * ("memory per entry"). */
-#define SPC_INDEX_SHARE 12u
+ * the pools; at the default index_max_load of 2 the maintainer keeps about
+ * one to two entries per bucket, 12 B on average). Part two is the
+ * policy's own figure (spc_policy_item_bytes: slot width and ghost). Both
+ * are set per pool at open in ps->entry_share. Measured and discussed in
+ * docs/concurrency.md ("memory per entry"). */
+#define SPC_BUCKET_BYTES 16u
 
 /* Entries per reclamation batch (one call_rcu each) and batches per pool. */
 #define SPC_BATCH_ENTRIES 256u

@@ -312,7 +312,9 @@ static int spc_maint_over(struct spc_pstate *ps)
 	return need && live + need > target;
 }
 
-/* Grows the index when it holds more than two entries per bucket.
+/* Grows the index when it holds more than index_max_load entries per
+ * bucket, to the power of two that halves the load at least (so between
+ * max_load / 4 and max_load entries per bucket; 2.0 by default).
  * cds_lfht's own lazy auto-resize was measured to fall far behind here
  * (65 536 entries left in ~1 024 buckets: lookups 4x slower), so the
  * maintainer, which knows the item count, asks for the size itself. It is
@@ -323,9 +325,11 @@ static void spc_maint_grow_index(struct spc_pstate *ps)
 	size_t items = spc_policy_size(ps->policy);
 	unsigned long want = ps->index_buckets;
 
-	if (items <= 2 * (size_t)ps->index_buckets)
+	double max_load = ps->cache->cfg.index_max_load;
+
+	if ((double)items <= max_load * (double)ps->index_buckets)
 		return;
-	while (want < items)
+	while ((double)want < 2.0 * (double)items / max_load)
 		want <<= 1;
 	cds_lfht_resize(ps->ht, want);
 	ps->index_buckets = want;
@@ -522,7 +526,11 @@ int spc_ps_init(struct spc_pstate *ps)
 		if (spc_pool_region(ps->pool, &base, &size))
 			(void)spc_policy_set_region(ps->policy, base, size);
 	}
-	ps->entry_share = SPC_INDEX_SHARE + (uint32_t)spc_policy_item_bytes(ps->policy);
+	/* Index share: 16-byte buckets, between 4 / max_load and 1 / max_load
+	 * of them per entry as the index grows; charge 1.5 / max_load (12 B at
+	 * the default 2.0, 48 B at 0.5). */
+	ps->entry_share = (uint32_t)(SPC_BUCKET_BYTES * 1.5 / c->cfg.index_max_load + 0.5) +
+	                  (uint32_t)spc_policy_item_bytes(ps->policy);
 	ps->batches = spc_calloc(&c->env, SPC_BATCHES, sizeof *ps->batches);
 	if (!ps->batches) {
 		r = SPC_ENOMEM;
