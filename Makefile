@@ -5,7 +5,7 @@
 #   make run        deps + Release build + the main job
 #   make test       deps + build + every test (ctest --output-on-failure)
 #   make test-asan  the tests under ASan+UBSan      make test-tsan  under TSan
-#   make bench      the headline benchmarks (Release build)
+#   make bench      the headline benchmarks (Release build, about 80 s)
 #   make install    cmake --install (PREFIX=/usr/local)
 
 SHELL := /bin/bash
@@ -54,7 +54,8 @@ run: release
 	else \
 	  $(BUILD)/release/service/splitcache-mem; \
 	  if [ -x $(BUILD)/release/bench/splitcache-bench ]; then \
-	    $(BUILD)/release/bench/splitcache-bench view-during-index --duration 5; \
+	    $(BUILD)/release/bench/splitcache-bench view-during-index --duration 5 \
+	      --budget 128M --systems splitcache,mutex-lru; \
 	  fi; \
 	fi
 
@@ -74,8 +75,10 @@ test-tsan: deps
 	cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
 bench: release
-	$(BUILD)/release/bench/splitcache-bench view-during-index --duration 3
-	$(BUILD)/release/bench/splitcache-bench read-scaling --duration 2
+	$(BUILD)/release/bench/splitcache-bench view-during-index --duration 2 --budget 128M \
+	  --json $(BUILD)/bench-view-during-index.json
+	$(BUILD)/release/bench/splitcache-bench read-scaling --duration 1 \
+	  --json $(BUILD)/bench-read-scaling.json
 
 install: release
 	cmake --install $(BUILD)/release --prefix $(PREFIX)
