@@ -184,6 +184,8 @@ int spc_mem_probe(const struct spc_config *cfg, struct spc_mem_report *out);
  * cap > 0). *needed (may be NULL) receives the full length without the NUL.
  * Returns SPC_OK or SPC_ERANGE when truncated. Context: any thread. */
 int spc_mem_report_text(const struct spc_mem_report *r, char *buf, size_t cap, size_t *needed);
+/* The same report as one JSON object (keys in docs/memory.md).
+ * Returns SPC_OK or SPC_ERANGE. Context: any thread. */
 int spc_mem_report_json(const struct spc_mem_report *r, char *buf, size_t cap, size_t *needed);
 
 /* ---- the cache --------------------------------------------------------- */
@@ -206,6 +208,8 @@ void spc_close(struct spc_cache *cache);
  * Context: any thread. Never block, sleep or call a writing function of
  * the cache for long inside it: reclamation waits for it. */
 void spc_read_lock(struct spc_cache *cache);
+/* Ends the section begun by the matching spc_read_lock; pointers obtained
+ * inside it must not be used after. Context: read section. */
 void spc_read_unlock(struct spc_cache *cache);
 
 struct spc_value {
@@ -233,7 +237,8 @@ int spc_get(struct spc_cache *cache, enum spc_pool_id pool,
 int spc_set(struct spc_cache *cache, enum spc_pool_id pool,
             const void *key, size_t klen, const void *val, size_t vlen);
 
-/* Insert only if absent. Returns as spc_set, plus SPC_EEXISTS. */
+/* Insert only if absent. Returns as spc_set, plus SPC_EEXISTS.
+ * Context: any thread, not in read section. */
 int spc_add(struct spc_cache *cache, enum spc_pool_id pool,
             const void *key, size_t klen, const void *val, size_t vlen);
 
@@ -279,7 +284,10 @@ int spc_memory_report(struct spc_cache *cache, struct spc_mem_report *out);
  * opened before the fork must not be used in the child. Context: any
  * thread, not in read section. */
 void spc_fork_prepare(void);
+/* In the parent after fork(). Context: the thread that called prepare. */
 void spc_fork_parent(void);
+/* In the child after fork(); the child should exec or exit. Context: the
+ * child's only thread. */
 void spc_fork_child(void);
 
 #ifdef __cplusplus
