@@ -65,8 +65,9 @@ enum spc_mode { SPC_MODE_INDEXER = 0, SPC_MODE_VIEW = 1, SPC_MODE_SPLIT = 2 };
 enum spc_policy { SPC_POLICY_S3FIFO = 0, SPC_POLICY_CLOCK = 1 };
 enum spc_log_level { SPC_LOG_ERROR = 0, SPC_LOG_WARN, SPC_LOG_INFO, SPC_LOG_DEBUG };
 
-/* Log sink. Called from any library thread; must not call back into the
- * cache. message has no trailing newline. */
+/* Log sink; message has no trailing newline. Context: called on any
+ * library thread (callers', maintainers'); must not call back into the
+ * cache. */
 typedef void spc_log_fn(void *arg, enum spc_log_level level, const char *message);
 
 /* Fault injection for tests: called before every allocation or reservation
@@ -80,6 +81,8 @@ enum spc_fault_site {
 	SPC_FAULT_POOL_ALLOC,  /* an entry allocation in a pool */
 	SPC_FAULT_THREAD       /* creating a maintainer thread */
 };
+/* The hook's type. Context: called on any library thread, possibly
+ * concurrently; must not call back into the cache. */
 typedef int spc_fault_fn(void *arg, enum spc_fault_site site, size_t bytes);
 
 struct spc_config {
