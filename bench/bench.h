@@ -257,6 +257,10 @@ void bench_report_free(struct bench_report *r);
 struct bench_row *bench_report_add(struct bench_report *r, const char *system);
 /* Appends `"key": value` to params_json (value is JSON already). */
 void bench_report_param(struct bench_report *r, const char *key, const char *json_value);
+struct bench_opts;
+/* The parameters every timed scenario reports: duration_s, index_max_load
+ * and threads, in that order. */
+void bench_report_timed_params(struct bench_report *r, const struct bench_opts *o);
 /* Writes the JSON result file (BENCH.md's schema). Returns 0 or -1. */
 int bench_report_json(const struct bench_report *r, FILE *out);
 int bench_report_json_file(const struct bench_report *r, const char *path);

@@ -63,6 +63,21 @@ void bench_report_param(struct bench_report *r, const char *key, const char *jso
 	         key, json_value);
 }
 
+void bench_report_timed_params(struct bench_report *r, const struct bench_opts *o)
+{
+	char num[32], list[256] = "[";
+
+	snprintf(num, sizeof(num), "%g", o->duration_s);
+	bench_report_param(r, "duration_s", num);
+	snprintf(num, sizeof(num), "%g", o->index_max_load > 0 ? o->index_max_load : 2.0);
+	bench_report_param(r, "index_max_load", num);
+	for (int i = 0; i < o->n_threads; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? ", " : "",
+		         o->threads[i]);
+	strncat(list, "]", sizeof(list) - strlen(list) - 1);
+	bench_report_param(r, "threads", list);
+}
+
 static const char *ref_system(const struct bench_report *r)
 {
 	for (size_t i = 0; i < r->n; i++)

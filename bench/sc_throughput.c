@@ -275,14 +275,7 @@ static int run_throughput(const struct bench_opts *o, struct bench_report *r, in
 		run.vlen = 64;
 		run.budget = o->budget_bytes ? o->budget_bytes : (uint64_t)256 << 20;
 	}
-	bench_report_param(r, "duration_s", (snprintf(num, sizeof(num), "%g", o->duration_s), num));
-	bench_report_param(r, "index_max_load", (snprintf(num, sizeof(num), "%g", o->index_max_load > 0 ? o->index_max_load : 2.0), num));
-	char list[256] = "[";
-	for (int i = 0; i < o->n_threads; i++)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? ", " : "",
-		         o->threads[i]);
-	strncat(list, "]", sizeof(list) - strlen(list) - 1);
-	bench_report_param(r, "threads", list);
+	bench_report_timed_params(r, o);
 	bench_report_param(r, "budget_bytes", (snprintf(num, sizeof(num), "%llu",
 	                                                (unsigned long long)run.budget), num));
 	bench_report_param(r, "keys", (snprintf(num, sizeof(num), "%llu",

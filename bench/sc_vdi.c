@@ -342,14 +342,7 @@ int bench_scenario_view_during_index(const struct bench_opts *o, struct bench_re
 	       (unsigned long long)budget, (double)budget / 1048576.0, o->view_share,
 	       (unsigned long long)HOT_KEYS, VLEN, (unsigned long long)keyspace, indexers,
 	       o->duration_s, (unsigned long long)o->seed, o->pin ? ", pinned" : "");
-	bench_report_param(r, "duration_s", (snprintf(num, sizeof(num), "%g", o->duration_s), num));
-	bench_report_param(r, "index_max_load", (snprintf(num, sizeof(num), "%g", o->index_max_load > 0 ? o->index_max_load : 2.0), num));
-	char list[256] = "[";
-	for (int i = 0; i < o->n_threads; i++)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? ", " : "",
-		         o->threads[i]);
-	strncat(list, "]", sizeof(list) - strlen(list) - 1);
-	bench_report_param(r, "threads", list);
+	bench_report_timed_params(r, o);
 	bench_report_param(r, "budget_bytes",
 	                   (snprintf(num, sizeof(num), "%llu", (unsigned long long)budget), num));
 	bench_report_param(r, "view_share", (snprintf(num, sizeof(num), "%g", o->view_share), num));
