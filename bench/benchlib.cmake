@@ -19,17 +19,3 @@ pkg_check_modules(SPC_BENCH_DEPS REQUIRED IMPORTED_TARGET zlib liblzma libzstd)
 target_link_libraries(spc_benchlib PUBLIC splitcache_static PkgConfig::SPC_BENCH_DEPS
   PkgConfig::URCU Threads::Threads m)
 
-# The splitcache systems need the core's spc_open: present once core/
-# defines it. Until then they report themselves unavailable.
-file(GLOB SPC_BENCH_CORE_SOURCES ${PROJECT_SOURCE_DIR}/core/*.c)
-set(SPC_BENCH_HAVE_CORE OFF)
-foreach(f ${SPC_BENCH_CORE_SOURCES})
-  file(STRINGS ${f} hit REGEX "^int spc_open\\(")
-  if(hit)
-    set(SPC_BENCH_HAVE_CORE ON)
-  endif()
-endforeach()
-if(SPC_BENCH_HAVE_CORE)
-  target_compile_definitions(spc_benchlib PRIVATE SPC_BENCH_HAVE_CORE=1)
-endif()
-message(STATUS "splitcache-bench: splitcache systems ${SPC_BENCH_HAVE_CORE}")

@@ -6,6 +6,7 @@
  * Exit status: 0 success, 1 a scenario or output failed, 2 usage error.
  */
 #include "bench.h"
+#include "splitcache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,27 +58,11 @@ static int split_list(char *s, const char **out, int max)
 	return n;
 }
 
+/* Numbers and sizes ("42", "256M", "1G") through the library's own parser,
+ * so every splitcache program reads sizes alike. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s)
-		return -1;
-	uint64_t mult = 1;
-	switch (*end) {
-	case 'k': case 'K': mult = 1ULL << 10; end++; break;
-	case 'm': case 'M': mult = 1ULL << 20; end++; break;
-	case 'g': case 'G': mult = 1ULL << 30; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' ? 1 : 0;
-	if (*end == 'B')
-		end++;
-	if (*end)
-		return -1;
-	*out = (uint64_t)v * mult;
-	return 0;
+	return spc_parse_size(s, out) == SPC_OK ? 0 : -1;
 }
 
 int main(int argc, char **argv)

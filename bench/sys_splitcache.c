@@ -8,20 +8,15 @@
  * (use_env = 0) so a run is reproducible. Reads use the zero-copy path
  * (spc_read_lock, spc_get_rcu, copy out, spc_read_unlock): the same work
  * as the peers' copy-out lookups, on the path the library recommends.
- *
- * Until the core implements spc_open, CMake leaves SPC_BENCH_HAVE_CORE
- * undefined and both systems report "not available" at run time, so the
- * harness builds and runs its peers on any branch.
  */
 #include "bench.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#ifdef SPC_BENCH_HAVE_CORE
 #include "splitcache.h"
 
-static int spc_available(char *why, size_t cap)
+static int sc_available(char *why, size_t cap)
 {
 	return 1;
 }
@@ -107,46 +102,6 @@ static int sc_stats(void *h, int pool, struct bench_sys_stats *out)
 	return 0;
 }
 
-#else
-
-static int spc_available(char *why, size_t cap)
-{
-	snprintf(why, cap, "the core of this branch has no spc_open yet");
-	return 0;
-}
-
-static int open_s3fifo(const struct bench_sys_params *p, void **out)
-{
-	return -1;
-}
-
-#define open_clock open_s3fifo
-
-static void sc_close(void *h)
-{
-}
-
-static int sc_get(void *h, int pool, const void *key, size_t klen, void *buf, size_t cap)
-{
-	return 0;
-}
-
-static int sc_set(void *h, int pool, const void *key, size_t klen, const void *val,
-                  size_t vlen)
-{
-	return -1;
-}
-
-static int sc_del(void *h, int pool, const void *key, size_t klen)
-{
-	return 0;
-}
-
-static int sc_stats(void *h, int pool, struct bench_sys_stats *out)
-{
-	return -1;
-}
-#endif
 
 static void sc_thread(void *h)
 {
@@ -156,7 +111,7 @@ static void sc_thread(void *h)
 const struct bench_sys bench_sys_splitcache = {
 	.name = "splitcache",
 	.what = "this project, policy S3-FIFO",
-	.available = spc_available,
+	.available = sc_available,
 	.open = open_s3fifo,
 	.close = sc_close,
 	.thread_enter = sc_thread,
@@ -170,7 +125,7 @@ const struct bench_sys bench_sys_splitcache = {
 const struct bench_sys bench_sys_splitcache_clock = {
 	.name = "splitcache-clock",
 	.what = "this project, policy CLOCK",
-	.available = spc_available,
+	.available = sc_available,
 	.open = open_clock,
 	.close = sc_close,
 	.thread_enter = sc_thread,
