@@ -209,4 +209,8 @@ void spc_config_init(struct spc_config *cfg)
 	cfg->max_item_bytes = 1u << 20;
 	cfg->full_wait_ms = 100;
 	cfg->index_max_load = 2.0;
+	cfg->debug_prefix_lens[0] = 4;
+	cfg->debug_prefix_lens[1] = 8;
+	cfg->debug_prefix_lens[2] = 16;
+	cfg->debug_min_keys = 16;
 }

@@ -279,7 +279,7 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 
 /* ---- writes ------------------------------------------------------------------- */
 
-static int spc_store(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+static int spc_store_plain(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
                      const void *val, size_t vlen, int add_only)
 {
 	struct spc_lookup_key lk = { key, klen };
@@ -365,13 +365,13 @@ efull:
 int spc_set(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
             const void *val, size_t vlen)
 {
-	return spc_store(c, pool, key, klen, val, vlen, 0);
+	return spc_store_plain(c, pool, key, klen, val, vlen, 0);
 }
 
 int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
             const void *val, size_t vlen)
 {
-	return spc_store(c, pool, key, klen, val, vlen, 1);
+	return spc_store_plain(c, pool, key, klen, val, vlen, 1);
 }
 
 int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen)

@@ -85,6 +85,14 @@ enum spc_fault_site {
  * concurrently; must not call back into the cache. */
 typedef int spc_fault_fn(void *arg, enum spc_fault_site site, size_t bytes);
 
+/* The cache's clock, in whole seconds; expiry deadlines are read against
+ * it. Must never go backwards by much and be cheap. Context: called on any
+ * thread (readers of entries that have an expiry, maintainers), possibly
+ * concurrently; must not call back into the cache. */
+typedef uint64_t spc_clock_fn(void *arg);
+
+#define SPC_DEBUG_MAX_PREFIXES 8
+
 struct spc_config {
 	uint64_t budget_bytes;     /* 0: SPLITCACHE_MEMORY if set, else detect */
 	uint64_t max_budget_bytes; /* 0: 1 GiB; bounds the automatic rule only */
@@ -108,6 +116,13 @@ struct spc_config {
 	                                step runs in the writer's thread after
 	                                each write (deterministic; single-writer
 	                                replay and tests) */
+	spc_clock_fn *clock;       /* NULL: CLOCK_REALTIME seconds (unix time) */
+	void *clock_arg;
+	int debug;                 /* key-prefix statistics (off: zero cost) */
+	unsigned debug_prefix_lens[SPC_DEBUG_MAX_PREFIXES]; /* prefix lengths in
+	                              bytes, 0-terminated (default 4, 8, 16) */
+	uint64_t debug_min_keys;   /* a prefix is reported from this many
+	                              distinct keys (default 16) */
 	spc_log_fn *log;           /* NULL: warnings to stderr, nothing else */
 	void *log_arg;
 	spc_fault_fn *fault;       /* NULL in production */
@@ -220,6 +235,7 @@ struct spc_value {
 	size_t len;
 	uint32_t flags;   /* client flags (memcached semantics) */
 	uint64_t cas;     /* unique per store */
+	uint64_t expiry;  /* absolute deadline on the cache clock, 0: none */
 };
 
 /* Zero-copy lookup. Returns SPC_OK (out filled), SPC_ENOTFOUND, SPC_EINVAL.
@@ -259,6 +275,183 @@ int spc_clear(struct spc_cache *cache, enum spc_pool_id pool);
  * holds, the other keeps its old target until the next call).
  * Context: any thread, not in read section. */
 int spc_set_mode(struct spc_cache *cache, enum spc_mode mode, double view_share);
+
+/* ---- memcached item semantics (docs/api.md, "Items") -------------------------
+ * Every pool. Entries carry 32-bit client flags, a 64-bit cas unique per
+ * store and an optional expiry: an absolute deadline in seconds on the
+ * cache clock (spc_now); an entry whose deadline is <= now is a miss for
+ * every call and the maintainer reclaims it before live entries. Readers
+ * stay lock-free; every write keeps the budget rules of spc_set. */
+
+enum spc_store_mode {
+	SPC_STORE_SET = 0,  /* insert or replace */
+	SPC_STORE_ADD,      /* only if absent: else SPC_EEXISTS */
+	SPC_STORE_REPLACE,  /* only if present: else SPC_ENOTFOUND */
+	SPC_STORE_CAS,      /* only if present (SPC_ENOTFOUND) with the cas in
+	                       item->cas (else SPC_EEXISTS) */
+	SPC_STORE_APPEND,   /* value += val; flags and expiry kept; SPC_ENOTFOUND
+	                       when absent; item->cas, when nonzero, must match */
+	SPC_STORE_PREPEND   /* value = val + value; as APPEND */
+};
+
+struct spc_item {
+	uint32_t flags;  /* client flags (ignored by APPEND/PREPEND) */
+	uint64_t expiry; /* absolute deadline on the cache clock; 0: never
+	                    (ignored by APPEND/PREPEND) */
+	uint64_t cas;    /* the cas the entry must still have (CAS, APPEND,
+	                    PREPEND); 0: no check (not allowed for CAS) */
+};
+
+/* The cache clock now, in seconds. Context: any thread. */
+uint64_t spc_now(struct spc_cache *cache);
+
+/* The general store. item NULL: flags 0, no expiry, no cas. *cas_out (may
+ * be NULL) receives the new entry's cas. Atomic against concurrent stores
+ * of the same key (cds_lfht_replace; no lock). Returns SPC_OK, SPC_EINVAL,
+ * SPC_ETOOBIG (also when append/prepend would pass the item maximum),
+ * SPC_ENOMEM, SPC_EFULL, SPC_EEXISTS, SPC_ENOTFOUND (as the mode says);
+ * the cache is unchanged on every error. Context: any thread, not in read
+ * section. */
+int spc_store(struct spc_cache *cache, enum spc_pool_id pool, enum spc_store_mode mode,
+              const void *key, size_t klen, const void *val, size_t vlen,
+              const struct spc_item *item, uint64_t *cas_out);
+
+/* Copy-out lookup with the entry's metadata: out->data = buf, out->len,
+ * flags, cas, expiry. Returns as spc_get (SPC_ERANGE: out->len says how
+ * much is needed). Context: any thread. */
+int spc_get_item(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
+                 void *buf, size_t cap, struct spc_value *out);
+
+/* Adds delta to (decr: subtracts it from) a value that is a decimal
+ * number of at most 20 digits that fits 64 bits. incr wraps at 2^64, decr
+ * stops at 0. Flags and expiry kept, a new cas. cas_expect nonzero: the
+ * entry must still have it (else SPC_EEXISTS). *value_out and *cas_out may
+ * be NULL. Returns SPC_OK, SPC_ENOTFOUND, SPC_ENOTNUM, SPC_EEXISTS,
+ * SPC_EINVAL, SPC_ENOMEM, SPC_EFULL. Context: any thread, not in read
+ * section. */
+int spc_arith(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
+              int decr, uint64_t delta, uint64_t cas_expect, uint64_t *value_out,
+              uint64_t *cas_out);
+/* spc_arith(..., 0, delta, 0, ...). Context: as spc_arith. */
+int spc_incr(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
+             uint64_t delta, uint64_t *value_out, uint64_t *cas_out);
+/* spc_arith(..., 1, delta, 0, ...). Context: as spc_arith. */
+int spc_decr(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
+             uint64_t delta, uint64_t *value_out, uint64_t *cas_out);
+
+/* Sets a present entry's expiry (0: never); the cas is kept. Returns
+ * SPC_OK, SPC_ENOTFOUND, SPC_EINVAL, SPC_ENOMEM, SPC_EFULL. Context: any
+ * thread, not in read section. */
+int spc_touch(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
+              uint64_t expiry);
+
+/* Get-and-touch: spc_touch then the copy-out of spc_get_item, as one
+ * operation on the same entry. Returns as both. Context: any thread, not
+ * in read section. */
+int spc_gat(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
+            uint64_t expiry, void *buf, size_t cap, struct spc_value *out);
+
+/* Delete only if the entry still has cas_expect (0: any). Returns SPC_OK,
+ * SPC_ENOTFOUND, SPC_EEXISTS, SPC_EINVAL. Context: any thread, not in read
+ * section. */
+int spc_delete_cas(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
+                   uint64_t cas_expect);
+
+/* ---- view namespaces (docs/views.md) -------------------------------------
+ * The view pool holds, besides its plain entries (spc_set on SPC_POOL_VIEW),
+ * entries partitioned by block height, (height, key), and named API
+ * entries. The three are isolated from each other (the same key bytes in
+ * two namespaces are two entries) and share the view pool's budget. */
+
+/* Stores (height, key). Refused with SPC_EABOVETIP when height is above
+ * the tip (spc_set_tip), also when the tip is lowered below it while the
+ * store runs: then nothing is left behind. Modes and item as spc_store.
+ * Context: any thread, not in read section. */
+int spc_store_at(struct spc_cache *cache, uint64_t height, enum spc_store_mode mode,
+                 const void *key, size_t klen, const void *val, size_t vlen,
+                 const struct spc_item *item, uint64_t *cas_out);
+/* spc_store_at(..., SPC_STORE_SET, ..., NULL, NULL). Context: as above. */
+int spc_set_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
+               const void *val, size_t vlen);
+/* Copy-out lookup of (height, key); as spc_get. Context: any thread. */
+int spc_get_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
+               void *buf, size_t cap, size_t *vlen);
+/* Zero-copy lookup of (height, key); as spc_get_rcu. Context: read section. */
+int spc_get_at_rcu(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
+                   struct spc_value *out);
+/* Removes (height, key). As spc_delete. Context: any thread, not in read
+ * section. */
+int spc_delete_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen);
+
+/* Chain reorganisation: removes every height-partitioned entry at or
+ * above height, in time proportional to what it removes; readers are
+ * never blocked (each entry is unpublished like a delete; a reader inside
+ * a read section keeps what it already holds). *removed (may be NULL)
+ * receives the count. Not counted as evictions. Returns SPC_OK, SPC_EINVAL.
+ * Context: any thread, not in read section. */
+int spc_invalidate_from_height(struct spc_cache *cache, uint64_t height, uint64_t *removed);
+
+/* Sets the tip: stores above it are refused with SPC_EABOVETIP. Lowering
+ * it removes the entries above the new tip (as spc_invalidate_from_height
+ * (tip + 1)); raising it later does not bring them back. The initial tip
+ * is UINT64_MAX (no limit). Returns SPC_OK, SPC_EINVAL. Context: any
+ * thread, not in read section. */
+int spc_set_tip(struct spc_cache *cache, uint64_t tip);
+/* The current tip. Context: any thread. */
+uint64_t spc_tip(struct spc_cache *cache);
+
+/* Named API entries: name is a NUL-terminated string of 1..65535 bytes.
+ * As spc_set / spc_get / spc_delete on the view pool, in their own
+ * namespace. Context: as those. */
+int spc_api_set(struct spc_cache *cache, const char *name, const void *val, size_t vlen);
+int spc_api_get(struct spc_cache *cache, const char *name, void *buf, size_t cap, size_t *vlen);
+int spc_api_delete(struct spc_cache *cache, const char *name);
+
+/* ---- forced eviction, limits --------------------------------------------- */
+
+/* Evicts until the pool holds at most pct % of what it held at the call
+ * (pct 0..100; 0 empties it), in the maintainer's bounded steps; entries
+ * removed count as evictions. Returns when done (SPC_OK) or after
+ * timeout_ms (SPC_ETIMEDOUT, the maintainer stops at its next step).
+ * *evicted (may be NULL) receives how many this call evicted. Returns also
+ * SPC_EINVAL. Context: any thread, not in read section. */
+int spc_evict_to_percent(struct spc_cache *cache, enum spc_pool_id pool, unsigned pct,
+                         unsigned timeout_ms, uint64_t *evicted);
+/* Evict to target with hysteresis: when the pool holds more than 110 % of
+ * its target, evicts down to 90 % of it; otherwise does nothing. Returns as
+ * spc_evict_to_percent. Context: as above. */
+int spc_evict_to_target(struct spc_cache *cache, enum spc_pool_id pool, unsigned timeout_ms,
+                        uint64_t *evicted);
+
+/* The budget the cache actually runs with (after detection, clamps and
+ * the reservation ladder). Context: any thread. */
+uint64_t spc_actual_memory_limit(struct spc_cache *cache);
+/* The smallest budget splitcache recommends (docs/memory.md). Context:
+ * any thread. */
+uint64_t spc_recommended_minimum(void);
+/* Nonzero when the actual limit is below spc_recommended_minimum(); spc_open
+ * then also warns through the log callback. Context: any thread. */
+int spc_below_recommended_minimum(struct spc_cache *cache);
+
+/* ---- debug mode: key-prefix analysis (docs/api.md, "Debug mode") --------- */
+
+/* Renders a key readably: '/'-separated segments, text as is, binary as
+ * hex (4 and 8 bytes also as little-endian integers, long ones shortened).
+ * buf always NUL-terminated when cap > 0; *needed (may be NULL) receives
+ * the full length. Returns SPC_OK, SPC_ERANGE, SPC_EINVAL. Context: any
+ * thread. */
+int spc_key_render(const void *key, size_t klen, char *buf, size_t cap, size_t *needed);
+
+/* The key-prefix report of a pool (-1: both): per prefix, hits, misses,
+ * distinct keys and share of accesses, for the configured prefix lengths,
+ * prefixes with fewer than debug_min_keys keys left out, and a prefix
+ * dropped when one longer prefix covers almost all its accesses. As text
+ * or JSON into buf, like spc_mem_report_text. Returns SPC_OK, SPC_ERANGE,
+ * SPC_EINVAL (debug mode off). Context: any thread. */
+int spc_debug_report_text(struct spc_cache *cache, int pool, char *buf, size_t cap,
+                          size_t *needed);
+int spc_debug_report_json(struct spc_cache *cache, int pool, char *buf, size_t cap,
+                          size_t *needed);
 
 struct spc_stats {
 	uint64_t hits, misses;
