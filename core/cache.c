@@ -279,11 +279,13 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 
 /* ---- writes ------------------------------------------------------------------- */
 
-static int spc_store_plain(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
-                     const void *val, size_t vlen, int add_only)
+int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                  const void *val, size_t vlen, int add_only)
 {
-	struct spc_lookup_key lk = { key, klen };
+	const void *key = k->key;
+	size_t klen = k->klen;
 	struct spc_pstate *ps;
+	unsigned meta;
 	struct spc_ring_cell *cell;
 	struct cds_lfht_node *old = NULL;
 	struct spc_entry *e;
@@ -298,7 +300,8 @@ static int spc_store_plain(struct spc_cache *c, enum spc_pool_id pool, const voi
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
 	ps = &c->ps[pool];
-	size = spc_entry_size(0, klen, vlen);
+	meta = (pool & SPC_META_POOL) | (k->ns << SPC_META_NS_SHIFT);
+	size = spc_entry_size(meta, klen, vlen);
 	charge = spc_pool_usable(ps->pool, size) + ps->entry_share;
 	r = spc_wait_charge(ps, charge);
 	if (r != SPC_OK)
@@ -314,10 +317,11 @@ static int spc_store_plain(struct spc_cache *c, enum spc_pool_id pool, const voi
 	memset(e, 0, sizeof *e);
 	e->klen = (uint16_t)klen;
 	e->vlen = (uint32_t)vlen;
-	e->meta = (uint8_t)(pool & SPC_META_POOL);
-	memcpy(e->data, key, klen);
+	e->meta = (uint8_t)meta;
+	spc_entry_init_extra(e, 0, k->height, 0);
+	memcpy((unsigned char *)spc_entry_key(e), key, klen);
 	if (vlen)
-		memcpy(e->data + klen, val, vlen);
+		memcpy((unsigned char *)spc_entry_value(e), val, vlen);
 	cds_lfht_node_init(&e->node);
 	cell = spc_wait_ring_cell(ps);
 	if (!cell) {
@@ -332,11 +336,11 @@ static int spc_store_plain(struct spc_cache *c, enum spc_pool_id pool, const voi
 	 * Free on x86 and ARMv8 (plain store / ldar), correct everywhere. */
 	__atomic_store_n(&e->cas, __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED),
 	                 __ATOMIC_RELEASE);
-	hash = spc_hash(c, key, klen);
+	hash = spc_key_hash(c, k);
 	spc_rcu_read_lock();
 	if (add_only) {
 		struct cds_lfht_node *got =
-			cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, &lk, &e->node);
+			cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, k, &e->node);
 
 		if (got != &e->node) {
 			spc_rcu_read_unlock();
@@ -346,7 +350,7 @@ static int spc_store_plain(struct spc_cache *c, enum spc_pool_id pool, const voi
 			return SPC_EEXISTS;
 		}
 	} else {
-		old = cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, &lk, &e->node);
+		old = cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, k, &e->node);
 	}
 	spc_rcu_read_unlock();
 	spc_ring_fill(cell, e);
@@ -365,18 +369,23 @@ efull:
 int spc_set(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
             const void *val, size_t vlen)
 {
-	return spc_store_plain(c, pool, key, klen, val, vlen, 0);
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_store_key(c, pool, &k, val, vlen, 0);
 }
 
 int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
             const void *val, size_t vlen)
 {
-	return spc_store_plain(c, pool, key, klen, val, vlen, 1);
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_store_key(c, pool, &k, val, vlen, 1);
 }
 
-int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen)
+int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
 {
-	struct spc_lookup_key lk = { key, klen };
+	const void *key = k->key;
+	size_t klen = k->klen;
 	struct spc_pstate *ps;
 	struct spc_entry *gone = NULL;
 	uint64_t hash;
@@ -385,13 +394,13 @@ int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size
 		return SPC_EINVAL;
 	SPC_ASSERT_NOT_IN_RCU();
 	ps = &c->ps[pool];
-	hash = spc_hash(c, key, klen);
+	hash = spc_key_hash(c, k);
 	spc_rcu_read_lock();
 	for (;;) {
 		struct cds_lfht_iter it;
 		struct cds_lfht_node *n;
 
-		cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, &lk, &it);
+		cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, k, &it);
 		n = cds_lfht_iter_get_node(&it);
 		if (!n)
 			break;
@@ -409,6 +418,13 @@ int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size
 	spc_count(c, pool, SPC_C_DELETES, 1);
 	spc_after_write(ps);
 	return SPC_OK;
+}
+
+int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_delete_key(c, pool, &k);
 }
 
 int spc_clear(struct spc_cache *c, enum spc_pool_id pool)

@@ -169,21 +169,38 @@ int spc_cache_quiesce(struct spc_cache *c, unsigned ms);
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static inline uint64_t spc_hash(const struct spc_cache *c, const void *key, size_t klen)
-{
-	return XXH3_64bits_withSeed(key, klen, c->seed);
-}
-
-struct spc_lookup_key {
+/* A key as the index sees it: namespace, height (SPC_NS_HEIGHT only) and
+ * the key bytes. Plain keys are {key, klen, SPC_NS_PLAIN, 0}. */
+struct spc_key {
 	const void *key;
 	size_t klen;
+	unsigned ns;     /* enum spc_ns */
+	uint64_t height; /* 0 unless ns is SPC_NS_HEIGHT */
 };
 
+/* Seed mixers for the namespaced keys: each (namespace, height) hashes with
+ * its own seed, so equal key bytes at two heights land apart. Odd 64-bit
+ * constants (the golden ratio's and a Murmur3 finaliser's). */
+#define SPC_NS_SEED_MUL UINT64_C(0x9e3779b97f4a7c15)
+#define SPC_HEIGHT_SEED_MUL UINT64_C(0xff51afd7ed558ccd)
+
+static inline uint64_t spc_key_hash(const struct spc_cache *c, const struct spc_key *k)
+{
+	uint64_t seed = c->seed;
+
+	if (k->ns != SPC_NS_PLAIN)
+		seed ^= k->ns * SPC_NS_SEED_MUL + k->height * SPC_HEIGHT_SEED_MUL;
+	return XXH3_64bits_withSeed(k->key, k->klen, seed);
+}
+
+/* The lfht match callback: k is a struct spc_key. */
 static inline int spc_match(struct cds_lfht_node *n, const void *k)
 {
-	const struct spc_lookup_key *lk = k;
+	const struct spc_key *lk = k;
+	const struct spc_entry *e = spc_entry_of(n);
 
-	return spc_entry_key_eq(spc_entry_of(n), lk->key, lk->klen);
+	return spc_entry_ns(e) == lk->ns && spc_entry_key_eq(e, lk->key, lk->klen) &&
+	       (lk->ns != SPC_NS_HEIGHT || spc_entry_height(e) == lk->height);
 }
 
 /* The charge of an entry: usable size plus its share of index and policy. */
@@ -221,16 +238,15 @@ static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum sp
 
 /* The read path (STYLE.md 10): hash, lookup, touch, count. Never
  * allocates, never blocks. Context: read section of a registered thread. */
-static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_pool_id pool,
-                                               const void *key, size_t klen)
+static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                                   const struct spc_key *k)
 {
-	struct spc_lookup_key lk = { key, klen };
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *n;
 	struct spc_entry *e = NULL;
 
 	SPC_ASSERT_IN_RCU();
-	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_hash(c, key, klen), spc_match, &lk, &it);
+	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
 	n = cds_lfht_iter_get_node(&it);
 	if (n) {
 		e = spc_entry_of(n);
@@ -245,6 +261,22 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 	}
 	return e;
 }
+
+/* The plain namespace's read path (inlined: the namespace folds away). */
+static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                               const void *key, size_t klen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_lookup_key_rcu(c, pool, &k);
+}
+
+/* The store and delete of every namespace (core/cache.c); the public calls
+ * are thin wrappers. add_only: SPC_EEXISTS when present. Returns and
+ * context as spc_set / spc_delete. */
+int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                  const void *val, size_t vlen, int add_only);
+int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
 
 /* ---- core/maint.c ---------------------------------------------------------- */
 
