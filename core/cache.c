@@ -280,8 +280,10 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 /* ---- writes ------------------------------------------------------------------- */
 
 int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                  const void *val, size_t vlen, int add_only)
+                  enum spc_store_mode mode, const void *val, size_t vlen,
+                  const struct spc_item *item, uint64_t *cas_out)
 {
+	int add_only = mode == SPC_STORE_ADD;
 	const void *key = k->key;
 	size_t klen = k->klen;
 	struct spc_pstate *ps;
@@ -289,12 +291,16 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
 	struct spc_ring_cell *cell;
 	struct cds_lfht_node *old = NULL;
 	struct spc_entry *e;
-	uint64_t hash, charge;
+	uint64_t hash, charge, cas;
 	size_t size;
 	int r;
 
 	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || (!val && vlen > 0))
 		return SPC_EINVAL;
+	if (mode != SPC_STORE_SET && mode != SPC_STORE_ADD)
+		return SPC_EINVAL; /* the other modes: not yet */
+	if (item && (item->flags || item->expiry || item->cas))
+		return SPC_EINVAL; /* not yet */
 	if (klen > SPC_KEY_MAX || vlen > c->cfg.max_item_bytes)
 		return SPC_ETOOBIG;
 	SPC_ASSERT_NOT_IN_RCU();
@@ -334,8 +340,8 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
 	 * acquire (spc_entry_acquire), which makes the publication visible to
 	 * ThreadSanitizer too (it cannot see the lfht's rcu_assign_pointer).
 	 * Free on x86 and ARMv8 (plain store / ldar), correct everywhere. */
-	__atomic_store_n(&e->cas, __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED),
-	                 __ATOMIC_RELEASE);
+	cas = __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->cas, cas, __ATOMIC_RELEASE);
 	hash = spc_key_hash(c, k);
 	spc_rcu_read_lock();
 	if (add_only) {
@@ -359,6 +365,8 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
 	else
 		spc_count(c, pool, SPC_C_ITEMS, 1);
 	spc_count(c, pool, SPC_C_INSERTS, 1);
+	if (cas_out)
+		*cas_out = cas; /* not e->cas: e may be gone once published */
 	spc_after_write(ps);
 	return SPC_OK;
 efull:
@@ -371,7 +379,7 @@ int spc_set(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
 
-	return spc_store_key(c, pool, &k, val, vlen, 0);
+	return spc_store_key(c, pool, &k, SPC_STORE_SET, val, vlen, NULL, NULL);
 }
 
 int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
@@ -379,7 +387,7 @@ int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
 
-	return spc_store_key(c, pool, &k, val, vlen, 1);
+	return spc_store_key(c, pool, &k, SPC_STORE_ADD, val, vlen, NULL, NULL);
 }
 
 int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)

@@ -272,10 +272,11 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 }
 
 /* The store and delete of every namespace (core/cache.c); the public calls
- * are thin wrappers. add_only: SPC_EEXISTS when present. Returns and
- * context as spc_set / spc_delete. */
+ * are thin wrappers. Modes, item and cas_out as spc_store; returns and
+ * context as spc_store / spc_delete. */
 int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                  const void *val, size_t vlen, int add_only);
+                  enum spc_store_mode mode, const void *val, size_t vlen,
+                  const struct spc_item *item, uint64_t *cas_out);
 int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
 
 /* ---- core/maint.c ---------------------------------------------------------- */
