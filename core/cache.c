@@ -144,6 +144,9 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 		if (r != SPC_OK)
 			goto fail;
 	}
+	r = spc_view_open(c);
+	if (r != SPC_OK)
+		goto fail;
 	if (!c->sync_mode) {
 		for (p = 0; p < SPC_POOL_COUNT; p++) {
 			r = spc_ps_start(&c->ps[p]);
@@ -156,6 +159,7 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 fail:
 	for (p = 0; p < SPC_POOL_COUNT; p++)
 		spc_ps_stop(&c->ps[p]);
+	spc_view_close(c);
 	for (p = 0; p < set_up; p++)
 		spc_pool_teardown(&c->ps[p]);
 	if (c->mem)
@@ -213,6 +217,7 @@ void spc_close(struct spc_cache *c)
 		spc_ps_free_all(&c->ps[p]);
 		spc_pool_teardown(&c->ps[p]);
 	}
+	spc_view_close(c);
 	spc_mem_close(c->mem);
 	pthread_mutex_destroy(&c->mode_mu);
 	pthread_mutex_destroy(&c->slots_mu);
