@@ -240,34 +240,43 @@ void spc_read_unlock(struct spc_cache *c)
 	spc_rcu_read_unlock();
 }
 
-int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
-                struct spc_value *out)
+int spc_get_key_rcu(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                    struct spc_value *out)
 {
 	struct spc_entry *e;
 
-	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || klen > SPC_KEY_MAX || !out)
+	if (!c || !spc_pool_ok(pool) || !k->key || k->klen == 0 || k->klen > SPC_KEY_MAX || !out)
 		return SPC_EINVAL;
-	e = spc_lookup_rcu(c, pool, key, klen);
+	e = spc_lookup_key_rcu(c, pool, k);
 	if (!e)
 		return SPC_ENOTFOUND;
 	out->cas = spc_entry_acquire(e);
 	out->data = spc_entry_value(e);
 	out->len = e->vlen;
 	out->flags = spc_entry_flags(e);
+	out->expiry = spc_entry_expiry(e);
 	return SPC_OK;
 }
 
-int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen, void *buf,
-            size_t cap, size_t *vlen)
+int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                struct spc_value *out)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_get_key_rcu(c, pool, &k, out);
+}
+
+int spc_get_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
+                size_t cap, size_t *vlen)
 {
 	struct spc_entry *e;
 	int r = SPC_OK;
 
-	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || klen > SPC_KEY_MAX || !vlen ||
+	if (!c || !spc_pool_ok(pool) || !k->key || k->klen == 0 || k->klen > SPC_KEY_MAX || !vlen ||
 	    (!buf && cap > 0))
 		return SPC_EINVAL;
 	spc_rcu_read_lock();
-	e = spc_lookup_rcu(c, pool, key, klen);
+	e = spc_lookup_key_rcu(c, pool, k);
 	if (!e) {
 		r = SPC_ENOTFOUND;
 	} else {
@@ -280,6 +289,14 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 	}
 	spc_rcu_read_unlock();
 	return r;
+}
+
+int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen, void *buf,
+            size_t cap, size_t *vlen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_get_key(c, pool, &k, buf, cap, vlen);
 }
 
 /* ---- writes ------------------------------------------------------------------- */

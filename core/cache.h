@@ -273,6 +273,14 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 	return spc_lookup_key_rcu(c, pool, &k);
 }
 
+/* The lookups of every namespace (core/cache.c); spc_get_rcu / spc_get and
+ * the view namespaces' reads are thin wrappers. Returns and context as
+ * spc_get_rcu / spc_get. */
+int spc_get_key_rcu(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                    struct spc_value *out);
+int spc_get_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
+                size_t cap, size_t *vlen);
+
 /* The store and delete of every namespace (core/cache.c); the public calls
  * are thin wrappers. Modes, item and cas_out as spc_store; returns and
  * context as spc_store / spc_delete. */

@@ -356,11 +356,6 @@ static void spc_view_withdraw(struct spc_cache *c, const struct spc_key *k, uint
 /* The longest API name, without its NUL (a key is at most SPC_KEY_MAX). */
 #define SPC_API_NAME_MAX SPC_KEY_MAX
 
-static int spc_view_key_ok(const struct spc_cache *c, const void *key, size_t klen)
-{
-	return c && key && klen > 0 && klen <= SPC_KEY_MAX;
-}
-
 /* The key of an API name: its bytes without the NUL. Returns SPC_OK or
  * SPC_EINVAL (NULL, empty, or no NUL within SPC_API_NAME_MAX bytes). */
 static int spc_api_key(const char *name, struct spc_key *k)
@@ -374,31 +369,6 @@ static int spc_api_key(const char *name, struct spc_key *k)
 		return SPC_EINVAL;
 	*k = (struct spc_key){ name, n, SPC_NS_API, 0 };
 	return SPC_OK;
-}
-
-/* Copy-out lookup of any namespaced key in the view pool, as spc_get. */
-static int spc_view_get(struct spc_cache *c, const struct spc_key *k, void *buf, size_t cap,
-                        size_t *vlen)
-{
-	struct spc_entry *e;
-	int r = SPC_OK;
-
-	if (!vlen || (!buf && cap > 0))
-		return SPC_EINVAL;
-	spc_rcu_read_lock();
-	e = spc_lookup_key_rcu(c, SPC_POOL_VIEW, k);
-	if (!e) {
-		r = SPC_ENOTFOUND;
-	} else {
-		(void)spc_entry_acquire(e);
-		*vlen = e->vlen;
-		if (cap < e->vlen)
-			r = SPC_ERANGE;
-		else if (e->vlen)
-			memcpy(buf, spc_entry_value(e), e->vlen);
-	}
-	spc_rcu_read_unlock();
-	return r;
 }
 
 /* ---- height-partitioned entries ----------------------------------------- */
@@ -462,36 +432,21 @@ int spc_get_at(struct spc_cache *c, uint64_t height, const void *key, size_t kle
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
 
-	if (!spc_view_key_ok(c, key, klen))
-		return SPC_EINVAL;
-	return spc_view_get(c, &k, buf, cap, vlen);
+	return spc_get_key(c, SPC_POOL_VIEW, &k, buf, cap, vlen);
 }
 
 int spc_get_at_rcu(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
                    struct spc_value *out)
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
-	struct spc_entry *e;
 
-	if (!spc_view_key_ok(c, key, klen) || !out)
-		return SPC_EINVAL;
-	e = spc_lookup_key_rcu(c, SPC_POOL_VIEW, &k);
-	if (!e)
-		return SPC_ENOTFOUND;
-	out->cas = spc_entry_acquire(e);
-	out->data = spc_entry_value(e);
-	out->len = e->vlen;
-	out->flags = spc_entry_flags(e);
-	out->expiry = spc_entry_expiry(e);
-	return SPC_OK;
+	return spc_get_key_rcu(c, SPC_POOL_VIEW, &k, out);
 }
 
 int spc_delete_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen)
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
 
-	if (!spc_view_key_ok(c, key, klen))
-		return SPC_EINVAL;
 	return spc_delete_key(c, SPC_POOL_VIEW, &k);
 }
 
@@ -512,7 +467,7 @@ int spc_api_get(struct spc_cache *c, const char *name, void *buf, size_t cap, si
 
 	if (!c || spc_api_key(name, &k) != SPC_OK)
 		return SPC_EINVAL;
-	return spc_view_get(c, &k, buf, cap, vlen);
+	return spc_get_key(c, SPC_POOL_VIEW, &k, buf, cap, vlen);
 }
 
 int spc_api_delete(struct spc_cache *c, const char *name)
