@@ -14,12 +14,18 @@
  *   2. charge the pool;       SPC_EFULL after a bounded wait (maint.c)
  *   3. allocate the entry;    SPC_ENOMEM (uncharge)
  *   4. reserve a ring cell;   SPC_EFULL after a bounded wait (free, uncharge)
- *   5. publish in the lfht (add_replace for set, add_unique for add; on an
- *      add conflict the never-published entry is freed at once: SPC_EEXISTS);
+ *   5. publish in the lfht: add_replace for set; for the other modes the
+ *      mode's plan is checked against the entry found in the same read
+ *      section, then cds_lfht_replace on that entry (add_unique when there
+ *      was none), retried from the lookup when another write got there
+ *      first (core/edit.c); a plan's refusal (SPC_EEXISTS, SPC_ENOTFOUND,
+ *      SPC_ETOOBIG for append) frees the never-published entry at once;
  *   6. fill the ring cell: from here the maintainer owns the entry;
  *   7. retire the replaced entry (spc_note_unpublished: backlog, dead flag).
  * Step 4 comes before 5 so that nothing is visible when the ring is full;
  * 6 comes after 5 so the maintainer never sees an unpublished new entry.
+ * Steps 2 to 7 are core/edit.c's engine, shared with incr/decr and touch
+ * (core/item.c).
  *
  * Guarantees (tests/integration/cache, tests/fault/core):
  *  1. a store is visible to every lookup that starts after it returns;
@@ -28,6 +34,8 @@
  *  3. a reader never sees a torn entry (entries are built before the
  *     lfht's publication barrier) nor a freed one (maint.c, guarantee 4);
  *  4. deletes and clears never count as evictions; replacements neither;
+ *     an expired entry a write replaces or a delete removes counts as an
+ *     expiration (and the delete answers SPC_ENOTFOUND);
  *  5. several caches coexist: all state hangs off the handle (the only
  *     process-wide data is the RCU registration of sync/rcu.c, the per-
  *     thread slot table of stats.c and the cache id counter below).

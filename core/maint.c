@@ -20,6 +20,16 @@
  *      cleared) go to the batch too, without counting as evictions;
  *   3. sweeps the policy for dead entries when writers left some, so their
  *      memory comes back without pressure;
+ *   3b. reclaims expired entries before live ones. The policy's dead test
+ *      (spc_op_dead) also answers yes for an entry whose expiry deadline
+ *      has passed on the clock read at the step's start, after claiming
+ *      it (its slot set to SPC_EXPIRY_CLAIMED with a CAS, so a racing
+ *      touch cannot revive it); the maintainer then unpublishes it with
+ *      cds_lfht_del and counts an expiration, never an eviction. So
+ *      eviction (2) takes every expired entry it meets as it goes; while
+ *      entries with an expiry are queued, each new clock second starts a
+ *      pass of bounded sweeps over every queued item, and a step that
+ *      needs room sweeps before it picks live victims;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
  *      the callback frees each entry and uncharges it. If no batch struct
  *      is free, the maintainer (never in a read section) waits with
@@ -44,7 +54,9 @@
  *     writers wait a bounded time, then SPC_EFULL);
  *  2. charged = sum of live entries' charges + backlog, after quiescence;
  *  3. evictions count exactly the entries the maintainer unpublished to
- *     make room, never replacements, deletes or clears;
+ *     make room, never replacements, deletes, clears or expired entries;
+ *     expirations count each expired entry unpublished exactly once
+ *     (by the maintainer here, or by the write that replaced it);
  *  4. no entry is freed while a reader that found it is in its section;
  *  5. in synchronous mode the same sequence of calls gives the same
  *     victims, whatever the byte budget as long as it is not exhausted.

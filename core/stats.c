@@ -8,8 +8,9 @@
  * keyed by the cache's process-unique id; on a miss it looks for a slot it
  * owns in the cache's list (the table may have forgotten it), else
  * allocates one and links it. Counters that only the maintainer changes
- * (evictions, the expirations it reclaims) live in the pool state; charged bytes and the reclamation
- * backlog come from the pool's own atomics.
+ * (evictions, the expirations it reclaims) live in the pool state;
+ * charged bytes and the reclamation backlog come from the pool's own
+ * atomics.
  *
  * Guarantees (tests/unit/core/test_stats.c, tests/integration/cache):
  *  1. each counter is exact once writers are quiet: no increment is lost
