@@ -56,6 +56,7 @@ enum spc_ctr {
 	SPC_C_DELETES,
 	SPC_C_EFULL,
 	SPC_C_ITEMS, /* signed delta stored as two's complement */
+	SPC_C_EXPIRED, /* expired entries a writer replaced or a delete removed */
 	SPC_C_COUNT
 };
 
@@ -115,6 +116,8 @@ struct spc_pstate {
 	_Alignas(SPC_CACHELINE) int kicked;         /* atomic: a wake-up is pending */
 	uint64_t room_need;           /* atomic: largest charge a waiting writer needs */
 	uint64_t evictions;           /* atomic: written by the maintainer only */
+	uint64_t expirations;         /* atomic: expired entries the maintainer
+	                                 unpublished; written by it only */
 
 	/* Sleeping and waking: mu guards stop, shed and the two conditions. */
 	_Alignas(SPC_CACHELINE) pthread_mutex_t mu;
@@ -129,6 +132,10 @@ struct spc_pstate {
 	int has_thread;
 	int evicting;                 /* hysteresis: between high and low mark */
 	size_t sweep_idle;            /* items swept since a dead one was found */
+	size_t expiry_items;          /* queued entries that have an expiry slot */
+	uint64_t expiry_second;       /* cache clock of the current expiry pass */
+	size_t expiry_scan_left;      /* items the current expiry pass has yet to
+	                                 sweep (one pass per clock second) */
 	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
@@ -213,6 +220,12 @@ static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struc
 
 struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
 
+/* Nonzero when e has an expiry whose deadline has passed on the cache
+ * clock (spc_now). Out of line: only entries with SPC_META_EXPIRY get
+ * here. Context: the caller found e through the index, inside a read
+ * section (or unpublished it itself). */
+int spc_entry_expired(struct spc_cache *c, const struct spc_entry *e);
+
 /* This thread's slot in c (never NULL: falls back to the shared slot). */
 static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
 {
@@ -251,8 +264,14 @@ static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc
 	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
 	n = cds_lfht_iter_get_node(&it);
 	if (n) {
+		unsigned meta;
+
 		e = spc_entry_of(n);
-		if (spc_entry_dead(e))
+		meta = spc_entry_meta(e);
+		/* One predictable branch for plain entries; dead or expired
+		 * entries are misses. */
+		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_EXPIRY)) != 0, 0) &&
+		    ((meta & SPC_META_DEAD) || spc_entry_expired(c, e)))
 			e = NULL;
 	}
 	if (e) {

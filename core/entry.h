@@ -121,6 +121,18 @@ static inline uint64_t spc_entry_expiry(const struct spc_entry *e)
 	return slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
 }
 
+/* The deadline the expiry reclaimer stores in a slot it claims
+ * (core/maint.c, spc_op_dead): passed whatever the clock says, so a touch
+ * that loses the race to it sees the entry expired. A caller's deadline of
+ * 1 therefore also means "already expired" (docs/api.md, "Items"). */
+#define SPC_EXPIRY_CLAIMED UINT64_C(1)
+
+/* Nonzero when deadline (0: none) has passed at now. */
+static inline int spc_deadline_passed(uint64_t deadline, uint64_t now)
+{
+	return deadline != 0 && (deadline <= now || deadline == SPC_EXPIRY_CLAIMED);
+}
+
 /* The height of an SPC_NS_HEIGHT entry, 0 for the others. */
 static inline uint64_t spc_entry_height(const struct spc_entry *e)
 {
