@@ -7,6 +7,7 @@
  * and in synchronous-maintenance mode (_i 1).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +465,42 @@ START_TEST(item_semantics_at_heights)
 }
 END_TEST
 
+static void *invalidate_all(void *arg)
+{
+	uint64_t removed = 0;
+
+	ck_assert_int_eq(spc_invalidate_from_height(arg, 0, &removed), SPC_OK);
+	return (void *)(uintptr_t)removed;
+}
+
+/* A reader inside its read section keeps the value it holds while a
+ * reorganisation removes it (the reorganisation does not wait for the
+ * reader), and misses after it. With a maintainer thread only: in
+ * synchronous mode the caller itself waits for the grace period. */
+START_TEST(reader_keeps_value_during_reorganisation)
+{
+	struct spc_cache *c = open_cache(16u << 20, 0);
+	struct spc_value v;
+	pthread_t t;
+	void *removed;
+	char want[64];
+
+	memset(want, 'w', sizeof want);
+	for (uint64_t h = 0; h < 10; h++)
+		ck_assert_int_eq(spc_set_at(c, h, "k", 1, want, sizeof want), SPC_OK);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_at_rcu(c, 3, "k", 1, &v), SPC_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, invalidate_all, c), 0);
+	ck_assert_int_eq(pthread_join(t, &removed), 0); /* returned while we read */
+	ck_assert_uint_eq((uintptr_t)removed, 10);
+	ck_assert_uint_eq(v.len, sizeof want);
+	ck_assert_int_eq(memcmp(v.data, want, sizeof want), 0);
+	ck_assert_int_eq(spc_get_at_rcu(c, 3, "k", 1, &v), SPC_ENOTFOUND);
+	spc_read_unlock(c);
+	spc_close(c);
+}
+END_TEST
+
 static Suite *views_suite(void)
 {
 	Suite *s = suite_create("views");
@@ -481,6 +518,7 @@ static Suite *views_suite(void)
 	tcase_add_loop_test(tc, invalidate_removes_exactly_from_height, 0, 2);
 	tcase_add_loop_test(tc, invalidate_many_then_refill, 0, 2);
 	tcase_add_loop_test(tc, item_semantics_at_heights, 0, 2);
+	tcase_add_test(tc, reader_keeps_value_during_reorganisation);
 	suite_add_tcase(s, tc);
 	return s;
 }
