@@ -270,6 +270,8 @@ static uint64_t spc_view_reorg_locked(struct spc_cache *c, uint64_t from)
 	v->req_from = from;
 	v->req_removed = 0;
 	v->req = SPC_REQ_POSTED;
+	/* Relaxed: a hint for the maintainer's lock-free test; the request
+	 * itself is read under mu, which this store precedes. */
 	__atomic_store_n(&v->posted, 1, __ATOMIC_RELAXED);
 	ps->room_waiters++;
 	while (v->req != SPC_REQ_DONE) {
