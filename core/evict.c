@@ -135,6 +135,21 @@ void spc_forced_settle(struct spc_pstate *ps)
 
 /* ---- caller side ------------------------------------------------------------ */
 
+/* a < b on CLOCK_MONOTONIC timestamps. */
+static int spc_ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Nonzero once the monotonic clock has reached *end. */
+static int spc_passed(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return !spc_ts_before(&now, end);
+}
+
 static void spc_forced_post(struct spc_pstate *ps, struct spc_evict_req *req)
 {
 	spc_lock(&ps->mu);
@@ -151,7 +166,6 @@ static void spc_forced_post(struct spc_pstate *ps, struct spc_evict_req *req)
 static int spc_forced_run_sync(struct spc_pstate *ps, struct spc_evict_req *req,
                                const struct timespec *end)
 {
-	struct timespec now;
 	int done, work;
 
 	for (;;) {
@@ -159,11 +173,7 @@ static int spc_forced_run_sync(struct spc_pstate *ps, struct spc_evict_req *req,
 		spc_lock(&ps->mu);
 		done = req->done;
 		spc_unlock(&ps->mu);
-		if (done || !work)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end->tv_sec ||
-		    (now.tv_sec == end->tv_sec && now.tv_nsec >= end->tv_nsec))
+		if (done || !work || spc_passed(end))
 			break;
 	}
 	return done ? SPC_OK : SPC_ETIMEDOUT;
@@ -173,7 +183,7 @@ static int spc_forced_run_sync(struct spc_pstate *ps, struct spc_evict_req *req,
 static int spc_forced_wait(struct spc_pstate *ps, struct spc_evict_req *req,
                            const struct timespec *end)
 {
-	struct timespec slice, now;
+	struct timespec slice;
 	int done;
 
 	spc_lock(&ps->mu);
@@ -184,17 +194,12 @@ static int spc_forced_wait(struct spc_pstate *ps, struct spc_evict_req *req,
 		spc_unlock(&ps->mu);
 		spc_kick(ps);
 		spc_lock(&ps->mu);
-		if (req->done)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end->tv_sec ||
-		    (now.tv_sec == end->tv_sec && now.tv_nsec >= end->tv_nsec))
+		if (req->done || spc_passed(end))
 			break;
 		if (ps->room_gen != gen)
 			continue;
 		spc_deadline(&slice, SPC_FORCED_POLL_MS);
-		if (slice.tv_sec > end->tv_sec ||
-		    (slice.tv_sec == end->tv_sec && slice.tv_nsec > end->tv_nsec))
+		if (spc_ts_before(end, &slice))
 			slice = *end;
 		spc_timedwait(&ps->room_cv, &ps->mu, &slice);
 	}

@@ -174,6 +174,14 @@ START_TEST(report_json_exact)
 }
 END_TEST
 
+static void cover_inputs(struct spc_cache *c)
+{
+	set_s(c, SPC_POOL_VIEW, "only/one-key");
+	get_n(c, SPC_POOL_VIEW, "only/one-key", 20); /* "only" covered by "only/one" */
+	get_n(c, SPC_POOL_VIEW, "half/aaaa", 1);     /* "half": two keys of one access each */
+	get_n(c, SPC_POOL_VIEW, "half/bbbb", 1);
+}
+
 /* min keys decides what is shown; at 1 the single-key prefixes come back
  * and now cover their 4-byte parents where they take >= 95 %. */
 START_TEST(min_keys_and_cover_rule)
@@ -182,10 +190,7 @@ START_TEST(min_keys_and_cover_rule)
 	struct spc_cache *c = open_debug(1, lens, 1, NULL);
 	char buf[4096];
 
-	set_s(c, SPC_POOL_VIEW, "only/one-key");
-	get_n(c, SPC_POOL_VIEW, "only/one-key", 20); /* "only" covered by "only/one" */
-	get_n(c, SPC_POOL_VIEW, "half/aaaa", 1);     /* "half": two keys of one access each */
-	get_n(c, SPC_POOL_VIEW, "half/bbbb", 1);
+	cover_inputs(c);
 	ck_assert_int_eq(spc_debug_report_text(c, SPC_POOL_VIEW, buf, sizeof buf, NULL), SPC_OK);
 	ck_assert_ptr_nonnull(strstr(buf, "    90.91%         20          0          1    8  only/one\n"));
 	ck_assert_ptr_null(strstr(buf, "  only\n"));
@@ -195,10 +200,7 @@ START_TEST(min_keys_and_cover_rule)
 	spc_close(c);
 	/* at 3 keys nothing is shown */
 	c = open_debug(1, lens, 3, NULL);
-	set_s(c, SPC_POOL_VIEW, "only/one-key");
-	get_n(c, SPC_POOL_VIEW, "only/one-key", 20);
-	get_n(c, SPC_POOL_VIEW, "half/aaaa", 1);
-	get_n(c, SPC_POOL_VIEW, "half/bbbb", 1);
+	cover_inputs(c);
 	ck_assert_int_eq(spc_debug_report_text(c, SPC_POOL_VIEW, buf, sizeof buf, NULL), SPC_OK);
 	ck_assert_ptr_nonnull(strstr(buf, "left out: 5 below min keys, 0 covered by a longer prefix\n"));
 	spc_close(c);

@@ -100,35 +100,23 @@ static void check_percent(struct spc_cache *c, unsigned pct)
 	ck_assert_uint_eq(c->ps[SPC_POOL_INDEX].forced_goal, 0);
 }
 
-START_TEST(percent_50_halves)
+/* _i: pct index * 2 + sync. 50 halves, 0 empties, 100 does nothing. */
+START_TEST(percent_evicts_exactly)
 {
-	struct spc_cache *c = open_cache(_i, 0);
+	static const unsigned pcts[] = { 50, 0, 100 };
+	unsigned pct = pcts[_i / 2];
+	struct spc_cache *c = open_cache(_i & 1, 0);
+	struct spc_stats st;
 
 	fill(c, SPC_POOL_INDEX, NKEYS);
-	check_percent(c, 50);
-	spc_close(c);
-}
-END_TEST
-
-START_TEST(percent_0_empties)
-{
-	struct spc_cache *c = open_cache(_i, 0);
-
-	fill(c, SPC_POOL_INDEX, NKEYS);
-	check_percent(c, 0);
-	ck_assert_uint_eq(stats_of(c, SPC_POOL_INDEX).items, 0);
-	ck_assert_uint_eq(stats_of(c, SPC_POOL_INDEX).charged_bytes, 0);
-	spc_close(c);
-}
-END_TEST
-
-START_TEST(percent_100_does_nothing)
-{
-	struct spc_cache *c = open_cache(_i, 0);
-
-	fill(c, SPC_POOL_INDEX, NKEYS);
-	check_percent(c, 100);
-	ck_assert_uint_eq(stats_of(c, SPC_POOL_INDEX).items, NKEYS);
+	check_percent(c, pct);
+	st = stats_of(c, SPC_POOL_INDEX);
+	if (pct == 0) {
+		ck_assert_uint_eq(st.items, 0);
+		ck_assert_uint_eq(st.charged_bytes, 0);
+	} else if (pct == 100) {
+		ck_assert_uint_eq(st.items, NKEYS);
+	}
 	spc_close(c);
 }
 END_TEST
@@ -423,9 +411,7 @@ static Suite *evict_suite(void)
 	TCase *tc = tcase_create("forced");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, percent_50_halves, 0, 2);
-	tcase_add_loop_test(tc, percent_0_empties, 0, 2);
-	tcase_add_loop_test(tc, percent_100_does_nothing, 0, 2);
+	tcase_add_loop_test(tc, percent_evicts_exactly, 0, 6);
 	tcase_add_test(tc, arguments);
 	tcase_add_test(tc, timeout_withdraws_the_request);
 	tcase_add_test(tc, under_readers_and_writers);
