@@ -66,6 +66,7 @@
 #define SPC_PAIR_IDX_BITS 16u
 #define SPC_PAIR_IDX_MASK ((UINT64_C(1) << SPC_PAIR_IDX_BITS) - 1)
 #define SPC_GOLDEN UINT64_C(0x9e3779b97f4a7c15)
+#define SPC_PCT 100u
 
 _Static_assert(SPC_DEBUG_MERGE_PREFIXES < SPC_PAIR_IDX_MASK, "prefix index must fit a pair");
 _Static_assert(SPC_DEBUG_PREFIX_MAX <= UINT8_MAX, "prefix length is kept in a byte");
@@ -442,7 +443,7 @@ static void spc_dbg_classify(struct spc_debug *d)
 
 			if (q->len > p->len && q->keys >= d->min_keys &&
 			    memcmp(q->bytes, p->bytes, p->len) == 0 &&
-			    spc_dbg_acc(q) * 100 >= spc_dbg_acc(p) * SPC_DEBUG_COVER_PCT)
+			    spc_dbg_acc(q) * SPC_PCT >= spc_dbg_acc(p) * SPC_DEBUG_COVER_PCT)
 				p->left_out = 2;
 		}
 	}
@@ -489,7 +490,7 @@ static void spc_dbg_render_pool(const struct spc_debug *d, int pool, int json, i
 		              "hits", "misses", "keys", "len", "prefix");
 	for (uint32_t i = 0; i < m->n_prefixes; i++) {
 		const struct spc_dbg_prefix *p = &m->prefixes[i];
-		double share = total ? 100.0 * (double)spc_dbg_acc(p) / (double)total : 0.0;
+		double share = total ? SPC_PCT * (double)spc_dbg_acc(p) / (double)total : 0.0;
 
 		below += p->left_out == 1;
 		covered += p->left_out == 2;
