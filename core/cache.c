@@ -33,6 +33,7 @@
  *     thread slot table of stats.c and the cache id counter below).
  */
 #include "core/cache.h"
+#include "core/debug.h"
 
 #include <errno.h>
 #include <string.h>
@@ -136,6 +137,9 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	spc_stats_init(c);
 	if (pthread_mutex_init(&c->mode_mu, NULL) != 0 || pthread_mutex_init(&c->slots_mu, NULL) != 0)
 		spc_die("pthread_mutex_init failed");
+	r = spc_debug_open(c);
+	if (r != SPC_OK)
+		goto fail;
 	r = spc_mem_open(cfg, &c->env, &c->mem);
 	if (r != SPC_OK)
 		goto fail;
@@ -160,6 +164,7 @@ fail:
 		spc_pool_teardown(&c->ps[p]);
 	if (c->mem)
 		spc_mem_close(c->mem);
+	spc_debug_close(c);
 	pthread_mutex_destroy(&c->mode_mu);
 	pthread_mutex_destroy(&c->slots_mu);
 	spc_stats_fini(c);
@@ -260,6 +265,7 @@ void spc_close(struct spc_cache *c)
 		spc_pool_teardown(&c->ps[p]);
 	}
 	spc_mem_close(c->mem);
+	spc_debug_close(c);
 	pthread_mutex_destroy(&c->mode_mu);
 	pthread_mutex_destroy(&c->slots_mu);
 	spc_stats_fini(c);
