@@ -274,7 +274,8 @@ static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc
 	} else {
 		spc_count(c, pool, SPC_C_MISSES, 1);
 	}
-	if (__builtin_expect(c->debug != NULL, 0)) spc_debug_note(c, pool, key, klen, e != NULL);
+	if (__builtin_expect(c->debug != NULL, 0))
+		spc_debug_note(c, pool, k->key, k->klen, e != NULL);
 	return e;
 }
 
