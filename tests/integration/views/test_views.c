@@ -27,35 +27,34 @@ static struct spc_cache *open_cache(uint64_t budget, int sync)
 	return c;
 }
 
-/* Copies a value into buf as a string; returns the status. */
+/* The string helpers below copy a value into buf (cap - 1 bytes at most)
+ * and NUL-terminate it on success; they return the lookup's status. */
+static int terminated(int r, char *buf, const size_t *n)
+{
+	if (r == SPC_OK)
+		buf[*n] = '\0';
+	return r;
+}
+
 static int at_str(struct spc_cache *c, uint64_t h, const char *k, char *buf, size_t cap)
 {
 	size_t n = 0;
-	int r = spc_get_at(c, h, k, strlen(k), buf, cap - 1, &n);
 
-	if (r == SPC_OK)
-		buf[n] = '\0';
-	return r;
+	return terminated(spc_get_at(c, h, k, strlen(k), buf, cap - 1, &n), buf, &n);
 }
 
 static int api_str(struct spc_cache *c, const char *name, char *buf, size_t cap)
 {
 	size_t n = 0;
-	int r = spc_api_get(c, name, buf, cap - 1, &n);
 
-	if (r == SPC_OK)
-		buf[n] = '\0';
-	return r;
+	return terminated(spc_api_get(c, name, buf, cap - 1, &n), buf, &n);
 }
 
 static int plain_str(struct spc_cache *c, enum spc_pool_id p, const char *k, char *buf, size_t cap)
 {
 	size_t n = 0;
-	int r = spc_get(c, p, k, strlen(k), buf, cap - 1, &n);
 
-	if (r == SPC_OK)
-		buf[n] = '\0';
-	return r;
+	return terminated(spc_get(c, p, k, strlen(k), buf, cap - 1, &n), buf, &n);
 }
 
 START_TEST(set_get_delete_at)
