@@ -11,26 +11,28 @@
 
 #include "splitcache.h"
 
+/* Every field is accessed atomically (relaxed): faults also strike the
+ * maintainer threads while the test arms and disarms. */
 struct faults {
-	unsigned long calls; /* atomic: allocations seen while armed */
+	unsigned long calls; /* allocations seen while armed */
 	unsigned long nth;   /* 0: disarmed */
 	int persistent;
 	int only_malloc;     /* fail SPC_FAULT_MALLOC sites only */
-	unsigned long hit;   /* atomic: faults injected */
+	unsigned long hit;   /* faults injected */
 };
 
 static inline int fault_hook(void *arg, enum spc_fault_site site, size_t bytes)
 {
 	struct faults *f = arg;
-	unsigned long n;
+	unsigned long n, nth = __atomic_load_n(&f->nth, __ATOMIC_RELAXED);
 
 	(void)bytes;
-	if (!__atomic_load_n(&f->nth, __ATOMIC_RELAXED))
+	if (!nth)
 		return 0;
-	if (f->only_malloc && site != SPC_FAULT_MALLOC)
+	if (__atomic_load_n(&f->only_malloc, __ATOMIC_RELAXED) && site != SPC_FAULT_MALLOC)
 		return 0;
 	n = __atomic_add_fetch(&f->calls, 1, __ATOMIC_RELAXED);
-	if (n == f->nth || (f->persistent && n > f->nth)) {
+	if (n == nth || (__atomic_load_n(&f->persistent, __ATOMIC_RELAXED) && n > nth)) {
 		__atomic_fetch_add(&f->hit, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
@@ -39,9 +41,9 @@ static inline int fault_hook(void *arg, enum spc_fault_site site, size_t bytes)
 
 static inline void arm(struct faults *f, unsigned long nth, int persistent)
 {
-	f->calls = 0;
-	f->hit = 0;
-	f->persistent = persistent;
+	__atomic_store_n(&f->calls, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->hit, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->persistent, persistent, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->nth, nth, __ATOMIC_RELAXED);
 }
 

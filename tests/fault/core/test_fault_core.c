@@ -112,12 +112,12 @@ START_TEST(open_fails_cleanly_at_every_allocation)
 			ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "v", 1), SPC_OK);
 			ck_assert_int_eq(spc_get(c, SPC_POOL_VIEW, "k", 1, buf, sizeof buf, &len), SPC_OK);
 			spc_close(c);
-			if (f.hit == 0)
+			if (__atomic_load_n(&f.hit, __ATOMIC_RELAXED) == 0)
 				break; /* completed without meeting a fault */
 		} else {
 			ck_assert(r == SPC_ENOMEM || r == SPC_ESYS);
 			ck_assert_ptr_null(c);
-			ck_assert_uint_gt(f.hit, 0);
+			ck_assert_uint_gt(__atomic_load_n(&f.hit, __ATOMIC_RELAXED), 0);
 		}
 	}
 	ck_assert_uint_lt(n, 10000);
@@ -222,7 +222,7 @@ static void check_op(enum op op, int persistent, int sync)
 			ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
 			take(c, &after);
 			if (r == SPC_ENOMEM || r == SPC_EFULL) {
-				ck_assert_uint_gt(f.hit, 0);
+				ck_assert_uint_gt(__atomic_load_n(&f.hit, __ATOMIC_RELAXED), 0);
 				failures++;
 				/* the gets of take() moved hits/misses only */
 				same(&before, &after);
@@ -232,7 +232,7 @@ static void check_op(enum op op, int persistent, int sync)
 				ck_assert_int_eq(r, SPC_EEXISTS);
 			else
 				ck_assert_int_eq(r, SPC_OK);
-			if (f.hit == 0)
+			if (__atomic_load_n(&f.hit, __ATOMIC_RELAXED) == 0)
 				break;
 		}
 		ck_assert_uint_lt(n, 1000);
@@ -275,13 +275,13 @@ START_TEST(stats_slot_allocation_failure_uses_shared_slot)
 	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
 	ck_assert_int_eq(pthread_create(&t, NULL, warm_slab, c), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	f.only_malloc = 1;
+	__atomic_store_n(&f.only_malloc, 1, __ATOMIC_RELAXED);
 	arm(&f, 1, 1);
 	ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, "s", 1, "v", 1), SPC_OK);
 	ck_assert_int_eq(spc_get(c, SPC_POOL_INDEX, "s", 1, buf, sizeof buf, &n), SPC_OK);
 	ck_assert_int_eq(spc_get(c, SPC_POOL_INDEX, "t", 1, buf, sizeof buf, &n), SPC_ENOTFOUND);
 	disarm(&f);
-	ck_assert_uint_gt(f.hit, 0);
+	ck_assert_uint_gt(__atomic_load_n(&f.hit, __ATOMIC_RELAXED), 0);
 	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
 	ck_assert_uint_eq(st.inserts, 2);
 	ck_assert_uint_eq(st.hits, 1);

@@ -60,14 +60,14 @@ START_TEST(open_with_debug_fails_cleanly)
 		if (r != SPC_OK) {
 			ck_assert(r == SPC_ENOMEM || r == SPC_ESYS);
 			ck_assert_ptr_null(c);
-			ck_assert_uint_gt(f.hit, 0);
+			ck_assert_uint_gt(__atomic_load_n(&f.hit, __ATOMIC_RELAXED), 0);
 			continue;
 		}
 		ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "key/1", 5, "v", 1), SPC_OK);
 		ck_assert_int_eq(spc_get(c, SPC_POOL_VIEW, "key/1", 5, buf, sizeof buf, &len), SPC_OK);
 		ck_assert_int_eq(spc_debug_report_text(c, -1, buf, sizeof buf, NULL), SPC_OK);
 		spc_close(c);
-		if (f.hit == 0)
+		if (__atomic_load_n(&f.hit, __ATOMIC_RELAXED) == 0)
 			break;
 	}
 	ck_assert_uint_lt(n, 10000);
@@ -118,7 +118,7 @@ START_TEST(notes_and_reports_fail_cleanly)
 		                  LOOKUPS);
 		ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &(struct spc_stats){ 0 }), SPC_OK);
 		spc_close(c);
-		if (f.hit == 0)
+		if (__atomic_load_n(&f.hit, __ATOMIC_RELAXED) == 0)
 			break;
 	}
 	ck_assert_uint_lt(n, 1000);
@@ -161,7 +161,7 @@ START_TEST(evict_to_percent_under_faults)
 		ck_assert_uint_eq(a.items - b.items, b.evictions - a.evictions);
 		ck_assert_uint_eq(ev, b.evictions - a.evictions);
 		ck_assert_uint_le(b.charged_bytes, a.charged_bytes / 2);
-		if (f.hit == 0)
+		if (__atomic_load_n(&f.hit, __ATOMIC_RELAXED) == 0)
 			break;
 	}
 	ck_assert_uint_lt(n, 1000);
