@@ -11,10 +11,12 @@
  *
  * Multi-key gets write one VALUE at a time, copying each value straight
  * from the cache inside a short read section. When the pending output
- * passes ctx->out_soft the get stops, keeps its place in ctx->get_pos and
- * returns SPC_SRV_SUSPEND; the worker calls again with the same request
- * once the client has read enough. So a reply of any size streams through
- * a bounded buffer, and a client that reads slowly is served slowly.
+ * passes ctx->out_soft before the next key, the get stops, keeps its place
+ * in ctx->get_pos and returns SPC_SRV_SUSPEND; the worker calls again with
+ * the same request once the client has read enough. So one reply of any
+ * size streams through a bounded buffer, and a client that reads slowly is
+ * served slowly. Between requests there is no pause: a client that sends
+ * requests and does not read the replies is closed at the output cap.
  *
  * Guarantees (tests/service):
  *  1. Replies are memcached 1.6's bytes; "noreply" hides every reply line
@@ -107,11 +109,20 @@ static enum spc_srv_exec exec_get(struct spc_srv_ctx *ctx, const struct spc_prot
 		ctx->get_started = true;
 		ctx->get_pos = 0;
 	}
-	while (spc_proto_next_key(req, &ctx->get_pos, &key, &klen)) {
+	for (;;) {
+		size_t before = ctx->get_pos;
+
+		if (!spc_proto_next_key(req, &ctx->get_pos, &key, &klen))
+			break;
+		/* Pause between keys only: a reply that is complete goes out
+		 * whole, so pending output of requests a client sent but does
+		 * not read keeps growing until the cap closes it. */
+		if (before > 0 && ctx->out->len > ctx->out_soft) {
+			ctx->get_pos = before;
+			return SPC_SRV_SUSPEND;
+		}
 		if (get_one(ctx, req, key, klen) != SPC_OK)
 			return SPC_SRV_CLOSE;
-		if (ctx->out->len > ctx->out_soft)
-			return SPC_SRV_SUSPEND;
 	}
 	ctx->get_started = false;
 	return spc_proto_puts(ctx->out, SPC_PROTO_END) == SPC_OK ? SPC_SRV_DONE : SPC_SRV_CLOSE;

@@ -27,7 +27,9 @@
  *  1. A cas stored by any command is unique (atomic counter) and changes
  *     on every store, append, incr and decr; touch keeps it.
  *  2. An item whose expiry is <= now is a miss for every command.
- *  3. Every error leaves the cache as it was.
+ *  3. Every error leaves the cache as it was; an item larger than its
+ *     pool's whole target is refused with SPC_EFULL before the cache is
+ *     asked, so it evicts nothing.
  */
 #include "service/store.h"
 
@@ -40,6 +42,8 @@
 #define NS_PREFIX_MAX 22
 /* Longest decimal number incr/decr produces (2^64 - 1). */
 #define ARITH_DIGITS 20
+/* Items from this size on are checked against their pool's target. */
+#define LARGE_ITEM (64u * 1024)
 
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache)
 {
@@ -217,6 +221,17 @@ static int fetch_locked(struct spc_srv_store *st, enum spc_pool_id pool, const c
 	return SPC_OK;
 }
 
+/* False when `total` bytes exceed the pool's whole target: such an item
+ * can never be stored, and asking the cache would only make its
+ * maintainer evict the pool's other entries first while it waits. Only
+ * asked for large items (the statistics take a lock). */
+static bool fits_pool(struct spc_srv_store *st, enum spc_pool_id pool, size_t total)
+{
+	struct spc_stats s;
+
+	return spc_stats(st->cache, pool, &s) != SPC_OK || total <= s.target_bytes;
+}
+
 /* Stores header + a + b (either may be empty) under the raw key. */
 static int write_locked(struct spc_srv_store *st, enum spc_pool_id pool, const char *rk,
 			size_t rlen, uint32_t flags, uint64_t expiry, const void *a, size_t alen,
@@ -230,6 +245,8 @@ static int write_locked(struct spc_srv_store *st, enum spc_pool_id pool, const c
 
 	if (alen + blen > SIZE_MAX - SPC_SRV_ITEM_HEADER)
 		return SPC_ETOOBIG;
+	if (total >= LARGE_ITEM && !fits_pool(st, pool, total))
+		return SPC_EFULL;
 	buf = malloc(total);
 	if (!buf)
 		return SPC_ENOMEM;
