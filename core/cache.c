@@ -14,12 +14,18 @@
  *   2. charge the pool;       SPC_EFULL after a bounded wait (maint.c)
  *   3. allocate the entry;    SPC_ENOMEM (uncharge)
  *   4. reserve a ring cell;   SPC_EFULL after a bounded wait (free, uncharge)
- *   5. publish in the lfht (add_replace for set, add_unique for add; on an
- *      add conflict the never-published entry is freed at once: SPC_EEXISTS);
+ *   5. publish in the lfht: add_replace for set; for the other modes the
+ *      mode's plan is checked against the entry found in the same read
+ *      section, then cds_lfht_replace on that entry (add_unique when there
+ *      was none), retried from the lookup when another write got there
+ *      first (core/edit.c); a plan's refusal (SPC_EEXISTS, SPC_ENOTFOUND,
+ *      SPC_ETOOBIG for append) frees the never-published entry at once;
  *   6. fill the ring cell: from here the maintainer owns the entry;
  *   7. retire the replaced entry (spc_note_unpublished: backlog, dead flag).
  * Step 4 comes before 5 so that nothing is visible when the ring is full;
  * 6 comes after 5 so the maintainer never sees an unpublished new entry.
+ * Steps 2 to 7 are core/edit.c's engine, shared with incr/decr and touch
+ * (core/item.c).
  *
  * Guarantees (tests/integration/cache, tests/fault/core):
  *  1. a store is visible to every lookup that starts after it returns;
@@ -28,11 +34,14 @@
  *  3. a reader never sees a torn entry (entries are built before the
  *     lfht's publication barrier) nor a freed one (maint.c, guarantee 4);
  *  4. deletes and clears never count as evictions; replacements neither;
+ *     an expired entry a write replaces or a delete removes counts as an
+ *     expiration (and the delete answers SPC_ENOTFOUND);
  *  5. several caches coexist: all state hangs off the handle (the only
  *     process-wide data is the RCU registration of sync/rcu.c, the per-
  *     thread slot table of stats.c and the cache id counter below).
  */
 #include "core/cache.h"
+#include "core/edit.h"
 
 #include <errno.h>
 #include <string.h>
@@ -249,6 +258,7 @@ int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, siz
 	out->data = spc_entry_value(e);
 	out->len = e->vlen;
 	out->flags = spc_entry_flags(e);
+	out->expiry = spc_entry_expiry(e);
 	return SPC_OK;
 }
 
@@ -279,136 +289,200 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 
 /* ---- writes ------------------------------------------------------------------- */
 
-static int spc_store_plain(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
-                     const void *val, size_t vlen, int add_only)
+/* A store's arguments, as its plan sees them. */
+struct spc_store_arg {
+	enum spc_store_mode mode;
+	const void *val;
+	size_t vlen;
+	uint32_t flags;
+	uint64_t expiry;
+	uint64_t cas;
+	uint32_t max_item;
+};
+
+/* The plan of every store mode (core/edit.h): what the mode requires of
+ * the live entry old (NULL: absent or expired), and the new entry. */
+static int spc_store_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 {
-	struct spc_lookup_key lk = { key, klen };
-	struct spc_pstate *ps;
-	struct spc_ring_cell *cell;
-	struct cds_lfht_node *old = NULL;
-	struct spc_entry *e;
-	uint64_t hash, charge;
-	size_t size;
-	int r;
+	const struct spc_store_arg *s = arg;
 
-	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || (!val && vlen > 0))
-		return SPC_EINVAL;
-	if (klen > SPC_KEY_MAX || vlen > c->cfg.max_item_bytes)
-		return SPC_ETOOBIG;
-	SPC_ASSERT_NOT_IN_RCU();
-	spc_rcu_ensure();
-	ps = &c->ps[pool];
-	size = spc_entry_size(0, klen, vlen);
-	charge = spc_pool_usable(ps->pool, size) + ps->entry_share;
-	r = spc_wait_charge(ps, charge);
-	if (r != SPC_OK)
-		goto efull;
-	e = spc_pool_alloc(ps->pool, size);
-	if (!e) {
-		spc_pool_uncharge(ps->pool, charge);
-		return SPC_ENOMEM;
-	}
-	/* Build the whole entry before publication: the lfht's add publishes
-	 * with a release barrier (rcu_assign_pointer), readers load with a
-	 * dependency, so they see these bytes complete. */
-	memset(e, 0, sizeof *e);
-	e->klen = (uint16_t)klen;
-	e->vlen = (uint32_t)vlen;
-	e->meta = (uint8_t)(pool & SPC_META_POOL);
-	memcpy(e->data, key, klen);
-	if (vlen)
-		memcpy(e->data + klen, val, vlen);
-	cds_lfht_node_init(&e->node);
-	cell = spc_wait_ring_cell(ps);
-	if (!cell) {
-		spc_pool_free(ps->pool, e, size);
-		spc_pool_uncharge(ps->pool, charge);
-		goto efull;
-	}
-	/* Relaxed fetch: cas values need only be unique. The release store
-	 * is the entry's last initialising write; readers load cas with
-	 * acquire (spc_entry_acquire), which makes the publication visible to
-	 * ThreadSanitizer too (it cannot see the lfht's rcu_assign_pointer).
-	 * Free on x86 and ARMv8 (plain store / ldar), correct everywhere. */
-	__atomic_store_n(&e->cas, __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED),
-	                 __ATOMIC_RELEASE);
-	hash = spc_hash(c, key, klen);
-	spc_rcu_read_lock();
-	if (add_only) {
-		struct cds_lfht_node *got =
-			cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, &lk, &e->node);
-
-		if (got != &e->node) {
-			spc_rcu_read_unlock();
-			spc_ring_fill(cell, NULL);
-			spc_pool_free(ps->pool, e, size); /* never published */
-			spc_pool_uncharge(ps->pool, charge);
+	switch (s->mode) {
+	case SPC_STORE_SET: break;
+	case SPC_STORE_ADD:
+		if (old)
 			return SPC_EEXISTS;
-		}
-	} else {
-		old = cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, &lk, &e->node);
+		break;
+	case SPC_STORE_REPLACE:
+		if (!old)
+			return SPC_ENOTFOUND;
+		break;
+	case SPC_STORE_CAS:
+		if (!old)
+			return SPC_ENOTFOUND;
+		if (old->cas != s->cas)
+			return SPC_EEXISTS;
+		break;
+	case SPC_STORE_APPEND:
+	case SPC_STORE_PREPEND:
+		if (!old)
+			return SPC_ENOTFOUND;
+		if (s->cas && old->cas != s->cas)
+			return SPC_EEXISTS;
+		if ((uint64_t)old->vlen + s->vlen > s->max_item)
+			return SPC_ETOOBIG;
+		ed->vlen = old->vlen + s->vlen;
+		ed->flags = spc_entry_flags(old);
+		ed->expiry = spc_entry_expiry(old);
+		ed->is_store = 1;
+		return SPC_OK;
 	}
-	spc_rcu_read_unlock();
-	spc_ring_fill(cell, e);
-	if (old)
-		spc_note_unpublished(ps, spc_entry_of(old));
-	else
-		spc_count(c, pool, SPC_C_ITEMS, 1);
-	spc_count(c, pool, SPC_C_INSERTS, 1);
-	spc_after_write(ps);
+	ed->vlen = s->vlen;
+	ed->flags = s->flags;
+	ed->expiry = s->expiry;
+	ed->is_store = 1;
 	return SPC_OK;
-efull:
-	spc_count(c, pool, SPC_C_EFULL, 1);
-	return SPC_EFULL;
+}
+
+static void spc_store_fill(void *arg, const struct spc_entry *old, unsigned char *value)
+{
+	const struct spc_store_arg *s = arg;
+
+	if (s->mode == SPC_STORE_APPEND) {
+		memcpy(value, spc_entry_value(old), old->vlen);
+		memcpy(value + old->vlen, s->val, s->vlen);
+	} else if (s->mode == SPC_STORE_PREPEND) {
+		memcpy(value, s->val, s->vlen);
+		memcpy(value + s->vlen, spc_entry_value(old), old->vlen);
+	} else {
+		memcpy(value, s->val, s->vlen);
+	}
+}
+
+int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                  enum spc_store_mode mode, const void *val, size_t vlen,
+                  const struct spc_item *item, uint64_t *cas_out)
+{
+	struct spc_store_arg s = { mode, val, vlen, 0, 0, 0, 0 };
+	int derived = mode == SPC_STORE_APPEND || mode == SPC_STORE_PREPEND;
+
+	if (!c || !spc_pool_ok(pool) || !k || !k->key || k->klen == 0 || (!val && vlen > 0))
+		return SPC_EINVAL;
+	if ((unsigned)mode > SPC_STORE_PREPEND ||
+	    (mode == SPC_STORE_CAS && (!item || item->cas == 0)))
+		return SPC_EINVAL;
+	if (k->klen > SPC_KEY_MAX || vlen > c->cfg.max_item_bytes)
+		return SPC_ETOOBIG;
+	if (item) {
+		s.flags = item->flags;
+		s.expiry = item->expiry;
+		s.cas = item->cas;
+	}
+	s.max_item = c->cfg.max_item_bytes;
+	if (derived) {
+		/* The new value comes from the old entry: no guess. */
+		return spc_edit_key(c, pool, k, 0, spc_store_plan, spc_store_fill, &s, NULL,
+		                    cas_out);
+	} else {
+		/* The new entry does not depend on the old one: allocate it
+		 * before the first lookup. A set needs no lookup at all. */
+		struct spc_edit guess = { vlen, s.flags, s.expiry, 0, 1 };
+
+		return spc_edit_key(c, pool, k, mode == SPC_STORE_SET, spc_store_plan,
+		                    spc_store_fill, &s, &guess, cas_out);
+	}
+}
+
+int spc_store(struct spc_cache *c, enum spc_pool_id pool, enum spc_store_mode mode,
+              const void *key, size_t klen, const void *val, size_t vlen,
+              const struct spc_item *item, uint64_t *cas_out)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_store_key(c, pool, &k, mode, val, vlen, item, cas_out);
 }
 
 int spc_set(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
             const void *val, size_t vlen)
 {
-	return spc_store_plain(c, pool, key, klen, val, vlen, 0);
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_store_key(c, pool, &k, SPC_STORE_SET, val, vlen, NULL, NULL);
 }
 
 int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
             const void *val, size_t vlen)
 {
-	return spc_store_plain(c, pool, key, klen, val, vlen, 1);
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_store_key(c, pool, &k, SPC_STORE_ADD, val, vlen, NULL, NULL);
 }
 
-int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen)
+/* Unpublishes the live entry of k if its cas is cas_expect (0: any).
+ * An expired entry found on the way is unpublished too, counted as an
+ * expiration, and the answer is SPC_ENOTFOUND. */
+static int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                              uint64_t cas_expect)
 {
-	struct spc_lookup_key lk = { key, klen };
 	struct spc_pstate *ps;
 	struct spc_entry *gone = NULL;
+	int expired = 0, r = SPC_OK;
 	uint64_t hash;
 
-	if (!c || !spc_pool_ok(pool) || !key || klen == 0 || klen > SPC_KEY_MAX)
+	if (!c || !spc_pool_ok(pool) || !k || !k->key || k->klen == 0 || k->klen > SPC_KEY_MAX)
 		return SPC_EINVAL;
 	SPC_ASSERT_NOT_IN_RCU();
 	ps = &c->ps[pool];
-	hash = spc_hash(c, key, klen);
+	hash = spc_key_hash(c, k);
 	spc_rcu_read_lock();
 	for (;;) {
 		struct cds_lfht_iter it;
 		struct cds_lfht_node *n;
+		struct spc_entry *e;
 
-		cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, &lk, &it);
+		cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, k, &it);
 		n = cds_lfht_iter_get_node(&it);
 		if (!n)
 			break;
+		e = spc_entry_of(n);
+		expired = spc_entry_expired(c, e);
+		if (!expired && cas_expect && spc_entry_acquire(e) != cas_expect) {
+			r = SPC_EEXISTS;
+			break;
+		}
 		if (cds_lfht_del(ps->ht, n) == 0) {
-			gone = spc_entry_of(n);
+			gone = e;
 			break;
 		}
 		/* Someone else unpublished that one; a newer one may be there. */
 	}
 	spc_rcu_read_unlock();
 	if (!gone)
-		return SPC_ENOTFOUND;
+		return r == SPC_OK ? SPC_ENOTFOUND : r;
 	spc_note_unpublished(ps, gone);
 	spc_count(c, pool, SPC_C_ITEMS, -1);
-	spc_count(c, pool, SPC_C_DELETES, 1);
+	spc_count(c, pool, expired ? SPC_C_EXPIRED : SPC_C_DELETES, 1);
 	spc_after_write(ps);
-	return SPC_OK;
+	return expired ? SPC_ENOTFOUND : SPC_OK;
+}
+
+int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
+{
+	return spc_delete_key_cas(c, pool, k, 0);
+}
+
+int spc_delete_cas(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                   uint64_t cas_expect)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_delete_key_cas(c, pool, &k, cas_expect);
+}
+
+int spc_delete(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_delete_key(c, pool, &k);
 }
 
 int spc_clear(struct spc_cache *c, enum spc_pool_id pool)

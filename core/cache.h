@@ -56,6 +56,7 @@ enum spc_ctr {
 	SPC_C_DELETES,
 	SPC_C_EFULL,
 	SPC_C_ITEMS, /* signed delta stored as two's complement */
+	SPC_C_EXPIRED, /* expired entries a writer replaced or a delete removed */
 	SPC_C_COUNT
 };
 
@@ -114,6 +115,8 @@ struct spc_pstate {
 	_Alignas(SPC_CACHELINE) int kicked;         /* atomic: a wake-up is pending */
 	uint64_t room_need;           /* atomic: largest charge a waiting writer needs */
 	uint64_t evictions;           /* atomic: written by the maintainer only */
+	uint64_t expirations;         /* atomic: expired entries the maintainer
+	                                 unpublished; written by it only */
 
 	/* Sleeping and waking: mu guards stop, shed and the two conditions. */
 	_Alignas(SPC_CACHELINE) pthread_mutex_t mu;
@@ -128,6 +131,10 @@ struct spc_pstate {
 	int has_thread;
 	int evicting;                 /* hysteresis: between high and low mark */
 	size_t sweep_idle;            /* items swept since a dead one was found */
+	size_t expiry_items;          /* queued entries that have an expiry slot */
+	uint64_t expiry_second;       /* cache clock of the current expiry pass */
+	size_t expiry_scan_left;      /* items the current expiry pass has yet to
+	                                 sweep (one pass per clock second) */
 	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
@@ -169,21 +176,38 @@ int spc_cache_quiesce(struct spc_cache *c, unsigned ms);
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static inline uint64_t spc_hash(const struct spc_cache *c, const void *key, size_t klen)
-{
-	return XXH3_64bits_withSeed(key, klen, c->seed);
-}
-
-struct spc_lookup_key {
+/* A key as the index sees it: namespace, height (SPC_NS_HEIGHT only) and
+ * the key bytes. Plain keys are {key, klen, SPC_NS_PLAIN, 0}. */
+struct spc_key {
 	const void *key;
 	size_t klen;
+	unsigned ns;     /* enum spc_ns */
+	uint64_t height; /* 0 unless ns is SPC_NS_HEIGHT */
 };
 
+/* Seed mixers for the namespaced keys: each (namespace, height) hashes with
+ * its own seed, so equal key bytes at two heights land apart. Odd 64-bit
+ * constants (the golden ratio's and a Murmur3 finaliser's). */
+#define SPC_NS_SEED_MUL UINT64_C(0x9e3779b97f4a7c15)
+#define SPC_HEIGHT_SEED_MUL UINT64_C(0xff51afd7ed558ccd)
+
+static inline uint64_t spc_key_hash(const struct spc_cache *c, const struct spc_key *k)
+{
+	uint64_t seed = c->seed;
+
+	if (k->ns != SPC_NS_PLAIN)
+		seed ^= k->ns * SPC_NS_SEED_MUL + k->height * SPC_HEIGHT_SEED_MUL;
+	return XXH3_64bits_withSeed(k->key, k->klen, seed);
+}
+
+/* The lfht match callback: k is a struct spc_key. */
 static inline int spc_match(struct cds_lfht_node *n, const void *k)
 {
-	const struct spc_lookup_key *lk = k;
+	const struct spc_key *lk = k;
+	const struct spc_entry *e = spc_entry_of(n);
 
-	return spc_entry_key_eq(spc_entry_of(n), lk->key, lk->klen);
+	return spc_entry_ns(e) == lk->ns && spc_entry_key_eq(e, lk->key, lk->klen) &&
+	       (lk->ns != SPC_NS_HEIGHT || spc_entry_height(e) == lk->height);
 }
 
 /* The charge of an entry: usable size plus its share of index and policy. */
@@ -193,6 +217,12 @@ static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struc
 }
 
 struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
+
+/* Nonzero when e has an expiry whose deadline has passed on the cache
+ * clock (spc_now). Out of line: only entries with SPC_META_EXPIRY get
+ * here. Context: the caller found e through the index, inside a read
+ * section (or unpublished it itself). */
+int spc_entry_expired(struct spc_cache *c, const struct spc_entry *e);
 
 /* This thread's slot in c (never NULL: falls back to the shared slot). */
 static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
@@ -221,20 +251,25 @@ static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum sp
 
 /* The read path (STYLE.md 10): hash, lookup, touch, count. Never
  * allocates, never blocks. Context: read section of a registered thread. */
-static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_pool_id pool,
-                                               const void *key, size_t klen)
+static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                                   const struct spc_key *k)
 {
-	struct spc_lookup_key lk = { key, klen };
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *n;
 	struct spc_entry *e = NULL;
 
 	SPC_ASSERT_IN_RCU();
-	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_hash(c, key, klen), spc_match, &lk, &it);
+	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
 	n = cds_lfht_iter_get_node(&it);
 	if (n) {
+		unsigned meta;
+
 		e = spc_entry_of(n);
-		if (spc_entry_dead(e))
+		meta = spc_entry_meta(e);
+		/* One predictable branch for plain entries; dead or expired
+		 * entries are misses. */
+		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_EXPIRY)) != 0, 0) &&
+		    ((meta & SPC_META_DEAD) || spc_entry_expired(c, e)))
 			e = NULL;
 	}
 	if (e) {
@@ -245,6 +280,23 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 	}
 	return e;
 }
+
+/* The plain namespace's read path (inlined: the namespace folds away). */
+static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                               const void *key, size_t klen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_lookup_key_rcu(c, pool, &k);
+}
+
+/* The store and delete of every namespace (core/cache.c); the public calls
+ * are thin wrappers. Modes, item and cas_out as spc_store; returns and
+ * context as spc_store / spc_delete. */
+int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                  enum spc_store_mode mode, const void *val, size_t vlen,
+                  const struct spc_item *item, uint64_t *cas_out);
+int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
 
 /* ---- core/maint.c ---------------------------------------------------------- */
 

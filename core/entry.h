@@ -7,14 +7,18 @@
  *          24  uint32_t vlen                4
  *          28  uint16_t klen                2  1..65535
  *          30  uint8_t  access              1  0..3, bumped by readers
- *          31  uint8_t  meta                1  pool, dead, has-flags, has-expiry
- *          32  [uint32_t flags]   present only when SPC_META_FLAGS
- *              [uint64_t expiry]  present only when SPC_META_EXPIRY
+ *          31  uint8_t  meta                1  pool, dead, has-flags,
+ *                                              has-expiry, namespace
+ *          32  [uint64_t expiry]  present only when SPC_META_EXPIRY
+ *              [uint64_t height]  present only in SPC_NS_HEIGHT
+ *              [uint32_t flags]   present only when SPC_META_FLAGS
  *              key bytes, then value bytes
  *
- * A plain entry's header is 32 bytes. Everything but access and the dead
- * bit of meta is written before publication and never again; see
- * docs/concurrency.md for who touches access and meta.
+ * The optional fields come in that order so the two 8-byte ones stay
+ * 8-aligned (expiry is stored atomically by touch). A plain entry's header
+ * is 32 bytes. Everything but access, expiry and the dead bit of meta is
+ * written before publication and never again; see docs/concurrency.md for
+ * who touches access, expiry and meta.
  */
 #ifndef SPC_CORE_ENTRY_H
 #define SPC_CORE_ENTRY_H
@@ -40,14 +44,30 @@ _Static_assert(sizeof(struct spc_entry) == 32, "plain entry header is 32 bytes")
 #define SPC_META_POOL 0x01u   /* pool id (immutable) */
 #define SPC_META_DEAD 0x02u   /* unpublished: replaced, deleted, cleared or evicted */
 #define SPC_META_FLAGS 0x04u  /* a uint32_t of client flags follows the header */
-#define SPC_META_EXPIRY 0x08u /* a uint64_t expiry follows (issue 5) */
+#define SPC_META_EXPIRY 0x08u /* a uint64_t expiry deadline follows */
+#define SPC_META_NS_SHIFT 4u
+#define SPC_META_NS 0x30u     /* namespace (immutable), one of enum spc_ns */
+
+/* Namespaces: the same key bytes in two namespaces are two entries. */
+enum spc_ns {
+	SPC_NS_PLAIN = 0,  /* spc_set & co. on either pool */
+	SPC_NS_HEIGHT = 1, /* view pool: (height, key); the height follows */
+	SPC_NS_API = 2     /* view pool: named API entries */
+};
 
 #define SPC_ACCESS_MAX 3u
 #define SPC_KEY_MAX 65535u
 
+static inline unsigned spc_meta_ns(unsigned meta)
+{
+	return (meta & SPC_META_NS) >> SPC_META_NS_SHIFT;
+}
+
+/* Bytes of optional fields between the header and the key. */
 static inline size_t spc_entry_extra(unsigned meta)
 {
-	return ((meta & SPC_META_FLAGS) ? 4u : 0u) + ((meta & SPC_META_EXPIRY) ? 8u : 0u);
+	return ((meta & SPC_META_EXPIRY) ? 8u : 0u) +
+	       (spc_meta_ns(meta) == SPC_NS_HEIGHT ? 8u : 0u) + ((meta & SPC_META_FLAGS) ? 4u : 0u);
 }
 
 /* Bytes the allocation needs. */
@@ -75,13 +95,83 @@ static inline const unsigned char *spc_entry_value(const struct spc_entry *e)
 	return spc_entry_key(e) + e->klen;
 }
 
+static inline unsigned spc_entry_meta(const struct spc_entry *e)
+{
+	return __atomic_load_n(&e->meta, __ATOMIC_RELAXED);
+}
+
+static inline unsigned spc_entry_ns(const struct spc_entry *e)
+{
+	return spc_meta_ns(spc_entry_meta(e));
+}
+
+/* The expiry slot (NULL when the entry has none). 8-aligned: data[] is at
+ * offset 32 and expiry comes first. */
+static inline uint64_t *spc_entry_expiry_slot(struct spc_entry *e)
+{
+	return (spc_entry_meta(e) & SPC_META_EXPIRY) ? (uint64_t *)(void *)e->data : NULL;
+}
+
+/* The expiry deadline, 0 when none. Relaxed: touch may store a new one
+ * concurrently; either value is a valid answer. */
+static inline uint64_t spc_entry_expiry(const struct spc_entry *e)
+{
+	uint64_t *slot = spc_entry_expiry_slot((struct spc_entry *)e);
+
+	return slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
+}
+
+/* The deadline the expiry reclaimer stores in a slot it claims
+ * (core/maint.c, spc_op_dead): passed whatever the clock says, so a touch
+ * that loses the race to it sees the entry expired. A caller's deadline of
+ * 1 therefore also means "already expired" (docs/api.md, "Items"). */
+#define SPC_EXPIRY_CLAIMED UINT64_C(1)
+
+/* Nonzero when deadline (0: none) has passed at now. */
+static inline int spc_deadline_passed(uint64_t deadline, uint64_t now)
+{
+	return deadline != 0 && (deadline <= now || deadline == SPC_EXPIRY_CLAIMED);
+}
+
+/* The height of an SPC_NS_HEIGHT entry, 0 for the others. */
+static inline uint64_t spc_entry_height(const struct spc_entry *e)
+{
+	unsigned meta = spc_entry_meta(e);
+	uint64_t h = 0;
+
+	if (spc_meta_ns(meta) == SPC_NS_HEIGHT)
+		memcpy(&h, e->data + ((meta & SPC_META_EXPIRY) ? 8u : 0u), sizeof h);
+	return h;
+}
+
 static inline uint32_t spc_entry_flags(const struct spc_entry *e)
 {
+	unsigned meta = spc_entry_meta(e);
 	uint32_t f = 0;
 
-	if (__atomic_load_n(&e->meta, __ATOMIC_RELAXED) & SPC_META_FLAGS)
-		memcpy(&f, e->data, sizeof f);
+	if (meta & SPC_META_FLAGS)
+		memcpy(&f, e->data + spc_entry_extra(meta) - sizeof f, sizeof f);
 	return f;
+}
+
+/* Writes the optional fields of a new entry whose meta is already set
+ * (before publication). */
+static inline void spc_entry_init_extra(struct spc_entry *e, uint64_t expiry, uint64_t height,
+                                        uint32_t flags)
+{
+	unsigned meta = e->meta;
+	unsigned char *p = e->data;
+
+	if (meta & SPC_META_EXPIRY) {
+		memcpy(p, &expiry, sizeof expiry);
+		p += sizeof expiry;
+	}
+	if (spc_meta_ns(meta) == SPC_NS_HEIGHT) {
+		memcpy(p, &height, sizeof height);
+		p += sizeof height;
+	}
+	if (meta & SPC_META_FLAGS)
+		memcpy(p, &flags, sizeof flags);
 }
 
 /* The cas, loaded with acquire: pairs with the writer's release store of

@@ -20,6 +20,16 @@
  *      cleared) go to the batch too, without counting as evictions;
  *   3. sweeps the policy for dead entries when writers left some, so their
  *      memory comes back without pressure;
+ *   3b. reclaims expired entries before live ones. The policy's dead test
+ *      (spc_op_dead) also answers yes for an entry whose expiry deadline
+ *      has passed on the clock read at the step's start, after claiming
+ *      it (its slot set to SPC_EXPIRY_CLAIMED with a CAS, so a racing
+ *      touch cannot revive it); the maintainer then unpublishes it with
+ *      cds_lfht_del and counts an expiration, never an eviction. So
+ *      eviction (2) takes every expired entry it meets as it goes; while
+ *      entries with an expiry are queued, each new clock second starts a
+ *      pass of bounded sweeps over every queued item, and a step that
+ *      needs room sweeps before it picks live victims;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
  *      the callback frees each entry and uncharges it. If no batch struct
  *      is free, the maintainer (never in a read section) waits with
@@ -44,7 +54,9 @@
  *     writers wait a bounded time, then SPC_EFULL);
  *  2. charged = sum of live entries' charges + backlog, after quiescence;
  *  3. evictions count exactly the entries the maintainer unpublished to
- *     make room, never replacements, deletes or clears;
+ *     make room, never replacements, deletes, clears or expired entries;
+ *     expirations count each expired entry unpublished exactly once
+ *     (by the maintainer here, or by the write that replaced it);
  *  4. no entry is freed while a reader that found it is in its section;
  *  5. in synchronous mode the same sequence of calls gives the same
  *     victims, whatever the byte budget as long as it is not exhausted.
@@ -72,12 +84,55 @@ static void spc_op_set_freq(void *item, unsigned freq)
 	__atomic_store_n(&((struct spc_entry *)item)->access, (uint8_t)freq, __ATOMIC_RELAXED);
 }
 
+/* The cache clock read at the start of the step this thread runs
+ * (spc_maint_step; 0 when the pool held no entry with an expiry then).
+ * Thread-local because the policy's callbacks carry no context; only the
+ * maintainer's (or the synchronous stepper's) thread reads it, during its
+ * own step. */
+static __thread uint64_t spc_maint_now;
+
+/* Claims an expired entry for the expiry reclaimer: replaces its passed
+ * deadline by SPC_EXPIRY_CLAIMED. Returns 1 when claimed (the entry is
+ * then expired for good: a touch's CAS fails against the claim), 0 when
+ * its deadline has not passed (or a touch moved it since). */
+static int spc_maint_claim_expired(struct spc_entry *e)
+{
+	uint64_t *slot = spc_entry_expiry_slot(e);
+	uint64_t seen;
+
+	/* Acquire on cas: the slot's initial write was plain (TSan). */
+	(void)spc_entry_acquire(e);
+	seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	/* Relaxed CAS, pairing with touch's: the two race on this word
+	 * alone; whichever CAS lands first decides, the other reloads. */
+	do {
+		if (!spc_deadline_passed(seen, spc_maint_now))
+			return 0;
+	} while (!__atomic_compare_exchange_n(slot, &seen, SPC_EXPIRY_CLAIMED, 0, __ATOMIC_RELAXED,
+	                                      __ATOMIC_RELAXED));
+	return 1;
+}
+
+/* "Dead" for the policy: unpublished by a writer, or expired. The policy
+ * drops every item for which this returns 1 and hands it back (next's
+ * SPC_VICTIM_DEAD, the sweep's reclaim), so claiming an expired entry
+ * here commits the maintainer to unpublishing it (spc_maint_collect). */
 static int spc_op_dead(const void *item)
 {
 	/* Acquire pairs with the release in spc_note_unpublished: once the
 	 * maintainer sees the flag, the unpublisher's accounting is done. */
-	return (__atomic_load_n(&((const struct spc_entry *)item)->meta, __ATOMIC_ACQUIRE) &
-	        SPC_META_DEAD) != 0;
+	unsigned meta = __atomic_load_n(&((const struct spc_entry *)item)->meta, __ATOMIC_ACQUIRE);
+
+	if (meta & SPC_META_DEAD)
+		return 1;
+	return (meta & SPC_META_EXPIRY) && spc_maint_now &&
+	       spc_maint_claim_expired((struct spc_entry *)item);
+}
+
+/* The dead flag alone (acquire, as spc_op_dead). */
+static int spc_op_dead_flag(const struct spc_entry *e)
+{
+	return (__atomic_load_n(&e->meta, __ATOMIC_ACQUIRE) & SPC_META_DEAD) != 0;
 }
 
 static uint64_t spc_op_hash(const void *item)
@@ -229,6 +284,8 @@ static void spc_maint_flush(struct spc_pstate *ps, int force)
 static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
 {
 	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	if (spc_entry_meta(e) & SPC_META_EXPIRY)
+		ps->expiry_items--; /* counted when admitted (spc_maint_step) */
 	if (!ps->cur)
 		ps->cur = spc_batch_get(ps);
 	if (!ps->cur) {
@@ -252,14 +309,10 @@ static void spc_maint_reclaim_dead(struct spc_pstate *ps, struct spc_entry *e)
 	spc_maint_reclaim(ps, e);
 }
 
-static void spc_sweep_cb(void *arg, void *item)
-{
-	spc_maint_reclaim_dead(arg, item);
-}
-
-/* Unpublishes a victim and reclaims it. Returns 1 when it was an
- * eviction (we unpublished it), 0 when a writer had unpublished it. */
-static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
+/* Unpublishes a victim and reclaims it: an eviction, or, when expired
+ * is set, an expiration (spc_op_dead claimed it). Returns 1 when we
+ * unpublished it, 0 when a writer had. */
+static int spc_maint_unpublish(struct spc_pstate *ps, struct spc_entry *e, int expired)
 {
 	int r;
 
@@ -271,7 +324,7 @@ static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
 		/* A writer won (replace, delete, clear): wait until it has
 		 * finished its accounting, which ends with the release of the
 		 * dead flag (a few instructions away). */
-		while (!spc_op_dead(e))
+		while (!spc_op_dead_flag(e))
 			sched_yield();
 		spc_maint_reclaim_dead(ps, e);
 		return 0;
@@ -280,6 +333,12 @@ static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
 	 * hides the entry. */
 	__atomic_fetch_add(&ps->backlog, spc_entry_charge(ps, e), __ATOMIC_RELAXED);
 	spc_entry_mark_dead(e);
+	if (expired) {
+		/* Relaxed store by the only writer; stats load it relaxed. */
+		__atomic_store_n(&ps->expirations, ps->expirations + 1, __ATOMIC_RELAXED);
+		spc_maint_reclaim(ps, e);
+		return 1;
+	}
 	/* Relaxed store by the only writer; stats load it relaxed. */
 	__atomic_store_n(&ps->evictions, ps->evictions + 1, __ATOMIC_RELAXED);
 	if (ps->cache->evict_hook)
@@ -287,6 +346,26 @@ static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
 		                      e->klen, spc_entry_value(e), e->vlen, e->cas);
 	spc_maint_reclaim(ps, e);
 	return 1;
+}
+
+static int spc_maint_evict_one(struct spc_pstate *ps, struct spc_entry *e)
+{
+	return spc_maint_unpublish(ps, e, 0);
+}
+
+/* An item the policy handed back as dead (spc_op_dead): unpublished by a
+ * writer, or expired and claimed, still published: unpublish it then. */
+static void spc_maint_collect(struct spc_pstate *ps, struct spc_entry *e)
+{
+	if (spc_op_dead_flag(e))
+		spc_maint_reclaim_dead(ps, e);
+	else
+		spc_maint_unpublish(ps, e, 1);
+}
+
+static void spc_sweep_cb(void *arg, void *item)
+{
+	spc_maint_collect(arg, item);
 }
 
 /* ---- one step ---------------------------------------------------------------- */
@@ -335,6 +414,47 @@ static void spc_maint_grow_index(struct spc_pstate *ps)
 	ps->index_buckets = want;
 }
 
+/* One bounded sweep of the policy's queues: collects the dead entries
+ * writers left and the expired ones (spc_op_dead). Returns nonzero when
+ * the caller should step again soon: dead entries remain and a full pass
+ * over the queues (2 x size items, policy.h) has not yet been made in
+ * vain, or this second's expiry pass is not over. */
+static int spc_maint_sweep(struct spc_pstate *ps)
+{
+	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */
+	uint64_t before = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
+	size_t seen = spc_policy_sweep(ps->policy, SPC_STEP_SWEEP, spc_sweep_cb, ps);
+	int work = 0;
+
+	if (before > 0) {
+		if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) != before)
+			ps->sweep_idle = 0;
+		else
+			ps->sweep_idle += seen;
+		if (seen && ps->sweep_idle <= 2 * spc_policy_size(ps->policy))
+			work = 1;
+	}
+	ps->expiry_scan_left -= seen < ps->expiry_scan_left ? seen : ps->expiry_scan_left;
+	if (seen && ps->expiry_scan_left)
+		work = 1;
+	return work;
+}
+
+/* Reads the cache clock for this step, when entries with an expiry are
+ * queued, and starts a new expiry pass (one sweep over every queued item)
+ * when the clock's second moved: expired entries come back within about
+ * a second plus a pass, without memory pressure. */
+static void spc_maint_clock(struct spc_pstate *ps)
+{
+	spc_maint_now = ps->expiry_items ? spc_now(ps->cache) : 0;
+	if (spc_maint_now && spc_maint_now != ps->expiry_second) {
+		ps->expiry_second = spc_maint_now;
+		ps->expiry_scan_left = spc_policy_size(ps->policy);
+	}
+	if (!ps->expiry_items)
+		ps->expiry_scan_left = 0;
+}
+
 /* One bounded step. Returns nonzero when it did some work (the caller
  * steps again before sleeping). force: reclaim the batch even if not full
  * (synchronous mode; the threaded maintainer always hands it over). */
@@ -345,12 +465,24 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	unsigned n;
 
 	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	spc_maint_clock(ps);
 	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
 		work = 1;
-		if (item && spc_policy_admit(ps->policy, item) != SPC_OK)
+		if (!item)
+			continue;
+		/* Counted before admission: every entry that reaches
+		 * spc_maint_reclaim was counted, admitted or not. */
+		if (spc_entry_meta(item) & SPC_META_EXPIRY)
+			ps->expiry_items++;
+		if (spc_policy_admit(ps->policy, item) != SPC_OK)
 			spc_maint_evict_one(ps, item); /* the policy cannot track it */
 	}
 	spc_maint_grow_index(ps);
+	spc_maint_clock(ps);
+	/* Expired entries go before live ones: during this second's pass,
+	 * and whenever room is needed, sweep before choosing victims. */
+	if (ps->expiry_items && (ps->expiry_scan_left || spc_maint_over(ps)))
+		work |= spc_maint_sweep(ps);
 	for (n = 0; n < SPC_STEP_EVICT && spc_maint_over(ps); n++) {
 		enum spc_victim_kind k = spc_policy_next(ps->policy, SPC_STEP_SCAN, &item);
 
@@ -361,25 +493,13 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		}
 		work = 1;
 		if (k == SPC_VICTIM_DEAD)
-			spc_maint_reclaim_dead(ps, item);
+			spc_maint_collect(ps, item);
 		else
 			spc_maint_evict_one(ps, item);
 	}
 	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */
-	if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) > 0) {
-		uint64_t before = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
-
-		size_t seen = spc_policy_sweep(ps->policy, SPC_STEP_SWEEP, spc_sweep_cb, ps);
-
-		if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) != before)
-			ps->sweep_idle = 0;
-		else
-			ps->sweep_idle += seen;
-		/* Keep stepping while a full pass over the queues (2 x size
-		 * items, policy.h) has not yet been made in vain. */
-		if (seen && ps->sweep_idle <= 2 * spc_policy_size(ps->policy))
-			work = 1;
-	}
+	if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) > 0)
+		work |= spc_maint_sweep(ps);
 	spc_maint_flush(ps, force);
 	return work;
 }

@@ -8,8 +8,9 @@
  * keyed by the cache's process-unique id; on a miss it looks for a slot it
  * owns in the cache's list (the table may have forgotten it), else
  * allocates one and links it. Counters that only the maintainer changes
- * (evictions) live in the pool state; charged bytes and the reclamation
- * backlog come from the pool's own atomics.
+ * (evictions, the expirations it reclaims) live in the pool state;
+ * charged bytes and the reclamation backlog come from the pool's own
+ * atomics.
  *
  * Guarantees (tests/unit/core/test_stats.c, tests/integration/cache):
  *  1. each counter is exact once writers are quiet: no increment is lost
@@ -17,7 +18,10 @@
  *  2. a failed slot allocation never fails an operation: the shared
  *     fallback slot is used instead;
  *  3. counts of exited threads are kept until the cache closes;
- *  4. items = inserts of new keys - deletes - clears - evictions, exactly.
+ *  4. items = inserts of new keys - deletes - clears - evictions - expired
+ *     entries unpublished by the maintainer or a delete, exactly (an
+ *     expired entry replaced by a write is an expiration that leaves
+ *     items unchanged).
  */
 #include "core/cache.h"
 
@@ -87,7 +91,7 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 {
 	struct spc_pstate *ps = &c->ps[pool];
 	uint64_t acc[SPC_C_COUNT] = { 0 };
-	uint64_t ev;
+	uint64_t ev, ex;
 
 	if (pthread_mutex_lock(&c->slots_mu) != 0)
 		spc_die("pthread_mutex_lock failed");
@@ -98,6 +102,8 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	spc_sum_slot(&c->shared_slot, pool, acc);
 	/* Relaxed: single-writer counter of the maintainer. */
 	ev = __atomic_load_n(&ps->evictions, __ATOMIC_RELAXED);
+	/* Relaxed: single-writer counter of the maintainer. */
+	ex = __atomic_load_n(&ps->expirations, __ATOMIC_RELAXED);
 
 	out->hits += acc[SPC_C_HITS];
 	out->misses += acc[SPC_C_MISSES];
@@ -106,14 +112,14 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	out->efull += acc[SPC_C_EFULL];
 	/* The delta wraps back to the true count; a sum read while writers
 	 * run may be transiently below zero: report 0 then. */
-	if ((int64_t)(acc[SPC_C_ITEMS] - ev) > 0)
-		out->items += acc[SPC_C_ITEMS] - ev;
+	if ((int64_t)(acc[SPC_C_ITEMS] - ev - ex) > 0)
+		out->items += acc[SPC_C_ITEMS] - ev - ex;
 	out->evictions += ev;
 	out->charged_bytes += spc_pool_charged(ps->pool);
 	out->target_bytes += spc_pool_target(ps->pool);
 	/* Relaxed: a gauge. */
 	out->reclaim_backlog_bytes += __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
-	out->expirations += 0;
+	out->expirations += acc[SPC_C_EXPIRED] + ex;
 }
 
 int spc_stats(struct spc_cache *c, int pool, struct spc_stats *out)

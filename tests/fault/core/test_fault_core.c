@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tests/fault/core/test_fault_core.c: fail the N-th allocation, for every
- * N, through spc_open, spc_set, spc_add, spc_delete and spc_set_mode,
+ * N, through spc_open, spc_set, spc_add, spc_delete, spc_set_mode, every
+ * mode of spc_store, incr, touch (in place and by copy) and gat,
  * transient (only the N-th fails) and persistent (the N-th and every
  * later one fail), until the operation completes without meeting a fault.
  * After every failure the cache must be exactly as before (same contents,
@@ -55,9 +56,18 @@ static void disarm(struct faults *f)
 	__atomic_store_n(&f->nth, 0, __ATOMIC_RELAXED);
 }
 
+#define T0 1000000u /* the injected clock: constant */
+
+static uint64_t fixed_clock(void *arg)
+{
+	(void)arg;
+	return T0;
+}
+
 static void config(struct spc_config *cfg, struct faults *f, int sync)
 {
 	spc_config_init(cfg);
+	cfg->clock = fixed_clock;
 	cfg->use_env = 0;
 	cfg->budget_bytes = 16u << 20;
 	cfg->synchronous_maintenance = sync;
@@ -71,6 +81,7 @@ struct snapshot {
 	unsigned char val[SPC_POOL_COUNT][NK][64];
 	size_t len[SPC_POOL_COUNT][NK];
 	int present[SPC_POOL_COUNT][NK];
+	struct spc_value meta[SPC_POOL_COUNT][NK]; /* cas, flags, expiry */
 	struct spc_stats st[SPC_POOL_COUNT];
 };
 
@@ -82,8 +93,10 @@ static void take(struct spc_cache *c, struct snapshot *s)
 	for (int p = 0; p < SPC_POOL_COUNT; p++) {
 		for (int i = 0; i < NK; i++) {
 			snprintf(k, sizeof k, "f%d", i);
-			s->present[p][i] = spc_get(c, p, k, strlen(k), s->val[p][i], 64,
-			                           &s->len[p][i]) == SPC_OK;
+			s->present[p][i] = spc_get_item(c, p, k, strlen(k), s->val[p][i], 64,
+			                                &s->meta[p][i]) == SPC_OK;
+			s->len[p][i] = s->present[p][i] ? s->meta[p][i].len : 0;
+			s->meta[p][i].data = NULL;
 		}
 		/* stats after the gets: hits and misses move with them */
 		ck_assert_int_eq(spc_stats(c, p, &s->st[p]), SPC_OK);
@@ -98,6 +111,9 @@ static void same(const struct snapshot *a, const struct snapshot *b)
 			if (a->present[p][i]) {
 				ck_assert_uint_eq(a->len[p][i], b->len[p][i]);
 				ck_assert_int_eq(memcmp(a->val[p][i], b->val[p][i], a->len[p][i]), 0);
+				ck_assert_uint_eq(a->meta[p][i].cas, b->meta[p][i].cas);
+				ck_assert_uint_eq(a->meta[p][i].flags, b->meta[p][i].flags);
+				ck_assert_uint_eq(a->meta[p][i].expiry, b->meta[p][i].expiry);
 			}
 		}
 		ck_assert_uint_eq(a->st[p].items, b->st[p].items);
@@ -105,6 +121,7 @@ static void same(const struct snapshot *a, const struct snapshot *b)
 		ck_assert_uint_eq(a->st[p].inserts, b->st[p].inserts);
 		ck_assert_uint_eq(a->st[p].deletes, b->st[p].deletes);
 		ck_assert_uint_eq(a->st[p].evictions, b->st[p].evictions);
+		ck_assert_uint_eq(a->st[p].expirations, b->st[p].expirations);
 		ck_assert_uint_eq(a->st[p].target_bytes, b->st[p].target_bytes);
 	}
 }
@@ -145,14 +162,50 @@ START_TEST(open_fails_cleanly_at_every_allocation)
 }
 END_TEST
 
-enum op { OP_SET, OP_ADD_NEW, OP_ADD_EXISTING, OP_DELETE, OP_SET_MODE, OP_CLEAR };
+enum op {
+	OP_SET, OP_ADD_NEW, OP_ADD_EXISTING, OP_DELETE, OP_SET_MODE, OP_CLEAR, /* 0..5 */
+	OP_SET_META, OP_REPLACE, OP_CAS, OP_APPEND, OP_PREPEND, OP_ADD_EXPIRED, /* 6..11 */
+	OP_INCR, OP_TOUCH_COPY, OP_TOUCH_IN_PLACE, OP_GAT_COPY,                 /* 12..15 */
+	OP_COUNT
+};
+
+#define K_NUM "f10"     /* index pool: "12345" */
+#define K_SLOT "f11"    /* index pool: flags 7, an expiry slot */
+#define K_EXPIRED "f12" /* index pool: expired (OP_ADD_EXPIRED only) */
 
 static int run_op(struct spc_cache *c, enum op op, int round)
 {
-	char v[48];
+	struct spc_item meta = { 0xffffffffu, T0 + 100, 0 };
+	struct spc_value got;
+	char v[48], buf[64];
 
 	snprintf(v, sizeof v, "round-%d-value", round);
 	switch (op) {
+	case OP_SET_META:
+		return spc_store(c, SPC_POOL_VIEW, SPC_STORE_SET, "f3", 2, v, strlen(v), &meta, NULL);
+	case OP_REPLACE:
+		return spc_store(c, SPC_POOL_INDEX, SPC_STORE_REPLACE, "f3", 2, v, strlen(v), &meta,
+		                 NULL);
+	case OP_CAS:
+		ck_assert_int_eq(spc_get_item(c, SPC_POOL_INDEX, "f4", 2, buf, sizeof buf, &got),
+		                 SPC_OK);
+		meta.cas = got.cas;
+		return spc_store(c, SPC_POOL_INDEX, SPC_STORE_CAS, "f4", 2, v, strlen(v), &meta, NULL);
+	case OP_APPEND:
+		return spc_store(c, SPC_POOL_INDEX, SPC_STORE_APPEND, K_SLOT, 3, v, strlen(v), NULL,
+		                 NULL);
+	case OP_PREPEND:
+		return spc_store(c, SPC_POOL_INDEX, SPC_STORE_PREPEND, "f6", 2, v, strlen(v), NULL,
+		                 NULL);
+	case OP_ADD_EXPIRED:
+		return spc_store(c, SPC_POOL_INDEX, SPC_STORE_ADD, K_EXPIRED, 3, v, strlen(v), NULL,
+		                 NULL);
+	case OP_INCR: return spc_incr(c, SPC_POOL_INDEX, K_NUM, 3, 99999, NULL, NULL);
+	case OP_TOUCH_COPY: return spc_touch(c, SPC_POOL_INDEX, "f8", 2, T0 + 7);
+	case OP_TOUCH_IN_PLACE: return spc_touch(c, SPC_POOL_INDEX, K_SLOT, 3, T0 + 9);
+	case OP_GAT_COPY:
+		return spc_gat(c, SPC_POOL_INDEX, "f9", 2, T0 + 8, buf, sizeof buf, &got);
+	case OP_COUNT: break;
 	case OP_SET: return spc_set(c, SPC_POOL_INDEX, "f3", 2, v, strlen(v));
 	case OP_ADD_NEW: return spc_add(c, SPC_POOL_VIEW, "f39", 3, v, strlen(v));
 	case OP_ADD_EXISTING: return spc_add(c, SPC_POOL_VIEW, "f5", 2, v, strlen(v));
@@ -170,9 +223,11 @@ static void check_op(enum op op, int persistent, int sync)
 	struct spc_config cfg;
 	struct spc_cache *c = NULL;
 	struct snapshot before, after;
-	unsigned long n;
+	unsigned long n, failures = 0;
 	char k[16];
 
+	if (op == OP_ADD_EXPIRED && !sync)
+		return;
 	config(&cfg, &f, sync);
 	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
 	for (unsigned long round = 0; round < 3; round++) {
@@ -185,6 +240,17 @@ static void check_op(enum op op, int persistent, int sync)
 				ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, k, strlen(k), k, strlen(k)), SPC_OK);
 				ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, k, strlen(k), "view", 4), SPC_OK);
 			}
+			ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, K_NUM, 3, "12345", 5), SPC_OK);
+			ck_assert_int_eq(spc_store(c, SPC_POOL_INDEX, SPC_STORE_SET, K_SLOT, 3, "s", 1,
+			                           &(struct spc_item){ 7, T0 + 50, 0 }, NULL),
+			                 SPC_OK);
+			/* An expired entry only where the op needs it, and only
+			 * in synchronous mode: a maintainer thread might reclaim
+			 * it between the two snapshots. */
+			if (op == OP_ADD_EXPIRED)
+				ck_assert_int_eq(spc_store(c, SPC_POOL_INDEX, SPC_STORE_SET, K_EXPIRED, 3,
+				                           "x", 1, &(struct spc_item){ 0, T0, 0 }, NULL),
+				                 SPC_OK);
 			spc_delete(c, SPC_POOL_VIEW, "f39", 3);
 			ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
 			take(c, &before);
@@ -195,6 +261,7 @@ static void check_op(enum op op, int persistent, int sync)
 			take(c, &after);
 			if (r == SPC_ENOMEM || r == SPC_EFULL) {
 				ck_assert_uint_gt(f.hit, 0);
+				failures++;
 				/* the gets of take() moved hits/misses only */
 				same(&before, &after);
 				continue;
@@ -208,10 +275,13 @@ static void check_op(enum op op, int persistent, int sync)
 		}
 		ck_assert_uint_lt(n, 1000);
 	}
+	/* every item operation that allocates met a fault at least once */
+	if (op >= OP_SET_META && op != OP_TOUCH_IN_PLACE)
+		ck_assert_uint_gt(failures, 0);
 	spc_close(c);
 }
 
-START_TEST(set_add_delete_set_mode_clear_fail_cleanly)
+START_TEST(every_write_fails_cleanly)
 {
 	/* _i: op * 4 + persistent * 2 + sync */
 	check_op((enum op)(_i / 4), (_i >> 1) & 1, _i & 1);
@@ -266,7 +336,7 @@ static Suite *fault_suite(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_loop_test(tc, open_fails_cleanly_at_every_allocation, 0, 4);
-	tcase_add_loop_test(tc, set_add_delete_set_mode_clear_fail_cleanly, 0, 6 * 4);
+	tcase_add_loop_test(tc, every_write_fails_cleanly, 0, OP_COUNT * 4);
 	tcase_add_test(tc, stats_slot_allocation_failure_uses_shared_slot);
 	suite_add_tcase(s, tc);
 	return s;

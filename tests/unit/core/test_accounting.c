@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/cache.h"
 
@@ -218,6 +219,141 @@ START_TEST(byte_budget_evictions_exact)
 }
 END_TEST
 
+/* ---- items: flags, expiry, every store mode ---------------------------- */
+
+static uint64_t acct_clock;
+
+static uint64_t acct_clock_fn(void *arg)
+{
+	return __atomic_load_n((uint64_t *)arg, __ATOMIC_RELAXED);
+}
+
+/* Published entries of a pool, read from the index itself: their count,
+ * the sum of their charges, and how many still have a deadline to come. */
+static void index_sum(struct spc_cache *c, int pool, uint64_t *bytes, uint64_t *items,
+                      uint64_t *expiring)
+{
+	struct spc_pstate *ps = &c->ps[pool];
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	*bytes = *items = *expiring = 0;
+	spc_rcu_read_lock();
+	cds_lfht_for_each(ps->ht, &it, n) {
+		struct spc_entry *e = spc_entry_of(n);
+
+		(void)spc_entry_acquire(e);
+		*bytes += spc_entry_charge(ps, e);
+		(*items)++;
+		*expiring += spc_entry_expiry(e) != 0;
+	}
+	spc_rcu_read_unlock();
+}
+
+/* Random stores of every mode with flags and expiries, incr/decr, touch,
+ * gat, deletes, on a clock that moves: after everything expired and the
+ * maintainers were quiesced, charged bytes are the sum of the published
+ * entries' charges (each with its flags and expiry fields), items their
+ * number, and every expired entry was counted as an expiration.
+ * _i: bit 0 synchronous. */
+START_TEST(charged_equals_live_with_items)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	static char val[2000];
+	uint64_t bytes, items, expiring;
+	struct spc_stats st;
+	char k[32];
+
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	/* 80 slab size classes of up to 64 KiB slabs are all in use here: a
+	 * pool of a few MiB would be held by its slabs alone (pools/slab.h) */
+	cfg.budget_bytes = 24u << 20;
+	cfg.max_item_bytes = 8192; /* appends grow values up to it */
+	cfg.synchronous_maintenance = _i & 1;
+	cfg.clock = acct_clock_fn;
+	cfg.clock_arg = &acct_clock;
+	acct_clock = 5000;
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	memset(val, '7', sizeof val);
+	rng_state = 0xabcdef + (uint64_t)_i;
+	for (int op = 0; op < 40000; op++) {
+		int p = (int)(rng() & 1), i = (int)(rng() % 600), what = (int)(rng() % 12);
+		uint64_t now = __atomic_load_n(&acct_clock, __ATOMIC_RELAXED);
+		struct spc_item it = { (rng() & 1) ? (uint32_t)rng() : 0,
+		                       (rng() & 1) ? now + rng() % 20 : 0, 0 };
+		size_t vlen = 1 + (size_t)(rng() % ((rng() & 7) == 0 ? sizeof val : 20));
+		struct spc_value v;
+		char buf[sizeof val + 32];
+		int r;
+
+		if (op % 500 == 0)
+			__atomic_store_n(&acct_clock, now + 1, __ATOMIC_RELAXED);
+		key_of(i, k, sizeof k);
+		if (what < 6) {
+			if (what == 3 && spc_get_item(c, p, k, strlen(k), buf, sizeof buf, &v) == SPC_OK)
+				it.cas = v.cas;
+			if (what == 3 && !it.cas)
+				it.cas = 1;
+			r = spc_store(c, p, (enum spc_store_mode)what, k, strlen(k), val, vlen, &it,
+			              NULL);
+			ck_assert(r == SPC_OK || r == SPC_EEXISTS || r == SPC_ENOTFOUND ||
+			          r == SPC_EFULL || r == SPC_ETOOBIG);
+		} else if (what < 8) {
+			r = spc_arith(c, p, k, strlen(k), what == 7, rng() % 1000, 0, NULL, NULL);
+			ck_assert(r == SPC_OK || r == SPC_ENOTFOUND || r == SPC_ENOTNUM ||
+			          r == SPC_EFULL);
+		} else if (what == 8) {
+			r = spc_touch(c, p, k, strlen(k), it.expiry);
+			ck_assert(r == SPC_OK || r == SPC_ENOTFOUND || r == SPC_EFULL);
+		} else if (what == 9) {
+			r = spc_gat(c, p, k, strlen(k), it.expiry, buf, sizeof buf, &v);
+			ck_assert(r == SPC_OK || r == SPC_ENOTFOUND || r == SPC_EFULL ||
+			          r == SPC_ERANGE);
+		} else if (what == 10) {
+			snprintf(val, 21, "%llu", (unsigned long long)(rng() % 100000));
+			r = spc_store(c, p, SPC_STORE_SET, k, strlen(k), val, strlen(val), &it, NULL);
+			memset(val, '7', 24);
+			ck_assert(r == SPC_OK || r == SPC_EFULL);
+		} else {
+			r = spc_delete(c, p, k, strlen(k));
+			ck_assert(r == SPC_OK || r == SPC_ENOTFOUND);
+		}
+	}
+	/* everything with a deadline expires; wait until it is reclaimed */
+	__atomic_store_n(&acct_clock, acct_clock + 1000, __ATOMIC_RELAXED);
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		for (int tries = 0; tries < 10000; tries++) {
+			struct timespec ms = { 0, 1000000 };
+
+			ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+			index_sum(c, p, &bytes, &items, &expiring);
+			if (expiring == 0)
+				break;
+			nanosleep(&ms, NULL);
+		}
+		ck_assert_uint_eq(expiring, 0);
+	}
+	ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		index_sum(c, p, &bytes, &items, &expiring);
+		ck_assert_int_eq(spc_stats(c, p, &st), SPC_OK);
+		ck_assert_uint_eq(st.reclaim_backlog_bytes, 0);
+		ck_assert_uint_eq(st.charged_bytes, bytes);
+		ck_assert_uint_eq(st.items, items);
+		ck_assert_uint_gt(st.expirations, 0);
+		ck_assert_uint_le(st.charged_bytes, st.target_bytes);
+		printf("items (%s, pool %d): %llu live, %llu inserts, %llu expirations, "
+		       "%llu evictions, %llu deletes\n", (_i & 1) ? "sync" : "threads", p,
+		       (unsigned long long)st.items, (unsigned long long)st.inserts,
+		       (unsigned long long)st.expirations, (unsigned long long)st.evictions,
+		       (unsigned long long)st.deletes);
+	}
+	spc_close(c);
+}
+END_TEST
+
 static Suite *acct_suite(void)
 {
 	Suite *s = suite_create("accounting");
@@ -227,6 +363,7 @@ static Suite *acct_suite(void)
 	tcase_add_loop_test(tc, charged_equals_live_after_any_sequence, 0, 4);
 	tcase_add_loop_test(tc, evictions_counted_when_one_eviction_makes_room_for_one_insert, 0, 2);
 	tcase_add_loop_test(tc, byte_budget_evictions_exact, 0, 2);
+	tcase_add_loop_test(tc, charged_equals_live_with_items, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -74,6 +74,37 @@ START_TEST(optional_fields_move_the_key)
 }
 END_TEST
 
+START_TEST(every_optional_field_in_its_place)
+{
+	_Alignas(8) unsigned char mem[128];
+	struct spc_entry *e = (struct spc_entry *)mem;
+	unsigned meta = SPC_META_FLAGS | SPC_META_EXPIRY | (SPC_NS_HEIGHT << SPC_META_NS_SHIFT);
+
+	memset(mem, 0, sizeof mem);
+	e->meta = (uint8_t)meta;
+	e->klen = 3;
+	e->vlen = 2;
+	spc_entry_init_extra(e, 1234567, 42, 0xfeedu);
+	ck_assert_uint_eq(spc_entry_extra(meta), 8 + 8 + 4);
+	memcpy(e->data + spc_entry_extra(meta), "keyvv", 5);
+	ck_assert_uint_eq(spc_entry_ns(e), SPC_NS_HEIGHT);
+	ck_assert_uint_eq(spc_entry_expiry(e), 1234567);
+	ck_assert_ptr_eq(spc_entry_expiry_slot(e), (void *)e->data);
+	ck_assert_uint_eq(spc_entry_height(e), 42);
+	ck_assert_uint_eq(spc_entry_flags(e), 0xfeedu);
+	ck_assert(spc_entry_key_eq(e, "key", 3));
+	ck_assert_int_eq(memcmp(spc_entry_value(e), "vv", 2), 0);
+	ck_assert_uint_eq(spc_entry_alloc_size(e), 32 + 20 + 5);
+
+	/* API namespace: no height slot; a plain entry: no expiry slot. */
+	e->meta = (uint8_t)(SPC_NS_API << SPC_META_NS_SHIFT);
+	ck_assert_uint_eq(spc_entry_extra(e->meta), 0);
+	ck_assert_uint_eq(spc_entry_height(e), 0);
+	ck_assert_ptr_null(spc_entry_expiry_slot(e));
+	ck_assert_uint_eq(spc_entry_expiry(e), 0);
+}
+END_TEST
+
 /* Bytes charged per entry for 32-byte keys and 100-byte values, and what
  * the index and the policy really use per entry. Printed, not asserted
  * against the goal (STYLE: no performance assertions); docs record it. */
@@ -139,6 +170,7 @@ static Suite *entry_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, plain_header_is_32_bytes);
 	tcase_add_test(tc, optional_fields_move_the_key);
+	tcase_add_test(tc, every_optional_field_in_its_place);
 	tcase_add_test(tc, memory_per_entry_32_100);
 	suite_add_tcase(s, tc);
 	return s;

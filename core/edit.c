@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/edit.c: the write engine. Every store (set, add, replace, cas,
+ * append, prepend), arith and touch's copy path publish through
+ * spc_edit_key; only delete and clear unpublish without it.
+ *
+ * Entries are immutable once published, so every edit of a key is
+ * "read the current entry, build a new one, swap it in", and the swap is
+ * what makes it atomic without a lock: cds_lfht_replace(iter, new)
+ * succeeds only if the node the iterator points to is still in the index
+ * (it fails with -ENOENT once a concurrent delete, replace or eviction
+ * removed it), which is compare-and-swap on the key's entry. The loop:
+ *
+ *   1. read section: look the key up; old = the entry unless it is dead
+ *      or expired; plan(old) says what the new entry is (or an error, or
+ *      done); leave the section if the allocation at hand does not fit
+ *      the plan, then, outside it (charging may wait for the maintainer,
+ *      which must not wait for us):
+ *   2. charge the pool (SPC_EFULL after a bounded wait), allocate
+ *      (SPC_ENOMEM), reserve a ring cell (SPC_EFULL): core/cache.c's
+ *      write steps 2 to 4; go back to 1;
+ *   3. still in the section of 1: build the entry (fill writes its value
+ *      from old), give it its cas with a release store, and publish:
+ *      replace(iter of the entry found) if one was found (an expired one
+ *      included: add over an expired entry replaces it), add_unique if
+ *      none was, add_replace for a blind store. A failed replace or
+ *      add_unique means another write won: back to 1 with the same
+ *      allocation (rebuilt, it was never visible);
+ *   4. after the section: fill the ring cell (the maintainer now owns the
+ *      new entry), retire the old one (spc_note_unpublished: backlog, dead
+ *      flag; not an eviction), count.
+ * The plan reads the old entry in the same read section as the replace
+ * that retires it, so no update is lost: an append or an incr that lost
+ * the race reads the winner's value on its next round.
+ *
+ * Guarantees (tests/integration/cache/test_items.c, tests/fault/core,
+ * tests/stress/stress_items.c):
+ *  1. N concurrent edits of one key all land, each on its predecessor's
+ *     value (exact totals for incr, every append present once);
+ *  2. every error, the plan's included, leaves the cache unchanged: no
+ *     entry, no charge, no ring record, no counter but efull moved;
+ *  3. the engine never waits inside a read section; it is lock-free (a
+ *     retry happens only because another write of the key succeeded);
+ *  4. an expired entry replaced by a write is counted as an expiration,
+ *     never as an eviction; items do not move for it.
+ */
+#include "core/edit.h"
+
+#include <string.h>
+
+/* The allocation an edit carries from round to round. */
+struct spc_edit_mem {
+	struct spc_entry *e; /* NULL: none */
+	size_t size;
+	uint64_t charge;
+	struct spc_ring_cell *cell; /* reserved once, kept across rounds */
+};
+
+static void spc_edit_release(struct spc_pstate *ps, struct spc_edit_mem *m)
+{
+	if (m->e) {
+		spc_pool_free(ps->pool, m->e, m->size);
+		spc_pool_uncharge(ps->pool, m->charge);
+		m->e = NULL;
+	}
+}
+
+/* Steps 2-4 of the write: charge, allocate, reserve the ring cell (once).
+ * Returns SPC_OK, SPC_EFULL or SPC_ENOMEM with nothing held but the cell.
+ * Context: not in read section (the charge may wait). */
+static int spc_edit_alloc(struct spc_pstate *ps, struct spc_edit_mem *m, size_t size)
+{
+	uint64_t charge = spc_pool_usable(ps->pool, size) + ps->entry_share;
+
+	spc_edit_release(ps, m);
+	if (spc_wait_charge(ps, charge) != SPC_OK)
+		return SPC_EFULL;
+	m->e = spc_pool_alloc(ps->pool, size);
+	if (!m->e) {
+		spc_pool_uncharge(ps->pool, charge);
+		return SPC_ENOMEM;
+	}
+	m->size = size;
+	m->charge = charge;
+	if (!m->cell) {
+		m->cell = spc_wait_ring_cell(ps);
+		if (!m->cell) {
+			spc_edit_release(ps, m);
+			return SPC_EFULL;
+		}
+	}
+	return SPC_OK;
+}
+
+static unsigned spc_edit_meta(enum spc_pool_id pool, const struct spc_key *k,
+                              const struct spc_edit *ed)
+{
+	return (pool & SPC_META_POOL) | (k->ns << SPC_META_NS_SHIFT) |
+	       (ed->flags ? SPC_META_FLAGS : 0u) | (ed->expiry ? SPC_META_EXPIRY : 0u);
+}
+
+/* Builds the whole entry before publication: the lfht publishes with a
+ * release barrier (rcu_assign_pointer) and readers load with a
+ * dependency, so they see these bytes complete. The cas is stored last,
+ * with release (see below). */
+static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned meta,
+                           const struct spc_key *k, const struct spc_edit *ed,
+                           spc_edit_fill_fn *fill, void *arg, const struct spc_entry *old)
+{
+	uint64_t cas;
+
+	memset(e, 0, sizeof *e);
+	e->klen = (uint16_t)k->klen;
+	e->vlen = (uint32_t)ed->vlen;
+	e->meta = (uint8_t)meta;
+	spc_entry_init_extra(e, ed->expiry, k->height, ed->flags);
+	memcpy((unsigned char *)spc_entry_key(e), k->key, k->klen);
+	if (ed->vlen)
+		fill(arg, old, (unsigned char *)spc_entry_value(e));
+	cds_lfht_node_init(&e->node);
+	/* Relaxed fetch: cas values need only be unique. The release store
+	 * is the entry's last initialising write; readers load cas with
+	 * acquire (spc_entry_acquire), which makes the publication visible to
+	 * ThreadSanitizer too (it cannot see the lfht's rcu_assign_pointer).
+	 * Free on x86 and ARMv8 (plain store / ldar), correct everywhere. */
+	cas = ed->cas ? ed->cas : __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->cas, cas, __ATOMIC_RELEASE);
+}
+
+int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, int blind,
+                 spc_edit_plan_fn *plan, spc_edit_fill_fn *fill, void *arg,
+                 const struct spc_edit *guess, uint64_t *cas_out)
+{
+	struct spc_pstate *ps = &c->ps[pool];
+	uint64_t hash = spc_key_hash(c, k);
+	struct spc_edit_mem m = { 0 };
+	struct spc_entry *old = NULL;
+	struct spc_edit ed;
+	uint64_t cas = 0;
+	int r = SPC_OK, old_expired = 0;
+
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	if (guess)
+		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, guess), k->klen,
+		                                          guess->vlen));
+	while (r == SPC_OK) {
+		struct cds_lfht_iter it;
+		struct spc_entry *cur = NULL, *live = NULL;
+		unsigned meta;
+		int ok;
+
+		spc_rcu_read_lock();
+		if (!blind) {
+			struct cds_lfht_node *n;
+
+			cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, k, &it);
+			n = cds_lfht_iter_get_node(&it);
+			if (n) {
+				cur = spc_entry_of(n);
+				(void)spc_entry_acquire(cur);
+				/* A dead node is on its way out: add_unique
+				 * will not see it. An expired one is replaced. */
+				if (spc_entry_dead(cur))
+					cur = NULL;
+				else if (!spc_entry_expired(c, cur))
+					live = cur;
+			}
+		}
+		memset(&ed, 0, sizeof ed);
+		r = plan(arg, live, &ed);
+		if (r != SPC_OK) {
+			spc_rcu_read_unlock();
+			break;
+		}
+		meta = spc_edit_meta(pool, k, &ed);
+		if (!m.e || m.size != spc_entry_size(meta, k->klen, ed.vlen)) {
+			spc_rcu_read_unlock();
+			r = spc_edit_alloc(ps, &m, spc_entry_size(meta, k->klen, ed.vlen));
+			continue;
+		}
+		spc_edit_build(c, m.e, meta, k, &ed, fill, arg, live);
+		if (blind) {
+			struct cds_lfht_node *was =
+				cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, k, &m.e->node);
+
+			ok = 1;
+			cur = was ? spc_entry_of(was) : NULL;
+		} else if (cur) {
+			ok = cds_lfht_replace(ps->ht, &it, (unsigned long)hash, spc_match, k,
+			                      &m.e->node) == 0;
+		} else {
+			ok = cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, k,
+			                         &m.e->node) == &m.e->node;
+		}
+		if (ok) {
+			old = cur;
+			/* We unpublished old: it stays valid until we retire it. */
+			old_expired = old && (blind ? spc_entry_expired(c, old) : live == NULL);
+			cas = m.e->cas; /* not after the section: e may be gone */
+		}
+		spc_rcu_read_unlock();
+		if (ok)
+			break;
+		/* Another write of the key won: read it again. */
+	}
+	if (r != SPC_OK) {
+		spc_edit_release(ps, &m);
+		if (m.cell)
+			spc_ring_fill(m.cell, NULL);
+		if (r == SPC_EFULL)
+			spc_count(c, pool, SPC_C_EFULL, 1);
+		return r == SPC_EDIT_DONE ? SPC_OK : r;
+	}
+	spc_ring_fill(m.cell, m.e);
+	if (old)
+		spc_note_unpublished(ps, old);
+	else
+		spc_count(c, pool, SPC_C_ITEMS, 1);
+	if (old_expired)
+		spc_count(c, pool, SPC_C_EXPIRED, 1);
+	if (ed.is_store)
+		spc_count(c, pool, SPC_C_INSERTS, 1);
+	if (cas_out)
+		*cas_out = cas;
+	spc_after_write(ps);
+	return SPC_OK;
+}
