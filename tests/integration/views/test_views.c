@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tests/integration/views/test_views.c: the view namespaces through the
+ * public API: (height, key) entries and named API entries, their isolation
+ * from each other, from plain view entries and from the index pool, and
+ * where their charges go. Every test runs with a maintainer thread (_i 0)
+ * and in synchronous-maintenance mode (_i 1).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "splitcache.h"
+
+static struct spc_cache *open_cache(uint64_t budget, int sync)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	cfg.budget_bytes = budget;
+	cfg.synchronous_maintenance = sync;
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	return c;
+}
+
+/* Copies a value into buf as a string; returns the status. */
+static int at_str(struct spc_cache *c, uint64_t h, const char *k, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int r = spc_get_at(c, h, k, strlen(k), buf, cap - 1, &n);
+
+	if (r == SPC_OK)
+		buf[n] = '\0';
+	return r;
+}
+
+static int api_str(struct spc_cache *c, const char *name, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int r = spc_api_get(c, name, buf, cap - 1, &n);
+
+	if (r == SPC_OK)
+		buf[n] = '\0';
+	return r;
+}
+
+static int plain_str(struct spc_cache *c, enum spc_pool_id p, const char *k, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int r = spc_get(c, p, k, strlen(k), buf, cap - 1, &n);
+
+	if (r == SPC_OK)
+		buf[n] = '\0';
+	return r;
+}
+
+START_TEST(set_get_delete_at)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	struct spc_stats st;
+	char buf[64];
+
+	ck_assert_int_eq(at_str(c, 7, "k", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_set_at(c, 7, "k", 1, "v7", 2), SPC_OK);
+	ck_assert_int_eq(at_str(c, 7, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "v7");
+	ck_assert_int_eq(at_str(c, 8, "k", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_set_at(c, 7, "k", 1, "again", 5), SPC_OK);
+	ck_assert_int_eq(at_str(c, 7, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "again");
+	ck_assert_int_eq(spc_store_at(c, 7, SPC_STORE_ADD, "k", 1, "x", 1, NULL, NULL), SPC_EEXISTS);
+	ck_assert_int_eq(spc_delete_at(c, 8, "k", 1), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_delete_at(c, 7, "k", 1), SPC_OK);
+	ck_assert_int_eq(spc_delete_at(c, 7, "k", 1), SPC_ENOTFOUND);
+	ck_assert_int_eq(at_str(c, 7, "k", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_store_at(c, 7, SPC_STORE_ADD, "k", 1, "x", 1, NULL, NULL), SPC_OK);
+	/* heights 0 and UINT64_MAX are ordinary heights */
+	ck_assert_int_eq(spc_set_at(c, 0, "k", 1, "zero", 4), SPC_OK);
+	ck_assert_int_eq(spc_set_at(c, UINT64_MAX, "k", 1, "max", 3), SPC_OK);
+	ck_assert_int_eq(at_str(c, 0, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "zero");
+	ck_assert_int_eq(at_str(c, UINT64_MAX, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "max");
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st), SPC_OK);
+	ck_assert_uint_eq(st.inserts, 5);
+	ck_assert_uint_eq(st.deletes, 1);
+	ck_assert_uint_eq(st.items, 3);
+	ck_assert_uint_eq(st.evictions, 0);
+	spc_close(c);
+}
+END_TEST
+
+START_TEST(zero_copy_and_range)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	struct spc_value v;
+	char small[2];
+	size_t n = 0;
+	uint64_t cas = 0;
+
+	ck_assert_int_eq(spc_store_at(c, 3, SPC_STORE_SET, "key", 3, "value", 5, NULL, &cas),
+	                 SPC_OK);
+	ck_assert_uint_gt(cas, 0);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_at_rcu(c, 3, "key", 3, &v), SPC_OK);
+	ck_assert_uint_eq(v.len, 5);
+	ck_assert_int_eq(memcmp(v.data, "value", 5), 0);
+	ck_assert_uint_eq(v.cas, cas);
+	ck_assert_int_eq(spc_get_at_rcu(c, 4, "key", 3, &v), SPC_ENOTFOUND);
+	spc_read_unlock(c);
+	ck_assert_int_eq(spc_get_at(c, 3, "key", 3, small, sizeof small, &n), SPC_ERANGE);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(spc_api_set(c, "api", "value", 5), SPC_OK);
+	ck_assert_int_eq(spc_api_get(c, "api", small, sizeof small, &n), SPC_ERANGE);
+	ck_assert_uint_eq(n, 5);
+	spc_close(c);
+}
+END_TEST
+
+START_TEST(api_entries)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	char buf[64], *longname;
+
+	ck_assert_int_eq(api_str(c, "status", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_api_set(c, "status", "ok", 2), SPC_OK);
+	ck_assert_int_eq(api_str(c, "status", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "ok");
+	ck_assert_int_eq(spc_api_set(c, "status", "", 0), SPC_OK);
+	ck_assert_int_eq(api_str(c, "status", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(spc_api_delete(c, "status"), SPC_OK);
+	ck_assert_int_eq(spc_api_delete(c, "status"), SPC_ENOTFOUND);
+	ck_assert_int_eq(api_str(c, "status", buf, sizeof buf), SPC_ENOTFOUND);
+	/* names: 1..65535 bytes, NUL-terminated */
+	ck_assert_int_eq(spc_api_set(c, "", "x", 1), SPC_EINVAL);
+	ck_assert_int_eq(spc_api_set(c, NULL, "x", 1), SPC_EINVAL);
+	ck_assert_int_eq(spc_api_get(c, "", buf, sizeof buf, &(size_t){ 0 }), SPC_EINVAL);
+	ck_assert_int_eq(spc_api_delete(c, NULL), SPC_EINVAL);
+	longname = malloc(65537);
+	ck_assert_ptr_nonnull(longname);
+	memset(longname, 'n', 65535);
+	longname[65535] = '\0';
+	ck_assert_int_eq(spc_api_set(c, longname, "x", 1), SPC_OK);
+	ck_assert_int_eq(api_str(c, longname, buf, sizeof buf), SPC_OK);
+	longname[65535] = 'n';
+	longname[65536] = '\0';
+	ck_assert_int_eq(spc_api_set(c, longname, "x", 1), SPC_EINVAL);
+	free(longname);
+	spc_close(c);
+}
+END_TEST
+
+START_TEST(arguments)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	char buf[8], key[65536];
+	size_t n;
+	struct spc_value v;
+
+	memset(key, 'k', sizeof key);
+	ck_assert_int_eq(spc_set_at(NULL, 1, "k", 1, "v", 1), SPC_EINVAL);
+	ck_assert_int_eq(spc_set_at(c, 1, NULL, 1, "v", 1), SPC_EINVAL);
+	ck_assert_int_eq(spc_set_at(c, 1, "k", 0, "v", 1), SPC_EINVAL);
+	ck_assert_int_eq(spc_set_at(c, 1, "k", 1, NULL, 1), SPC_EINVAL);
+	ck_assert_int_eq(spc_set_at(c, 1, key, sizeof key, "v", 1), SPC_ETOOBIG);
+	ck_assert_int_eq(spc_store_at(c, 1, (enum spc_store_mode)99, "k", 1, "v", 1, NULL, NULL),
+	                 SPC_EINVAL);
+	ck_assert_int_eq(spc_get_at(c, 1, "k", 0, buf, sizeof buf, &n), SPC_EINVAL);
+	ck_assert_int_eq(spc_get_at(c, 1, "k", 1, buf, sizeof buf, NULL), SPC_EINVAL);
+	ck_assert_int_eq(spc_get_at(c, 1, "k", 1, NULL, 4, &n), SPC_EINVAL);
+	ck_assert_int_eq(spc_delete_at(c, 1, NULL, 1), SPC_EINVAL);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_at_rcu(c, 1, "k", 1, NULL), SPC_EINVAL);
+	ck_assert_int_eq(spc_get_at_rcu(NULL, 1, "k", 1, &v), SPC_EINVAL);
+	spc_read_unlock(c);
+	ck_assert_int_eq(spc_set_at(c, 1, "k", 1, NULL, 0), SPC_OK);
+	ck_assert_int_eq(spc_get_at(c, 1, "k", 1, NULL, 0, &n), SPC_OK);
+	ck_assert_uint_eq(n, 0);
+	spc_close(c);
+}
+END_TEST
+
+/* The same key bytes as a plain view entry, at height 1, at height 2, as an
+ * API name and in the index pool: five entries, five values. */
+START_TEST(namespaces_isolated)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	struct spc_stats ix0, vw0, ix, vw;
+	char buf[64];
+
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &ix0), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &vw0), SPC_OK);
+	ck_assert_int_eq(spc_set_at(c, 1, "same", 4, "height-1", 8), SPC_OK);
+	ck_assert_int_eq(spc_set_at(c, 2, "same", 4, "height-2", 8), SPC_OK);
+	ck_assert_int_eq(spc_api_set(c, "same", "api", 3), SPC_OK);
+	/* a view write does not leak into the index pool */
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &ix), SPC_OK);
+	ck_assert_uint_eq(ix.charged_bytes, ix0.charged_bytes);
+	ck_assert_uint_eq(ix.inserts, 0);
+	ck_assert_uint_eq(ix.items, 0);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_INDEX, "same", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_VIEW, "same", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "same", 4, "plain-view", 10), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, "same", 4, "plain-index", 11), SPC_OK);
+	ck_assert_int_eq(at_str(c, 1, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "height-1");
+	ck_assert_int_eq(at_str(c, 2, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "height-2");
+	ck_assert_int_eq(at_str(c, 3, "same", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(api_str(c, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "api");
+	ck_assert_int_eq(plain_str(c, SPC_POOL_VIEW, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "plain-view");
+	ck_assert_int_eq(plain_str(c, SPC_POOL_INDEX, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "plain-index");
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &vw), SPC_OK);
+	ck_assert_uint_eq(vw.items, 4);
+	ck_assert_uint_eq(vw.inserts, 4);
+	ck_assert_uint_gt(vw.charged_bytes, vw0.charged_bytes);
+	/* deleting one namespace's entry leaves the others */
+	ck_assert_int_eq(spc_delete_at(c, 1, "same", 4), SPC_OK);
+	ck_assert_int_eq(spc_api_delete(c, "same"), SPC_OK);
+	ck_assert_int_eq(at_str(c, 2, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_VIEW, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_INDEX, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(spc_delete(c, SPC_POOL_VIEW, "same", 4), SPC_OK);
+	ck_assert_int_eq(at_str(c, 2, "same", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "height-2");
+	spc_close(c);
+}
+END_TEST
+
+static Suite *views_suite(void)
+{
+	Suite *s = suite_create("views");
+	TCase *tc = tcase_create("namespaces");
+
+	tcase_add_loop_test(tc, set_get_delete_at, 0, 2);
+	tcase_add_loop_test(tc, zero_copy_and_range, 0, 2);
+	tcase_add_loop_test(tc, api_entries, 0, 2);
+	tcase_add_loop_test(tc, arguments, 0, 2);
+	tcase_add_loop_test(tc, namespaces_isolated, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(views_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
