@@ -432,7 +432,7 @@ static int open_cache(struct spc_server *srv)
 	cfg.budget_bytes = srv->opt.budget;
 	cfg.mode = srv->opt.mode;
 	cfg.view_share = srv->opt.view_share;
-	cfg.max_item_bytes = (uint32_t)(srv->opt.item_max + SPC_SRV_ITEM_HEADER);
+	cfg.max_item_bytes = (uint32_t)srv->opt.item_max;
 	cfg.log = lib_log;
 	cfg.log_arg = srv;
 	rc = spc_open(&cfg, &srv->cache);

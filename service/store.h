@@ -11,17 +11,14 @@
 #ifndef SPC_SRV_STORE_H
 #define SPC_SRV_STORE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "splitcache.h"
 
-/* Bytes the item layer keeps in front of each value (see store.c). */
-#define SPC_SRV_ITEM_HEADER 16
-/* Writers of one key serialise on one of this many locks. */
-#define SPC_SRV_STRIPES 256
+/* Read-modify-write retries of an emulated (height, key) command. */
+#define SPC_SRV_RMW_TRIES 64
 
 /* Where an item lives: a pool, and for (height, key) entries the height. */
 struct spc_srv_ns {
@@ -42,17 +39,16 @@ struct spc_srv_item {
 
 struct spc_srv_store {
 	struct spc_cache *cache;
-	pthread_mutex_t stripes[SPC_SRV_STRIPES];
-	uint64_t cas_next; /* atomic: the last cas handed out */
 };
 
-/* Binds the item layer to an open cache. Returns SPC_OK or SPC_ESYS.
+/* Binds the item layer to an open cache. Returns SPC_OK.
  * Context: any thread, once, before any other call. */
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache);
 /* Releases what init took (not the cache). Context: no call running. */
 void spc_srv_store_fini(struct spc_srv_store *st);
 
-/* The clock expiries are read against: unix time in seconds. */
+/* Unix time in seconds: the cache's default clock (CLOCK_REALTIME_COARSE,
+ * the seconds of CLOCK_REALTIME), which expiries are read against. */
 uint64_t spc_srv_now(void);
 
 /* The namespace a key addresses on a listener of `pool`: on the view
@@ -77,8 +73,8 @@ int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_ns *ns, int mode,
 		size_t klen, const void *val, size_t vlen, uint32_t flags, uint64_t expiry,
 		uint64_t cas, uint64_t now, uint64_t *cas_out);
 
-/* incr/decr: memcached's rules (incr wraps at 2^64, decr stops at 0, a
- * shorter result is padded with spaces to the old length). cas_expect
+/* incr/decr: the library's rules (spc_arith: incr wraps at 2^64, decr
+ * stops at 0, the result is written without padding). cas_expect
  * nonzero must match. Returns SPC_OK, SPC_ENOTFOUND, SPC_ENOTNUM,
  * SPC_EEXISTS, SPC_EFULL, SPC_ENOMEM. Context: not in read section. */
 int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
