@@ -10,9 +10,9 @@
  *
  * Threads: the main thread waits for signals and runs delayed flushes;
  * each worker owns its connections (no connection is ever touched by two
- * threads). Shared state: the cache (thread-safe), the item layer (its
- * own locks), the counters below (atomics), and the flags that stop the
- * server (atomics).
+ * threads). Shared state: the cache (thread-safe, lock-free on the
+ * request path), the counters below (atomics), and the flags that stop
+ * the server (atomics).
  */
 #ifndef SPC_SRV_SERVER_H
 #define SPC_SRV_SERVER_H
