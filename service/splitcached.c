@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -49,6 +50,7 @@
 #define THREADS_MAX 256
 #define LISTEN_BACKLOG 1024
 #define REPORT_CAP (1u << 16)
+#define FDS_RESERVED 64               /* listeners, logs, the library's files */
 
 static const char usage[] =
 	"usage: splitcached [options]\n"
@@ -467,6 +469,22 @@ static void print_report(struct spc_server *srv)
 	fflush(stdout);
 }
 
+/* Raises the soft RLIMIT_NOFILE so -c connections fit (as memcached
+ * does), within the hard limit; warns when they cannot. */
+static void raise_nofile(struct spc_server *srv)
+{
+	rlim_t want = (rlim_t)srv->opt.max_conns + FDS_RESERVED + 4 * srv->opt.threads;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		spc_srv_log(srv, SPC_SRV_LOG_ERR,
+			    "file descriptor limit %llu is below -c %u: connections past it are refused",
+			    (unsigned long long)rl.rlim_cur, srv->opt.max_conns);
+}
+
 /* Runs due delayed flushes. Context: main thread. */
 static void run_flushes(struct spc_server *srv)
 {
@@ -533,6 +551,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	raise_nofile(srv);
 	if (open_cache(srv) != SPC_OK)
 		goto out_free;
 	if (open_listener(srv, SPC_POOL_INDEX, srv->opt.index_listen) != 0 ||

@@ -105,6 +105,7 @@ struct spc_srv_worker {
 	bool started;
 	int epfd;
 	int wakefd;
+	int spare_fd;            /* /dev/null, given back when out of fds */
 	struct src wake;
 	struct lsrc lsrc[SPC_SRV_MAX_LISTENERS];
 	struct conn *conns;
@@ -424,6 +425,28 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 	spc_srv_count(&w->cnt.total_connections, 1);
 }
 
+/* Out of file descriptors with a connection waiting: the level-triggered
+ * listener would wake us again at once, forever. Give back the spare
+ * descriptor, take the connection, refuse it as memcached refuses one
+ * past -c, and take the spare again. */
+static void refuse_one(struct spc_srv_worker *w, struct spc_srv_listener *l)
+{
+	int fd;
+
+	if (w->spare_fd >= 0)
+		close(w->spare_fd);
+	fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = send(fd, e_too_many, sizeof e_too_many - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		(void)n; /* best effort */
+		close(fd);
+		spc_srv_count(&w->cnt.rejected_connections, 1);
+	}
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "accept: out of file descriptors (raise ulimit -n)");
+}
+
 static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 {
 	unsigned i;
@@ -433,7 +456,7 @@ static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "accept: out of file descriptors");
+				refuse_one(w, l);
 			return; /* EAGAIN: another worker took it, or none left */
 		}
 		conn_new(w, fd, l);
@@ -536,6 +559,8 @@ static void worker_fini(struct spc_srv_worker *w)
 		close(w->epfd);
 	if (w->wakefd >= 0)
 		close(w->wakefd);
+	if (w->spare_fd >= 0)
+		close(w->spare_fd);
 }
 
 static int worker_init(struct spc_server *srv, struct spc_srv_worker *w, unsigned id)
@@ -547,7 +572,8 @@ static int worker_init(struct spc_server *srv, struct spc_srv_worker *w, unsigne
 	w->id = id;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->epfd < 0 || w->wakefd < 0)
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (w->epfd < 0 || w->wakefd < 0 || w->spare_fd < 0)
 		return SPC_ESYS;
 	w->wake.kind = SRC_WAKE;
 	e.events = EPOLLIN;
@@ -575,7 +601,7 @@ int spc_srv_workers_start(struct spc_server *srv)
 		return SPC_ENOMEM;
 	srv->nworkers = srv->opt.threads;
 	for (i = 0; i < srv->nworkers; i++) {
-		srv->workers[i].epfd = srv->workers[i].wakefd = -1;
+		srv->workers[i].epfd = srv->workers[i].wakefd = srv->workers[i].spare_fd = -1;
 	}
 	for (i = 0; i < srv->nworkers; i++) {
 		struct spc_srv_worker *w = &srv->workers[i];

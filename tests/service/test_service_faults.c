@@ -287,6 +287,48 @@ START_TEST(test_max_connections)
 }
 END_TEST
 
+/* Out of file descriptors (a hard limit the server cannot raise): the
+ * connections past it are refused with memcached's line, and the server
+ * serves again once connections close. */
+START_TEST(test_out_of_descriptors)
+{
+	enum { LIMIT = 300, CONNS = 290 };
+	struct rlimit rl = { LIMIT, LIMIT };
+	int fds[CONNS], i, ok = 0, refused = 0;
+
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0); /* the server inherits it */
+	up(NULL);
+	for (i = 0; i < CONNS; i++) {
+		const char *r;
+
+		fds[i] = conn_open(S.index_port);
+		ck_assert_int_ge(fds[i], 0);
+		r = conn_ask(fds[i], "mn\r\n", "\r\n");
+		if (!strcmp(r, "MN\r\n"))
+			ok++;
+		else if (!strcmp(r, "ERROR Too many open connections\r\n"))
+			refused++;
+		else
+			ck_abort_msg("connection %d: \"%s\"", i, r);
+	}
+	ck_assert_int_gt(ok, 0);
+	ck_assert_int_gt(refused, 0);
+	for (i = 0; i < CONNS; i++)
+		close(fds[i]);
+	for (i = 0; i < 100; i++) {
+		int fd = conn_open(S.index_port);
+		bool served = !strcmp(conn_ask(fd, "mn\r\n", "\r\n"), "MN\r\n");
+
+		close(fd);
+		if (served)
+			break;
+		usleep(20 * 1000);
+	}
+	ck_assert_int_lt(i, 100);
+	down();
+}
+END_TEST
+
 /* An item larger than what its pool can ever hold: memcached's
  * out-of-memory line; what was stored before stays. */
 START_TEST(test_pool_full)
@@ -405,6 +447,7 @@ int main(void)
 	tcase_add_test(tc, test_thousand_connections);
 	tcase_add_test(tc, test_client_stops_reading);
 	tcase_add_test(tc, test_max_connections);
+	tcase_add_test(tc, test_out_of_descriptors);
 	tcase_add_test(tc, test_pool_full);
 	tcase_add_test(tc, test_idle_timeout);
 	tcase_add_test(tc, test_sigterm_under_load);
