@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "service/cli.h"
 #include "service/server.h"
 
 #define DEFAULT_INDEX_LISTEN "127.0.0.1:11211"
@@ -102,23 +103,6 @@ static int bad(const char *what, const char *arg)
 	return 2;
 }
 
-/* "--opt=value", "--opt value", "-xvalue" or "-x value"; NULL if argv[*i]
- * is not this option. */
-static const char *value_of(int argc, char **argv, int *i, const char *opt)
-{
-	size_t n = strlen(opt);
-
-	if (strncmp(argv[*i], opt, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=' && opt[1] == '-')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0')
-		return opt[1] == '-' ? NULL : argv[*i] + n;
-	if (*i + 1 >= argc)
-		return "";
-	return argv[++*i];
-}
-
 static bool parse_uint(const char *v, unsigned long long max, unsigned long long *out)
 {
 	char *end = NULL;
@@ -175,67 +159,55 @@ static int parse_args(int argc, char **argv, struct spc_srv_options *o)
 			o->verbose += (int)strlen(argv[i]) - 1;
 		} else if (!strcmp(argv[i], "--allow-remote")) {
 			o->allow_remote = true;
-		} else if ((v = value_of(argc, argv, &i, "--index-listen"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--index-listen"))) {
 			if (!*v || strlen(v) >= sizeof o->index_listen)
 				return bad("--index-listen needs an address", v);
 			snprintf(o->index_listen, sizeof o->index_listen, "%s", v);
-		} else if ((v = value_of(argc, argv, &i, "--view-listen"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--view-listen"))) {
 			if (!*v || strlen(v) >= sizeof o->view_listen)
 				return bad("--view-listen needs an address", v);
 			snprintf(o->view_listen, sizeof o->view_listen, "%s", v);
-		} else if ((v = value_of(argc, argv, &i, "--port-file"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--port-file"))) {
 			if (!*v)
 				return bad("--port-file needs a file name", NULL);
 			o->port_file = v;
-		} else if ((v = value_of(argc, argv, &i, "--memory")) ||
-			   (v = value_of(argc, argv, &i, "-m"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--memory")) ||
+			   (v = spc_cli_value(argc, argv, &i, "-m"))) {
 			if (!parse_budget(v, &o->budget))
 				return bad("-m is not a size", v);
-		} else if ((v = value_of(argc, argv, &i, "--max-conns")) ||
-			   (v = value_of(argc, argv, &i, "-c"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--max-conns")) ||
+			   (v = spc_cli_value(argc, argv, &i, "-c"))) {
 			if (!parse_uint(v, UINT32_MAX, &n) || n == 0)
 				return bad("-c is not a positive number", v);
 			o->max_conns = (unsigned)n;
-		} else if ((v = value_of(argc, argv, &i, "--max-item")) ||
-			   (v = value_of(argc, argv, &i, "-I"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--max-item")) ||
+			   (v = spc_cli_value(argc, argv, &i, "-I"))) {
 			if (spc_parse_size(v, &sz) != SPC_OK || sz < ITEM_MIN || sz > ITEM_MAX)
 				return bad("-I must be a size from 1k to 1024m", v);
 			o->item_max = (size_t)sz;
-		} else if ((v = value_of(argc, argv, &i, "--threads")) ||
-			   (v = value_of(argc, argv, &i, "-t"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--threads")) ||
+			   (v = spc_cli_value(argc, argv, &i, "-t"))) {
 			if (!parse_uint(v, THREADS_MAX, &n) || n == 0)
 				return bad("-t must be 1..256", v);
 			o->threads = (unsigned)n;
-		} else if ((v = value_of(argc, argv, &i, "--idle-timeout"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--idle-timeout"))) {
 			if (!parse_uint(v, UINT32_MAX, &n))
 				return bad("--idle-timeout is not a number of seconds", v);
 			o->idle_timeout_s = (unsigned)n;
-		} else if ((v = value_of(argc, argv, &i, "--max-line"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--max-line"))) {
 			if (!parse_uint(v, 1u << 20, &n) || n < SPC_PROTO_KEY_MAX + 16)
 				return bad("--max-line must be 266..1048576", v);
 			o->line_max = (size_t)n;
-		} else if ((v = value_of(argc, argv, &i, "--max-output"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--max-output"))) {
 			if (spc_parse_size(v, &sz) != SPC_OK || sz == 0 || sz > SIZE_MAX / 4)
 				return bad("--max-output is not a size", v);
 			o->out_max = (size_t)sz;
-		} else if ((v = value_of(argc, argv, &i, "--mode"))) {
-			if (!strcmp(v, "indexer"))
-				o->mode = SPC_MODE_INDEXER;
-			else if (!strcmp(v, "view"))
-				o->mode = SPC_MODE_VIEW;
-			else if (!strcmp(v, "split"))
-				o->mode = SPC_MODE_SPLIT;
-			else
+		} else if ((v = spc_cli_value(argc, argv, &i, "--mode"))) {
+			if (!spc_cli_mode(v, &o->mode))
 				return bad("--mode must be indexer, view or split", v);
-		} else if ((v = value_of(argc, argv, &i, "--view-share"))) {
-			char *end = NULL;
-			double f;
-
-			errno = 0;
-			f = strtod(v, &end);
-			if (!*v || !end || *end || errno || !(f > 0.0 && f < 1.0))
+		} else if ((v = spc_cli_value(argc, argv, &i, "--view-share"))) {
+			if (!spc_cli_share(v, &o->view_share))
 				return bad("--view-share must be a number strictly between 0 and 1", v);
-			o->view_share = f;
 		} else {
 			return bad("unknown argument", argv[i]);
 		}

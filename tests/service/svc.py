@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 TIMEOUT = 10
@@ -67,18 +68,37 @@ def free_port():
     return port
 
 
-def ask(port, req, end=b"\r\n"):
-    """Sends req on a new connection, returns the reply read until `end`."""
+def ask(port, req, end=b"\r\n", half_close=False):
+    """Sends req on a new connection, returns the reply read until it ends
+    with `end` (None: until the server closes). half_close: shut down the
+    sending side after req."""
     s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     s.sendall(req)
+    if half_close:
+        s.shutdown(socket.SHUT_WR)
     out = b""
-    while not out.endswith(end):
+    while end is None or not out.endswith(end):
         d = s.recv(65536)
         if not d:
             break
         out += d
     s.close()
     return out
+
+
+class Checks:
+    """Named checks printed as they run, and the closing count line."""
+
+    def __init__(self):
+        self.passed, self.failed = [], []
+
+    def __call__(self, cond, what):
+        print(("ok    " if cond else "FAIL  ") + what)
+        (self.passed if cond else self.failed).append(what)
+
+    def finish(self):
+        print("%d passed, %d failed" % (len(self.passed), len(self.failed)))
+        sys.exit(1 if self.failed else 0)
 
 
 def stat(port, name, args=b""):
@@ -101,7 +121,6 @@ SKIP = 77  # CTest SKIP_RETURN_CODE
 def require(*programs):
     """Exits with SKIP when a program the test drives is not installed."""
     import shutil
-    import sys
     missing = [p for p in programs if not shutil.which(p)]
     if missing:
         print("skipped: not installed: " + " ".join(missing))

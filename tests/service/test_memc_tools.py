@@ -10,15 +10,9 @@ import subprocess
 import sys
 import tempfile
 
-from svc import Server, require, stat
+from svc import Checks, Server, require, stat
 
-failures = []
-passes = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    (passes if cond else failures).append(what)
+check = Checks()
 
 
 def run(args):
@@ -60,8 +54,7 @@ def main():
             check(st == 0, "splitcached exits 0 on SIGTERM")
             if st != 0:
                 print(srv.log())
-    print("%d passed, %d failed" % (len(passes), len(failures)))
-    sys.exit(1 if failures else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

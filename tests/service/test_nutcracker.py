@@ -19,7 +19,7 @@ import time
 
 from pymemcache.client.base import Client
 
-from svc import Server, free_port, light, require, stat
+from svc import Checks, Server, free_port, light, require, stat
 
 CONFIG = """splitcache:
   listen: 127.0.0.1:{listen}
@@ -35,13 +35,7 @@ CONFIG = """splitcache:
    - 127.0.0.1:{p2}:1 s2
 """
 
-failures = []
-passes = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    (passes if cond else failures).append(what)
+check = Checks()
 
 
 def proxy_client(port):
@@ -129,8 +123,7 @@ def main():
                 check(st == 0, "instance %d exits 0 on SIGTERM" % i)
                 if st != 0:
                     print(servers[i].log())
-    print("%d passed, %d failed" % (len(passes), len(failures)))
-    sys.exit(1 if failures else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

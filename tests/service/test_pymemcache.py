@@ -9,7 +9,6 @@ command the client library has and every error it can see, then stops the
 server with SIGTERM and checks that it exits 0.
 """
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ except ImportError:
 from pymemcache.exceptions import (MemcacheClientError, MemcacheIllegalInputError,
                                    MemcacheServerError, MemcacheUnknownCommandError)
 
-from svc import Server, TIMEOUT
+from svc import Server, TIMEOUT, ask
 
 PORTS = {}
 
@@ -35,19 +34,8 @@ def client(pool="index"):
 
 
 def raw(req, pool="index", end=None, close=False):
-    """Sends req, returns the reply read until it ends with `end` (or EOF)."""
-    s = socket.create_connection(("127.0.0.1", PORTS[pool]), timeout=TIMEOUT)
-    s.sendall(req)
-    if close:
-        s.shutdown(socket.SHUT_WR)
-    out = b""
-    while end is None or not out.endswith(end):
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    """Sends req, returns the reply read until `end` (None: until EOF)."""
+    return ask(PORTS[pool], req, end, half_close=close)
 
 
 class Commands(unittest.TestCase):

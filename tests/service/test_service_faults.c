@@ -24,16 +24,7 @@
 
 #include "harness.h"
 
-struct corpus_case {
-	const char *name;
-	const char *in;
-	size_t in_len;
-	const char *out;
-	size_t out_len;
-	int closed;
-	int split_ok;
-};
-
+#include "unit/proto/corpus_case.h"
 #include "unit/proto/memcached_corpus.h"
 
 #define NCASES (sizeof corpus / sizeof corpus[0])
