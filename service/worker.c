@@ -516,8 +516,6 @@ static void *worker_main(void *arg)
 		uint64_t now = spc_srv_now(), ms;
 		struct conn *c;
 
-		for (c = w->conns; c && n > 0; c = c->next)
-			c->ctx.now = now;
 		for (i = 0; i < n; i++) {
 			struct src *s = ev[i].data.ptr;
 
@@ -530,7 +528,9 @@ static void *worker_main(void *arg)
 
 				(void)r;
 			} else {
-				conn_run((struct conn *)s);
+				c = (struct conn *)s;
+				c->ctx.now = now;
+				conn_run(c);
 			}
 		}
 		ms = mono_ms();
