@@ -85,6 +85,7 @@ extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
 /* ---- reclamation batch --------------------------------------------------- */
 
 struct spc_pstate;
+struct spc_view;
 
 typedef void spc_evict_hook_fn(void *arg, enum spc_pool_id pool, const void *key,
                                size_t klen, const void *val, size_t vlen, uint64_t cas);
@@ -161,6 +162,7 @@ struct spc_cache {
 	struct spc_tslot shared_slot;
 	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */
 	void *evict_hook_arg;
+	struct spc_view *view;        /* tip, reorganisations, per-height index (core/view.c) */
 };
 
 /* Tests only (internal, not exported): called on the maintainer for every
@@ -290,6 +292,14 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 	return spc_lookup_key_rcu(c, pool, &k);
 }
 
+/* The lookups of every namespace (core/cache.c); spc_get_rcu / spc_get and
+ * the view namespaces' reads are thin wrappers. Returns and context as
+ * spc_get_rcu / spc_get. */
+int spc_get_key_rcu(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                    struct spc_value *out);
+int spc_get_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
+                size_t cap, size_t *vlen);
+
 /* The store and delete of every namespace (core/cache.c); the public calls
  * are thin wrappers. Modes, item and cas_out as spc_store; returns and
  * context as spc_store / spc_delete. */
@@ -364,6 +374,30 @@ int spc_poke(struct spc_pstate *ps);
 /* Close: frees every entry still held by the ring and the policy. All
  * entries must be unpublished and a grace period passed. */
 void spc_ps_free_all(struct spc_pstate *ps);
+
+/* ---- core/view.c ------------------------------------------------------------ */
+
+/* Sets up the view namespaces' state (tip, request, per-height index).
+ * Called by spc_open after the pools exist, before the maintainers start.
+ * Returns SPC_OK or SPC_ENOMEM. */
+int spc_view_open(struct spc_cache *c);
+/* Frees it (NULL state is fine). Called with the maintainers stopped. */
+void spc_view_close(struct spc_cache *c);
+
+/* Maintainer hooks (maint.c calls them on every pool; they return at once
+ * for the index pool and for entries outside SPC_NS_HEIGHT). Context: the
+ * pool's maintainer only, or the step lock's holder in synchronous mode. */
+
+/* Files a newly admitted height entry by height. Returns SPC_OK, or
+ * SPC_ENOMEM: it was not filed, its bookkeeping charge is returned, and
+ * the caller must evict it at once. */
+int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e);
+/* Drops an entry from the per-height index before it can be freed
+ * (eviction, reclamation of a dead entry). */
+void spc_view_maint_forget(struct spc_pstate *ps, struct spc_entry *e);
+/* Serves the posted reorganisation, if any, in bounded work. Returns
+ * nonzero when it did some. */
+int spc_view_maint_step(struct spc_pstate *ps);
 
 /* ---- core/stats.c ------------------------------------------------------------ */
 

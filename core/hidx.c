@@ -115,47 +115,53 @@ static uint32_t spc_hidx_cell0(const struct spc_hidx *x, const void *item)
 
 /* ---- growth (every allocation happens here, before any change) ----------- */
 
+/* Doubles an array of elem-byte elements (to SPC_HIDX_MIN_CAP at first),
+ * the new elements zeroed, and frees the old one. Returns the new array,
+ * or NULL with the old one and *cap unchanged. */
+static void *spc_hidx_grow_array(const struct spc_env *env, void *arr, uint32_t *cap, size_t elem)
+{
+	uint32_t n = *cap ? *cap * 2 : SPC_HIDX_MIN_CAP;
+	void *a;
+
+	if (*cap >= SPC_HIDX_MAX_CAP)
+		return NULL;
+	a = spc_calloc(env, n, elem);
+	if (!a)
+		return NULL;
+	if (*cap)
+		memcpy(a, arr, (size_t)*cap * elem);
+	spc_free(arr);
+	*cap = n;
+	return a;
+}
+
 static int spc_hidx_grow_nodes(struct spc_hidx *x)
 {
-	uint32_t cap = x->node_cap ? x->node_cap * 2 : SPC_HIDX_MIN_CAP;
-	struct spc_hidx_node *n;
+	uint32_t old = x->node_cap;
+	struct spc_hidx_node *n = spc_hidx_grow_array(x->env, x->nodes, &x->node_cap, sizeof *n);
 
-	if (x->node_cap >= SPC_HIDX_MAX_CAP)
-		return SPC_ENOMEM;
-	n = spc_calloc(x->env, cap, sizeof *n);
 	if (!n)
 		return SPC_ENOMEM;
-	if (x->node_cap)
-		memcpy(n, x->nodes, (size_t)x->node_cap * sizeof *n);
-	for (uint32_t i = cap; i-- > x->node_cap;) {
+	x->nodes = n;
+	for (uint32_t i = x->node_cap; i-- > old;) {
 		n[i].left = x->node_free;
 		x->node_free = i;
 	}
-	spc_free(x->nodes);
-	x->nodes = n;
-	x->node_cap = cap;
 	return SPC_OK;
 }
 
 static int spc_hidx_grow_slots(struct spc_hidx *x)
 {
-	uint32_t cap = x->slot_cap ? x->slot_cap * 2 : SPC_HIDX_MIN_CAP;
-	struct spc_hidx_slot *s;
+	uint32_t old = x->slot_cap;
+	struct spc_hidx_slot *s = spc_hidx_grow_array(x->env, x->slots, &x->slot_cap, sizeof *s);
 
-	if (x->slot_cap >= SPC_HIDX_MAX_CAP)
-		return SPC_ENOMEM;
-	s = spc_calloc(x->env, cap, sizeof *s);
 	if (!s)
 		return SPC_ENOMEM;
-	if (x->slot_cap)
-		memcpy(s, x->slots, (size_t)x->slot_cap * sizeof *s);
-	for (uint32_t i = cap; i-- > x->slot_cap;) {
+	x->slots = s;
+	for (uint32_t i = x->slot_cap; i-- > old;) {
 		s[i].next = x->slot_free;
 		x->slot_free = i;
 	}
-	spc_free(x->slots);
-	x->slots = s;
-	x->slot_cap = cap;
 	return SPC_OK;
 }
 

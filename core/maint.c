@@ -9,8 +9,12 @@
  *   1. drains the ring into the policy (spc_policy_admit; an entry the
  *      policy cannot take is evicted at once, so the policy tracks every
  *      entry it will ever have to free);
+ *      The view pool's per-height index files height entries first
+ *      (spc_maint_admit, core/view.c), under the same rule;
  *   1b. grows the index when it holds more than two entries per bucket
  *      (spc_maint_grow_index: the lfht's lazy auto-resize fell behind);
+ *   1c. serves a posted chain reorganisation of the view pool, in bounded
+ *      work per step (spc_view_maint_step, core/view.c);
  *   2. evicts while held bytes (charged - backlog, plus what the pool's
  *      slabs strand beyond live entries: spc_held_bytes) are above the
  *      high watermark, down to the low watermark (hysteresis), while items are
@@ -284,6 +288,7 @@ static void spc_maint_flush(struct spc_pstate *ps, int force)
 static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
 {
 	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	spc_view_maint_forget(ps, e); /* no index may point at it once freed */
 	if (spc_entry_meta(e) & SPC_META_EXPIRY)
 		ps->expiry_items--; /* counted when admitted (spc_maint_step) */
 	if (!ps->cur)
@@ -366,6 +371,17 @@ static void spc_maint_collect(struct spc_pstate *ps, struct spc_entry *e)
 static void spc_sweep_cb(void *arg, void *item)
 {
 	spc_maint_collect(arg, item);
+}
+
+/* Admits one record from the ring: the view pool's per-height index files
+ * it first (core/view.c), then the policy. An entry either cannot take is
+ * evicted at once, so both still track every entry they will be asked to
+ * let go of. */
+static void spc_maint_admit(struct spc_pstate *ps, struct spc_entry *e)
+{
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	if (spc_view_maint_file(ps, e) != SPC_OK || spc_policy_admit(ps->policy, e) != SPC_OK)
+		spc_maint_evict_one(ps, e);
 }
 
 /* ---- one step ---------------------------------------------------------------- */
@@ -474,10 +490,11 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		 * spc_maint_reclaim was counted, admitted or not. */
 		if (spc_entry_meta(item) & SPC_META_EXPIRY)
 			ps->expiry_items++;
-		if (spc_policy_admit(ps->policy, item) != SPC_OK)
-			spc_maint_evict_one(ps, item); /* the policy cannot track it */
+		spc_maint_admit(ps, item);
 	}
 	spc_maint_grow_index(ps);
+	if (spc_view_maint_step(ps))
+		work = 1;
 	spc_maint_clock(ps);
 	/* Expired entries go before live ones: during this second's pass,
 	 * and whenever room is needed, sweep before choosing victims. */

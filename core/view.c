@@ -1,32 +1,360 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * core/view.c: the view pool's namespaces: height-partitioned entries
- * (height, key) and named API entries (docs/views.md).
+ * (height, key) and named API entries; the tip; chain reorganisations
+ * (docs/views.md, docs/concurrency.md "Views").
  *
- * Both live in the view pool's one index, budget and policy, next to its
- * plain entries. A namespace is part of the key (struct spc_key: the
- * namespace and the height go into the hash seed and into spc_match), so
- * the same key bytes as a plain entry, at two heights or as an API name
+ * Both namespaces live in the view pool's one index, budget and policy,
+ * next to its plain entries. A namespace is part of the key (struct
+ * spc_key: namespace and height go into the hash seed and into spc_match),
+ * so the same key bytes as a plain entry, at two heights or as an API name
  * are distinct entries. Stores, lookups and deletes are the core's
- * (spc_store_key, spc_lookup_key_rcu, spc_delete_key): the calls here only
- * build the key and add the tip rules.
+ * (spc_store_key, spc_lookup_key_rcu, spc_delete_key).
  *
- * Guarantees (tests/integration/cache/test_views.c):
+ * Reorganisations. spc_invalidate_from_height(h) must remove every height
+ * entry >= h without blocking readers and in time proportional to what it
+ * removes. The view pool's maintainer, which admits every new entry from
+ * the writers' ring, files height entries in a per-height index
+ * (core/hidx.c) and drops them from it before they can be freed. The
+ * caller posts a request {from, ring position T} under the pool's mu and
+ * waits; the maintainer serves it only once it has taken every ring record
+ * below T (a reserved cell not yet filled holds it back), so every entry
+ * published by a store that returned before the call is filed. It then
+ * cuts the index at h and unpublishes the cut's entries one by one, at
+ * most SPC_STEP_EVICT per step, each exactly like a delete (cds_lfht_del,
+ * then spc_note_unpublished: dead, backlog, reclaimed after a grace
+ * period by the usual path). Readers in a read section keep the entry
+ * they hold; a later lookup misses. Requests are served one at a time
+ * (view->mu serialises the callers).
+ *
+ * The tip. A store at a height above the tip is refused. Lowering the tip
+ * races with stores that checked the old tip and have not published yet;
+ * left alone, such a store would publish above the new tip after the
+ * reorganisation was served. Stores therefore announce themselves, in an
+ * epoch-split in-flight count (the two-counter scheme of SRCU; McKenney,
+ * "Sleepable RCU", LWN 2006):
+ *
+ *   store_at(h)                           set_tip(t), t below the old tip
+ *   -----------                           -------------------------------
+ *   e = epoch; inflight[e&1]++  (SC)      tip = t                     (SC)
+ *   epoch still e? else undo, retry (SC)  e = epoch++                 (SC)
+ *   h > tip ? refuse               (SC)   wait inflight[e&1] == 0     (SC)
+ *   publish, fill the ring cell           post {t + 1, T = ring tail}, wait
+ *   h > tip ? withdraw own entry,  (SC)
+ *             refuse
+ *   inflight[e&1]--        (release)
+ *
+ * All marked operations are sequentially consistent, so either the store
+ * reads the new tip before it publishes (refused, nothing visible), or
+ * set_tip sees its count and waits until it has published and filled its
+ * cell, below T: the reorganisation removes it. A store that announced
+ * in the new epoch reads the new tip (the epoch increment follows the tip
+ * store). A store whose count set_tip waited for may still see the new tip
+ * after publishing: it withdraws its own entry (if still its own: the cas
+ * matches) before it leaves, so it also returns SPC_EABOVETIP.
+ *
+ * Guarantees (tests/integration/views, tests/stress/stress_views.c,
+ * tests/fault/core/test_fault_views.c):
  *  1. the namespaces are isolated from each other, from plain view
  *     entries and from the index pool; their charges go to the view pool;
- *  2. lookups are the core's read path: lock-free, never allocate.
+ *  2. a store that returned before spc_invalidate_from_height(h) was
+ *     called is gone when the call returns if its height is >= h; a
+ *     store running concurrently may stay (it is then ordered after the
+ *     reorganisation: it was published after the call read T) or go;
+ *     nothing below h is touched;
+ *  3. when spc_set_tip(t) returns, no entry above t is in the index, and
+ *     no store above t succeeds until the tip is raised; a store above t
+ *     that returned SPC_OK was ordered before the call and is removed;
+ *  4. readers never block and never see freed memory; entries removed by
+ *     a reorganisation count as deletes, never as evictions;
+ *  5. the per-height index never holds an entry that was freed; its
+ *     bookkeeping is charged to the view pool per height entry (writers
+ *     charge it with the entry; the maintainer returns it when the entry
+ *     leaves the index), so plain entries cost nothing more.
  */
 #include "core/cache.h"
+#include "core/hidx.h"
 
 #include <string.h>
+#include <time.h>
+
+/* A waiting reorganisation re-kicks the maintainer this often (covers a
+ * ring cell filled while the maintainer slept). */
+#define SPC_VIEW_POLL_MS 10u
+/* Pause of a caller waiting for announced stores or, in synchronous
+ * mode, for a writer to fill its ring cell: 0.1 ms. */
+#define SPC_VIEW_NAP_NS 100000L
+
+enum spc_view_req_state { SPC_REQ_NONE = 0, SPC_REQ_POSTED, SPC_REQ_DONE };
+
+struct spc_view_count {
+	_Alignas(SPC_CACHELINE) uint64_t n; /* atomic: stores in flight */
+};
+
+struct spc_view {
+	_Alignas(SPC_CACHELINE) uint64_t tip; /* atomic (SC): highest height allowed */
+	_Alignas(SPC_CACHELINE) uint64_t epoch; /* atomic (SC): bumped by every lowering */
+	struct spc_view_count inflight[2];      /* by epoch parity */
+	int posted;                  /* atomic: a request waits (hint for the maintainer) */
+
+	pthread_mutex_t mu;          /* serialises set_tip and invalidations */
+
+	/* The request: under the view pool's ps->mu. */
+	enum spc_view_req_state req;
+	uint64_t req_from;
+	size_t req_pos;              /* ring position every record below must be taken */
+	uint64_t req_removed;
+
+	/* Maintainer-owned. */
+	struct spc_hidx *hidx;
+	int cutting;                 /* the request's cut is being handed out */
+	uint64_t removed;            /* entries it unpublished so far */
+	uint32_t share;              /* bookkeeping bytes charged per height entry */
+};
+
+static void spc_view_nap(void)
+{
+	struct timespec ts = { 0, SPC_VIEW_NAP_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+int spc_view_open(struct spc_cache *c)
+{
+	struct spc_view *v = spc_aligned_calloc(&c->env, SPC_CACHELINE, sizeof *v);
+
+	if (!v)
+		return SPC_ENOMEM;
+	if (spc_hidx_create(&c->env, c->seed, &v->hidx) != SPC_OK) {
+		spc_free(v);
+		return SPC_ENOMEM;
+	}
+	v->tip = UINT64_MAX;
+	v->share = (uint32_t)spc_hidx_item_bytes();
+	if (pthread_mutex_init(&v->mu, NULL) != 0)
+		spc_die("pthread_mutex_init failed");
+	c->view = v;
+	return SPC_OK;
+}
+
+void spc_view_close(struct spc_cache *c)
+{
+	struct spc_view *v = c->view;
+
+	if (!v)
+		return;
+	/* The entries are gone (close freed them); their bookkeeping too. */
+	spc_pool_uncharge(c->ps[SPC_POOL_VIEW].pool, (uint64_t)spc_hidx_count(v->hidx) * v->share);
+	spc_hidx_destroy(v->hidx);
+	pthread_mutex_destroy(&v->mu);
+	spc_free(v);
+	c->view = NULL;
+}
+
+/* ---- the maintainer's side ----------------------------------------------------- */
+
+static struct spc_view *spc_view_of(const struct spc_pstate *ps)
+{
+	return ps->id == SPC_POOL_VIEW ? ps->cache->view : NULL;
+}
+
+int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e)
+{
+	struct spc_view *v = spc_view_of(ps);
+
+	if (!v || spc_entry_ns(e) != SPC_NS_HEIGHT)
+		return SPC_OK;
+	if (spc_hidx_add(v->hidx, e, spc_entry_height(e)) != SPC_OK) {
+		spc_pool_uncharge(ps->pool, v->share);
+		return SPC_ENOMEM;
+	}
+	return SPC_OK;
+}
+
+void spc_view_maint_forget(struct spc_pstate *ps, struct spc_entry *e)
+{
+	struct spc_view *v = spc_view_of(ps);
+
+	if (v && spc_entry_ns(e) == SPC_NS_HEIGHT && spc_hidx_remove(v->hidx, e))
+		spc_pool_uncharge(ps->pool, v->share);
+}
+
+/* Marks the request served and wakes its caller. */
+static void spc_view_maint_done(struct spc_pstate *ps, struct spc_view *v)
+{
+	spc_lock(&ps->mu);
+	v->req_removed = v->removed;
+	v->req = SPC_REQ_DONE;
+	/* Relaxed: only a hint; req under mu is the truth. */
+	__atomic_store_n(&v->posted, 0, __ATOMIC_RELAXED);
+	spc_unlock(&ps->mu);
+	v->cutting = 0;
+	spc_room_wake(ps);
+}
+
+int spc_view_maint_step(struct spc_pstate *ps)
+{
+	struct spc_view *v = spc_view_of(ps);
+	void *item;
+
+	/* Relaxed hint: the caller stores it under mu and then kicks; the
+	 * maintainer takes mu before every step, which orders the two. A
+	 * stale 0 costs one step's delay. */
+	if (!v || (!v->cutting && !__atomic_load_n(&v->posted, __ATOMIC_RELAXED)))
+		return 0;
+	if (!v->cutting) {
+		int ready;
+		uint64_t from;
+
+		spc_lock(&ps->mu);
+		ready = v->req == SPC_REQ_POSTED && spc_ring_head(&ps->ring) >= v->req_pos;
+		from = v->req_from;
+		spc_unlock(&ps->mu);
+		if (!ready)
+			return 0; /* a store below T has not filled its cell yet */
+		spc_hidx_cut(v->hidx, from);
+		v->cutting = 1;
+		v->removed = 0;
+	}
+	for (unsigned n = 0; n < SPC_STEP_EVICT; n++) {
+		struct spc_entry *e;
+		int r;
+
+		if (!spc_hidx_take(v->hidx, &item)) {
+			spc_view_maint_done(ps, v);
+			return 1;
+		}
+		e = item;
+		spc_pool_uncharge(ps->pool, v->share); /* it left the index */
+		spc_rcu_read_lock();
+		r = cds_lfht_del(ps->ht, &e->node);
+		spc_rcu_read_unlock();
+		/* Nonzero: a writer unpublished it first (replace, delete) and
+		 * accounts it; the policy hands it back dead either way. */
+		if (r == 0) {
+			spc_note_unpublished(ps, e);
+			v->removed++;
+		}
+	}
+	return 1;
+}
+
+/* ---- the callers' side: requests ------------------------------------------------ */
+
+/* Posts a reorganisation from `from` and waits until the maintainer served
+ * it. Counts the entries removed as deletes of the view pool. Returns how
+ * many. Context: view->mu held, not in read section. */
+static uint64_t spc_view_reorg_locked(struct spc_cache *c, uint64_t from)
+{
+	struct spc_pstate *ps = &c->ps[SPC_POOL_VIEW];
+	struct spc_view *v = c->view;
+	uint64_t removed;
+
+	spc_lock(&ps->mu);
+	/* Read under mu, after every store that returned before us filled
+	 * its cell: those cells lie below it. */
+	v->req_pos = spc_ring_tail(&ps->ring);
+	v->req_from = from;
+	v->req_removed = 0;
+	v->req = SPC_REQ_POSTED;
+	__atomic_store_n(&v->posted, 1, __ATOMIC_RELAXED);
+	ps->room_waiters++;
+	while (v->req != SPC_REQ_DONE) {
+		uint64_t gen = ps->room_gen;
+		struct timespec ts;
+
+		spc_unlock(&ps->mu);
+		if (c->sync_mode) {
+			if (!spc_step_sync(ps, 1))
+				spc_view_nap(); /* a writer still fills a cell below T */
+		} else {
+			spc_kick(ps);
+		}
+		spc_lock(&ps->mu);
+		if (!c->sync_mode && v->req != SPC_REQ_DONE && ps->room_gen == gen) {
+			spc_deadline(&ts, SPC_VIEW_POLL_MS);
+			spc_timedwait(&ps->room_cv, &ps->mu, &ts);
+		}
+	}
+	if (--ps->room_waiters == 0)
+		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
+	removed = v->req_removed;
+	v->req = SPC_REQ_NONE;
+	spc_unlock(&ps->mu);
+	spc_count(c, SPC_POOL_VIEW, SPC_C_ITEMS, -(int64_t)removed);
+	spc_count(c, SPC_POOL_VIEW, SPC_C_DELETES, (int64_t)removed);
+	if (c->sync_mode)
+		spc_step_sync(ps, 1); /* reclaim what it removed, as a delete would */
+	return removed;
+}
+
+/* ---- the callers' side: the in-flight count ---------------------------------------- */
+
+/* Announces a height store; returns the epoch parity to leave with. */
+static unsigned spc_view_enter(struct spc_view *v)
+{
+	for (;;) {
+		/* SC, all three: the store-load pairs with set_tip's (see the
+		 * essay); an RMW or load outside the single total order would let
+		 * both sides miss each other. */
+		uint64_t e = __atomic_load_n(&v->epoch, __ATOMIC_SEQ_CST);
+		unsigned i = (unsigned)(e & 1);
+
+		__atomic_fetch_add(&v->inflight[i].n, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&v->epoch, __ATOMIC_SEQ_CST) == e)
+			return i;
+		/* A lowering flipped the epoch meanwhile and may not wait for
+		 * this count: announce again in the new epoch. */
+		__atomic_fetch_sub(&v->inflight[i].n, 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void spc_view_leave(struct spc_view *v, unsigned i)
+{
+	/* Release: pairs with the acquire in spc_view_wait_stores; the store's
+	 * publication and ring fill happen before set_tip reads the ring tail. */
+	__atomic_fetch_sub(&v->inflight[i].n, 1, __ATOMIC_RELEASE);
+}
+
+/* After storing a lower tip: waits until every store announced before
+ * has finished. Context: view->mu held, not in read section. */
+static void spc_view_wait_stores(struct spc_view *v)
+{
+	uint64_t e = __atomic_fetch_add(&v->epoch, 1, __ATOMIC_SEQ_CST);
+
+	/* SC load: see spc_view_enter. Bounded: a store takes at most about
+	 * twice full_wait_ms (room, ring cell). */
+	while (__atomic_load_n(&v->inflight[e & 1].n, __ATOMIC_SEQ_CST) != 0)
+		spc_view_nap();
+}
+
+/* A store that saw the tip drop below its height after publishing: removes
+ * its own entry if nobody replaced or removed it since (same cas). */
+static void spc_view_withdraw(struct spc_cache *c, const struct spc_key *k, uint64_t cas)
+{
+	struct spc_pstate *ps = &c->ps[SPC_POOL_VIEW];
+	struct spc_entry *gone = NULL;
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	spc_rcu_read_lock();
+	cds_lfht_lookup(ps->ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
+	n = cds_lfht_iter_get_node(&it);
+	if (n && spc_entry_acquire(spc_entry_of(n)) == cas && cds_lfht_del(ps->ht, n) == 0)
+		gone = spc_entry_of(n);
+	spc_rcu_read_unlock();
+	if (!gone)
+		return;
+	spc_note_unpublished(ps, gone);
+	spc_count(c, SPC_POOL_VIEW, SPC_C_ITEMS, -1);
+	spc_count(c, SPC_POOL_VIEW, SPC_C_DELETES, 1);
+	spc_after_write(ps);
+}
 
 /* The longest API name, without its NUL (a key is at most SPC_KEY_MAX). */
 #define SPC_API_NAME_MAX SPC_KEY_MAX
-
-static int spc_view_key_ok(const struct spc_cache *c, const void *key, size_t klen)
-{
-	return c && key && klen > 0 && klen <= SPC_KEY_MAX;
-}
 
 /* The key of an API name: its bytes without the NUL. Returns SPC_OK or
  * SPC_EINVAL (NULL, empty, or no NUL within SPC_API_NAME_MAX bytes). */
@@ -43,31 +371,6 @@ static int spc_api_key(const char *name, struct spc_key *k)
 	return SPC_OK;
 }
 
-/* Copy-out lookup of any namespaced key in the view pool, as spc_get. */
-static int spc_view_get(struct spc_cache *c, const struct spc_key *k, void *buf, size_t cap,
-                        size_t *vlen)
-{
-	struct spc_entry *e;
-	int r = SPC_OK;
-
-	if (!vlen || (!buf && cap > 0))
-		return SPC_EINVAL;
-	spc_rcu_read_lock();
-	e = spc_lookup_key_rcu(c, SPC_POOL_VIEW, k);
-	if (!e) {
-		r = SPC_ENOTFOUND;
-	} else {
-		(void)spc_entry_acquire(e);
-		*vlen = e->vlen;
-		if (cap < e->vlen)
-			r = SPC_ERANGE;
-		else if (e->vlen)
-			memcpy(buf, spc_entry_value(e), e->vlen);
-	}
-	spc_rcu_read_unlock();
-	return r;
-}
-
 /* ---- height-partitioned entries ----------------------------------------- */
 
 int spc_store_at(struct spc_cache *c, uint64_t height, enum spc_store_mode mode, const void *key,
@@ -75,11 +378,47 @@ int spc_store_at(struct spc_cache *c, uint64_t height, enum spc_store_mode mode,
                  uint64_t *cas_out)
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
+	struct spc_pstate *ps;
+	struct spc_view *v;
+	uint64_t cas = 0;
+	unsigned epoch;
+	int r;
 
 	/* klen above SPC_KEY_MAX is the core's SPC_ETOOBIG. */
 	if (!c || !key || klen == 0 || (!val && vlen > 0))
 		return SPC_EINVAL;
-	return spc_store_key(c, SPC_POOL_VIEW, &k, mode, val, vlen, item, cas_out);
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	ps = &c->ps[SPC_POOL_VIEW];
+	v = c->view;
+	epoch = spc_view_enter(v);
+	if (height > __atomic_load_n(&v->tip, __ATOMIC_SEQ_CST)) {
+		r = SPC_EABOVETIP;
+		goto out;
+	}
+	/* The per-height index's bookkeeping, charged with the entry and
+	 * returned by the maintainer when the entry leaves the index. */
+	r = spc_wait_charge(ps, v->share);
+	if (r != SPC_OK) {
+		spc_count(c, SPC_POOL_VIEW, SPC_C_EFULL, 1);
+		goto out;
+	}
+	r = spc_store_key(c, SPC_POOL_VIEW, &k, mode, val, vlen, item, &cas);
+	if (r != SPC_OK) {
+		spc_pool_uncharge(ps->pool, v->share); /* nothing was published */
+		goto out;
+	}
+	/* SC: see the essay; a lowering we missed before publishing. */
+	if (height > __atomic_load_n(&v->tip, __ATOMIC_SEQ_CST)) {
+		spc_view_withdraw(c, &k, cas);
+		r = SPC_EABOVETIP;
+		goto out;
+	}
+	if (cas_out)
+		*cas_out = cas;
+out:
+	spc_view_leave(v, epoch);
+	return r;
 }
 
 int spc_set_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
@@ -93,36 +432,21 @@ int spc_get_at(struct spc_cache *c, uint64_t height, const void *key, size_t kle
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
 
-	if (!spc_view_key_ok(c, key, klen))
-		return SPC_EINVAL;
-	return spc_view_get(c, &k, buf, cap, vlen);
+	return spc_get_key(c, SPC_POOL_VIEW, &k, buf, cap, vlen);
 }
 
 int spc_get_at_rcu(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
                    struct spc_value *out)
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
-	struct spc_entry *e;
 
-	if (!spc_view_key_ok(c, key, klen) || !out)
-		return SPC_EINVAL;
-	e = spc_lookup_key_rcu(c, SPC_POOL_VIEW, &k);
-	if (!e)
-		return SPC_ENOTFOUND;
-	out->cas = spc_entry_acquire(e);
-	out->data = spc_entry_value(e);
-	out->len = e->vlen;
-	out->flags = spc_entry_flags(e);
-	out->expiry = spc_entry_expiry(e);
-	return SPC_OK;
+	return spc_get_key_rcu(c, SPC_POOL_VIEW, &k, out);
 }
 
 int spc_delete_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen)
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
 
-	if (!spc_view_key_ok(c, key, klen))
-		return SPC_EINVAL;
 	return spc_delete_key(c, SPC_POOL_VIEW, &k);
 }
 
@@ -143,7 +467,7 @@ int spc_api_get(struct spc_cache *c, const char *name, void *buf, size_t cap, si
 
 	if (!c || spc_api_key(name, &k) != SPC_OK)
 		return SPC_EINVAL;
-	return spc_view_get(c, &k, buf, cap, vlen);
+	return spc_get_key(c, SPC_POOL_VIEW, &k, buf, cap, vlen);
 }
 
 int spc_api_delete(struct spc_cache *c, const char *name)
@@ -153,4 +477,51 @@ int spc_api_delete(struct spc_cache *c, const char *name)
 	if (!c || spc_api_key(name, &k) != SPC_OK)
 		return SPC_EINVAL;
 	return spc_delete_key(c, SPC_POOL_VIEW, &k);
+}
+
+/* ---- the tip and reorganisations ------------------------------------------------------ */
+
+int spc_invalidate_from_height(struct spc_cache *c, uint64_t height, uint64_t *removed)
+{
+	uint64_t n;
+
+	if (!c)
+		return SPC_EINVAL;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	spc_lock(&c->view->mu);
+	n = spc_view_reorg_locked(c, height);
+	spc_unlock(&c->view->mu);
+	if (removed)
+		*removed = n;
+	return SPC_OK;
+}
+
+int spc_set_tip(struct spc_cache *c, uint64_t tip)
+{
+	struct spc_view *v;
+	uint64_t old;
+
+	if (!c)
+		return SPC_EINVAL;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	v = c->view;
+	spc_lock(&v->mu);
+	/* Relaxed: only set_tip stores the tip, and it holds mu. */
+	old = __atomic_load_n(&v->tip, __ATOMIC_RELAXED);
+	/* SC: pairs with the stores' loads (essay). */
+	__atomic_store_n(&v->tip, tip, __ATOMIC_SEQ_CST);
+	if (tip < old) {
+		spc_view_wait_stores(v);
+		(void)spc_view_reorg_locked(c, tip + 1); /* tip < old <= UINT64_MAX */
+	}
+	spc_unlock(&v->mu);
+	return SPC_OK;
+}
+
+uint64_t spc_tip(struct spc_cache *c)
+{
+	/* Relaxed: a snapshot; stores decide on their own SC loads. */
+	return c ? __atomic_load_n(&c->view->tip, __ATOMIC_RELAXED) : UINT64_MAX;
 }

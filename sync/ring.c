@@ -99,6 +99,14 @@ int spc_ring_take(struct spc_ring *r, void **data)
 	return 1;
 }
 
+size_t spc_ring_tail(const struct spc_ring *r)
+{
+	/* Acquire: pairs with nothing in the ring itself (claims are relaxed
+	 * CASes); it orders the caller's later reads after this one, and the
+	 * load still returns at least every claim that happens-before it. */
+	return __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+}
+
 size_t spc_ring_count(const struct spc_ring *r)
 {
 	/* Relaxed loads: an estimate for waking the maintainer early. */

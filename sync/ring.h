@@ -47,6 +47,19 @@ void spc_ring_fill(struct spc_ring_cell *c, void *data);
  * next cell is empty or still reserved. Context: the consumer only. */
 int spc_ring_take(struct spc_ring *r, void **data);
 
+/* Positions handed out so far: every record reserved before the call
+ * (in the order of the tail's updates) lies below it. Acquire: a caller
+ * that learned of a reservation through other synchronisation sees it
+ * here. Context: any thread. */
+size_t spc_ring_tail(const struct spc_ring *r);
+
+/* Records taken so far: every position below it was taken. Context: the
+ * consumer only. */
+static inline size_t spc_ring_head(const struct spc_ring *r)
+{
+	return r->head;
+}
+
 /* Records reserved and not yet taken (approximate under contention). */
 size_t spc_ring_count(const struct spc_ring *r);
 

@@ -234,6 +234,165 @@ START_TEST(namespaces_isolated)
 }
 END_TEST
 
+
+/* Fills heights [lo, hi] with nkeys keys each: value "h<height>/k<key>". */
+static void fill(struct spc_cache *c, uint64_t lo, uint64_t hi, int nkeys)
+{
+	char k[32], v[48];
+
+	for (uint64_t h = lo; h <= hi; h++) {
+		for (int i = 0; i < nkeys; i++) {
+			snprintf(k, sizeof k, "key-%d", i);
+			snprintf(v, sizeof v, "h%llu/k%d", (unsigned long long)h, i);
+			ck_assert_int_eq(spc_set_at(c, h, k, strlen(k), v, strlen(v)), SPC_OK);
+		}
+	}
+}
+
+/* Counts the entries of fill() present in [lo, hi], checking their values. */
+static int present(struct spc_cache *c, uint64_t lo, uint64_t hi, int nkeys)
+{
+	char k[32], v[48], buf[64];
+	int n = 0;
+
+	for (uint64_t h = lo; h <= hi; h++) {
+		for (int i = 0; i < nkeys; i++) {
+			snprintf(k, sizeof k, "key-%d", i);
+			snprintf(v, sizeof v, "h%llu/k%d", (unsigned long long)h, i);
+			if (at_str(c, h, k, buf, sizeof buf) == SPC_OK) {
+				ck_assert_str_eq(buf, v);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+START_TEST(tip_refuses_above)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	struct spc_stats st;
+	char buf[16];
+	uint64_t cas = 7;
+
+	ck_assert_uint_eq(spc_tip(c), UINT64_MAX);
+	ck_assert_int_eq(spc_set_at(c, UINT64_MAX, "k", 1, "v", 1), SPC_OK);
+	ck_assert_int_eq(spc_set_tip(c, 10), SPC_OK);
+	ck_assert_uint_eq(spc_tip(c), 10);
+	ck_assert_int_eq(at_str(c, UINT64_MAX, "k", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_set_at(c, 11, "k", 1, "v", 1), SPC_EABOVETIP);
+	ck_assert_int_eq(spc_store_at(c, 11, SPC_STORE_ADD, "k", 1, "v", 1, NULL, &cas),
+	                 SPC_EABOVETIP);
+	ck_assert_uint_eq(cas, 7); /* untouched on error */
+	ck_assert_int_eq(at_str(c, 11, "k", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_set_at(c, 10, "k", 1, "at-tip", 6), SPC_OK);
+	ck_assert_int_eq(at_str(c, 10, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "at-tip");
+	/* the tip applies to heights only */
+	ck_assert_int_eq(spc_api_set(c, "k", "api", 3), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "plain", 5), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st), SPC_OK);
+	ck_assert_uint_eq(st.inserts, 4);
+	ck_assert_uint_eq(st.items, 3);
+	ck_assert_uint_eq(st.deletes, 1); /* UINT64_MAX, removed by the lowering */
+	ck_assert_int_eq(spc_set_tip(NULL, 1), SPC_EINVAL);
+	ck_assert_uint_eq(spc_tip(NULL), UINT64_MAX);
+	spc_close(c);
+}
+END_TEST
+
+START_TEST(lowering_removes_raising_does_not_resurrect)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	struct spc_stats st;
+	char buf[16];
+
+	fill(c, 1, 20, 5);
+	ck_assert_int_eq(spc_api_set(c, "name", "api", 3), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "key-1", 5, "plain", 5), SPC_OK);
+	ck_assert_int_eq(spc_set_tip(c, 12), SPC_OK);
+	ck_assert_int_eq(present(c, 1, 12, 5), 60);
+	ck_assert_int_eq(present(c, 13, 20, 5), 0);
+	ck_assert_int_eq(spc_set_tip(c, 30), SPC_OK); /* raising */
+	ck_assert_int_eq(present(c, 13, 20, 5), 0);
+	ck_assert_int_eq(present(c, 1, 12, 5), 60);
+	ck_assert_int_eq(spc_set_tip(c, 30), SPC_OK); /* same: nothing */
+	ck_assert_int_eq(present(c, 1, 12, 5), 60);
+	fill(c, 13, 14, 5); /* refill above the old tip */
+	ck_assert_int_eq(present(c, 13, 14, 5), 10);
+	ck_assert_int_eq(api_str(c, "name", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_VIEW, "key-1", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(spc_set_tip(c, 0), SPC_OK);
+	ck_assert_int_eq(present(c, 1, 20, 5), 0);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st), SPC_OK);
+	ck_assert_uint_eq(st.inserts, 100 + 2 + 10);
+	ck_assert_uint_eq(st.deletes, 40 + 70);
+	ck_assert_uint_eq(st.items, 2);
+	ck_assert_uint_eq(st.evictions, 0);
+	spc_close(c);
+}
+END_TEST
+
+START_TEST(invalidate_removes_exactly_from_height)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	struct spc_stats st;
+	uint64_t removed = 99;
+	char buf[16];
+
+	fill(c, 100, 140, 7);
+	ck_assert_int_eq(spc_delete_at(c, 130, "key-3", 5), SPC_OK); /* already gone */
+	ck_assert_int_eq(spc_api_set(c, "key-1", "api", 3), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "key-1", 5, "plain", 5), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, "key-1", 5, "index", 5), SPC_OK);
+	ck_assert_int_eq(spc_invalidate_from_height(c, 200, &removed), SPC_OK);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_int_eq(spc_invalidate_from_height(c, 121, &removed), SPC_OK);
+	ck_assert_uint_eq(removed, 20 * 7 - 1);
+	ck_assert_int_eq(present(c, 100, 120, 7), 21 * 7);
+	ck_assert_int_eq(present(c, 121, 140, 7), 0);
+	ck_assert_int_eq(spc_invalidate_from_height(c, 121, &removed), SPC_OK);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_int_eq(spc_invalidate_from_height(c, 120, NULL), SPC_OK);
+	ck_assert_int_eq(present(c, 100, 119, 7), 20 * 7);
+	ck_assert_int_eq(present(c, 120, 120, 7), 0);
+	/* the tip is not changed by an invalidation: refilling works */
+	fill(c, 120, 125, 7);
+	ck_assert_int_eq(present(c, 120, 125, 7), 6 * 7);
+	ck_assert_int_eq(api_str(c, "key-1", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_VIEW, "key-1", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_INDEX, "key-1", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st), SPC_OK);
+	ck_assert_uint_eq(st.inserts, 41 * 7 + 2 + 6 * 7);
+	ck_assert_uint_eq(st.deletes, 1 + 20 * 7 - 1 + 7);
+	ck_assert_uint_eq(st.items, 20 * 7 + 6 * 7 + 2);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_int_eq(spc_invalidate_from_height(NULL, 0, NULL), SPC_EINVAL);
+	spc_close(c);
+}
+END_TEST
+
+/* A large range, removed and refilled several times: the per-height index
+ * follows. */
+START_TEST(invalidate_many_then_refill)
+{
+	struct spc_cache *c = open_cache(64u << 20, _i);
+	uint64_t removed;
+
+	for (int round = 0; round < 3; round++) {
+		fill(c, 1000, 1199, 40);
+		ck_assert_int_eq(spc_invalidate_from_height(c, 1100, &removed), SPC_OK);
+		ck_assert_uint_eq(removed, 100 * 40);
+		ck_assert_int_eq(present(c, 1000, 1099, 40), 100 * 40);
+		ck_assert_int_eq(present(c, 1100, 1199, 40), 0);
+		ck_assert_int_eq(spc_invalidate_from_height(c, 0, &removed), SPC_OK);
+		ck_assert_uint_eq(removed, 100 * 40);
+		ck_assert_int_eq(present(c, 1000, 1199, 40), 0);
+	}
+	spc_close(c);
+}
+END_TEST
+
 static Suite *views_suite(void)
 {
 	Suite *s = suite_create("views");
@@ -244,6 +403,12 @@ static Suite *views_suite(void)
 	tcase_add_loop_test(tc, api_entries, 0, 2);
 	tcase_add_loop_test(tc, arguments, 0, 2);
 	tcase_add_loop_test(tc, namespaces_isolated, 0, 2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tip");
+	tcase_add_loop_test(tc, tip_refuses_above, 0, 2);
+	tcase_add_loop_test(tc, lowering_removes_raising_does_not_resurrect, 0, 2);
+	tcase_add_loop_test(tc, invalidate_removes_exactly_from_height, 0, 2);
+	tcase_add_loop_test(tc, invalidate_many_then_refill, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
