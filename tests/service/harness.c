@@ -64,7 +64,7 @@ static bool read_ports(struct srv *s, const char *path)
 			s->view_port = atoi(colon + 1);
 	}
 	fclose(f);
-	return s->index_port > 0;
+	return s->index_port > 0 || s->view_port > 0;
 }
 
 int srv_start(struct srv *s, const char *const *extra)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -363,6 +364,31 @@ START_TEST(test_view_key_convention)
 }
 END_TEST
 
+/* A unix socket listener serves like a TCP one; its file goes at exit. */
+START_TEST(test_unix_socket)
+{
+	char path[96], arg[128], buf[256];
+	const char *extra[] = { "--index-listen", arg, NULL };
+	struct sockaddr_un sun;
+	int ufd;
+
+	snprintf(path, sizeof path, "/tmp/spc-unix-%d.sock", (int)getpid());
+	snprintf(arg, sizeof arg, "unix:%s", path);
+	ck_assert_int_eq(srv_start(&S, extra), 0);
+	ufd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	ck_assert_int_eq(connect(ufd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert(conn_sends(ufd, "set u 0 0 1\r\nu\r\nget u\r\n"));
+	conn_recv_until(ufd, buf, sizeof buf, "END\r\n", NULL);
+	ck_assert_str_eq(buf, "STORED\r\nVALUE u 0 1\r\nu\r\nEND\r\n");
+	close(ufd);
+	ck_assert_int_eq(srv_stop(&S), 0);
+	ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
 /* The stats libmemcached and its tools read are there and move. */
 START_TEST(test_stats_fields)
 {
@@ -420,6 +446,7 @@ int main(void)
 	tcase_add_test(tc, test_large_multiget_slow_reader);
 	tcase_add_test(tc, test_view_key_convention);
 	tcase_add_test(tc, test_stats_fields);
+	tcase_add_test(tc, test_unix_socket);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
