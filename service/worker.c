@@ -218,6 +218,9 @@ static void conn_result(struct conn *c, enum spc_srv_exec r, const struct spc_pr
 		c->suspended = false;
 		break;
 	case SPC_SRV_SUSPEND:
+		/* Only get-family requests suspend; their keys point into the
+		 * input buffer (never into req->keybuf), which stays put: the
+		 * connection reads nothing until the request is done. */
 		if (&c->req != req)
 			c->req = *req;
 		c->suspended = true;
