@@ -389,6 +389,16 @@ START_TEST(test_unix_socket)
 }
 END_TEST
 
+/* A listen address outside loopback is refused unless --allow-remote:
+ * the server exits instead of binding it. */
+START_TEST(test_refuses_public_address)
+{
+	static const char *const extra[] = { "--view-listen", "0.0.0.0:0", NULL };
+
+	ck_assert_int_ne(srv_start(&S, extra), 0);
+}
+END_TEST
+
 /* The stats libmemcached and its tools read are there and move. */
 START_TEST(test_stats_fields)
 {
@@ -447,6 +457,7 @@ int main(void)
 	tcase_add_test(tc, test_view_key_convention);
 	tcase_add_test(tc, test_stats_fields);
 	tcase_add_test(tc, test_unix_socket);
+	tcase_add_test(tc, test_refuses_public_address);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
