@@ -67,6 +67,22 @@ static bool read_ports(struct srv *s, const char *path)
 	return s->index_port > 0 || s->view_port > 0;
 }
 
+/* Removes the server's folder, printing its log on stderr first when
+ * show_log. */
+static void remove_dir(const char *dir, bool show_log)
+{
+	char cmd[300];
+
+	if (show_log) {
+		snprintf(cmd, sizeof cmd, "cat %s/log >&2", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no log)\n");
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 int srv_start(struct srv *s, const char *const *extra)
 {
 	const char *argv[MAX_ARGS];
@@ -113,9 +129,15 @@ int srv_start(struct srv *s, const char *const *extra)
 		if (read_ports(s, pf))
 			return 0;
 		if (!srv_alive(s))
-			return -1;
+			break;
 		usleep(START_POLL_MS * 1000);
 	}
+	/* Did not come up: show its log, reap it, remove the folder. */
+	if (srv_alive(s))
+		kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
+	remove_dir(s->dir, true);
 	return -1;
 }
 
@@ -127,7 +149,6 @@ bool srv_alive(const struct srv *s)
 int srv_stop(struct srv *s)
 {
 	long long deadline = now_ms() + HARNESS_TIMEOUT_MS * 3;
-	char cmd[300];
 	int st;
 
 	if (s->pid <= 0)
@@ -147,15 +168,8 @@ int srv_stop(struct srv *s)
 		usleep(START_POLL_MS * 1000);
 	}
 	s->pid = 0;
-	if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
-		/* Show the server's log (sanitizer reports) in the test output. */
-		snprintf(cmd, sizeof cmd, "cat %s/log >&2", s->dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "(no log)\n");
-	}
-	snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", s->dir);
+	/* Show the server's log (sanitizer reports) when it failed. */
+	remove_dir(s->dir, !WIFEXITED(st) || WEXITSTATUS(st) != 0);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + WTERMSIG(st);
