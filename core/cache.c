@@ -410,18 +410,25 @@ static int spc_store_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 	return SPC_OK;
 }
 
+/* memcpy that takes (NULL, 0): val may be NULL when vlen is 0. */
+static void spc_copy(unsigned char *to, const void *from, size_t n)
+{
+	if (n)
+		memcpy(to, from, n);
+}
+
 static void spc_store_fill(void *arg, const struct spc_entry *old, unsigned char *value)
 {
 	const struct spc_store_arg *s = arg;
 
 	if (s->mode == SPC_STORE_APPEND) {
-		memcpy(value, spc_entry_value(old), old->vlen);
-		memcpy(value + old->vlen, s->val, s->vlen);
+		spc_copy(value, spc_entry_value(old), old->vlen);
+		spc_copy(value + old->vlen, s->val, s->vlen);
 	} else if (s->mode == SPC_STORE_PREPEND) {
-		memcpy(value, s->val, s->vlen);
-		memcpy(value + s->vlen, spc_entry_value(old), old->vlen);
+		spc_copy(value, s->val, s->vlen);
+		spc_copy(value + s->vlen, spc_entry_value(old), old->vlen);
 	} else {
-		memcpy(value, s->val, s->vlen);
+		spc_copy(value, s->val, s->vlen);
 	}
 }
 

@@ -261,6 +261,7 @@ static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc
 	struct spc_entry *e = NULL;
 
 	SPC_ASSERT_IN_RCU();
+again:
 	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
 	n = cds_lfht_iter_get_node(&it);
 	if (n) {
@@ -268,11 +269,16 @@ static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc
 
 		e = spc_entry_of(n);
 		meta = spc_entry_meta(e);
-		/* One predictable branch for plain entries; dead or expired
-		 * entries are misses. */
-		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_EXPIRY)) != 0, 0) &&
-		    ((meta & SPC_META_DEAD) || spc_entry_expired(c, e)))
-			e = NULL;
+		/* One predictable branch for plain entries. The dead flag is
+		 * set after the entry left the index (replaced, deleted,
+		 * evicted): look again, so a get racing with a replace finds
+		 * the new entry instead of a miss. Expired entries are misses. */
+		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_EXPIRY)) != 0, 0)) {
+			if (meta & SPC_META_DEAD)
+				goto again;
+			if (spc_entry_expired(c, e))
+				e = NULL;
+		}
 	}
 	if (e) {
 		spc_entry_touch(e);

@@ -159,11 +159,15 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 			if (n) {
 				cur = spc_entry_of(n);
 				(void)spc_entry_acquire(cur);
-				/* A dead node is on its way out: add_unique
-				 * will not see it. An expired one is replaced. */
-				if (spc_entry_dead(cur))
-					cur = NULL;
-				else if (!spc_entry_expired(c, cur))
+				/* A dead node already left the index (its flag
+				 * is set after the del or replace): a newer
+				 * entry, or none, is there; look again. An
+				 * expired one is replaced. */
+				if (spc_entry_dead(cur)) {
+					spc_rcu_read_unlock();
+					continue;
+				}
+				if (!spc_entry_expired(c, cur))
 					live = cur;
 			}
 		}
