@@ -30,7 +30,8 @@
  * the reply when the client has read enough; a client that reads slowly
  * gets the whole reply slowly, in bounded memory. A connection that makes
  * no progress for idle_timeout seconds (nothing read, nothing sent) is
- * closed, when a timeout is set.
+ * closed, when a timeout is set. Buffers that a large request or reply
+ * grew are given back once empty.
  *
  * Shutdown: the main thread sets srv->stopping and wakes each worker
  * through its eventfd. The worker stops accepting, stops reading, keeps
@@ -67,6 +68,7 @@
 #define SPC_SRV_DRAIN_MS 2000         /* how long shutdown waits for output */
 #define SPC_SRV_IN_INITIAL 16384
 #define SPC_SRV_OUT_SOFT (256u * 1024) /* a get reply pauses past this */
+#define SPC_SRV_OUT_KEEP (64u * 1024)  /* an empty output buffer above this is freed */
 
 static const char e_too_many[] = "ERROR Too many open connections\r\n";
 
@@ -317,6 +319,23 @@ static enum rd conn_read(struct conn *c)
 	return RD_DATA;
 }
 
+/* Gives back buffers a large request or reply grew, once they are empty,
+ * so that idle connections cost SPC_SRV_IN_INITIAL bytes each. */
+static void conn_trim(struct conn *c)
+{
+	if (!c->suspended && c->in_off == c->in_len && c->in_cap > SPC_SRV_IN_INITIAL) {
+		char *p = realloc(c->in, SPC_SRV_IN_INITIAL);
+
+		c->in_off = c->in_len = 0;
+		if (p) {
+			c->in = p;
+			c->in_cap = SPC_SRV_IN_INITIAL;
+		}
+	}
+	if (pending(c) == 0 && c->out.cap > SPC_SRV_OUT_KEEP)
+		spc_proto_out_free(&c->out);
+}
+
 /* Everything a wakeup does for one connection. */
 static void conn_run(struct conn *c)
 {
@@ -355,6 +374,7 @@ static void conn_run(struct conn *c)
 	}
 	if ((c->closing || c->eof) && !c->suspended && pending(c) == 0)
 		goto close;
+	conn_trim(c);
 	conn_interest(c);
 	return;
 close:
