@@ -2,6 +2,8 @@
 /* tests/service/harness.c: see harness.h. */
 #include "harness.h"
 
+#include <check.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #define SERVER_BIN SPC_TEST_BINARY_DIR "/service/splitcached"
 #define START_POLL_MS 10
 #define MAX_ARGS 48
+#define TEST_TIMEOUT_S 120
 
 unsigned harness_scale(unsigned normal, unsigned light)
 {
@@ -294,4 +297,23 @@ long long stat_value(const char *stats, const char *name)
 	snprintf(pat, sizeof pat, "STAT %s ", name);
 	p = strstr(stats, pat);
 	return p ? atoll(p + strlen(pat)) : -1;
+}
+
+int harness_main(const char *suite, const struct TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(suite);
+	TCase *tc = tcase_create(suite);
+	SRunner *sr;
+	int failed;
+	size_t i;
+
+	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	for (i = 0; i < n; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -52,6 +52,11 @@ const char *conn_ask(int fd, const char *req, const char *end);
  * and dropped). */
 bool conn_wait_eof(int fd, int timeout_ms);
 
+/* Runs the Check tests of one suite (forked, 120 s each) and returns the
+ * process exit status. */
+struct TTest;
+int harness_main(const char *suite, const struct TTest *const *tests, size_t n);
+
 /* The value of "STAT <name> " in a stats reply, or -1. */
 long long stat_value(const char *stats, const char *name);
 

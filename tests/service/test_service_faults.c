@@ -427,25 +427,17 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("service_faults");
-	TCase *tc = tcase_create("faults");
-	SRunner *sr;
-	int failed;
+	const struct TTest *const tests[] = {
+		test_memcached_corpus_end_to_end,
+		test_binary_closed,
+		test_thousand_connections,
+		test_client_stops_reading,
+		test_max_connections,
+		test_out_of_descriptors,
+		test_pool_full,
+		test_idle_timeout,
+		test_sigterm_under_load,
+	};
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_memcached_corpus_end_to_end);
-	tcase_add_test(tc, test_binary_closed);
-	tcase_add_test(tc, test_thousand_connections);
-	tcase_add_test(tc, test_client_stops_reading);
-	tcase_add_test(tc, test_max_connections);
-	tcase_add_test(tc, test_out_of_descriptors);
-	tcase_add_test(tc, test_pool_full);
-	tcase_add_test(tc, test_idle_timeout);
-	tcase_add_test(tc, test_sigterm_under_load);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main("service_faults", tests, sizeof tests / sizeof tests[0]);
 }

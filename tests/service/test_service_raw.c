@@ -440,28 +440,20 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("service_raw");
-	TCase *tc = tcase_create("raw");
-	SRunner *sr;
-	int failed;
+	const struct TTest *const tests[] = {
+		test_classic_commands,
+		test_noreply,
+		test_meta_commands,
+		test_exptime,
+		test_flush_delay,
+		test_pipelining,
+		test_byte_by_byte,
+		test_large_multiget_slow_reader,
+		test_view_key_convention,
+		test_stats_fields,
+		test_unix_socket,
+		test_refuses_public_address,
+	};
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_classic_commands);
-	tcase_add_test(tc, test_noreply);
-	tcase_add_test(tc, test_meta_commands);
-	tcase_add_test(tc, test_exptime);
-	tcase_add_test(tc, test_flush_delay);
-	tcase_add_test(tc, test_pipelining);
-	tcase_add_test(tc, test_byte_by_byte);
-	tcase_add_test(tc, test_large_multiget_slow_reader);
-	tcase_add_test(tc, test_view_key_convention);
-	tcase_add_test(tc, test_stats_fields);
-	tcase_add_test(tc, test_unix_socket);
-	tcase_add_test(tc, test_refuses_public_address);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main("service_raw", tests, sizeof tests / sizeof tests[0]);
 }
