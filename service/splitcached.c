@@ -69,7 +69,8 @@ static const char usage[] =
 	"  --mode M              indexer, view or split (default split)\n"
 	"  --view-share F        view pool share in split mode (default 0.5)\n"
 	"  --allow-remote        allow non-loopback listen addresses\n"
-	"  -v, -vv               log connections and errors (-v), requests (-vv)\n"
+	"  -v, -vv               more log: stop, capped connections (-v); idle closes,\n"
+	"                        refused stores (-vv)\n"
 	"  -V, --version         print the version\n";
 
 void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
