@@ -68,8 +68,8 @@ static void nap_ms(unsigned ms)
 }
 
 /* Runs fn on n threads for ms milliseconds; returns the sum of what each
- * thread returned (a count). */
-static uint64_t run_phase(void *(*fn)(void *), unsigned n, unsigned ms)
+ * thread returned (a count), each in each[i] when each is not NULL. */
+static uint64_t run_phase_each(void *(*fn)(void *), unsigned n, unsigned ms, uint64_t *each)
 {
 	pthread_t t[MAX_THREADS];
 	uint64_t total = 0;
@@ -84,8 +84,15 @@ static uint64_t run_phase(void *(*fn)(void *), unsigned n, unsigned ms)
 
 		pthread_join(t[i], &r);
 		total += (uint64_t)(uintptr_t)r;
+		if (each)
+			each[i] = (uint64_t)(uintptr_t)r;
 	}
 	return total;
+}
+
+static uint64_t run_phase(void *(*fn)(void *), unsigned n, unsigned ms)
+{
+	return run_phase_each(fn, n, ms, NULL);
 }
 
 static uint64_t get_number(int pool, const char *k)
@@ -116,15 +123,17 @@ static void *incr_thread(void *arg)
 	return (void *)(uintptr_t)ok;
 }
 
-static void phase_incr(unsigned ms)
+/* Phases 1 and 3: n threads raise a counter at key in both pools; the
+ * two final values sum to the acknowledged raises, exactly. */
+static void phase_counter(const char *what, void *(*fn)(void *), const char *key, unsigned ms)
 {
 	uint64_t ok;
 
 	for (int p = 0; p < SPC_POOL_COUNT; p++)
-		ck_assert_int_eq(spc_set(cache, p, "counter", 7, "0", 1), SPC_OK);
-	ok = run_phase(incr_thread, opt_threads, ms);
-	printf("stress_items: incr: %" PRIu64 " increments\n", ok);
-	ck_assert_uint_eq(get_number(0, "counter") + get_number(1, "counter"), ok);
+		ck_assert_int_eq(spc_set(cache, p, key, strlen(key), "0", 1), SPC_OK);
+	ok = run_phase(fn, opt_threads, ms);
+	printf("stress_items: %s: %" PRIu64 " acknowledged\n", what, ok);
+	ck_assert_uint_eq(get_number(0, key) + get_number(1, key), ok);
 	ck_assert_uint_gt(ok, 0);
 }
 
@@ -173,24 +182,12 @@ static void *append_thread(void *arg)
 
 static void phase_append(unsigned ms)
 {
-	pthread_t t[MAX_THREADS];
-	uint64_t acked[MAX_THREADS], total = 0;
+	uint64_t acked[MAX_THREADS], total;
 	static char buf[1 << 20];
 	uint64_t *next = calloc(MAX_THREADS, sizeof *next);
 
 	ck_assert_ptr_nonnull(next);
-	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < opt_threads; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, append_thread, (void *)(uintptr_t)i), 0);
-	nap_ms(ms);
-	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < opt_threads; i++) {
-		void *r;
-
-		pthread_join(t[i], &r);
-		acked[i] = (uint64_t)(uintptr_t)r;
-		total += acked[i];
-	}
+	total = run_phase_each(append_thread, opt_threads, ms, acked);
 	/* Each thread's pieces, in its order, exactly once: walk the keys in
 	 * order and expect, per thread, the next number. */
 	for (uint64_t idx = 0; idx < append_keys; idx++) {
@@ -255,18 +252,6 @@ static void *cas_thread(void *arg)
 			flag_bad("cas: store status", (uint64_t)-r, ok);
 	}
 	return (void *)(uintptr_t)ok;
-}
-
-static void phase_cas(unsigned ms)
-{
-	uint64_t ok;
-
-	for (int p = 0; p < SPC_POOL_COUNT; p++)
-		ck_assert_int_eq(spc_set(cache, p, "casnum", 6, "0", 1), SPC_OK);
-	ok = run_phase(cas_thread, opt_threads, ms);
-	printf("stress_items: cas: %" PRIu64 " successful cas stores\n", ok);
-	ck_assert_uint_eq(get_number(0, "casnum") + get_number(1, "casnum"), ok);
-	ck_assert_uint_gt(ok, 0);
 }
 
 /* ---- 4. expiry against readers ------------------------------------------------------ */
@@ -443,9 +428,9 @@ START_TEST(item_loops_under_contention)
 	cfg.clock_arg = &test_clock;
 	test_clock = 1000;
 	ck_assert_int_eq(spc_open(&cfg, &cache), SPC_OK);
-	phase_incr(ms);
+	phase_counter("incr", incr_thread, "counter", ms);
 	phase_append(ms);
-	phase_cas(ms);
+	phase_counter("cas loop", cas_thread, "casnum", ms);
 	phase_expiry(ms);
 	ck_assert_int_eq(spc_stats(cache, -1, &st), SPC_OK);
 	ck_assert_msg(bad == 0, "%" PRIu64 " failed checks, first: %s", bad, why);

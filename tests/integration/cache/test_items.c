@@ -183,6 +183,18 @@ START_TEST(store_arguments)
 }
 END_TEST
 
+/* Waits (bounded) until the pool counted n expirations, writing a "poke"
+ * key meanwhile: in synchronous mode the maintenance steps run in writes. */
+static void wait_expirations(struct spc_cache *c, uint64_t n)
+{
+	for (int tries = 0; tries < 5000 && stats(c).expirations < n; tries++) {
+		struct timespec ms = { 0, 1000000 };
+
+		ck_assert_int_eq(spc_set(c, P, "poke", 4, "x", 1), SPC_OK);
+		nanosleep(&ms, NULL);
+	}
+}
+
 /* An entry with a deadline: visible at deadline - 1, gone at the deadline
  * for every read, counted as a miss; the maintainer reclaims it as an
  * expiration and items drop. */
@@ -220,24 +232,14 @@ START_TEST(expiry_on_injected_clock)
 	ck_assert_int_eq(item(c, "f", buf, sizeof buf, &v), SPC_OK);
 	ck_assert_int_eq(item(c, "g", buf, sizeof buf, &v), SPC_OK);
 	/* the maintainer reclaims it: an expiration, not an eviction */
-	for (int tries = 0; tries < 5000 && stats(c).expirations < 1; tries++) {
-		struct timespec ms = { 0, 1000000 };
-
-		ck_assert_int_eq(spc_set(c, P, "poke", 4, "x", 1), SPC_OK);
-		nanosleep(&ms, NULL);
-	}
+	wait_expirations(c, 1);
 	st = stats(c);
 	ck_assert_uint_eq(st.expirations, 1);
 	ck_assert_uint_eq(st.evictions, 0);
 	ck_assert_uint_eq(st.items, 3); /* f, g and the poke */
 	/* everything expires; items drop to 0 */
 	set_clock(T0 + 100);
-	for (int tries = 0; tries < 5000 && stats(c).expirations < 2; tries++) {
-		struct timespec ms = { 0, 1000000 };
-
-		ck_assert_int_eq(spc_set(c, P, "poke", 4, "x", 1), SPC_OK);
-		nanosleep(&ms, NULL);
-	}
+	wait_expirations(c, 2);
 	st = stats(c);
 	ck_assert_uint_eq(st.expirations, 2);
 	ck_assert_uint_eq(st.items, 2);
