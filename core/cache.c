@@ -42,6 +42,7 @@
  */
 #include "core/cache.h"
 #include "core/edit.h"
+#include "core/debug.h"
 
 #include <errno.h>
 #include <string.h>
@@ -145,6 +146,9 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	spc_stats_init(c);
 	if (pthread_mutex_init(&c->mode_mu, NULL) != 0 || pthread_mutex_init(&c->slots_mu, NULL) != 0)
 		spc_die("pthread_mutex_init failed");
+	r = spc_debug_open(c);
+	if (r != SPC_OK)
+		goto fail;
 	r = spc_mem_open(cfg, &c->env, &c->mem);
 	if (r != SPC_OK)
 		goto fail;
@@ -173,6 +177,7 @@ fail:
 		spc_pool_teardown(&c->ps[p]);
 	if (c->mem)
 		spc_mem_close(c->mem);
+	spc_debug_close(c);
 	pthread_mutex_destroy(&c->mode_mu);
 	pthread_mutex_destroy(&c->slots_mu);
 	spc_stats_fini(c);
@@ -274,6 +279,7 @@ void spc_close(struct spc_cache *c)
 	}
 	spc_view_close(c);
 	spc_mem_close(c->mem);
+	spc_debug_close(c);
 	pthread_mutex_destroy(&c->mode_mu);
 	pthread_mutex_destroy(&c->slots_mu);
 	spc_stats_fini(c);

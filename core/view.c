@@ -66,7 +66,8 @@
  *     no store above t succeeds until the tip is raised; a store above t
  *     that returned SPC_OK was ordered before the call and is removed;
  *  4. readers never block and never see freed memory; entries removed by
- *     a reorganisation count as deletes, never as evictions;
+ *     a reorganisation count as deletes (expired ones, already misses, as
+ *     expirations), never as evictions;
  *  5. the per-height index never holds an entry that was freed; its
  *     bookkeeping is charged to the view pool per height entry (writers
  *     charge it with the entry; the maintainer returns it when the entry
@@ -104,11 +105,13 @@ struct spc_view {
 	uint64_t req_from;
 	size_t req_pos;              /* ring position every record below must be taken */
 	uint64_t req_removed;
+	uint64_t req_expired;
 
 	/* Maintainer-owned. */
 	struct spc_hidx *hidx;
 	int cutting;                 /* the request's cut is being handed out */
-	uint64_t removed;            /* entries it unpublished so far */
+	uint64_t removed;            /* live entries it unpublished so far */
+	uint64_t expired;            /* expired ones (counted as expirations) */
 	uint32_t share;              /* bookkeeping bytes charged per height entry */
 };
 
@@ -186,6 +189,7 @@ static void spc_view_maint_done(struct spc_pstate *ps, struct spc_view *v)
 {
 	spc_lock(&ps->mu);
 	v->req_removed = v->removed;
+	v->req_expired = v->expired;
 	v->req = SPC_REQ_DONE;
 	/* Relaxed: only a hint; req under mu is the truth. */
 	__atomic_store_n(&v->posted, 0, __ATOMIC_RELAXED);
@@ -216,7 +220,7 @@ int spc_view_maint_step(struct spc_pstate *ps)
 			return 0; /* a store below T has not filled its cell yet */
 		spc_hidx_cut(v->hidx, from);
 		v->cutting = 1;
-		v->removed = 0;
+		v->removed = v->expired = 0;
 	}
 	for (unsigned n = 0; n < SPC_STEP_EVICT; n++) {
 		struct spc_entry *e;
@@ -234,8 +238,14 @@ int spc_view_maint_step(struct spc_pstate *ps)
 		/* Nonzero: a writer unpublished it first (replace, delete) and
 		 * accounts it; the policy hands it back dead either way. */
 		if (r == 0) {
+			/* An expired entry was already a miss: an expiration, as
+			 * when a delete meets one (we unpublished it: it stays
+			 * ours to read until reclaimed). */
+			if ((spc_entry_meta(e) & SPC_META_EXPIRY) && spc_entry_expired(ps->cache, e))
+				v->expired++;
+			else
+				v->removed++;
 			spc_note_unpublished(ps, e);
-			v->removed++;
 		}
 	}
 	return 1;
@@ -244,13 +254,14 @@ int spc_view_maint_step(struct spc_pstate *ps)
 /* ---- the callers' side: requests ------------------------------------------------ */
 
 /* Posts a reorganisation from `from` and waits until the maintainer served
- * it. Counts the entries removed as deletes of the view pool. Returns how
- * many. Context: view->mu held, not in read section. */
+ * it. Counts the live entries removed as deletes of the view pool (expired
+ * ones, already misses, as expirations). Returns how many live ones.
+ * Context: view->mu held, not in read section. */
 static uint64_t spc_view_reorg_locked(struct spc_cache *c, uint64_t from)
 {
 	struct spc_pstate *ps = &c->ps[SPC_POOL_VIEW];
 	struct spc_view *v = c->view;
-	uint64_t removed;
+	uint64_t removed, expired;
 
 	spc_lock(&ps->mu);
 	/* Read under mu, after every store that returned before us filled
@@ -259,6 +270,8 @@ static uint64_t spc_view_reorg_locked(struct spc_cache *c, uint64_t from)
 	v->req_from = from;
 	v->req_removed = 0;
 	v->req = SPC_REQ_POSTED;
+	/* Relaxed: a hint for the maintainer's lock-free test; the request
+	 * itself is read under mu, which this store precedes. */
 	__atomic_store_n(&v->posted, 1, __ATOMIC_RELAXED);
 	ps->room_waiters++;
 	while (v->req != SPC_REQ_DONE) {
@@ -281,10 +294,12 @@ static uint64_t spc_view_reorg_locked(struct spc_cache *c, uint64_t from)
 	if (--ps->room_waiters == 0)
 		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
 	removed = v->req_removed;
+	expired = v->req_expired;
 	v->req = SPC_REQ_NONE;
 	spc_unlock(&ps->mu);
-	spc_count(c, SPC_POOL_VIEW, SPC_C_ITEMS, -(int64_t)removed);
+	spc_count(c, SPC_POOL_VIEW, SPC_C_ITEMS, -(int64_t)(removed + expired));
 	spc_count(c, SPC_POOL_VIEW, SPC_C_DELETES, (int64_t)removed);
+	spc_count(c, SPC_POOL_VIEW, SPC_C_EXPIRED, (int64_t)expired);
 	if (c->sync_mode)
 		spc_step_sync(ps, 1); /* reclaim what it removed, as a delete would */
 	return removed;

@@ -7,6 +7,7 @@
  * and in synchronous-maintenance mode (_i 1).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,35 +27,34 @@ static struct spc_cache *open_cache(uint64_t budget, int sync)
 	return c;
 }
 
-/* Copies a value into buf as a string; returns the status. */
+/* The string helpers below copy a value into buf (cap - 1 bytes at most)
+ * and NUL-terminate it on success; they return the lookup's status. */
+static int terminated(int r, char *buf, const size_t *n)
+{
+	if (r == SPC_OK)
+		buf[*n] = '\0';
+	return r;
+}
+
 static int at_str(struct spc_cache *c, uint64_t h, const char *k, char *buf, size_t cap)
 {
 	size_t n = 0;
-	int r = spc_get_at(c, h, k, strlen(k), buf, cap - 1, &n);
 
-	if (r == SPC_OK)
-		buf[n] = '\0';
-	return r;
+	return terminated(spc_get_at(c, h, k, strlen(k), buf, cap - 1, &n), buf, &n);
 }
 
 static int api_str(struct spc_cache *c, const char *name, char *buf, size_t cap)
 {
 	size_t n = 0;
-	int r = spc_api_get(c, name, buf, cap - 1, &n);
 
-	if (r == SPC_OK)
-		buf[n] = '\0';
-	return r;
+	return terminated(spc_api_get(c, name, buf, cap - 1, &n), buf, &n);
 }
 
 static int plain_str(struct spc_cache *c, enum spc_pool_id p, const char *k, char *buf, size_t cap)
 {
 	size_t n = 0;
-	int r = spc_get(c, p, k, strlen(k), buf, cap - 1, &n);
 
-	if (r == SPC_OK)
-		buf[n] = '\0';
-	return r;
+	return terminated(spc_get(c, p, k, strlen(k), buf, cap - 1, &n), buf, &n);
 }
 
 START_TEST(set_get_delete_at)
@@ -393,6 +393,113 @@ START_TEST(invalidate_many_then_refill)
 }
 END_TEST
 
+/* The injected cache clock (cfg.clock) of the item tests below. */
+static uint64_t test_clock; /* atomic: read by the maintainer too */
+
+static uint64_t clock_fn(void *arg)
+{
+	(void)arg;
+	return __atomic_load_n(&test_clock, __ATOMIC_RELAXED);
+}
+
+/* Every store mode, flags and expiry work at heights as on plain keys; an
+ * expired height entry is a miss, and a reorganisation that meets one
+ * counts it as an expiration, not a delete. */
+START_TEST(item_semantics_at_heights)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	struct spc_item it = { 7, 0, 0 };
+	struct spc_value v;
+	struct spc_stats st0, st;
+	uint64_t cas = 0, cas2 = 0, removed = 0;
+	char buf[32];
+
+	__atomic_store_n(&test_clock, 1000, __ATOMIC_RELAXED);
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	cfg.budget_bytes = 16u << 20;
+	cfg.synchronous_maintenance = _i;
+	cfg.clock = clock_fn;
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_REPLACE, "k", 1, "x", 1, NULL, NULL),
+	                 SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_SET, "k", 1, "ab", 2, &it, &cas), SPC_OK);
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_APPEND, "k", 1, "cd", 2, NULL, NULL), SPC_OK);
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_PREPEND, "k", 1, "<", 1, NULL, &cas2), SPC_OK);
+	ck_assert_int_eq(at_str(c, 5, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "<abcd");
+	it.cas = cas; /* stale: the appends made new ones */
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_CAS, "k", 1, "y", 1, &it, NULL), SPC_EEXISTS);
+	it.cas = cas2;
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_CAS, "k", 1, "y", 1, &it, NULL), SPC_OK);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_at_rcu(c, 5, "k", 1, &v), SPC_OK);
+	ck_assert_uint_eq(v.flags, 7);
+	ck_assert_uint_eq(v.expiry, 0);
+	spc_read_unlock(c);
+	/* expiry: at height 6 the entry expires at 1005; height 7 never */
+	it = (struct spc_item){ 0, 1005, 0 };
+	ck_assert_int_eq(spc_store_at(c, 6, SPC_STORE_SET, "k", 1, "soon", 4, &it, NULL), SPC_OK);
+	ck_assert_int_eq(spc_set_at(c, 7, "k", 1, "kept", 4), SPC_OK);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_at_rcu(c, 6, "k", 1, &v), SPC_OK);
+	ck_assert_uint_eq(v.expiry, 1005);
+	spc_read_unlock(c);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st0), SPC_OK);
+	__atomic_store_n(&test_clock, 1010, __ATOMIC_RELAXED);
+	ck_assert_int_eq(at_str(c, 6, "k", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_invalidate_from_height(c, 6, &removed), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st), SPC_OK);
+	/* the maintainer may have reclaimed the expired one first: either
+	 * way it is an expiration, and only the live one is "removed" */
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_uint_eq(st.deletes, st0.deletes + 1);
+	ck_assert_uint_eq(st.expirations, st0.expirations + 1);
+	ck_assert_uint_eq(st.items, 1);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_int_eq(at_str(c, 5, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "y");
+	spc_close(c);
+}
+END_TEST
+
+static void *invalidate_all(void *arg)
+{
+	uint64_t removed = 0;
+
+	ck_assert_int_eq(spc_invalidate_from_height(arg, 0, &removed), SPC_OK);
+	return (void *)(uintptr_t)removed;
+}
+
+/* A reader inside its read section keeps the value it holds while a
+ * reorganisation removes it (the reorganisation does not wait for the
+ * reader), and misses after it. With a maintainer thread only: in
+ * synchronous mode the caller itself waits for the grace period. */
+START_TEST(reader_keeps_value_during_reorganisation)
+{
+	struct spc_cache *c = open_cache(16u << 20, 0);
+	struct spc_value v;
+	pthread_t t;
+	void *removed;
+	char want[64];
+
+	memset(want, 'w', sizeof want);
+	for (uint64_t h = 0; h < 10; h++)
+		ck_assert_int_eq(spc_set_at(c, h, "k", 1, want, sizeof want), SPC_OK);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_at_rcu(c, 3, "k", 1, &v), SPC_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, invalidate_all, c), 0);
+	ck_assert_int_eq(pthread_join(t, &removed), 0); /* returned while we read */
+	ck_assert_uint_eq((uintptr_t)removed, 10);
+	ck_assert_uint_eq(v.len, sizeof want);
+	ck_assert_int_eq(memcmp(v.data, want, sizeof want), 0);
+	ck_assert_int_eq(spc_get_at_rcu(c, 3, "k", 1, &v), SPC_ENOTFOUND);
+	spc_read_unlock(c);
+	spc_close(c);
+}
+END_TEST
+
 static Suite *views_suite(void)
 {
 	Suite *s = suite_create("views");
@@ -409,6 +516,8 @@ static Suite *views_suite(void)
 	tcase_add_loop_test(tc, lowering_removes_raising_does_not_resurrect, 0, 2);
 	tcase_add_loop_test(tc, invalidate_removes_exactly_from_height, 0, 2);
 	tcase_add_loop_test(tc, invalidate_many_then_refill, 0, 2);
+	tcase_add_loop_test(tc, item_semantics_at_heights, 0, 2);
+	tcase_add_test(tc, reader_keeps_value_during_reorganisation);
 	suite_add_tcase(s, tc);
 	return s;
 }
