@@ -2,7 +2,7 @@
 # The two commands: `make run` and `make test`. Everything else is optional.
 #
 #   make deps       install the Debian packages that are missing (idempotent)
-#   make run        deps + Release build + the main job
+#   make run        deps + Release build + splitcached in the foreground
 #   make test       deps + build + every test (ctest --output-on-failure)
 #   make test-asan  the tests under ASan+UBSan      make test-tsan  under TSan
 #   make bench      the headline benchmarks (Release build, about 80 s)
@@ -16,11 +16,16 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 STRESS_SECONDS ?= 10
 
-# Debian packages the build, the tests and the bench need.
+# Debian packages the build, the tests and the bench need. The service
+# tests drive memcached's clients and tools (libmemcached-tools: memccapable,
+# memcaslap), pymemcache and nutcracker; memcached is the reference server
+# of bench/memcached-vs.sh (its Debian package also starts a daemon on
+# 11211: the tests never use fixed ports).
 PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 	liburcu-dev libjemalloc-dev check libsubunit-dev libxxhash-dev \
 	zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd gzip librocksdb-dev \
-	gnuplot-nox util-linux python3
+	gnuplot-nox util-linux python3 \
+	memcached libmemcached-tools nutcracker python3-pymemcache
 
 .PHONY: all deps build release run test test-asan test-tsan bench install clean
 
@@ -48,9 +53,19 @@ build: deps
 	  -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/test -j $(JOBS)
 
+# splitcached in the foreground on memcached's port (index pool) and the
+# next one (view pool); when either is taken (Debian's memcached package
+# runs a daemon on 11211) it listens on free ports instead and prints them.
+RUN_FLAGS ?=
 run: release
 	@if [ -x $(BUILD)/release/service/splitcached ]; then \
-	  exec $(BUILD)/release/service/splitcached; \
+	  flags="$(RUN_FLAGS)"; \
+	  if [ -z "$$flags" ] && { (exec 3<>/dev/tcp/127.0.0.1/11211) 2>/dev/null || \
+	       (exec 3<>/dev/tcp/127.0.0.1/11212) 2>/dev/null; }; then \
+	    echo "run: 11211 or 11212 is taken: listening on free ports instead"; \
+	    flags="--index-listen 127.0.0.1:0 --view-listen 127.0.0.1:0"; \
+	  fi; \
+	  exec $(BUILD)/release/service/splitcached $$flags; \
 	else \
 	  $(BUILD)/release/service/splitcache-mem; \
 	  if [ -x $(BUILD)/release/bench/splitcache-bench ]; then \

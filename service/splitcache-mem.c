@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/cli.h"
 #include "splitcache.h"
 
 static const char usage[] =
@@ -28,22 +29,6 @@ static int bad(const char *what, const char *arg)
 	fprintf(stderr, "splitcache-mem: %s%s%s (try --help)\n", what, arg ? ": " : "",
 	        arg ? arg : "");
 	return 2;
-}
-
-/* Returns the option's value: "--opt=value" or the next argument. */
-static const char *value_of(int argc, char **argv, int *i, const char *opt)
-{
-	size_t n = strlen(opt);
-
-	if (strncmp(argv[*i], opt, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc)
-		return "";
-	return argv[++*i];
 }
 
 static int parse_args(int argc, char **argv, struct spc_config *cfg, int *json)
@@ -60,35 +45,23 @@ static int parse_args(int argc, char **argv, struct spc_config *cfg, int *json)
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
 			exit(0);
-		} else if ((v = value_of(argc, argv, &i, "--root"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--root"))) {
 			if (!*v)
 				return bad("--root needs a directory", NULL);
 			cfg->root = v;
-		} else if ((v = value_of(argc, argv, &i, "--budget"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--budget"))) {
 			if (spc_parse_size(v, &cfg->budget_bytes) != SPC_OK || cfg->budget_bytes == 0)
 				return bad("--budget is not a size", v);
-		} else if ((v = value_of(argc, argv, &i, "--max-budget"))) {
+		} else if ((v = spc_cli_value(argc, argv, &i, "--max-budget"))) {
 			if (spc_parse_size(v, &cfg->max_budget_bytes) != SPC_OK ||
 			    cfg->max_budget_bytes == 0)
 				return bad("--max-budget is not a size", v);
-		} else if ((v = value_of(argc, argv, &i, "--mode"))) {
-			if (strcmp(v, "indexer") == 0)
-				cfg->mode = SPC_MODE_INDEXER;
-			else if (strcmp(v, "view") == 0)
-				cfg->mode = SPC_MODE_VIEW;
-			else if (strcmp(v, "split") == 0)
-				cfg->mode = SPC_MODE_SPLIT;
-			else
+		} else if ((v = spc_cli_value(argc, argv, &i, "--mode"))) {
+			if (!spc_cli_mode(v, &cfg->mode))
 				return bad("--mode must be indexer, view or split", v);
-		} else if ((v = value_of(argc, argv, &i, "--view-share"))) {
-			char *end = NULL;
-			double f;
-
-			errno = 0;
-			f = strtod(v, &end);
-			if (!*v || !end || *end || errno || !(f > 0.0 && f < 1.0))
+		} else if ((v = spc_cli_value(argc, argv, &i, "--view-share"))) {
+			if (!spc_cli_share(v, &cfg->view_share))
 				return bad("--view-share must be a number strictly between 0 and 1", v);
-			cfg->view_share = f;
 		} else {
 			return bad("unknown argument", argv[i]);
 		}

@@ -19,16 +19,7 @@
 
 #include "service/proto.h"
 
-struct corpus_case {
-	const char *name;
-	const char *in;
-	size_t in_len;
-	const char *out;
-	size_t out_len;
-	int closed;
-	int split_ok;
-};
-
+#include "corpus_case.h"
 #include "memcached_corpus.h"
 
 #define NCASES (sizeof corpus / sizeof corpus[0])

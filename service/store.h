@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * service/store.h: memcached items (client flags, cas, expiry, append,
+ * incr, touch) over the cache's public API, as splitcached needs them.
+ *
+ * Every operation names a namespace: a pool, and on the view pool
+ * optionally a block height (the key convention of docs/service.md). The
+ * functions return the library's status codes, so the protocol layer's
+ * spc_proto_status_line() turns them into memcached's reply lines.
+ */
+#ifndef SPC_SRV_STORE_H
+#define SPC_SRV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "splitcache.h"
+
+/* Read-modify-write retries of an emulated (height, key) command. */
+#define SPC_SRV_RMW_TRIES 64
+
+/* Where an item lives: a pool, and for (height, key) entries the height. */
+struct spc_srv_ns {
+	enum spc_pool_id pool;
+	bool at;         /* height-partitioned entry of the view pool */
+	uint64_t height; /* with at */
+};
+
+/* An item as read: data points into the cache (read section) or into the
+ * caller's buffer. */
+struct spc_srv_item {
+	const char *data;
+	size_t len;
+	uint32_t flags;
+	uint64_t cas;
+	uint64_t expiry; /* absolute unix time, 0: never */
+};
+
+struct spc_srv_store {
+	struct spc_cache *cache;
+};
+
+/* Binds the item layer to an open cache. Returns SPC_OK.
+ * Context: any thread, once, before any other call. */
+int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache);
+/* Releases what init took (not the cache). Context: no call running. */
+void spc_srv_store_fini(struct spc_srv_store *st);
+
+/* Unix time in seconds: the cache's default clock (CLOCK_REALTIME_COARSE,
+ * the seconds of CLOCK_REALTIME), which expiries are read against. */
+uint64_t spc_srv_now(void);
+
+/* The namespace a key addresses on a listener of `pool`: on the view
+ * pool "@<height>/<rest>" (height 1..20 decimal digits fitting 64 bits,
+ * rest non-empty) is the (height, rest) entry; everything else is a plain
+ * entry of the pool. *key and *klen are moved to the key within the
+ * namespace. Context: any thread. */
+void spc_srv_ns_of(enum spc_pool_id pool, const char **key, size_t *klen, struct spc_srv_ns *ns);
+
+/* Zero-copy lookup; an expired item is a miss. Returns SPC_OK,
+ * SPC_ENOTFOUND, SPC_EINVAL. Context: read section (spc_read_lock). */
+int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		    size_t klen, uint64_t now, struct spc_srv_item *out);
+
+/* Stores as memcached's set/add/replace/cas/append/prepend (mode from
+ * enum spc_store_mode). cas is the expected cas (CAS; APPEND/PREPEND when
+ * nonzero); flags and expiry are ignored by APPEND/PREPEND. *cas_out (may
+ * be NULL) receives the new cas. Returns SPC_OK, SPC_EEXISTS, SPC_ENOTFOUND,
+ * SPC_ETOOBIG, SPC_EFULL, SPC_ENOMEM, SPC_EINVAL. Context: any thread, not
+ * in read section. */
+int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_ns *ns, int mode, const char *key,
+		size_t klen, const void *val, size_t vlen, uint32_t flags, uint64_t expiry,
+		uint64_t cas, uint64_t now, uint64_t *cas_out);
+
+/* incr/decr: the library's rules (spc_arith: incr wraps at 2^64, decr
+ * stops at 0, the result is written without padding). cas_expect
+ * nonzero must match. Returns SPC_OK, SPC_ENOTFOUND, SPC_ENOTNUM,
+ * SPC_EEXISTS, SPC_EFULL, SPC_ENOMEM. Context: not in read section. */
+int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		  size_t klen, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
+		  uint64_t *value_out, uint64_t *cas_out);
+
+/* Sets a live item's expiry, keeps value, flags and cas. When out is not
+ * NULL, copies the item (data into a buffer the caller frees with free()).
+ * Returns SPC_OK, SPC_ENOTFOUND, SPC_EFULL, SPC_ENOMEM. Context: not in
+ * read section. */
+int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		  size_t klen, uint64_t expiry, uint64_t now, struct spc_srv_item *out);
+
+/* Deletes a live item (cas_expect nonzero must match). Returns SPC_OK,
+ * SPC_ENOTFOUND, SPC_EEXISTS. Context: not in read section. */
+int spc_srv_delete(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		   size_t klen, uint64_t cas_expect, uint64_t now);
+
+#endif /* SPC_SRV_STORE_H */
