@@ -377,7 +377,8 @@ void spc_deadline(struct timespec *ts, unsigned ms);
 int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts);
 
 /* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK or
- * SPC_EFULL (nothing charged). Context: not in read section. */
+ * SPC_EFULL (nothing charged; at once when bytes exceed the pool's whole
+ * target). Context: not in read section. */
 int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes);
 /* Reserves a ring cell, waiting up to full_wait_ms. NULL on timeout. */
 struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps);

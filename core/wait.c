@@ -65,6 +65,10 @@ int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 	SPC_ASSERT_NOT_IN_RCU();
 	if (spc_pool_charge(ps->pool, bytes) == SPC_OK)
 		return SPC_OK;
+	/* Larger than the whole pool: no eviction can make room, so refuse
+	 * now rather than let the maintainer empty the pool in vain. */
+	if (bytes > spc_pool_target(ps->pool))
+		return SPC_EFULL;
 	if (ps->cache->sync_mode) {
 		/* Relaxed: only this thread steps in synchronous mode. */
 		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);

@@ -212,6 +212,32 @@ START_TEST(clear_every_key_whatever_its_length)
 }
 END_TEST
 
+/* An item larger than its whole pool is refused at once (SPC_EFULL), and
+ * the pool keeps everything it held: no eviction in vain. */
+START_TEST(item_larger_than_its_pool_evicts_nothing)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	static char big[1u << 20];
+	struct spc_stats st;
+	char k[16], buf[4];
+
+	/* Indexer mode: the view pool keeps 1 MiB, less than the item's charge. */
+	ck_assert_int_eq(spc_set_mode(c, SPC_MODE_INDEXER, 0.5), SPC_OK);
+	for (int i = 0; i < 100; i++) {
+		snprintf(k, sizeof k, "k%d", i);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, k, strlen(k), "v", 1), SPC_OK);
+	}
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "big", 3, big, sizeof big), SPC_EFULL);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st), SPC_OK);
+	ck_assert_uint_eq(st.items, 100);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.efull, 1);
+	ck_assert_int_eq(get_str(c, SPC_POOL_VIEW, "k0", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(get_str(c, SPC_POOL_VIEW, "big", buf, sizeof buf), SPC_ENOTFOUND);
+	spc_close(c);
+}
+END_TEST
+
 START_TEST(two_caches_one_process)
 {
 	struct spc_cache *a = open_cache(8u << 20, 0), *b = open_cache(8u << 20, 0);
@@ -394,6 +420,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(tc, zero_copy_read);
 	tcase_add_loop_test(tc, clear_pool, 0, 2);
 	tcase_add_loop_test(tc, clear_every_key_whatever_its_length, 0, 2);
+	tcase_add_loop_test(tc, item_larger_than_its_pool_evicts_nothing, 0, 2);
 	tcase_add_test(tc, two_caches_one_process);
 	tcase_add_test(tc, thread_created_before_cache);
 	tcase_add_loop_test(tc, set_mode_moves_targets, 0, 2);
