@@ -16,7 +16,9 @@
 #    the process's RSS per item and the server's own "bytes" per item.
 #
 # Environment: THREADS (server threads, 2), BUDGET_MB (256), CONC (32),
-# ITEMS (200000), SPLITCACHED (build/release/service/splitcached).
+# ITEMS (200000), SPLITCACHED (build/release/service/splitcached),
+# SERVER_CPUS / CLIENT_CPUS (taskset CPU lists, e.g. 1 and 0: server and
+# client on separate cores instead of sharing both; default unpinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,8 @@ CONC=${CONC:-32}
 ITEMS=${ITEMS:-200000}
 SPLITCACHED=${SPLITCACHED:-build/release/service/splitcached}
 PY=/usr/bin/python3
+on_server=${SERVER_CPUS:+taskset -c $SERVER_CPUS}
+on_client=${CLIENT_CPUS:+taskset -c $CLIENT_CPUS}
 
 for p in memcached memcaslap "$SPLITCACHED" "$PY"; do
 	command -v "$p" >/dev/null || { echo "memcached-vs: $p is missing (make deps; make release)" >&2; exit 2; }
@@ -60,10 +64,10 @@ start_server() {
 	port=$(free_port)
 	if [ "$1" = memcached ]; then
 		# shellcheck disable=SC2046 # root must name a user
-		memcached -l 127.0.0.1 -p "$port" -U 0 -t "$THREADS" -m "$BUDGET_MB" -c 4096 \
+		$on_server memcached -l 127.0.0.1 -p "$port" -U 0 -t "$THREADS" -m "$BUDGET_MB" -c 4096 \
 			$([ "$(id -u)" = 0 ] && echo -u nobody) >"$tmp/server.log" 2>&1 &
 	else
-		"$SPLITCACHED" --index-listen "127.0.0.1:$port" --view-listen none --mode indexer \
+		$on_server "$SPLITCACHED" --index-listen "127.0.0.1:$port" --view-listen none --mode indexer \
 			-t "$THREADS" -m "$BUDGET_MB" -c 4096 >"$tmp/server.log" 2>&1 &
 	fi
 	pid=$!
@@ -108,7 +112,7 @@ p99_of() {
 run_load() {
 	local name=$1 out=$tmp/$1.$2.txt
 	start_server "$name"
-	memcaslap -s "127.0.0.1:$port" -F "$tmp/mix.cfg" -t "${SECONDS_PER_RUN}s" -T 2 -c "$CONC" \
+	$on_client memcaslap -s "127.0.0.1:$port" -F "$tmp/mix.cfg" -t "${SECONDS_PER_RUN}s" -T 2 -c "$CONC" \
 		-S "${SECONDS_PER_RUN}s" >"$out" 2>&1 || true
 	stop_server
 	local tps p99
@@ -122,7 +126,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 
 echo "machine: $(nproc) CPUs, $(uname -r), $(memcached -V), splitcached $("$SPLITCACHED" --version | awk '{print $2}')"
 echo "load: memcaslap 90 % get / 10 % set, 32 B keys, 100 B values, $CONC connections, 2 client threads, ${SECONDS_PER_RUN} s per run"
-echo "servers: $THREADS threads, ${BUDGET_MB} MiB"
+echo "servers: $THREADS threads, ${BUDGET_MB} MiB; CPUs: server ${SERVER_CPUS:-any}, client ${CLIENT_CPUS:-any}"
 for r in $(seq "$RUNS"); do
 	if [ $((r % 2)) -eq 1 ]; then order="memcached splitcached"; else order="splitcached memcached"; fi
 	for s in $order; do run_load "$s" "$r"; done
