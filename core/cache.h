@@ -260,6 +260,7 @@ static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc
 
 	SPC_ASSERT_IN_RCU();
 again:
+	e = NULL;
 	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
 	n = cds_lfht_iter_get_node(&it);
 	if (n) {

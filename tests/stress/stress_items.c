@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "splitcache.h"
+#include "core/cache.h"
 
 #define MAX_THREADS 16
 #define APPEND_PER_KEY 64u /* pieces one thread appends to a key */
@@ -107,18 +107,31 @@ static uint64_t get_number(int pool, const char *k)
 
 /* ---- 1. incr ------------------------------------------------------------- */
 
+/* Increments, and reads the key between increments: it always exists,
+ * so a read racing with the others' replacements must find it (never a
+ * spurious miss) with a value not below the one this thread wrote last. */
 static void *incr_thread(void *arg)
 {
-	uint64_t ok = 0;
+	uint64_t ok = 0, mine = 0;
 	int pool = (int)((uintptr_t)arg & 1);
 
 	while (!stopping()) {
-		int r = spc_incr(cache, pool, "counter", 7, 1, NULL, NULL);
+		char buf[32];
+		size_t n;
+		int r = spc_incr(cache, pool, "counter", 7, 1, &mine, NULL);
 
 		if (r == SPC_OK)
 			ok++;
 		else if (r != SPC_EFULL && r != SPC_ENOMEM)
 			flag_bad("incr status", (uint64_t)-r, ok);
+		r = spc_get(cache, pool, "counter", 7, buf, sizeof buf - 1, &n);
+		if (r != SPC_OK) {
+			flag_bad("incr: a present key was missed", (uint64_t)-r, ok);
+		} else {
+			buf[n] = '\0';
+			if (strtoull(buf, NULL, 10) < mine)
+				flag_bad("incr: read older than own write", strtoull(buf, NULL, 10), mine);
+		}
 	}
 	return (void *)(uintptr_t)ok;
 }
@@ -403,7 +416,7 @@ static void phase_expiry(unsigned ms)
 	n = run_phase(expiry_mixed, threads, ms);
 	/* let the maintainers reclaim what is left: everything expires */
 	__atomic_fetch_add(&test_clock, 10, __ATOMIC_RELAXED);
-	for (int tries = 0; tries < 4000; tries++) {
+	for (int tries = 0; tries < 15000; tries++) { /* sanitizer builds are slow */
 		ck_assert_int_eq(spc_stats(cache, -1, &st), SPC_OK);
 		if (st.items <= items_before)
 			break; /* only the earlier phases' keys */
@@ -412,6 +425,18 @@ static void phase_expiry(unsigned ms)
 	printf("stress_items: expiry: %" PRIu64 " operations, %" PRIu64 " expirations, %" PRIu64
 	       " of its items left\n", n, st.expirations - before, st.items - items_before);
 	ck_assert_uint_gt(st.expirations, before);
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		struct spc_pstate *ps = &cache->ps[p];
+
+		/* racy reads of maintainer state, for the failure report only */
+		if (st.items != items_before)
+			printf("stress_items: pool %d: expiry_items %zu second %" PRIu64
+			       " scan_left %zu queued %zu clock %" PRIu64 "\n", p,
+			       __atomic_load_n(&ps->expiry_items, __ATOMIC_RELAXED),
+			       __atomic_load_n(&ps->expiry_second, __ATOMIC_RELAXED),
+			       __atomic_load_n(&ps->expiry_scan_left, __ATOMIC_RELAXED),
+			       spc_policy_size(ps->policy), spc_now(cache));
+	}
 	ck_assert_uint_eq(st.items, items_before);
 }
 
