@@ -42,6 +42,7 @@
  */
 #include "core/cache.h"
 #include "core/edit.h"
+#include "core/debug.h"
 
 #include <errno.h>
 #include <string.h>
@@ -145,6 +146,9 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	spc_stats_init(c);
 	if (pthread_mutex_init(&c->mode_mu, NULL) != 0 || pthread_mutex_init(&c->slots_mu, NULL) != 0)
 		spc_die("pthread_mutex_init failed");
+	r = spc_debug_open(c);
+	if (r != SPC_OK)
+		goto fail;
 	r = spc_mem_open(cfg, &c->env, &c->mem);
 	if (r != SPC_OK)
 		goto fail;
@@ -169,6 +173,7 @@ fail:
 		spc_pool_teardown(&c->ps[p]);
 	if (c->mem)
 		spc_mem_close(c->mem);
+	spc_debug_close(c);
 	pthread_mutex_destroy(&c->mode_mu);
 	pthread_mutex_destroy(&c->slots_mu);
 	spc_stats_fini(c);
@@ -176,22 +181,67 @@ fail:
 	return r;
 }
 
+/* Entries unpublished per read section by spc_unpublish_all, and the
+ * longest key it copies to find its place again in the next section. */
+#define SPC_UNPUBLISH_BATCH 256u
+#define SPC_ANCHOR_KEY_MAX 256u
+
+/* Where spc_unpublish_all resumes: a live entry's key, copied. */
+struct spc_anchor {
+	struct spc_key k;
+	unsigned char bytes[SPC_ANCHOR_KEY_MAX];
+};
+
+/* Positions it at the anchor's entry if it is still there, else at the
+ * first entry. Context: read section. */
+static void spc_anchor_seek(struct spc_cache *c, struct spc_pstate *ps,
+                            const struct spc_anchor *a, struct cds_lfht_iter *it)
+{
+	if (a) {
+		cds_lfht_lookup(ps->ht, (unsigned long)spc_key_hash(c, &a->k), spc_match, &a->k, it);
+		if (cds_lfht_iter_get_node(it))
+			return;
+	}
+	cds_lfht_first(ps->ht, it);
+}
+
+/* Copies e's key into *a; returns 0 when the key is too long to copy. */
+static int spc_anchor_set(struct spc_anchor *a, const struct spc_entry *e)
+{
+	if (e->klen > SPC_ANCHOR_KEY_MAX)
+		return 0;
+	memcpy(a->bytes, spc_entry_key(e), e->klen);
+	a->k = (struct spc_key){ a->bytes, e->klen, spc_entry_ns(e), spc_entry_height(e) };
+	return 1;
+}
+
 /* Unpublishes every entry of a pool in short read sections (LIBS.md: a
- * long section starves the lfht's resize). Returns how many this call
- * unpublished; each is retired exactly like a delete. */
+ * long section starves the lfht's resize). Each section resumes at a live
+ * entry it left in place at the end of the last one (found again by its
+ * key), not at the table's start: restarting there would walk every
+ * emptied bucket again, O(buckets) per section. Returns how many this
+ * call unpublished; each is retired exactly like a delete. Entries
+ * published concurrently behind the cursor survive, as they would after a
+ * clear that returned before their store. */
 static uint64_t spc_unpublish_all(struct spc_pstate *ps)
 {
+	struct spc_anchor anchor;
+	int anchored = 0;
 	uint64_t total = 0;
-	unsigned n;
 
-	do {
+	for (;;) {
 		struct cds_lfht_iter it;
 		struct cds_lfht_node *node;
+		unsigned n = 0;
 
-		n = 0;
 		spc_rcu_read_lock();
-		for (cds_lfht_first(ps->ht, &it); (node = cds_lfht_iter_get_node(&it)) && n < 256;
-		     cds_lfht_next(ps->ht, &it)) {
+		spc_anchor_seek(ps->cache, ps, anchored ? &anchor : NULL, &it);
+		anchored = 0;
+		for (; (node = cds_lfht_iter_get_node(&it)); cds_lfht_next(ps->ht, &it)) {
+			if (n >= SPC_UNPUBLISH_BATCH && spc_anchor_set(&anchor, spc_entry_of(node))) {
+				anchored = 1;
+				break;
+			}
 			if (cds_lfht_del(ps->ht, node) == 0) {
 				spc_note_unpublished(ps, spc_entry_of(node));
 				n++;
@@ -199,8 +249,9 @@ static uint64_t spc_unpublish_all(struct spc_pstate *ps)
 		}
 		spc_rcu_read_unlock();
 		total += n;
-	} while (n > 0);
-	return total;
+		if (!anchored)
+			return total;
+	}
 }
 
 void spc_close(struct spc_cache *c)
@@ -223,6 +274,7 @@ void spc_close(struct spc_cache *c)
 		spc_pool_teardown(&c->ps[p]);
 	}
 	spc_mem_close(c->mem);
+	spc_debug_close(c);
 	pthread_mutex_destroy(&c->mode_mu);
 	pthread_mutex_destroy(&c->slots_mu);
 	spc_stats_fini(c);

@@ -85,6 +85,8 @@ extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
 /* ---- reclamation batch --------------------------------------------------- */
 
 struct spc_pstate;
+struct spc_evict_req;
+struct spc_debug;
 
 typedef void spc_evict_hook_fn(void *arg, enum spc_pool_id pool, const void *key,
                                size_t klen, const void *val, size_t vlen, uint64_t cas);
@@ -117,6 +119,10 @@ struct spc_pstate {
 	uint64_t evictions;           /* atomic: written by the maintainer only */
 	uint64_t expirations;         /* atomic: expired entries the maintainer
 	                                 unpublished; written by it only */
+	/* Forced eviction (core/evict.c): the lowest goal of the open
+	 * requests in live bytes, plus one; 0: none. Written under mu,
+	 * read relaxed by the maintainer. */
+	uint64_t forced_goal;
 
 	/* Sleeping and waking: mu guards stop, shed and the two conditions. */
 	_Alignas(SPC_CACHELINE) pthread_mutex_t mu;
@@ -125,6 +131,7 @@ struct spc_pstate {
 	int stop;
 	unsigned room_waiters;        /* writers blocked on room_cv */
 	uint64_t room_gen;            /* bumped on every broadcast of room_cv */
+	struct spc_evict_req *forced_reqs; /* open forced-eviction requests */
 
 	/* Maintainer-owned (or the step lock's holder in synchronous mode). */
 	pthread_t thread;
@@ -139,6 +146,7 @@ struct spc_pstate {
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
 	int in_step;                  /* synchronous mode: step_mu is held */
+	uint64_t forced_mark;         /* evictions already settled (evict.c) */
 
 	/* Batches: preallocated, returned by the RCU callback. */
 	pthread_mutex_t batch_mu;
@@ -161,6 +169,7 @@ struct spc_cache {
 	struct spc_tslot shared_slot;
 	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */
 	void *evict_hook_arg;
+	struct spc_debug *debug;      /* debug mode (core/debug.c), NULL when off */
 };
 
 /* Tests only (internal, not exported): called on the maintainer for every
@@ -249,6 +258,12 @@ static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum sp
 	}
 }
 
+/* Debug mode (core/debug.c): records one lookup in this thread's prefix
+ * table. Never blocks, never allocates after the thread's first note.
+ * Context: read section. */
+void spc_debug_note(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                    int hit);
+
 /* The read path (STYLE.md 10): hash, lookup, touch, count. Never
  * allocates, never blocks. Context: read section of a registered thread. */
 static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
@@ -285,6 +300,8 @@ again:
 	} else {
 		spc_count(c, pool, SPC_C_MISSES, 1);
 	}
+	if (__builtin_expect(c->debug != NULL, 0))
+		spc_debug_note(c, pool, k->key, k->klen, e != NULL);
 	return e;
 }
 
@@ -371,6 +388,15 @@ int spc_poke(struct spc_pstate *ps);
 /* Close: frees every entry still held by the ring and the policy. All
  * entries must be unpublished and a grace period passed. */
 void spc_ps_free_all(struct spc_pstate *ps);
+
+/* ---- core/evict.c ------------------------------------------------------------ */
+
+/* Maintainer only: nonzero while an open forced-eviction request wants the
+ * pool's live bytes lower (spc_maint_over evicts then). */
+int spc_forced_over(const struct spc_pstate *ps);
+/* Maintainer only, at the end of every step: credits the step's evictions
+ * to the open requests and completes those whose goal is reached. */
+void spc_forced_settle(struct spc_pstate *ps);
 
 /* ---- core/stats.c ------------------------------------------------------------ */
 

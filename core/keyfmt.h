@@ -34,15 +34,7 @@
 #define SPC_KEYFMT_HEAD 8
 #define SPC_KEYFMT_TAIL 4
 
-/* Renders key[0..klen) into buf as described above.
- *   key     the key bytes (may be NULL when klen is 0)
- *   buf     output, always NUL-terminated when cap > 0 (may be NULL when
- *           cap is 0: then only *needed is computed)
- *   needed  (out, may be NULL) length of the full rendering, NUL excluded
- * Returns: SPC_OK; SPC_ERANGE when the rendering did not fit (buf holds its
- * first cap - 1 bytes); SPC_EINVAL when key is NULL with klen > 0 or buf is
- * NULL with cap > 0.
- * Context: any thread. Ownership: nothing kept after the call. */
-int spc_key_render(const void *key, size_t klen, char *buf, size_t cap, size_t *needed);
+/* spc_key_render (declared in splitcache.h) renders key[0..klen) into buf
+ * as described above; its full contract is there and in docs/api.md. */
 
 #endif /* SPC_KEYFMT_H */

@@ -18,6 +18,9 @@
  *      unpublished with cds_lfht_del in a short read section and put in
  *      the current batch; dead entries met on the way (replaced, deleted,
  *      cleared) go to the batch too, without counting as evictions;
+ *   2b. evicts while an open forced-eviction request (core/evict.c) wants
+ *      live bytes lower, and at the end of the step settles the requests
+ *      (credits the step's evictions, completes those whose goal is met);
  *   3. sweeps the policy for dead entries when writers left some, so their
  *      memory comes back without pressure;
  *   3b. reclaims expired entries before live ones. The policy's dead test
@@ -380,6 +383,8 @@ static int spc_maint_over(struct spc_pstate *ps)
 	uint64_t dead = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
 	size_t queued = spc_policy_size(ps->policy);
 
+	if (spc_forced_over(ps))
+		return 1;
 	if (ps->max_entries && queued > dead && queued - dead > ps->max_entries)
 		return 1;
 	if (live > target / 100 * cfg->high_watermark_pct)
@@ -500,6 +505,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */
 	if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) > 0)
 		work |= spc_maint_sweep(ps);
+	spc_forced_settle(ps);
 	spc_maint_flush(ps, force);
 	return work;
 }

@@ -120,7 +120,8 @@ struct spc_config {
 	void *clock_arg;
 	int debug;                 /* key-prefix statistics (off: zero cost) */
 	unsigned debug_prefix_lens[SPC_DEBUG_MAX_PREFIXES]; /* prefix lengths in
-	                              bytes, 0-terminated (default 4, 8, 16) */
+	                              bytes, 1..64, 0-terminated (default 4, 8,
+	                              16); others: spc_open gives SPC_EINVAL */
 	uint64_t debug_min_keys;   /* a prefix is reported from this many
 	                              distinct keys (default 16) */
 	spc_log_fn *log;           /* NULL: warnings to stderr, nothing else */
@@ -409,10 +410,13 @@ int spc_api_delete(struct spc_cache *cache, const char *name);
 
 /* ---- forced eviction, limits --------------------------------------------- */
 
-/* Evicts until the pool holds at most pct % of what it held at the call
- * (pct 0..100; 0 empties it), in the maintainer's bounded steps; entries
- * removed count as evictions. Returns when done (SPC_OK) or after
- * timeout_ms (SPC_ETIMEDOUT, the maintainer stops at its next step).
+/* Evicts until the pool's live bytes (charged minus the reclamation
+ * backlog, which is freed within a grace period) are at most pct % of
+ * what they were at the call (pct 0..100; 0 empties it), in the
+ * maintainer's bounded steps; entries removed count as evictions. Returns
+ * when done (SPC_OK) or after timeout_ms (SPC_ETIMEDOUT, the maintainer
+ * stops at its next step; in synchronous-maintenance mode also as soon as
+ * a step makes no progress).
  * *evicted (may be NULL) receives how many this call evicted. Returns also
  * SPC_EINVAL. Context: any thread, not in read section. */
 int spc_evict_to_percent(struct spc_cache *cache, enum spc_pool_id pool, unsigned pct,

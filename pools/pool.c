@@ -222,6 +222,10 @@ int spc_mem_open(const struct spc_config *cfg, const struct spc_env *env, struct
 	pools_init(mem, mem->report.degraded, cfg->mode, cfg->view_share);
 	if (mem->report.degraded)
 		spc_logf(env, SPC_LOG_WARN, "no memory could be reserved: running degraded");
+	if (mem->report.below_recommended_minimum)
+		spc_logf(env, SPC_LOG_WARN, "budget %llu is below the recommended minimum of %llu bytes",
+		         (unsigned long long)mem->budget,
+		         (unsigned long long)SPC_RECOMMENDED_MIN_BYTES);
 	*out = mem;
 	return SPC_OK;
 }

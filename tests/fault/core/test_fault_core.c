@@ -16,45 +16,7 @@
 #include <string.h>
 
 #include "core/cache.h"
-
-struct faults {
-	unsigned long calls; /* atomic: allocations seen while armed */
-	unsigned long nth;   /* 0: disarmed */
-	int persistent;
-	int only_malloc;     /* fail SPC_FAULT_MALLOC sites only */
-	unsigned long hit;   /* atomic: faults injected */
-};
-
-static int fault_hook(void *arg, enum spc_fault_site site, size_t bytes)
-{
-	struct faults *f = arg;
-	unsigned long n;
-
-	(void)bytes;
-	if (!__atomic_load_n(&f->nth, __ATOMIC_RELAXED))
-		return 0;
-	if (f->only_malloc && site != SPC_FAULT_MALLOC)
-		return 0;
-	n = __atomic_add_fetch(&f->calls, 1, __ATOMIC_RELAXED);
-	if (n == f->nth || (f->persistent && n > f->nth)) {
-		__atomic_fetch_add(&f->hit, 1, __ATOMIC_RELAXED);
-		return 1;
-	}
-	return 0;
-}
-
-static void arm(struct faults *f, unsigned long nth, int persistent)
-{
-	f->calls = 0;
-	f->hit = 0;
-	f->persistent = persistent;
-	__atomic_store_n(&f->nth, nth, __ATOMIC_RELAXED);
-}
-
-static void disarm(struct faults *f)
-{
-	__atomic_store_n(&f->nth, 0, __ATOMIC_RELAXED);
-}
+#include "fault/core/nth_fault.h"
 
 #define T0 1000000u /* the injected clock: constant */
 

@@ -174,6 +174,44 @@ START_TEST(clear_pool)
 }
 END_TEST
 
+/* Clear resumes each read section at a key it copied (keys up to 256
+ * bytes) and falls back to the table's start past longer ones: every key
+ * goes, short, long or mixed. */
+START_TEST(clear_every_key_whatever_its_length)
+{
+	struct spc_cache *c = open_cache(64u << 20, _i);
+	struct spc_stats st;
+	static char k[400];
+	const int n = 5000;
+	char buf[4];
+	size_t len;
+
+	memset(k, 'x', sizeof k);
+	for (int i = 0; i < n; i++) {
+		/* lengths 8 .. 407, two in five above the 256-byte anchor limit */
+		len = 8 + (size_t)(i * 7919) % 400;
+		if (len > sizeof k)
+			len = sizeof k;
+		snprintf(k, 8, "%07d", i);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, k, len, "v", 1), SPC_OK);
+	}
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "keep", 4, "w", 1), SPC_OK);
+	ck_assert_int_eq(spc_clear(c, SPC_POOL_INDEX), SPC_OK);
+	for (int i = 0; i < n; i++) {
+		len = 8 + (size_t)(i * 7919) % 400;
+		if (len > sizeof k)
+			len = sizeof k;
+		snprintf(k, 8, "%07d", i);
+		ck_assert_int_eq(spc_get(c, SPC_POOL_INDEX, k, len, buf, sizeof buf, &len),
+		                 SPC_ENOTFOUND);
+	}
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.items, 0);
+	ck_assert_int_eq(get_str(c, SPC_POOL_VIEW, "keep", buf, sizeof buf), SPC_OK);
+	spc_close(c);
+}
+END_TEST
+
 START_TEST(two_caches_one_process)
 {
 	struct spc_cache *a = open_cache(8u << 20, 0), *b = open_cache(8u << 20, 0);
@@ -355,6 +393,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(tc, arguments_and_limits);
 	tcase_add_test(tc, zero_copy_read);
 	tcase_add_loop_test(tc, clear_pool, 0, 2);
+	tcase_add_loop_test(tc, clear_every_key_whatever_its_length, 0, 2);
 	tcase_add_test(tc, two_caches_one_process);
 	tcase_add_test(tc, thread_created_before_cache);
 	tcase_add_loop_test(tc, set_mode_moves_targets, 0, 2);

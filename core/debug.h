@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/debug.h: debug mode, the key-prefix analysis of lookups (private to
+ * core/; the public contract is in include/splitcache.h, the report format
+ * in docs/api.md, "Debug mode").
+ *
+ * Off (cfg.debug == 0) it costs one predictable branch in the read path
+ * (spc_lookup_rcu tests cache->debug) and no memory at all. On, every
+ * lookup is noted in a table of the calling thread (core/debug.c).
+ */
+#ifndef SPC_CORE_DEBUG_H
+#define SPC_CORE_DEBUG_H
+
+#include <stdint.h>
+
+struct spc_cache;
+
+/* Longest prefix length accepted in cfg.debug_prefix_lens (bytes). */
+#define SPC_DEBUG_PREFIX_MAX 64u
+/* What one thread tracks per pool: distinct prefixes, and distinct
+ * (prefix, key) pairs (the distinct-key sets). Powers of two. */
+#define SPC_DEBUG_THREAD_PREFIXES 256u
+#define SPC_DEBUG_THREAD_PAIRS 4096u
+/* What a report merges per pool from all threads. Powers of two; the
+ * prefix bound must fit the 16-bit prefix index of a pair. */
+#define SPC_DEBUG_MERGE_PREFIXES 1024u
+#define SPC_DEBUG_MERGE_PAIRS 16384u
+/* A prefix is left out of the report when one longer prefix has at least
+ * this % of its accesses ("covers it almost entirely"). */
+#define SPC_DEBUG_COVER_PCT 95u
+
+/* Sets up debug mode when c->cfg.debug is set (else leaves c->debug NULL
+ * and allocates nothing). Needs c->cfg, c->env and c->seed. Returns
+ * SPC_OK, SPC_EINVAL (no prefix length, or one above
+ * SPC_DEBUG_PREFIX_MAX), SPC_ENOMEM. Context: spc_open. */
+int spc_debug_open(struct spc_cache *c);
+/* Frees every table; c->debug becomes NULL. No other thread may use the
+ * cache. Context: spc_close, or spc_open's failure path. */
+void spc_debug_close(struct spc_cache *c);
+
+#endif /* SPC_CORE_DEBUG_H */
