@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/cache.h"
+#include "splitcache.h"
 
 #define MAX_THREADS 16
 #define APPEND_PER_KEY 64u /* pieces one thread appends to a key */
@@ -425,17 +425,13 @@ static void phase_expiry(unsigned ms)
 	printf("stress_items: expiry: %" PRIu64 " operations, %" PRIu64 " expirations, %" PRIu64
 	       " of its items left\n", n, st.expirations - before, st.items - items_before);
 	ck_assert_uint_gt(st.expirations, before);
-	for (int p = 0; p < SPC_POOL_COUNT; p++) {
-		struct spc_pstate *ps = &cache->ps[p];
+	for (int p = 0; p < SPC_POOL_COUNT && st.items != items_before; p++) {
+		struct spc_stats ps;
 
-		/* racy reads of maintainer state, for the failure report only */
-		if (st.items != items_before)
-			printf("stress_items: pool %d: expiry_items %zu second %" PRIu64
-			       " scan_left %zu queued %zu clock %" PRIu64 "\n", p,
-			       __atomic_load_n(&ps->expiry_items, __ATOMIC_RELAXED),
-			       __atomic_load_n(&ps->expiry_second, __ATOMIC_RELAXED),
-			       __atomic_load_n(&ps->expiry_scan_left, __ATOMIC_RELAXED),
-			       spc_policy_size(ps->policy), spc_now(cache));
+		ck_assert_int_eq(spc_stats(cache, p, &ps), SPC_OK);
+		printf("stress_items: pool %d: items %" PRIu64 " expirations %" PRIu64
+		       " backlog %" PRIu64 " clock %" PRIu64 "\n", p, ps.items, ps.expirations,
+		       ps.reclaim_backlog_bytes, spc_now(cache));
 	}
 	ck_assert_uint_eq(st.items, items_before);
 }
