@@ -142,6 +142,7 @@ struct spc_pstate {
 	uint64_t expiry_second;       /* cache clock of the current expiry pass */
 	size_t expiry_scan_left;      /* items the current expiry pass has yet to
 	                                 sweep (one pass per clock second) */
+	size_t expiry_found;          /* expired entries the current pass took */
 	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
