@@ -143,6 +143,7 @@ struct spc_pstate {
 	uint64_t expiry_second;       /* cache clock of the current expiry pass */
 	size_t expiry_scan_left;      /* items the current expiry pass has yet to
 	                                 sweep (one pass per clock second) */
+	size_t expiry_found;          /* expired entries the current pass took */
 	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
@@ -277,6 +278,7 @@ static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc
 
 	SPC_ASSERT_IN_RCU();
 again:
+	e = NULL;
 	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
 	n = cds_lfht_iter_get_node(&it);
 	if (n) {

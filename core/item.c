@@ -85,15 +85,17 @@ static int spc_item_args_ok(struct spc_cache *c, int pool, const void *key, size
 	       klen <= SPC_KEY_MAX;
 }
 
-/* Copies e out into buf/out as spc_get_item does. Context: read section
- * in which e was found. */
-static int spc_item_copy_out(const struct spc_entry *e, uint64_t expiry, void *buf, size_t cap,
-                             struct spc_value *out)
+/* Copies e out into buf/out as spc_get_item does; out->expiry is e's
+ * deadline, or *expiry when expiry is not NULL (gat's new one). Context:
+ * read section in which e was found. */
+static int spc_item_copy_out(const struct spc_entry *e, const uint64_t *expiry, void *buf,
+                             size_t cap, struct spc_value *out)
 {
+	/* The acquire before any other field, the expiry slot included. */
 	out->cas = spc_entry_acquire(e);
+	out->expiry = expiry ? *expiry : spc_entry_expiry(e);
 	out->len = e->vlen;
 	out->flags = spc_entry_flags(e);
-	out->expiry = expiry;
 	out->data = buf;
 	if (cap < e->vlen)
 		return SPC_ERANGE;
@@ -112,7 +114,7 @@ int spc_get_item(struct spc_cache *c, enum spc_pool_id pool, const void *key, si
 		return SPC_EINVAL;
 	spc_rcu_read_lock();
 	e = spc_lookup_rcu(c, pool, key, klen);
-	r = e ? spc_item_copy_out(e, spc_entry_expiry(e), buf, cap, out) : SPC_ENOTFOUND;
+	r = e ? spc_item_copy_out(e, NULL, buf, cap, out) : SPC_ENOTFOUND;
 	spc_rcu_read_unlock();
 	return r;
 }
@@ -262,7 +264,7 @@ static int spc_touch_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 		return SPC_ENOTFOUND;
 	if (t->out && t->cap < old->vlen) {
 		/* gat with a short buffer: report the length, touch nothing */
-		(void)spc_item_copy_out(old, spc_entry_expiry(old), t->buf, t->cap, t->out);
+		(void)spc_item_copy_out(old, NULL, t->buf, t->cap, t->out);
 		return SPC_ERANGE;
 	}
 	if (spc_entry_expiry_slot(old) || t->expiry == 0) {
@@ -270,13 +272,13 @@ static int spc_touch_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 		if (r != SPC_OK)
 			return r;
 		if (t->out)
-			(void)spc_item_copy_out(old, t->expiry, t->buf, t->cap, t->out);
+			(void)spc_item_copy_out(old, &t->expiry, t->buf, t->cap, t->out);
 		return SPC_EDIT_DONE;
 	}
 	/* No slot: a copy with one, same value, flags and cas. The copy-out
 	 * reads old, whose value the copy shares; redone if we retry. */
 	if (t->out)
-		(void)spc_item_copy_out(old, t->expiry, t->buf, t->cap, t->out);
+		(void)spc_item_copy_out(old, &t->expiry, t->buf, t->cap, t->out);
 	ed->vlen = old->vlen;
 	ed->flags = spc_entry_flags(old);
 	ed->expiry = t->expiry;

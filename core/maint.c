@@ -35,8 +35,10 @@
  *      cds_lfht_del and counts an expiration, never an eviction. So
  *      eviction (2) takes every expired entry it meets as it goes; while
  *      entries with an expiry are queued, each new clock second starts a
- *      pass of bounded sweeps over every queued item, and a step that
- *      needs room sweeps before it picks live victims;
+ *      pass of bounded sweeps over every queued item (repeated while a
+ *      pass finds expired entries: second chances may move items behind
+ *      the cursor), and a step that needs room sweeps before it picks
+ *      live victims;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
  *      the callback frees each entry and uncharges it. If no batch struct
  *      is free, the maintainer (never in a read section) waits with
@@ -344,6 +346,7 @@ static int spc_maint_unpublish(struct spc_pstate *ps, struct spc_entry *e, int e
 	if (expired) {
 		/* Relaxed store by the only writer; stats load it relaxed. */
 		__atomic_store_n(&ps->expirations, ps->expirations + 1, __ATOMIC_RELAXED);
+		ps->expiry_found++;
 		spc_maint_reclaim(ps, e);
 		return 1;
 	}
@@ -455,7 +458,18 @@ static int spc_maint_sweep(struct spc_pstate *ps)
 		if (seen && ps->sweep_idle <= 2 * spc_policy_size(ps->policy))
 			work = 1;
 	}
-	ps->expiry_scan_left -= seen < ps->expiry_scan_left ? seen : ps->expiry_scan_left;
+	if (ps->expiry_scan_left) {
+		ps->expiry_scan_left -= seen < ps->expiry_scan_left ? seen : ps->expiry_scan_left;
+		/* A pass is as many items as were queued, but eviction's
+		 * second chances move items behind the cursor meanwhile, so
+		 * a pass may miss some. A pass that took expired entries is
+		 * followed by another; one that took none ends them until
+		 * the clock's next second (at most one pass in vain). */
+		if (!ps->expiry_scan_left && ps->expiry_found) {
+			ps->expiry_found = 0;
+			ps->expiry_scan_left = spc_policy_size(ps->policy);
+		}
+	}
 	if (seen && ps->expiry_scan_left)
 		work = 1;
 	return work;
@@ -471,6 +485,7 @@ static void spc_maint_clock(struct spc_pstate *ps)
 	if (spc_maint_now && spc_maint_now != ps->expiry_second) {
 		ps->expiry_second = spc_maint_now;
 		ps->expiry_scan_left = spc_policy_size(ps->policy);
+		ps->expiry_found = 0;
 	}
 	if (!ps->expiry_items)
 		ps->expiry_scan_left = 0;
