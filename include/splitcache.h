@@ -239,7 +239,8 @@ struct spc_value {
 	uint64_t expiry;  /* absolute deadline on the cache clock, 0: none */
 };
 
-/* Zero-copy lookup. Returns SPC_OK (out filled), SPC_ENOTFOUND, SPC_EINVAL.
+/* Zero-copy lookup. Returns SPC_OK (out filled: data, len, flags, cas,
+ * expiry), SPC_ENOTFOUND (also for an expired entry), SPC_EINVAL.
  * Context: read section. Ownership: out->data belongs to the cache and
  * stays valid and unchanged until this thread leaves its read section. */
 int spc_get_rcu(struct spc_cache *cache, enum spc_pool_id pool,
@@ -262,7 +263,8 @@ int spc_set(struct spc_cache *cache, enum spc_pool_id pool,
 int spc_add(struct spc_cache *cache, enum spc_pool_id pool,
             const void *key, size_t klen, const void *val, size_t vlen);
 
-/* Removes a key. Returns SPC_OK, SPC_ENOTFOUND, SPC_EINVAL.
+/* Removes a key. Returns SPC_OK, SPC_ENOTFOUND (also when the entry had
+ * expired: it is removed and counted as an expiration), SPC_EINVAL.
  * Context: any thread, not in read section. */
 int spc_delete(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen);
 
@@ -297,8 +299,9 @@ enum spc_store_mode {
 
 struct spc_item {
 	uint32_t flags;  /* client flags (ignored by APPEND/PREPEND) */
-	uint64_t expiry; /* absolute deadline on the cache clock; 0: never
-	                    (ignored by APPEND/PREPEND) */
+	uint64_t expiry; /* absolute deadline on the cache clock; 0: never,
+	                    1: already expired (reserved); ignored by
+	                    APPEND/PREPEND */
 	uint64_t cas;    /* the cas the entry must still have (CAS, APPEND,
 	                    PREPEND); 0: no check (not allowed for CAS) */
 };
@@ -347,7 +350,8 @@ int spc_touch(struct spc_cache *cache, enum spc_pool_id pool, const void *key, s
               uint64_t expiry);
 
 /* Get-and-touch: spc_touch then the copy-out of spc_get_item, as one
- * operation on the same entry. Returns as both. Context: any thread, not
+ * operation on the same entry. Returns as both; SPC_ERANGE (out->len says
+ * how much is needed) touches nothing. Context: any thread, not
  * in read section. */
 int spc_gat(struct spc_cache *cache, enum spc_pool_id pool, const void *key, size_t klen,
             uint64_t expiry, void *buf, size_t cap, struct spc_value *out);
@@ -367,6 +371,8 @@ int spc_delete_cas(struct spc_cache *cache, enum spc_pool_id pool, const void *k
 /* Stores (height, key). Refused with SPC_EABOVETIP when height is above
  * the tip (spc_set_tip), also when the tip is lowered below it while the
  * store runs: then nothing is left behind. Modes and item as spc_store.
+ * Each height entry is also charged the per-height index's bookkeeping
+ * (56 B, docs/views.md).
  * Context: any thread, not in read section. */
 int spc_store_at(struct spc_cache *cache, uint64_t height, enum spc_store_mode mode,
                  const void *key, size_t klen, const void *val, size_t vlen,
@@ -387,14 +393,19 @@ int spc_delete_at(struct spc_cache *cache, uint64_t height, const void *key, siz
 /* Chain reorganisation: removes every height-partitioned entry at or
  * above height, in time proportional to what it removes; readers are
  * never blocked (each entry is unpublished like a delete; a reader inside
- * a read section keeps what it already holds). *removed (may be NULL)
- * receives the count. Not counted as evictions. Returns SPC_OK, SPC_EINVAL.
+ * a read section keeps what it already holds). Every store that returned
+ * before the call is removed; one running concurrently may survive (never
+ * half). *removed (may be NULL) receives the count (entries that had
+ * already expired count as expirations instead). Not counted as
+ * evictions. Returns SPC_OK, SPC_EINVAL.
  * Context: any thread, not in read section. */
 int spc_invalidate_from_height(struct spc_cache *cache, uint64_t height, uint64_t *removed);
 
 /* Sets the tip: stores above it are refused with SPC_EABOVETIP. Lowering
  * it removes the entries above the new tip (as spc_invalidate_from_height
- * (tip + 1)); raising it later does not bring them back. The initial tip
+ * (tip + 1)), after waiting for height stores already running (bounded by
+ * full_wait_ms) and for the maintainer; serialised with invalidations.
+ * Raising it later does not bring them back. The initial tip
  * is UINT64_MAX (no limit). Returns SPC_OK, SPC_EINVAL. Context: any
  * thread, not in read section. */
 int spc_set_tip(struct spc_cache *cache, uint64_t tip);
@@ -467,7 +478,8 @@ struct spc_stats {
 	uint64_t deletes;
 	uint64_t efull;           /* writes refused with SPC_EFULL */
 	uint64_t reclaim_backlog_bytes; /* unpublished, awaiting a grace period */
-	uint64_t expirations;
+	uint64_t expirations;     /* expired entries removed (by the maintainer, a
+	                             replacing write or a delete); never evictions */
 };
 
 /* Statistics of one pool, or of both summed when pool is -1.
