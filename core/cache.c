@@ -643,6 +643,26 @@ static int spc_quiet(struct spc_pstate *ps)
 	       __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED) == 0;
 }
 
+/* Whether every maintainer thread is asleep after a step without work.
+ * Seen under each pool's mu, which the maintainer held when it went to
+ * sleep: everything its steps wrote (the policy's state included) happens
+ * before the caller's next read. */
+static int spc_maintainers_idle(struct spc_cache *c)
+{
+	int idle = 1;
+
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		struct spc_pstate *ps = &c->ps[p];
+
+		if (!ps->has_thread)
+			continue;
+		spc_lock(&ps->mu);
+		idle &= ps->idle;
+		spc_unlock(&ps->mu);
+	}
+	return idle;
+}
+
 int spc_cache_quiesce(struct spc_cache *c, unsigned ms)
 {
 	struct timespec nap = { 0, 1000000 };
@@ -659,7 +679,7 @@ int spc_cache_quiesce(struct spc_cache *c, unsigned ms)
 		urcu_memb_barrier(); /* every handed-over batch is freed */
 		for (int p = 0; p < SPC_POOL_COUNT; p++)
 			quiet &= spc_quiet(&c->ps[p]);
-		if (quiet)
+		if (quiet && spc_maintainers_idle(c))
 			return SPC_OK;
 		nanosleep(&nap, NULL);
 	}

@@ -130,6 +130,8 @@ struct spc_pstate {
 	pthread_cond_t maint_cv;      /* maintainer sleeps here */
 	pthread_cond_t room_cv;       /* writers and set_mode wait for room */
 	int stop;
+	int idle;                     /* the maintainer sleeps after a step
+	                                 that found no work (tests' quiesce) */
 	unsigned room_waiters;        /* writers blocked on room_cv */
 	uint64_t room_gen;            /* bumped on every broadcast of room_cv */
 	struct spc_evict_req *forced_reqs; /* open forced-eviction requests */
@@ -182,7 +184,8 @@ void spc_cache_set_evict_hook(struct spc_cache *c, spc_evict_hook_fn *fn, void *
 
 /* Tests and tools (internal): waits up to ms until both maintainers have
  * admitted every record, reclaimed every dead entry and every batch's
- * grace period ended (backlog 0). Returns SPC_OK or SPC_ETIMEDOUT.
+ * grace period ended (backlog 0), and both maintainers sleep (what their
+ * steps wrote is then visible to the caller). Returns SPC_OK or SPC_ETIMEDOUT.
  * Context: not in read section; no concurrent writers. */
 int spc_cache_quiesce(struct spc_cache *c, unsigned ms);
 

@@ -589,7 +589,9 @@ static void *spc_maint_main(void *arg)
 			                          spc_ring_count(&ps->ring)
 			                      ? SPC_IDLE_MS
 			                      : SPC_IDLE_LONG_MS);
+			ps->idle = 1;
 			spc_timedwait(&ps->maint_cv, &ps->mu, &ts);
+			ps->idle = 0;
 		}
 	}
 	spc_unlock(&ps->mu);
