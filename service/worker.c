@@ -448,12 +448,19 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 	spc_srv_count(&w->cnt.total_connections, 1);
 }
 
+/* Serialises every accept4 of the process with refuse_one's
+ * close-accept-reopen of its spare descriptor: the descriptor table is the
+ * process's, so without it another worker's accept could take the slot
+ * the spare just gave back, and the refusal (and the spare) would be lost. */
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* Out of file descriptors with a connection waiting: the level-triggered
  * listener would wake us again at once, forever. Give back the spare
  * descriptor, take the connection, refuse it as memcached refuses one
  * past -c, and take the spare again. */
 static void refuse_one(struct spc_srv_worker *w, struct spc_srv_listener *l)
 {
+	/* Context: accept_mu held. */
 	int fd;
 
 	if (w->spare_fd >= 0)
@@ -475,13 +482,16 @@ static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 	unsigned i;
 
 	for (i = 0; i < SPC_SRV_ACCEPTS_PER_EVENT; i++) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd, err;
 
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				refuse_one(w, l);
+		pthread_mutex_lock(&accept_mu);
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		err = errno;
+		if (fd < 0 && (err == EMFILE || err == ENFILE))
+			refuse_one(w, l);
+		pthread_mutex_unlock(&accept_mu);
+		if (fd < 0)
 			return; /* EAGAIN: another worker took it, or none left */
-		}
 		conn_new(w, fd, l);
 	}
 }
