@@ -22,6 +22,8 @@
  * It stops by itself after SECONDS; no timing is asserted.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -444,30 +446,11 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	Suite *s;
-	TCase *tc;
-	int failed;
-
-	if (argc > 1)
-		opt_seconds = (unsigned)strtoul(argv[1], NULL, 10);
-	if (argc > 2)
-		opt_readers = (unsigned)strtoul(argv[2], NULL, 10);
-	if (argc > 3)
-		opt_writers = (unsigned)strtoul(argv[3], NULL, 10);
-	if (opt_seconds == 0 || opt_readers == 0 || opt_writers == 0 ||
-	    opt_readers > MAX_THREADS || opt_writers > MAX_THREADS) {
+	if (spc_stress_arg(argc, argv, 1, &opt_seconds) || spc_stress_arg(argc, argv, 2, &opt_readers) ||
+	    spc_stress_arg(argc, argv, 3, &opt_writers) || opt_seconds == 0 || opt_readers == 0 ||
+	    opt_writers == 0 || opt_readers > MAX_THREADS || opt_writers > MAX_THREADS) {
 		fprintf(stderr, "usage: %s SECONDS [READERS(1..16) [WRITERS(1..16)]]\n", argv[0]);
 		return 2;
 	}
-	s = suite_create("stress");
-	tc = tcase_create("cache");
-	tcase_set_timeout(tc, opt_seconds * 10 + 120);
-	tcase_add_test(tc, readers_writers_maintainers_modes_clears);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_stress_run("stress", "cache", readers_writers_maintainers_modes_clears, opt_seconds);
 }

@@ -22,6 +22,8 @@
  * by itself; no timing is asserted.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -478,27 +480,10 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	Suite *s;
-	TCase *tc;
-	int failed;
-
-	if (argc > 1)
-		opt_seconds = (unsigned)strtoul(argv[1], NULL, 10);
-	if (argc > 2)
-		opt_threads = (unsigned)strtoul(argv[2], NULL, 10);
-	if (opt_seconds == 0 || opt_threads < 2 || opt_threads > MAX_THREADS - 1) {
+	if (spc_stress_arg(argc, argv, 1, &opt_seconds) || spc_stress_arg(argc, argv, 2, &opt_threads) ||
+	    opt_seconds == 0 || opt_threads < 2 || opt_threads > MAX_THREADS - 1) {
 		fprintf(stderr, "usage: %s SECONDS [THREADS(2..15)]\n", argv[0]);
 		return 2;
 	}
-	s = suite_create("stress-items");
-	tc = tcase_create("items");
-	tcase_set_timeout(tc, opt_seconds * 10 + 120);
-	tcase_add_test(tc, item_loops_under_contention);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_stress_run("stress-items", "items", item_loops_under_contention, opt_seconds);
 }

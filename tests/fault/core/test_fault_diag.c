@@ -9,6 +9,8 @@
  * consistent (items = the keys found, charged = their charges).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,11 +186,5 @@ static Suite *fault_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fault_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(fault_suite());
 }

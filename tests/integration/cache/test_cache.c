@@ -5,6 +5,8 @@
  * created before the cache, the copy-out and zero-copy reads, set_mode.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -431,11 +433,5 @@ static Suite *cache_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cache_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(cache_suite());
 }

@@ -7,6 +7,8 @@
  * (_i 0) and synchronous maintenance (_i 1).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,11 +491,5 @@ static Suite *items_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(items_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(items_suite());
 }

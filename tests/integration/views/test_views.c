@@ -7,6 +7,8 @@
  * and in synchronous-maintenance mode (_i 1).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,11 +526,5 @@ static Suite *views_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(views_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(views_suite());
 }

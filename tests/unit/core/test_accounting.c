@@ -9,6 +9,8 @@
  * - live items, never replacements.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,11 +372,5 @@ static Suite *acct_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(acct_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(acct_suite());
 }

@@ -6,6 +6,8 @@
  * tables, lookups skipped while a report runs, and debug off.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,11 +372,5 @@ static Suite *debug_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(debug_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(debug_suite());
 }

@@ -6,6 +6,8 @@
  * maintenance, capacity set by max_entries), for both policies.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,11 +108,5 @@ static Suite *det_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(det_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(det_suite());
 }

@@ -5,6 +5,8 @@
  * bounded loosely so a regression of the layout is caught).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,11 +180,5 @@ static Suite *entry_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(entry_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(entry_suite());
 }

@@ -7,6 +7,8 @@
  * _i of the loop tests: 0 threaded maintainers, 1 synchronous maintenance.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,11 +427,5 @@ static Suite *evict_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(evict_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(evict_suite());
 }

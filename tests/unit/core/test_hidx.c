@@ -7,6 +7,8 @@
  * allocation failure leaves the index as it was.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,11 +242,5 @@ static Suite *hidx_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hidx_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(hidx_suite());
 }

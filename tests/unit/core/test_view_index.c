@@ -9,6 +9,8 @@
  * with a maintainer thread (_i 0) and synchronously (_i 1).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -156,11 +158,5 @@ static Suite *view_index_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(view_index_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(view_index_suite());
 }

@@ -5,6 +5,8 @@
  * (guarantee 2).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,11 +192,5 @@ static Suite *keyfmt_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(keyfmt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(keyfmt_suite());
 }

@@ -7,6 +7,8 @@
  * Ids in an order: n = evicted item n, -1 - n = dead item n handed back.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdlib.h>
 
 #include "fake_item.h"
@@ -354,11 +356,5 @@ static Suite *policy_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(policy_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(policy_suite());
 }

@@ -7,6 +7,8 @@
  * the failure and names exactly the victims of a run without faults.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -461,11 +463,5 @@ static Suite *sweep_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(sweep_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(sweep_suite());
 }

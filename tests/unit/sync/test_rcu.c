@@ -6,6 +6,8 @@
  * outlive the cache it used and go on with another one; fork hooks.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -146,11 +148,5 @@ static Suite *rcu_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rcu_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(rcu_suite());
 }

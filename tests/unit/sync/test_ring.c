@@ -4,6 +4,8 @@
  * (sync/ring.c guarantees 1-3).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -110,11 +112,5 @@ static Suite *ring_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ring_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return spc_check_run(ring_suite());
 }
