@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "check_run.h"
+#include "open_cache.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -14,20 +15,6 @@
 #include <string.h>
 
 #include "splitcache.h"
-
-static struct spc_cache *open_cache(uint64_t budget, int sync)
-{
-	struct spc_config cfg;
-	struct spc_cache *c = NULL;
-
-	spc_config_init(&cfg);
-	cfg.use_env = 0;
-	cfg.budget_bytes = budget;
-	cfg.synchronous_maintenance = sync;
-	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
-	ck_assert_ptr_nonnull(c);
-	return c;
-}
 
 static int get_str(struct spc_cache *c, enum spc_pool_id p, const char *k, char *buf, size_t cap)
 {

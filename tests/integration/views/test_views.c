@@ -9,25 +9,13 @@
 #include <check.h>
 
 #include "check_run.h"
+#include "open_cache.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "splitcache.h"
-
-static struct spc_cache *open_cache(uint64_t budget, int sync)
-{
-	struct spc_config cfg;
-	struct spc_cache *c = NULL;
-
-	spc_config_init(&cfg);
-	cfg.use_env = 0;
-	cfg.budget_bytes = budget;
-	cfg.synchronous_maintenance = sync;
-	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
-	return c;
-}
 
 /* The string helpers below copy a value into buf (cap - 1 bytes at most)
  * and NUL-terminate it on success; they return the lookup's status. */

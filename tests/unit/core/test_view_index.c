@@ -11,24 +11,12 @@
 #include <check.h>
 
 #include "check_run.h"
+#include "open_cache.h"
 #include <stdio.h>
 #include <string.h>
 
 #include "core/cache.h"
 #include "core/hidx.h"
-
-static struct spc_cache *open_cache(uint64_t budget, int sync)
-{
-	struct spc_config cfg;
-	struct spc_cache *c = NULL;
-
-	spc_config_init(&cfg);
-	cfg.use_env = 0;
-	cfg.budget_bytes = budget;
-	cfg.synchronous_maintenance = sync;
-	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
-	return c;
-}
 
 static uint64_t charged(struct spc_cache *c, enum spc_pool_id p)
 {
