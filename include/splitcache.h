@@ -413,10 +413,13 @@ int spc_set_tip(struct spc_cache *cache, uint64_t tip);
 uint64_t spc_tip(struct spc_cache *cache);
 
 /* Named API entries: name is a NUL-terminated string of 1..65535 bytes.
- * As spc_set / spc_get / spc_delete on the view pool, in their own
- * namespace. Context: as those. */
+ * spc_api_set is spc_set on the view pool, in the API namespace of its
+ * own. Context: any thread, not in read section. */
 int spc_api_set(struct spc_cache *cache, const char *name, const void *val, size_t vlen);
+/* As spc_get on the view pool, in the API namespace. Context: any thread. */
 int spc_api_get(struct spc_cache *cache, const char *name, void *buf, size_t cap, size_t *vlen);
+/* As spc_delete on the view pool, in the API namespace. Context: any
+ * thread, not in read section. */
 int spc_api_delete(struct spc_cache *cache, const char *name);
 
 /* ---- forced eviction, limits --------------------------------------------- */
@@ -465,6 +468,8 @@ int spc_key_render(const void *key, size_t klen, char *buf, size_t cap, size_t *
  * SPC_EINVAL (debug mode off). Context: any thread. */
 int spc_debug_report_text(struct spc_cache *cache, int pool, char *buf, size_t cap,
                           size_t *needed);
+/* The same report as one JSON object (keys in docs/api.md, "Debug mode").
+ * Returns as spc_debug_report_text. Context: any thread. */
 int spc_debug_report_json(struct spc_cache *cache, int pool, char *buf, size_t cap,
                           size_t *needed);
 
