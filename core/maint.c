@@ -764,6 +764,13 @@ void spc_ps_fini(struct spc_pstate *ps)
 	spc_policy_destroy(ps->policy);
 	ps->policy = NULL;
 	spc_ring_destroy(&ps->ring);
+	/* Every callback has run (the caller's urcu_memb_barrier) and each
+	 * ended by returning its batch under batch_mu. Taking it here turns
+	 * that into an order ThreadSanitizer can see too: it cannot see
+	 * liburcu's barrier, and would call the free below a race with the
+	 * callbacks' reads of their batches. */
+	spc_lock(&ps->batch_mu);
+	spc_unlock(&ps->batch_mu);
 	spc_free(ps->batches);
 	ps->batches = NULL;
 	pthread_mutex_destroy(&ps->mu);
