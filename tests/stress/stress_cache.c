@@ -22,8 +22,6 @@
  * It stops by itself after SECONDS; no timing is asserted.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,7 +29,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "core/cache.h"
+#include "stress/stress_common.h"
 
 #define NKEYS 6000u
 #define MAXV 700u
@@ -268,13 +268,6 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static void nap_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Switches modes and clears pools now and then. */
 static void *chaos(void *arg)
 {
@@ -287,7 +280,7 @@ static void *chaos(void *arg)
 	while (!stopping()) {
 		int r;
 
-		nap_ms(150);
+		stress_nap_us(150000);
 		if (stopping())
 			break;
 		if (i % 4 == 3) {
@@ -340,7 +333,7 @@ static void *sampler(void *arg)
 					     (unsigned long long)(s[p].charged_bytes - s[p].target_bytes));
 		}
 		g->samples++;
-		nap_ms(2);
+		stress_nap_us(2000);
 	}
 	return NULL;
 }
@@ -391,28 +384,20 @@ static void verify_final(void)
 
 START_TEST(readers_writers_maintainers_modes_clears)
 {
-	struct spc_config cfg;
 	pthread_t rt[MAX_THREADS], wt[MAX_THREADS], ct, st;
 	struct spc_stats s;
-	struct spc_mem_report rep;
 
 	g = calloc(1, sizeof *g);
 	ck_assert_ptr_nonnull(g);
-	spc_config_init(&cfg);
-	cfg.use_env = 0;
-	cfg.budget_bytes = 8u << 20;
-	cfg.full_wait_ms = 20;
-	ck_assert_int_eq(spc_open(&cfg, &g->cache), SPC_OK);
+	g->cache = stress_open(&g->budget);
 	spc_cache_set_evict_hook(g->cache, on_evict, NULL);
-	ck_assert_int_eq(spc_memory_report(g->cache, &rep), SPC_OK);
-	g->budget = rep.pools[0].target_bytes + rep.pools[1].target_bytes;
 	for (unsigned i = 0; i < opt_readers; i++)
 		ck_assert_int_eq(pthread_create(&rt[i], NULL, reader, (void *)(uintptr_t)i), 0);
 	for (unsigned i = 0; i < opt_writers; i++)
 		ck_assert_int_eq(pthread_create(&wt[i], NULL, writer, (void *)(uintptr_t)i), 0);
 	ck_assert_int_eq(pthread_create(&ct, NULL, chaos, NULL), 0);
 	ck_assert_int_eq(pthread_create(&st, NULL, sampler, NULL), 0);
-	nap_ms(opt_seconds * 1000u);
+	stress_nap_us(opt_seconds * UINT64_C(1000000));
 	__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < opt_readers; i++)
 		pthread_join(rt[i], NULL);

@@ -22,8 +22,6 @@
  * by itself; no timing is asserted.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "splitcache.h"
 
 #define MAX_THREADS 16

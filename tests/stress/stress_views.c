@@ -21,8 +21,6 @@
  * It stops by itself after SECONDS; no timing is asserted.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +28,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "core/cache.h"
+#include "stress/stress_common.h"
 
 #define NKEYS 48u          /* keys per height */
 #define NAMES 64u          /* API names */
@@ -296,13 +296,6 @@ static uint64_t count_present(void)
 	return n;
 }
 
-static void nap_us(unsigned us)
-{
-	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void *chain(void *arg)
 {
 	uint64_t seed = 0xc0ffee, tip = START_TIP, highest = START_TIP;
@@ -312,7 +305,7 @@ static void *chain(void *arg)
 		uint64_t x = xs(&seed);
 		unsigned what = (unsigned)(x % 8);
 
-		nap_us(2000);
+		stress_nap_us(2000);
 		if (what < 5) {
 			tip += 1 + (x >> 8) % 2;
 			if (spc_set_tip(g->cache, tip) != SPC_OK)
@@ -363,28 +356,20 @@ static void *sampler(void *arg)
 		if (s[SPC_POOL_INDEX].inserts)
 			flag_bad("a view write reached the index pool");
 		g->samples++;
-		nap_us(2000);
+		stress_nap_us(2000);
 	}
 	return NULL;
 }
 
 START_TEST(readers_writers_tip_reorganisations)
 {
-	struct spc_config cfg;
 	pthread_t rt[MAX_THREADS], wt[MAX_THREADS], ct, st;
-	struct spc_mem_report rep;
 	struct spc_stats s;
 
 	g = calloc(1, sizeof *g);
 	ck_assert_ptr_nonnull(g);
-	spc_config_init(&cfg);
-	cfg.use_env = 0;
-	cfg.budget_bytes = 8u << 20;
-	cfg.full_wait_ms = 20;
-	ck_assert_int_eq(spc_open(&cfg, &g->cache), SPC_OK);
+	g->cache = stress_open(&g->budget);
 	spc_cache_set_evict_hook(g->cache, on_evict, NULL);
-	ck_assert_int_eq(spc_memory_report(g->cache, &rep), SPC_OK);
-	g->budget = rep.pools[0].target_bytes + rep.pools[1].target_bytes;
 	g->tip = START_TIP;
 	ck_assert_int_eq(spc_stats(g->cache, SPC_POOL_VIEW, &s), SPC_OK);
 	g->base_charge = s.charged_bytes;
@@ -395,7 +380,7 @@ START_TEST(readers_writers_tip_reorganisations)
 		ck_assert_int_eq(pthread_create(&wt[i], NULL, writer, (void *)(uintptr_t)(i + 1)), 0);
 	ck_assert_int_eq(pthread_create(&ct, NULL, chain, NULL), 0);
 	ck_assert_int_eq(pthread_create(&st, NULL, sampler, NULL), 0);
-	nap_us(opt_seconds * 1000000u);
+	stress_nap_us(opt_seconds * UINT64_C(1000000));
 	__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < opt_readers; i++)
 		pthread_join(rt[i], NULL);
