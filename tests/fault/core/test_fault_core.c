@@ -10,13 +10,12 @@
  * failure leaks.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "core/cache.h"
 #include "fault/core/nth_fault.h"
 

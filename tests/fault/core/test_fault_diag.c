@@ -9,13 +9,12 @@
  * consistent (items = the keys found, charged = their charges).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "core/cache.h"
 #include "fault/core/nth_fault.h"
 

@@ -11,12 +11,11 @@
  * that nothing leaks.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "core/cache.h"
 
 /* Our own hook rather than nth_fault.h: faults here also strike the

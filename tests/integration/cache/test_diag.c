@@ -6,13 +6,12 @@
  * seen from the index pool).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "splitcache.h"
 
 #define NKEYS 3000

@@ -7,13 +7,12 @@
  * (_i 0) and synchronous maintenance (_i 1).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "splitcache.h"
 
 /* The injected cache clock (cfg.clock): a test variable. */

@@ -9,13 +9,12 @@
  * - live items, never replacements.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "core/cache.h"
 
 #define NKEYS 4000

@@ -6,13 +6,12 @@
  * tables, lookups skipped while a report runs, and debug off.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "core/cache.h"
 #include "core/debug.h"
 

@@ -6,12 +6,11 @@
  * maintenance, capacity set by max_entries), for both policies.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "splitcache.h"
 
 struct outcome {

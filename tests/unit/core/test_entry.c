@@ -5,12 +5,11 @@
  * bounded loosely so a regression of the layout is caught).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "core/cache.h"
 
 #ifndef SPC_POOL_MALLOC

@@ -7,14 +7,13 @@
  * _i of the loop tests: 0 threaded maintainers, 1 synchronous maintenance.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "core/cache.h"
 
 #define NKEYS 2000

@@ -7,12 +7,11 @@
  * allocation failure leaves the index as it was.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "base/base.h"
 #include "core/hidx.h"
 

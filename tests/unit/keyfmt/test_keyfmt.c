@@ -5,11 +5,10 @@
  * (guarantee 2).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "core/keyfmt.h"
 
 /* Renders into a generous buffer and compares with want. */

@@ -7,10 +7,9 @@
  * Ids in an order: n = evicted item n, -1 - n = dead item n handed back.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "fake_item.h"
 
 static struct spc_policy_state *mk(enum spc_policy kind, size_t expected)

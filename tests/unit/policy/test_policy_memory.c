@@ -13,11 +13,10 @@
  * bytes per item at 100,000 items, CLOCK 10.5).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "fake_item.h"
 
 struct steady {

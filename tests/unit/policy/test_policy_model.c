@@ -14,11 +14,10 @@
  * pointer slots and with 32-bit offset slots.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "fake_item.h"
 
 #define M_KEYS 48

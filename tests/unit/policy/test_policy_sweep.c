@@ -7,11 +7,10 @@
  * the failure and names exactly the victims of a run without faults.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "fake_item.h"
 
 /* Ids of queue q in queue order (the sweep gap left out). */

@@ -13,12 +13,11 @@
  *    (Yang et al., SOSP 2023, section 5).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "fake_item.h"
 
 #define ZIPF_KEYS 20000

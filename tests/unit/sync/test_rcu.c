@@ -6,13 +6,12 @@
  * outlive the cache it used and go on with another one; fork hooks.
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "splitcache.h"
 #include "sync/rcu.h"
 

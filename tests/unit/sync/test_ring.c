@@ -4,13 +4,12 @@
  * (sync/ring.c guarantees 1-3).
  */
 #include <check.h>
-
-#include "check_run.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "sync/ring.h"
 
 START_TEST(fifo_bounded_and_null_records)
