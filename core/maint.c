@@ -416,8 +416,13 @@ static int spc_maint_over(struct spc_pstate *ps)
 }
 
 /* Grows the index when it holds more than index_max_load entries per
- * bucket, to the power of two that halves the load at least (so between
- * max_load / 4 and max_load entries per bucket; 2.0 by default).
+ * bucket, to the smallest power of two that brings the load back to
+ * max_load or below: one doubling in steady growth, so the load stays
+ * between max_load / 2 and max_load (1 to 2 entries per bucket by
+ * default) and the buckets cost 16 / max_load to 32 / max_load bytes per
+ * entry. Growing further at once (to a quarter of max_load) would buy
+ * shorter chains only right after each growth, at up to twice the bucket
+ * memory; a lower max_load buys them for good.
  * cds_lfht's own lazy auto-resize was measured to fall far behind here
  * (65 536 entries left in ~1 024 buckets: lookups 4x slower), so the
  * maintainer, which knows the item count, asks for the size itself. It is
@@ -432,7 +437,7 @@ static void spc_maint_grow_index(struct spc_pstate *ps)
 
 	if ((double)items <= max_load * (double)ps->index_buckets)
 		return;
-	while ((double)want < 2.0 * (double)items / max_load)
+	while ((double)items > max_load * (double)want)
 		want <<= 1;
 	cds_lfht_resize(ps->ht, want);
 	ps->index_buckets = want;
@@ -686,8 +691,9 @@ int spc_ps_init(struct spc_pstate *ps)
 		if (spc_pool_region(ps->pool, &base, &size))
 			(void)spc_policy_set_region(ps->policy, base, size);
 	}
-	/* Index share: 16-byte buckets, between 4 / max_load and 1 / max_load
-	 * of them per entry as the index grows; charge 1.5 / max_load (12 B at
+	/* Index share: 16-byte buckets, between 2 / max_load and 1 / max_load
+	 * of them per entry as the index grows (1.44 / max_load on average
+	 * over a doubling); charge 1.5 / max_load (12 B at
 	 * the default 2.0, 48 B at 0.5). */
 	ps->entry_share = (uint32_t)(SPC_BUCKET_BYTES * 1.5 / c->cfg.index_max_load + 0.5) +
 	                  (uint32_t)spc_policy_item_bytes(ps->policy);
