@@ -72,9 +72,9 @@
  *  1. No false negative: a hash added is found during the next 3 * cap -
  *     b additions at least (its generation is not cleared before), unless
  *     spc_policy_ghost_remove met a hash sharing its bit.
- *  2. Forgetting: a hash is not found after 4 * cap further additions,
- *     except as a false positive. After spc_policy_ghost_remove(h), h is
- *     not found until added again.
+ *  2. Forgetting: a hash is not found after 4 * cap - 1 more additions,
+ *     except as a false positive. Right after spc_policy_ghost_remove(h),
+ *     h is not found; later only if added again or as a false positive.
  *  3. False positives: on a large sample of hashes never added, at most
  *     2 % are found (about 1 % expected).
  *  4. Bounded work: has and remove read GENS blocks; add writes one block

@@ -100,8 +100,8 @@ int spc_policy_ghost_has(const struct spc_policy_ghost *g, uint64_t h);
 /* Adds hash h; the ghost remembers about the last `limit` additions
  * (core/policy_ghost.c, guarantees 1 and 2). */
 void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit);
-/* Makes h absent until added again; may make a few other hashes absent
- * too (core/policy_ghost.c, "Removal"). */
+/* Makes h absent (until added again, or a false positive); may make a
+ * few other hashes absent too (core/policy_ghost.c, "Removal"). */
 void spc_policy_ghost_remove(struct spc_policy_ghost *g, uint64_t h);
 /* Builds in *fresh a copy of g with room for a limit of `need`, or leaves
  * fresh->mem NULL when g has the room. g is not changed. Returns SPC_OK

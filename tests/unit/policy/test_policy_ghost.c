@@ -2,9 +2,9 @@
 /*
  * tests/unit/policy/test_policy_ghost.c: S3-FIFO's ghost, the rotating
  * Bloom filters of core/policy_ghost.c, against its guarantees:
- *  1. no false negative during the first 3 * cap - blocks additions after
- *     a hash's own (checked at every step, for ghosts of 18 to 40,000);
- *  2. forgotten 4 * cap additions later, except as a false positive; a
+ *  1. no false negative during the 3 * cap - blocks additions after a
+ *     hash's own (checked at every step, for ghosts of 18 to 40,000);
+ *  2. forgotten 4 * cap - 1 additions later, except as a false positive; a
  *     removed hash is absent at once, and other hashes seldom suffer;
  *  3. false positives below 2 % on large samples;
  *  4. an addition changes at most 16 words, in at most two blocks; a
@@ -63,9 +63,9 @@ START_TEST(test_ghost_window)
 
 	for (i = 0; i < total; i++) {
 		spc_policy_ghost_add(&g, hash_of(i), limit);
-		/* the hash added `safe` - 1 additions ago is still there */
-		if (i + 1 >= safe)
-			FAST_ASSERT(spc_policy_ghost_has(&g, hash_of(i + 1 - safe)));
+		/* the hash followed by `safe` additions is still there */
+		if (i >= safe)
+			FAST_ASSERT(spc_policy_ghost_has(&g, hash_of(i - safe)));
 		/* the one added 4 * cap - 1 additions ago is gone */
 		if (i + 1 >= 4 * cap) {
 			n_old++;
@@ -75,7 +75,7 @@ START_TEST(test_ghost_window)
 	for (i = 0; i < total; i++) {
 		int has = spc_policy_ghost_has(&g, hash_of(i));
 
-		if (i + safe >= total)
+		if (i + safe + 1 >= total)
 			FAST_ASSERT(has);
 		if (i + 4 * cap < total)
 			continue;
