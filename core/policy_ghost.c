@@ -1,64 +1,88 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/policy_ghost.c: S3-FIFO's ghost G (core/policy_s3fifo.c): the key
- * hashes of the last items evicted from S, as one open-addressing table.
+ * core/policy_ghost.c: S3-FIFO's ghost G (core/policy_s3fifo.c): about
+ * the last `limit` key hashes evicted from S, in about 1.6 bytes per
+ * cached item, as rotating blocked Bloom filters.
  *
  * Idea
  * ----
- * G is a FIFO of hashes: a hash added when its item leaves S is forgotten
- * after `limit` more additions, or at once when a new item with that hash
- * is admitted (a ghost hit, which sends the item to M). A FIFO queue of
- * the hashes next to a hash table makes that exact but stores every hash
- * twice. Here each addition gets a number from a sequence (next, then
- * next + 1, ...) and the table alone remembers, per 32-bit fingerprint of
- * a hash, the number of its newest addition. The FIFO is then implicit:
- * an entry whose number is below `oldest` is absent, oldest being moved
- * on by each addition so that at most `limit` numbers lie in [oldest,
- * next). A ghost hit empties the slot; its number still counts towards the
- * limit, as a removed entry of a FIFO keeps its place until it expires.
+ * G only answers "was this hash evicted from S lately?", and S3-FIFO
+ * tolerates a fuzzy answer: a wrong yes sends a new item to M (where it
+ * must earn its keep like any other), a forgotten hash sends a returning
+ * item to S. So G keeps no hashes, only Bloom filters (B. H. Bloom,
+ * "Space/time trade-offs in hash coding with allowable errors", CACM
+ * 1970), and forgets in FIFO order by generations, as aging Bloom
+ * filters do: GENS = 4 filters, the newest takes the additions; once it
+ * holds cap of them, the oldest - emptied meanwhile - becomes the newest.
+ * A lookup asks all four. With cap = 2 * limit / 7, a hash is remembered
+ * for between 3 * cap and 4 * cap additions after it was added: 0.86 to
+ * 1.14 times the limit, the FIFO of `limit` hashes on average.
  *
- * Table: linear probing from a home slot (the fingerprint, mixed, scaled
- * to the table size, which need not be a power of two), deletion by
- * backward shift (no tombstones). A slot is 6 bytes: the fingerprint
- * (0 marks an empty slot; a fingerprint 0 is stored as 1) and a 16-bit tag
- * (number >> shift) mod 2^16. shift is the smallest with room >> shift <
- * 2^14, so live entries are less than 2^14 + 2 tags old and the tag of an
- * entry gives its full number back (up to the shift). With shift 0 - any
- * ghost of less than 16,384 hashes - the ghost is exactly the FIFO; above,
- * an entry may outlive its FIFO expiry by less than 2^shift additions,
- * one in 2^14 of the ghost.
+ * Each filter is blocked (F. Putze, P. Sanders, J. Singler, "Cache-,
+ * hash- and space-efficient Bloom filters", WEA 2007): a hash picks one
+ * block of 8 words (one cache line) and sets one bit in each of its 8
+ * words, so a lookup reads one line per generation. Blocks are sized for
+ * 42 additions (12.2 bits each); a full generation answers a hash it
+ * never saw with yes with odds of about 0.4 %, so G as a whole with
+ * about 1.2 % (the newest filter is half full on average).
  *
- * Expired entries are not found by a lookup but still fill slots; a scrub
- * cursor examines SCRUB_STEP slots per addition and deletes the expired
- * ones, so an entry is deleted about cap / SCRUB_STEP additions (about a
- * twelfth of the ghost) after it expired, long before its tag could wrap
- * (2^16 tags). An addition that finds the table 7/8 full scrubs all of it
- * first, so the table never fills whatever the scrub missed. An addition
- * reuses the first expired slot on its probe path.
+ * Clearing is amortised: the oldest generation is zeroed CLEAR_MAX words
+ * per addition during the last additions of the newest, just enough to
+ * be empty when the newest is full (a generation of b blocks needs its
+ * b last additions). No addition touches more than one block and eight
+ * words besides; there is no pause.
  *
- * Cost: an addition examines SCRUB_STEP slots besides its probe, and the
- * table runs at a load near 0.8 where a ring-and-table ghost ran below
- * 0.5: on a replay of a real trace (20,000 items, 500,000 misses) the
- * policy's share of the time about doubled against that design, some
- * 100 ns per eviction from S. That is the price of the memory below; a
- * lower load would buy it back at about 1 byte per item for each 0.1.
+ * Removal. A Bloom filter cannot forget one hash exactly: clearing a
+ * bit of it may clear the bit of another hash too (at full density, one
+ * other hash on average). Algorithm 1 removes a hash from G on a ghost
+ * hit; doing that here cost hit ratio on some traces (every ghost hit
+ * made other ghosts forget). G instead removes a hash when an item
+ * evicted from M (an item that came back through G, most likely) is
+ * still in G: spc_policy_ghost_remove clears one of its bits in each
+ * generation that holds it. In a cache where a key is admitted again only
+ * after it left, that is the same as removing on the hit: between the
+ * hit and the eviction from M the key is cached, so nobody asks. What
+ * changes: an item replaced or deleted while in M, whose hash was still
+ * in G, sends its key's next admission to M again rather than to S.
+ * Measured (docs/benchmarks.md, "Hit ratios on every trace"): within
+ * 0.22 percentage points of the exact FIFO of hashes on every trace and
+ * size, 0.09 points better on average.
  *
- * Memory: cap = 1.3 * room slots of 6 bytes, room being the most live
- * entries (the limit, rounded up by at most an eighth so that growing
- * with the cache rebuilds the table O(log n) times): about 7 to 8 bytes
- * per ghost entry, 6.3 to 7.1 bytes per cached item of S3-FIFO.
+ * Cost: a lookup (admission) mixes the hash once and reads four cache
+ * lines; an addition (eviction from S) writes one and clears at most
+ * eight words; a removal (eviction from M) reads four lines. All O(1),
+ * none allocates.
  *
- * Guarantees (tests/unit/policy checks them; the model test compares the
- * ghost with a plain FIFO of hashes, starting just before a tag wrap)
- *  1. Below 16,384 hashes, membership is exactly that of a FIFO of `limit`
- *     hashes from which ghost hits are removed (fingerprint collisions of
- *     odds 2^-32 per pair aside).
- *  2. Lookups, additions and removals are O(1) expected; an addition does
- *     at most SCRUB_STEP extra slot examinations, except the rare full
- *     scrub that keeps the table at most 7/8 full.
- *  3. Growth (ghost_prepare) allocates a new table and changes nothing
- *     when that fails; membership is the same after it.
- *  4. No clock, no randomness: the same additions give the same table.
+ * Memory: four slots of ceil(cap / 42) blocks of 64 bytes; cap = 2/7 of
+ * the limit, the limit 0.9 of the peak items (policy_s3fifo.c): 1.57
+ * bytes per cached item, up to 1.76 when growth rounded the room up by
+ * an eighth. The exact FIFO it replaced (fingerprints and 16-bit tags in
+ * an open-addressing table) took 7 bytes.
+ *
+ * Growth: generations keep the block count they started with; a bigger
+ * room (spc_policy_ghost_prepare, called at admission) allocates bigger
+ * slots and copies every generation's blocks to the start of its new
+ * slot, so every answer stays the same; generations started afterwards
+ * use the new size. The copy costs O(memory), O(log n) times as the room
+ * grows by at least an eighth each time; a failed allocation changes
+ * nothing.
+ *
+ * Guarantees (tests/unit/policy checks them; `limit` constant, cap =
+ * ceil(2 * limit / 7), b = ceil(cap / 42) blocks per generation)
+ *  1. No false negative: a hash added is found during the next 3 * cap -
+ *     b additions at least (its generation is not cleared before), unless
+ *     spc_policy_ghost_remove met a hash sharing its bit.
+ *  2. Forgetting: a hash is not found after 4 * cap - 1 more additions,
+ *     except as a false positive. Right after spc_policy_ghost_remove(h),
+ *     h is not found; later only if added again or as a false positive.
+ *  3. False positives: on a large sample of hashes never added, at most
+ *     2 % are found (about 1 % expected).
+ *  4. Bounded work: has and remove read GENS blocks; add writes one block
+ *     and clears at most CLEAR_MAX words; nothing else, nothing allocates.
+ *  5. Growth (spc_policy_ghost_prepare) allocates a new table and changes
+ *     nothing when that fails; every answer is the same after it.
+ *  6. No clock, no randomness: the same additions and removals give the
+ *     same bits.
  */
 #include <string.h>
 
@@ -66,232 +90,244 @@
 #include "core/policy.h"
 #include "core/policy_ring.h"
 
-#define SCRUB_STEP 16u
-#define TAG_BITS 16u
-#define TAG_MASK 0xffffu
+#define GENS SPC_POLICY_GHOST_GENS
+/* A block: one cache line of 8 words; an addition sets one bit per word. */
+#define BLOCK_WORDS 8u
+#define BLOCK_BYTES (BLOCK_WORDS * sizeof(uint64_t))
+/* Additions a block is sized for: 512 / 42 = 12.2 bits each. */
+#define PER_BLOCK 42u
+/* Most words of the oldest generation one addition clears. */
+#define CLEAR_MAX BLOCK_WORDS
 
-uint32_t spc_policy_ghost_fp(uint64_t h)
+/* Odd multipliers, one per word of a block: bit i of a hash is the top
+ * six bits of (low half * SALT[i]) mod 2^32. Fixed: no randomness. */
+static const uint32_t SALT[BLOCK_WORDS] = {
+	0x3e5fec7bu, 0xe9cab445u, 0xa512af13u, 0x65320a9bu,
+	0xa5b21d0bu, 0xbdb989dbu, 0xee374f69u, 0x17eb2ed5u,
+};
+
+/* The bits one hash sets or tests: a block number's source (hi, scaled
+ * to each generation's block count) and one mask per word. */
+struct ghost_probe {
+	uint32_t hi;
+	uint64_t mask[BLOCK_WORDS];
+};
+
+/* Hashes from tests and weak hash functions may be small integers: mix
+ * all 64 bits into all 64 bits first. */
+static void ghost_probe(uint64_t h, struct ghost_probe *pr)
 {
-	uint32_t fp = (uint32_t)(h >> 32) ^ (uint32_t)h;
+	uint64_t x = h;
+	uint32_t lo;
+	unsigned i;
 
-	return fp ? fp : 1;
+	x ^= x >> 32;
+	x *= 0x9e3779b97f4a7c15ull;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 32;
+	pr->hi = (uint32_t)(x >> 32);
+	lo = (uint32_t)x;
+	for (i = 0; i < BLOCK_WORDS; i++)
+		pr->mask[i] = (uint64_t)1 << ((uint32_t)(lo * SALT[i]) >> 26);
 }
 
-static uint16_t *ghost_tags(const struct spc_policy_ghost *g)
+/* Bytes allocated for slots of `slot` blocks (one line more to align). */
+static size_t ghost_bytes(size_t slot)
 {
-	return (uint16_t *)(void *)(g->fp + g->cap);
+	return GENS * slot * BLOCK_BYTES + SPC_CACHELINE;
 }
 
-/* Hashes from tests and weak hash functions may be small integers: mix,
- * then scale to [0, cap) (Lemire's multiply-shift). */
-static size_t ghost_home(const struct spc_policy_ghost *g, uint32_t fp)
+static size_t ghost_blocks_for(size_t cap)
 {
-	uint64_t x = (uint64_t)fp * 0x9e3779b97f4a7c15ull;
+	size_t b = (cap + PER_BLOCK - 1) / PER_BLOCK;
 
-	return (size_t)(((x >> 32) * (uint64_t)g->cap) >> 32);
+	return b ? b : 1;
 }
 
-static size_t ghost_step(const struct spc_policy_ghost *g, size_t i)
+/* Generation capacity for a limit: the GENS - 1 youngest generations hold
+ * about `limit` additions. */
+static size_t ghost_cap_for(size_t limit)
 {
-	return i + 1 == g->cap ? 0 : i + 1;
+	size_t c = (2 * limit + 2 * GENS - 2) / (2 * GENS - 1);
+
+	return c ? c : 1;
 }
 
-/* Full tag (number >> shift) of slot i: the latest one with those 16 low
- * bits not after the next number. */
-static uint64_t ghost_epoch(const struct spc_policy_ghost *g, size_t i)
+/* The block of generation i where hash pr lives (multiply-shift: any
+ * block count, no modulo). */
+static uint64_t *ghost_block(const struct spc_policy_ghost *g, unsigned i,
+                             const struct ghost_probe *pr)
 {
-	uint64_t now = g->next >> g->shift;
+	size_t b = (size_t)(((uint64_t)pr->hi * g->gen[i].blocks) >> 32);
 
-	return now - ((now - ghost_tags(g)[i]) & TAG_MASK);
+	return g->bits + ((size_t)i * g->slot + b) * BLOCK_WORDS;
 }
 
-/* Entries are live when their age in tags (now - tag, mod 2^16, now =
- * next >> shift) is at most max_age = now - (oldest >> shift): epoch >=
- * oldest >> shift. Loops compute both once. */
-static inline uint64_t ghost_now(const struct spc_policy_ghost *g)
+/* Nonzero when every bit of pr is set in block blk. */
+static int ghost_in(const uint64_t *blk, const struct ghost_probe *pr)
 {
-	return g->next >> g->shift;
+	uint64_t miss = 0;
+	unsigned w;
+
+	for (w = 0; w < BLOCK_WORDS; w++)
+		miss |= pr->mask[w] & ~blk[w];
+	return miss == 0;
 }
 
-static inline uint64_t ghost_max_age(const struct spc_policy_ghost *g)
+int spc_policy_ghost_has(const struct spc_policy_ghost *g, uint64_t h)
 {
-	return ghost_now(g) - (g->oldest >> g->shift);
-}
+	struct ghost_probe pr;
+	unsigned i;
 
-static inline int ghost_expired(const uint16_t *tag, size_t i, uint64_t now, uint64_t max_age)
-{
-	return ((now - tag[i]) & TAG_MASK) > max_age;
-}
-
-static int ghost_live(const struct spc_policy_ghost *g, size_t i)
-{
-	return g->fp[i] != 0 && !ghost_expired(ghost_tags(g), i, ghost_now(g), ghost_max_age(g));
-}
-
-/* Cyclic distance from slot a forward to slot b. */
-static size_t ghost_dist(const struct spc_policy_ghost *g, size_t a, size_t b)
-{
-	return b >= a ? b - a : b + g->cap - a;
-}
-
-size_t spc_policy_ghost_find(const struct spc_policy_ghost *g, uint32_t fp)
-{
-	size_t i;
-
-	if (g->cap == 0)
+	if (!g->bits)
 		return 0;
-	for (i = ghost_home(g, fp); g->fp[i] != 0; i = ghost_step(g, i)) {
-		if (g->fp[i] == fp)
-			return ghost_live(g, i) ? i : g->cap;
+	ghost_probe(h, &pr);
+	for (i = 0; i < GENS; i++) {
+		if (g->gen[i].blocks != 0 && ghost_in(ghost_block(g, i, &pr), &pr))
+			return 1;
 	}
-	return g->cap;
+	return 0;
 }
 
-void spc_policy_ghost_delete(struct spc_policy_ghost *g, size_t i)
+void spc_policy_ghost_remove(struct spc_policy_ghost *g, uint64_t h)
 {
-	uint16_t *tag = ghost_tags(g);
-	size_t j = i, k = i;
+	struct ghost_probe pr;
+	unsigned i, w;
 
-	g->fp[j] = 0;
-	g->count--;
-	for (;;) {
-		size_t home;
+	if (!g->bits)
+		return;
+	ghost_probe(h, &pr);
+	/* One of the eight bits, the same in every generation, chosen by
+	 * bits of hi that the block number hardly depends on. */
+	w = pr.hi % BLOCK_WORDS;
+	for (i = 0; i < GENS; i++) {
+		uint64_t *blk;
 
-		k = ghost_step(g, k);
-		if (g->fp[k] == 0)
-			return;
-		home = ghost_home(g, g->fp[k]);
-		/* The entry at k may fill the hole at j unless its home lies
-		 * cyclically in (j, k]. */
-		if (ghost_dist(g, home, k) >= ghost_dist(g, j, k)) {
-			g->fp[j] = g->fp[k];
-			tag[j] = tag[k];
-			g->fp[k] = 0;
-			j = k;
-		}
-	}
-}
-
-/* Examines up to n slots from the scrub cursor, deleting expired entries
- * (a deletion may shift a later entry into the slot: examined again). */
-static void ghost_scrub(struct spc_policy_ghost *g, size_t n)
-{
-	const uint16_t *tag = ghost_tags(g);
-	uint64_t now = ghost_now(g), max_age = ghost_max_age(g);
-	size_t i = g->scrub;
-
-	while (n-- > 0) {
-		if (g->fp[i] != 0 && ghost_expired(tag, i, now, max_age))
-			spc_policy_ghost_delete(g, i);
-		else
-			i = ghost_step(g, i);
-	}
-	g->scrub = i;
-}
-
-static void ghost_scrub_all(struct spc_policy_ghost *g)
-{
-	const uint16_t *tag = ghost_tags(g);
-	uint64_t now = ghost_now(g), max_age = ghost_max_age(g);
-	size_t i;
-
-	for (i = 0; i < g->cap; i++) {
-		while (g->fp[i] != 0 && ghost_expired(tag, i, now, max_age))
-			spc_policy_ghost_delete(g, i);
+		if (g->gen[i].blocks == 0)
+			continue;
+		blk = ghost_block(g, i, &pr);
+		if (ghost_in(blk, &pr))
+			blk[w] &= ~pr.mask[w];
 	}
 }
 
-/* Puts fp with tag t in the table: its own slot if it has one, else the
- * first expired slot on its probe path, else the empty slot ending it. */
-static void ghost_put(struct spc_policy_ghost *g, uint32_t fp, uint16_t t)
+static unsigned ghost_oldest(const struct spc_policy_ghost *g)
 {
-	uint16_t *tag = ghost_tags(g);
-	uint64_t now = ghost_now(g), max_age = ghost_max_age(g);
-	size_t i, reuse = g->cap;
+	return (g->cur + 1) % GENS;
+}
 
-	for (i = ghost_home(g, fp); g->fp[i] != 0; i = ghost_step(g, i)) {
-		if (g->fp[i] == fp) {
-			tag[i] = t;
-			return;
-		}
-		if (reuse == g->cap && ghost_expired(tag, i, now, max_age))
-			reuse = i;
-	}
-	if (reuse == g->cap) {
-		reuse = i;
-		g->count++;
-	}
-	g->fp[reuse] = fp;
-	tag[reuse] = t;
+/* The oldest generation, now all zero, becomes the newest, sized for
+ * `limit`; the next one becomes the oldest, to be cleared. */
+static void ghost_rotate(struct spc_policy_ghost *g, size_t limit)
+{
+	struct spc_policy_ghost_gen *ng;
+
+	g->cur = ghost_oldest(g);
+	ng = &g->gen[g->cur];
+	ng->cap = ghost_cap_for(limit);
+	ng->blocks = ghost_blocks_for(ng->cap);
+	ng->adds = 0;
+	SPC_DEBUG_CHECK(ng->blocks <= g->slot);
+	g->cleared = 0;
 }
 
 void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit)
 {
+	struct spc_policy_ghost_gen *cur, *old;
+	struct ghost_probe pr;
+	uint64_t *blk;
+	size_t words, left, target, n;
+	unsigned w;
+
+	if (!g->bits)
+		return; /* never: creation sized it */
 	if (limit > g->room)
 		limit = g->room; /* never: admission reserved the room */
-	if (limit == 0) {
-		g->oldest = g->next;
-		return;
+	cur = &g->gen[g->cur];
+	old = &g->gen[ghost_oldest(g)];
+	/* The oldest is always cleared by the time the newest is full, unless
+	 * the limit shrank (never in S3-FIFO: the peak never falls); then the
+	 * newest takes more additions until it is. */
+	if (cur->adds >= cur->cap && g->cleared >= old->blocks * BLOCK_WORDS) {
+		ghost_rotate(g, limit);
+		cur = &g->gen[g->cur];
+		old = &g->gen[ghost_oldest(g)];
 	}
-	if (g->next - g->oldest >= limit)
-		g->oldest = g->next - limit + 1;
-	if (g->count + 1 > g->cap - g->cap / 8)
-		ghost_scrub_all(g);
-	ghost_scrub(g, SCRUB_STEP);
-	ghost_put(g, spc_policy_ghost_fp(h), (uint16_t)((g->next >> g->shift) & TAG_MASK));
-	g->next++;
+	ghost_probe(h, &pr);
+	blk = ghost_block(g, g->cur, &pr);
+	for (w = 0; w < BLOCK_WORDS; w++)
+		blk[w] |= pr.mask[w];
+	cur->adds++;
+	g->added++;
+	/* Clear the oldest during the newest's last additions, CLEAR_MAX
+	 * words each: all of it is zero when the newest is full. */
+	words = old->blocks * BLOCK_WORDS;
+	left = cur->adds >= cur->cap ? 0 : cur->cap - cur->adds;
+	target = left >= words / CLEAR_MAX ? 0 : words - left * CLEAR_MAX;
+	if (target > g->cleared) {
+		n = target - g->cleared;
+		if (n > CLEAR_MAX)
+			n = CLEAR_MAX;
+		memset(g->bits + (size_t)ghost_oldest(g) * g->slot * BLOCK_WORDS + g->cleared, 0,
+		       n * sizeof(uint64_t));
+		g->cleared += n;
+	}
 }
 
 int spc_policy_ghost_prepare(const struct spc_env *env, const struct spc_policy_ghost *g,
                              size_t need, struct spc_policy_ghost *fresh)
 {
-	size_t i, step;
+	size_t step, i;
 
 	memset(fresh, 0, sizeof *fresh);
 	if (need > SPC_POLICY_GHOST_MAX)
 		need = SPC_POLICY_GHOST_MAX;
-	if (g->fp && need <= g->room)
+	if (g->bits && need <= g->room)
 		return SPC_OK;
 	/* Round up by at most an eighth: growth rebuilds O(log n) times. */
 	step = need / 8 < 64 ? 64 : need / 8;
 	fresh->room = (need + step - 1) / step * step;
 	if (fresh->room > SPC_POLICY_GHOST_MAX)
 		fresh->room = SPC_POLICY_GHOST_MAX;
-	fresh->cap = fresh->room + fresh->room / 4 + fresh->room / 16 + 2;
-	fresh->fp = spc_calloc(env, fresh->cap, sizeof(uint32_t) + sizeof(uint16_t));
-	if (!fresh->fp)
+	fresh->slot = ghost_blocks_for(ghost_cap_for(fresh->room));
+	/* calloc, aligned by hand: pages are touched as generations fill
+	 * (posix_memalign would need a memset of all of them at once). */
+	fresh->mem = spc_calloc(env, 1, ghost_bytes(fresh->slot));
+	if (!fresh->mem)
 		return SPC_ENOMEM;
-	fresh->shift = g->fp ? g->shift : 0;
-	while ((fresh->room >> fresh->shift) >= ((size_t)1 << (TAG_BITS - 2)))
-		fresh->shift++;
-	fresh->oldest = g->fp ? g->oldest : 1;
-	fresh->next = g->fp ? g->next : 1;
-	for (i = 0; g->fp && i < g->cap; i++) {
-		if (ghost_live(g, i)) {
-			uint64_t epoch = ghost_epoch(g, i) >> (fresh->shift - g->shift);
-
-			ghost_put(fresh, g->fp[i], (uint16_t)(epoch & TAG_MASK));
-		}
-	}
+	fresh->bits = (uint64_t *)(((uintptr_t)fresh->mem + SPC_CACHELINE - 1) &
+	                           ~(uintptr_t)(SPC_CACHELINE - 1));
+	if (!g->bits)
+		return SPC_OK;
+	/* Same generations, same blocks: every answer stays the same. */
+	memcpy(fresh->gen, g->gen, sizeof fresh->gen);
+	fresh->cur = g->cur;
+	fresh->cleared = g->cleared;
+	fresh->added = g->added;
+	for (i = 0; i < GENS; i++)
+		memcpy(fresh->bits + i * fresh->slot * BLOCK_WORDS, g->bits + i * g->slot * BLOCK_WORDS,
+		       g->gen[i].blocks * BLOCK_BYTES);
 	return SPC_OK;
 }
 
 void spc_policy_ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghost *fresh)
 {
-	if (!fresh->fp)
+	if (!fresh->mem)
 		return;
-	spc_free(g->fp);
+	spc_free(g->mem);
 	*g = *fresh;
-	fresh->fp = NULL;
+	fresh->mem = NULL;
+	fresh->bits = NULL;
 }
 
 void spc_policy_ghost_fini(struct spc_policy_ghost *g)
 {
-	spc_free(g->fp);
+	spc_free(g->mem);
 	memset(g, 0, sizeof *g);
 }
 
 size_t spc_policy_ghost_memory(const struct spc_policy_ghost *g)
 {
-	return g->cap * (sizeof(uint32_t) + sizeof(uint16_t));
+	return g->mem ? ghost_bytes(g->slot) : 0;
 }

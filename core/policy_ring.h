@@ -67,34 +67,45 @@ static inline size_t spc_policy_slot_bytes(const struct spc_policy_chunks *c)
 	return c->base ? sizeof(uint32_t) : sizeof(void *);
 }
 
-/* The ghost of S3-FIFO (core/policy_ghost.c): one open-addressing table
- * of 32-bit fingerprints (fp, 0 when empty) followed, in the same
- * allocation, by their 16-bit tags: (number of the newest addition >>
- * shift) mod 2^16. Entries numbered below oldest are absent. */
+/* The ghost of S3-FIFO (core/policy_ghost.c): SPC_POLICY_GHOST_GENS
+ * blocked Bloom filters, the generations, each in its slot of one
+ * cache-line-aligned allocation. The newest (cur) takes the additions;
+ * the oldest, (cur + 1) % GENS, is cleared a few words per addition near
+ * the end and becomes the newest once the newest took cap additions. */
+#define SPC_POLICY_GHOST_GENS 4u
+
+struct spc_policy_ghost_gen {
+	size_t blocks;    /* blocks in use (0: never started), <= slot */
+	size_t cap;       /* additions it takes while newest */
+	size_t adds;      /* additions it took */
+};
+
 struct spc_policy_ghost {
-	uint32_t *fp;     /* cap fingerprints, then cap tags */
-	size_t cap;       /* slots */
-	size_t room;      /* most live entries (cap is about 1.3 times more) */
-	size_t count;     /* slots in use, expired entries included */
-	size_t scrub;     /* next slot the scrub examines */
-	unsigned shift;   /* room >> shift < 2^14 */
-	uint64_t oldest;  /* number of the oldest live addition; from 1 */
-	uint64_t next;    /* number the next addition gets */
+	void *mem;        /* the allocation (NULL: none) */
+	uint64_t *bits;   /* in it, cache-line aligned: GENS slots of `slot`
+	                     blocks of 8 words */
+	size_t slot;      /* blocks per slot */
+	size_t room;      /* largest limit the slots hold at full density */
+	struct spc_policy_ghost_gen gen[SPC_POLICY_GHOST_GENS];
+	unsigned cur;     /* the newest generation */
+	size_t cleared;   /* words of the oldest generation cleared so far */
+	uint64_t added;   /* additions since creation */
 };
 
 /* Most hashes the ghost remembers. */
 #define SPC_POLICY_GHOST_MAX ((size_t)1 << 30)
 
-uint32_t spc_policy_ghost_fp(uint64_t h);
-/* Slot of the live entry of fp, or g->cap when fp is no ghost. */
-size_t spc_policy_ghost_find(const struct spc_policy_ghost *g, uint32_t fp);
-/* Removes the entry in slot i (a ghost hit). */
-void spc_policy_ghost_delete(struct spc_policy_ghost *g, size_t i);
-/* Adds hash h; the ghost then holds the last `limit` additions at most. */
+/* Nonzero when h is (probably) a ghost: added lately, or a false positive. */
+int spc_policy_ghost_has(const struct spc_policy_ghost *g, uint64_t h);
+/* Adds hash h; the ghost remembers about the last `limit` additions
+ * (core/policy_ghost.c, guarantees 1 and 2). */
 void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit);
-/* Builds in *fresh a copy of g with room for `need` live entries, or
- * leaves fresh->fp NULL when g has the room. g is not changed. Returns
- * SPC_OK or SPC_ENOMEM. */
+/* Makes h absent (until added again, or a false positive); may make a
+ * few other hashes absent too (core/policy_ghost.c, "Removal"). */
+void spc_policy_ghost_remove(struct spc_policy_ghost *g, uint64_t h);
+/* Builds in *fresh a copy of g with room for a limit of `need`, or leaves
+ * fresh->mem NULL when g has the room. g is not changed. Returns SPC_OK
+ * or SPC_ENOMEM. */
 int spc_policy_ghost_prepare(const struct spc_env *env, const struct spc_policy_ghost *g,
                              size_t need, struct spc_policy_ghost *fresh);
 void spc_policy_ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghost *fresh);

@@ -17,8 +17,7 @@
  *
  * Rules, as implemented (paper's Algorithm 1; freq is the item's counter,
  * 0..3, read through ops->freq, lowered through ops->set_freq):
- *   admit(x):  if hash(x) is in G: remove it from G, append x to M;
- *              else append x to S.
+ *   admit(x):  if hash(x) is in G: append x to M; else append x to S.
  *   next():    work on S if 10 * |S| >= |S| + |M| (|S| at least 10 % of the
  *              queued items) or M is empty, else on M; the choice holds for
  *              the call until S runs empty (then M), as the paper's evictS
@@ -30,9 +29,16 @@
  *              promote on any hit; we follow the pseudocode. An item hit
  *              once still benefits: its hash goes to G and its next miss
  *              admits it to M. On the Zipf(0.99) trace of the unit tests
- *              the two thresholds give hit ratios 0.737 and 0.738.)
+ *              the two thresholds gave hit ratios 0.737 and 0.738, with
+ *              the exact ghost the Bloom filters replaced.)
  *     from M:  pop the head t; if freq(t) > 0 set freq(t) = freq(t) - 1 and
- *              append t to M (second chance); else t is the victim.
+ *              append t to M (second chance); else t is the victim and
+ *              hash(t) is removed from G if it is there.
+ *   (Algorithm 1 removes hash(x) from G on the ghost hit instead. Our G
+ *   is made of Bloom filters, whose removals make a few other hashes
+ *   forget; removing at the eviction from M removes far fewer, and is
+ *   the same while a key comes back only after it left the cache:
+ *   core/policy_ghost.c, "Removal".)
  *   Any dead item met at a head is returned at once as SPC_VICTIM_DEAD,
  *   without a ghost entry (it was replaced or deleted, not evicted).
  *
@@ -41,13 +47,11 @@
  * (the policy does not know the cache's capacity; the peak is the nearest
  * thing it sees, and unlike the current count it does not shrink the
  * ghost while the maintainer drains the cache). Older hashes expire in
- * FIFO order. The ghost (core/policy_ghost.c) is one open-addressing table
- * from a 32-bit fingerprint of a hash to a 16-bit tag of the number of its
- * newest addition; additions numbered below the FIFO's oldest count as
- * absent and are scrubbed a few slots per addition, so there is no FIFO
- * ring beside the table. Membership, insertion, removal and expiry are
- * O(1) expected. A hash removed by a ghost hit keeps its number (and so
- * still counts towards the limit) until it expires, as in a plain FIFO.
+ * FIFO order, by generations: the ghost (core/policy_ghost.c) is four
+ * rotating blocked Bloom filters, so a hash is remembered for 0.86 to
+ * 1.14 times that many evictions from S, and a hash never evicted is
+ * taken for a ghost with odds of about 1 %. Membership, insertion,
+ * removal and expiry are O(1) and never allocate.
  * Limitation: when a pool shrinks for good (a mode change), the ghost
  * keeps the size of the old peak, so it remembers somewhat more than M
  * then holds.
@@ -57,19 +61,21 @@
  * chunks, not room for every item in each queue: 8 B, or 4 B once
  * spc_policy_set_region lets slots hold 32-bit offsets. Admission
  * reserves the chunks and the ghost so that next() never allocates. The
- * ghost takes about 1.3 slots of 6 B per remembered hash, for 0.9 of the
- * peak items: 7 B per item. Measured in a steady state
- * (tests/unit/policy/test_policy_memory.c): 15.1-15.3 B per item at
- * 100,000 and 1,000,000 items with pointer slots, 11.1-11.2 B with offsets
- * (before the chunks and the ghost table: 36.7 B at 100,000).
+ * ghost takes 12.2 bits per remembered hash in four generations of 2/7 of
+ * the limit each, for 0.9 of the peak items: 1.6 B per item. Measured in
+ * a steady state (tests/unit/policy/test_policy_memory.c): 9.6-9.8 B per
+ * item at 100,000 and 1,000,000 items with pointer slots, 5.6-5.7 B with
+ * offsets (15.1 and 11.1 B with the exact ghost table the filters
+ * replaced; 36.7 B at 100,000 before the chunks).
  *
  * Guarantees (tests/unit/policy checks them)
  *  1. A new item whose hash is not in G goes to S; one whose hash is in G
- *     goes to M and its hash leaves G.
+ *     goes to M. An item evicted from M takes its hash out of G.
  *  2. Items not reused twice in S are evicted from S, in admission order,
  *     before any item of M, as long as S holds >= 10 % of the items.
  *  3. An item evicted from S has its hash in G afterwards (until it ages
- *     out); an item evicted from M, or dead, does not add to G.
+ *     out: core/policy_ghost.c, guarantee 1); an item evicted from M, or
+ *     dead, does not add to G.
  *  4. M gives an item with counter c exactly c more laps (second chances)
  *     when it gets no new hit meanwhile.
  *  5. Dead items come back as SPC_VICTIM_DEAD, never as SPC_VICTIM_EVICT.
@@ -113,10 +119,9 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 {
 	struct spc_policy_ring *s = &p->q[0], *m = &p->q[1];
 	unsigned shift = p->chunks.shift;
-	size_t used = spc_policy_used(p) + 1, slot, cap_s, cap_m;
+	size_t used = spc_policy_used(p) + 1, cap_s, cap_m;
 	void **dir_s, **dir_m;
 	struct spc_policy_ghost fg;
-	uint64_t h;
 
 	/* Reserve first, install only when everything was obtained: S takes
 	 * the item now; M may later receive every item of S (promotions in
@@ -139,21 +144,17 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 	if (spc_policy_chunks_reserve(p, used) != SPC_OK) {
 		spc_free(dir_s);
 		spc_free(dir_m);
-		spc_free(fg.fp);
+		spc_free(fg.mem);
 		return SPC_ENOMEM;
 	}
 	spc_policy_dir_install(s, dir_s, cap_s);
 	spc_policy_dir_install(m, dir_m, cap_m);
 	spc_policy_ghost_install(&p->ghost, &fg);
 
-	h = p->ops.hash(item);
-	slot = spc_policy_ghost_find(&p->ghost, spc_policy_ghost_fp(h));
-	if (slot < p->ghost.cap) {
-		spc_policy_ghost_delete(&p->ghost, slot);
+	if (spc_policy_ghost_has(&p->ghost, p->ops.hash(item)))
 		spc_policy_ring_push(&p->chunks, m, item);
-	} else {
+	else
 		spc_policy_ring_push(&p->chunks, s, item);
-	}
 	p->total++;
 	if (p->total > p->peak)
 		p->peak = p->total;
@@ -197,6 +198,8 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
 		p->total--;
 		if (small)
 			spc_policy_ghost_add(&p->ghost, p->ops.hash(it), ghost_limit(p->peak));
+		else
+			spc_policy_ghost_remove(&p->ghost, p->ops.hash(it));
 		*item = it;
 		return SPC_VICTIM_EVICT;
 	}

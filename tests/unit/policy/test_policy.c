@@ -156,13 +156,15 @@ START_TEST(test_s3fifo_one_hit_wonders_first)
 END_TEST
 
 /* S3-FIFO ghost and the 10 % rule. Twenty items are admitted and drained
- * (all from S, in order). The ghost holds 20 - 20/10 = 18 hashes, so h0
- * and h1 have expired and h2..h19 remain. Then:
- *   admit 2..19   ghost hits: straight to M (and out of the ghost)
+ * (all from S, in order), then 44..47 (peak still 20): 24 additions to a
+ * ghost of limit 18, in generations of 6 (core/policy_ghost.c). The
+ * fourth generation is full at the 24th: the first (h0..h5) is cleared
+ * then, h6..h19 and h44..h47 remain. Then:
+ *   admit 6..19, 44..47   ghost hits: straight to M
  *   admit 100     new: S;  admit 0: its hash expired: S
- *   S=100 0  M=2..19  total 20: 10*2 >= 20 -> S: 100 victim
- *   S=0      total 19: 10 < 19 -> M: 2 victim ... 10 victim (total 10)
- *   total 10: 10*1 >= 10 -> S: 0 victim, then M: 11..19. */
+ *   S=100 0  M=6..19 44..47  total 20: 10*2 >= 20 -> S: 100 victim
+ *   S=0      total 19: 10 < 19 -> M: 6 victim ... 14 victim (total 10)
+ *   total 10: 10*1 >= 10 -> S: 0 victim, then M: 15..19, 44..47. */
 START_TEST(test_s3fifo_ghost_and_small_share)
 {
 	struct fitem it[101];
@@ -176,8 +178,11 @@ START_TEST(test_s3fifo_ghost_and_small_share)
 	for (i = 0; i < 20; i++)
 		want[nw++] = i;
 	assert_ids(got, n, want, nw);
+	admit_all(p, it, 44, 48);
+	ck_assert_int_eq(drain_ids(p, got, 64), 4);
 
-	admit_all(p, it, 2, 20);
+	admit_all(p, it, 6, 20);
+	admit_all(p, it, 44, 48);
 	ck_assert_uint_eq(q_count(p, 0), 0);
 	ck_assert_uint_eq(q_count(p, 1), 18);
 	ck_assert_int_eq(spc_policy_admit(p, &it[100]), SPC_OK);
@@ -187,10 +192,12 @@ START_TEST(test_s3fifo_ghost_and_small_share)
 
 	nw = 0;
 	want[nw++] = 100;
-	for (i = 2; i <= 10; i++)
+	for (i = 6; i <= 14; i++)
 		want[nw++] = i;
 	want[nw++] = 0;
-	for (i = 11; i < 20; i++)
+	for (i = 15; i < 20; i++)
+		want[nw++] = i;
+	for (i = 44; i < 48; i++)
 		want[nw++] = i;
 	n = drain_ids(p, got, 64);
 	assert_ids(got, n, want, nw);
@@ -198,8 +205,8 @@ START_TEST(test_s3fifo_ghost_and_small_share)
 }
 END_TEST
 
-/* A ghost hit takes the hash out of the ghost; an eviction from M puts
- * nothing in; a dead item met in S puts nothing in. */
+/* An eviction from M takes the hash out of the ghost and puts nothing in;
+ * a dead item met in S puts nothing in. */
 START_TEST(test_s3fifo_ghost_membership)
 {
 	struct fitem it[4];
@@ -216,9 +223,9 @@ START_TEST(test_s3fifo_ghost_membership)
 	ck_assert_int_eq(spc_policy_next(p, 8, &v), SPC_VICTIM_EVICT);
 	ck_assert_ptr_eq(v, &it[1]); /* S holds >= 10 %: S first, ghost h1 */
 	ck_assert_int_eq(spc_policy_next(p, 8, &v), SPC_VICTIM_EVICT);
-	ck_assert_ptr_eq(v, &it[0]); /* from M: no ghost entry */
+	ck_assert_ptr_eq(v, &it[0]); /* from M: h0 leaves the ghost */
 	ck_assert_int_eq(spc_policy_admit(p, &it[0]), SPC_OK);
-	ck_assert_uint_eq(q_count(p, 0), 1); /* h0 left the ghost on its hit */
+	ck_assert_uint_eq(q_count(p, 0), 1); /* new again: S */
 	ck_assert_uint_eq(q_count(p, 1), 0);
 	/* dead in S: handed back, no ghost entry */
 	it[2].dead = 1;

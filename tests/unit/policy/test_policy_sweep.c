@@ -107,11 +107,13 @@ START_TEST(test_sweep_clock)
 }
 END_TEST
 
-/* S3-FIFO: 0..19 are admitted and evicted (the ghost keeps 20 - 2 = 18
- * hashes: 2..19); then 0..39 come: 2..19 to M, 0, 1, 20..39 to S. Every
- * third item dies. Sweeps of 4 interleaved with an eviction (0, the head
- * of S, which holds >= 10 %) and an admission (40, to S) collect every
- * dead item; S and M keep their live items in order, counters untouched. */
+/* S3-FIFO: 0..19 are admitted and evicted (the ghost, of limit 18 in
+ * generations of 6, still holds all 20 hashes: its first generation is
+ * cleared when the fourth is full, at the 24th addition); then 0..39
+ * come: 0..19 to M, 20..39 to S. Every third item dies. Sweeps of 4
+ * interleaved with an eviction (20, the head of S, which holds >= 10 %)
+ * and an admission (40, to S) collect every dead item; S and M keep their
+ * live items in order, counters untouched. */
 START_TEST(test_sweep_s3fifo_steps)
 {
 	struct fitem it[48];
@@ -129,8 +131,8 @@ START_TEST(test_sweep_s3fifo_steps)
 		ck_assert_int_eq(spc_policy_next(p, 8, &v), SPC_VICTIM_EVICT);
 	for (i = 0; i < 40; i++)
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
-	ck_assert_uint_eq(q_count(p, 0), 22);
-	ck_assert_uint_eq(q_count(p, 1), 18);
+	ck_assert_uint_eq(q_count(p, 0), 20);
+	ck_assert_uint_eq(q_count(p, 1), 20);
 	for (i = 0; i < 40; i++) {
 		it[i].freq = (unsigned)(i % 4);
 		if (i % 3 == 1) {
@@ -145,25 +147,25 @@ START_TEST(test_sweep_s3fifo_steps)
 		ck_assert_int_lt(++calls, 40);
 		if (calls == 3) {
 			ck_assert_int_eq(spc_policy_next(p, 8, &v), SPC_VICTIM_EVICT);
-			ck_assert_ptr_eq(v, &it[0]);
+			ck_assert_ptr_eq(v, &it[20]);
 			ck_assert_int_eq(spc_policy_admit(p, &it[40]), SPC_OK);
 		}
 	}
 	ck_assert_int_eq(rc.n, ndead);
 	ck_assert_uint_eq(spc_policy_size(p), 40 - ndead);
-	for (i = 20; i < 40; i++)
+	for (i = 21; i < 40; i++)
 		if (i % 3 != 1)
 			want_s[ns++] = i;
 	want_s[ns++] = 40;
-	for (i = 2; i < 20; i++)
+	for (i = 0; i < 20; i++)
 		if (i % 3 != 1)
 			want_m[nm++] = i;
 	n = ring_ids(p, 0, got, 64);
 	assert_ids(got, n, want_s, ns);
 	n = ring_ids(p, 1, got, 64);
 	assert_ids(got, n, want_m, nm);
-	for (i = 1; i < 40; i++)
-		if (i % 3 != 1)
+	for (i = 0; i < 40; i++)
+		if (i % 3 != 1 && i != 20)
 			ck_assert_uint_eq(it[i].freq, (unsigned)(i % 4));
 	spc_policy_destroy(p);
 }
