@@ -15,10 +15,11 @@
 #include <time.h>
 
 #include <urcu/rculfhash.h>
-/* xxhash.h in header-only mode: XXH3 is compiled into every caller, so the
- * read path's hash (a 16-byte key: about 20 instructions) is inlined and
- * not a call through the PLT into libxxhash. Same function, same values.
- * Defined here, before the first inclusion; the names stay static. */
+/* xxhash.h in header-only mode: XXH3 is compiled into the library, so the
+ * read path hashes with a local call (the compiler keeps spc_key_hash out
+ * of line: XXH3's long-key branches are large) instead of a call through
+ * the PLT into libxxhash; 4 instructions less per get. Same function, same
+ * values. Defined here, before the first inclusion; the names stay static. */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
