@@ -106,6 +106,73 @@ START_TEST(every_optional_field_in_its_place)
 }
 END_TEST
 
+/* spc_bytes_eq agrees with memcmp for every length around its inline
+ * range (8 to 32 bytes) and a difference at every position. */
+START_TEST(bytes_eq_agrees_with_memcmp)
+{
+	unsigned char a[48], b[48];
+
+	for (size_t i = 0; i < sizeof a; i++)
+		a[i] = (unsigned char)(i * 37 + 11);
+	for (size_t n = 0; n <= 40; n++) {
+		memcpy(b, a, sizeof b);
+		ck_assert(spc_bytes_eq(a, b, n));
+		for (size_t pos = 0; pos < n; pos++) {
+			memcpy(b, a, sizeof b);
+			b[pos] ^= 0x80;
+			ck_assert_msg(!spc_bytes_eq(a, b, n), "n %zu pos %zu", n, pos);
+			ck_assert_int_eq(spc_bytes_eq(a, b, n), memcmp(a, b, n) == 0);
+		}
+		/* bytes past n do not count */
+		memcpy(b, a, sizeof b);
+		b[n] ^= 0x80;
+		ck_assert(spc_bytes_eq(a, b, n));
+	}
+}
+END_TEST
+
+/* The match callback: its inline case (plain key of 8 to 32 bytes, entry
+ * without optional fields) and the general one give the same answers. */
+START_TEST(match_fast_and_general_agree)
+{
+	_Alignas(8) unsigned char mem[160];
+	struct spc_entry *e = (struct spc_entry *)mem;
+	const char *key = "0123456789abcdefghijklmnopqrstuv"; /* 32 bytes */
+
+	for (size_t klen = 1; klen <= 32; klen++) {
+		for (unsigned meta = 0; meta < 0x30; meta += 4) {
+			unsigned ns = spc_meta_ns(meta);
+			struct spc_key k = { key, klen, ns, ns == SPC_NS_HEIGHT ? 7 : 0 };
+			struct spc_key other_len = { key, klen - 1, ns, k.height };
+			struct spc_key other_ns = { key, klen, ns == SPC_NS_PLAIN ? SPC_NS_API : SPC_NS_PLAIN,
+			                            0 };
+			char bad[32];
+
+			memset(mem, 0, sizeof mem);
+			e->meta = (uint8_t)meta;
+			e->klen = (uint16_t)klen;
+			e->vlen = 1;
+			spc_entry_init_extra(e, 99, 7, 5);
+			memcpy(e->data + spc_entry_extra(meta), key, klen);
+			ck_assert(spc_match(&e->node, &k));
+			ck_assert(spc_match_any(&e->node, &k));
+			ck_assert(!spc_match(&e->node, &other_len));
+			ck_assert(!spc_match(&e->node, &other_ns));
+			memcpy(bad, key, klen);
+			bad[klen - 1] ^= 1;
+			k.key = bad;
+			ck_assert(!spc_match(&e->node, &k));
+			ck_assert(!spc_match_any(&e->node, &k));
+			if (ns == SPC_NS_HEIGHT) {
+				k.key = key;
+				k.height = 8;
+				ck_assert(!spc_match(&e->node, &k));
+			}
+		}
+	}
+}
+END_TEST
+
 /* Bytes charged per entry for 32-byte keys and 100-byte values, and what
  * the index and the policy really use per entry. Printed, not asserted
  * against the goal (STYLE: no performance assertions); docs record it. */
@@ -172,6 +239,8 @@ static Suite *entry_suite(void)
 	tcase_add_test(tc, plain_header_is_32_bytes);
 	tcase_add_test(tc, optional_fields_move_the_key);
 	tcase_add_test(tc, every_optional_field_in_its_place);
+	tcase_add_test(tc, bytes_eq_agrees_with_memcmp);
+	tcase_add_test(tc, match_fast_and_general_agree);
 	tcase_add_test(tc, memory_per_entry_32_100);
 	suite_add_tcase(s, tc);
 	return s;
