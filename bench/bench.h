@@ -213,6 +213,7 @@ extern const struct bench_sys bench_sys_splitcache;
 extern const struct bench_sys bench_sys_splitcache_clock;
 extern const struct bench_sys bench_sys_mutex_lru;
 extern const struct bench_sys bench_sys_lfht_bare;
+extern const struct bench_sys bench_sys_lfht_dense;
 extern const struct bench_sys bench_sys_rocksdb_lru;
 extern const struct bench_sys bench_sys_rocksdb_hcc;
 

@@ -12,7 +12,14 @@
  *   (inlined fast path), replaced nodes are freed through call_rcu; the
  *   table is sized from the budget up front. It is
  *   the ceiling for splitcache's design: the difference between the two is
- *   what the cache adds over the bare index.
+ *   what the cache adds over the bare index and its density.
+ *
+ * lfht-dense: the same bare table at splitcache's density: it starts at
+ *   1 024 buckets and doubles when it holds more than index_max_load
+ *   (--index-load, 2 by default) entries per bucket, the rule of the
+ *   cache's maintainer (core/maint.c). Against it, the difference is what
+ *   the cache's read path adds, the density being equal; lfht-bare over
+ *   lfht-dense is what the density costs.
  *
  * Guarantees: get returns 1 exactly when a value for the key is present
  * and copies min(vlen, cap) bytes of it; values never outlive a grace
@@ -138,6 +145,10 @@ struct lnode {
 
 struct lfht_sys {
 	struct cds_lfht *ht;
+	double max_load;         /* lfht-dense: doubles above this load; 0: sized once */
+	unsigned long buckets;   /* lfht-dense: size last asked */
+	pthread_mutex_t grow_mu; /* lfht-dense: one resize at a time */
+	long items;              /* lfht-dense: atomic, entries present */
 };
 
 struct lmatch_key {
@@ -166,7 +177,7 @@ static int lmatch(struct cds_lfht_node *node, const void *arg)
 	return n->klen == k->klen && memcmp(n->data, k->key, k->klen) == 0;
 }
 
-static int lfht_open(const struct bench_sys_params *p, void **out)
+static int lfht_open_sized(const struct bench_sys_params *p, void **out, int dense)
 {
 	struct lfht_sys *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -179,7 +190,14 @@ static int lfht_open(const struct bench_sys_params *p, void **out)
 	unsigned long init = 1UL << 16;
 	while (init < want && init < (1UL << 20))
 		init <<= 1;
-	s->ht = cds_lfht_new_flavor(init, init, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+	if (dense) {
+		init = 1024;
+		s->max_load = p->index_max_load > 0 ? p->index_max_load : 2.0;
+		s->buckets = init;
+		pthread_mutex_init(&s->grow_mu, NULL);
+	}
+	s->ht = cds_lfht_new_flavor(init, init, 0,
+	                            dense ? 0 : CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 	                            &urcu_memb_flavor, NULL);
 	if (!s->ht) {
 		free(s);
@@ -187,6 +205,39 @@ static int lfht_open(const struct bench_sys_params *p, void **out)
 	}
 	*out = s;
 	return 0;
+}
+
+static int lfht_open(const struct bench_sys_params *p, void **out)
+{
+	return lfht_open_sized(p, out, 0);
+}
+
+static int lfht_open_dense(const struct bench_sys_params *p, void **out)
+{
+	return lfht_open_sized(p, out, 1);
+}
+
+/* lfht-dense: counts an entry in (+1) or out (-1) and doubles the table
+ * when the load passes max_load. Context: a registered thread outside any
+ * read-side section (cds_lfht_resize's rule). */
+static void lfht_dense_count(struct lfht_sys *s, long n)
+{
+	long items;
+
+	if (!s->max_load)
+		return;
+	items = __atomic_add_fetch(&s->items, n, __ATOMIC_RELAXED);
+	if (n < 0 || (double)items <= s->max_load * (double)__atomic_load_n(&s->buckets, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&s->grow_mu);
+	unsigned long want = s->buckets;
+	while ((double)items > s->max_load * (double)want)
+		want <<= 1;
+	if (want != s->buckets) {
+		cds_lfht_resize(s->ht, want);
+		__atomic_store_n(&s->buckets, want, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&s->grow_mu);
 }
 
 static void lfht_thread_enter(void *h)
@@ -223,6 +274,8 @@ static void lfht_close(void *h)
 	urcu_memb_barrier();
 	cds_lfht_destroy(s->ht, NULL);
 	urcu_memb_unregister_thread();
+	if (s->max_load)
+		pthread_mutex_destroy(&s->grow_mu);
 	free(s);
 }
 
@@ -264,6 +317,8 @@ static int lfht_set(void *h, int pool, const void *key, size_t klen, const void 
 	urcu_memb_read_unlock();
 	if (old)
 		urcu_memb_call_rcu(&caa_container_of(old, struct lnode, node)->rcu, lnode_free_cb);
+	else
+		lfht_dense_count(s, 1);
 	return 0;
 }
 
@@ -281,6 +336,8 @@ static int lfht_del(void *h, int pool, const void *key, size_t klen)
 		found = 1;
 	}
 	urcu_memb_read_unlock();
+	if (found)
+		lfht_dense_count(s, -1);
 	return found;
 }
 
@@ -306,6 +363,20 @@ const struct bench_sys bench_sys_lfht_bare = {
 	.stats = lfht_stats,
 };
 
+const struct bench_sys bench_sys_lfht_dense = {
+	.name = "lfht-dense",
+	.what = "lfht-bare at splitcache's index density (doubles above --index-load)",
+	.available = mlru_available,
+	.open = lfht_open_dense,
+	.close = lfht_close,
+	.thread_enter = lfht_thread_enter,
+	.thread_exit = lfht_thread_exit,
+	.get = lfht_get,
+	.set = lfht_set,
+	.del = lfht_del,
+	.stats = lfht_stats,
+};
+
 /* ---- registry ----------------------------------------------------------- */
 
 const struct bench_sys *const *bench_systems_all(void)
@@ -313,7 +384,7 @@ const struct bench_sys *const *bench_systems_all(void)
 	static const struct bench_sys *const all[] = {
 		&bench_sys_splitcache, &bench_sys_splitcache_clock, &bench_sys_mutex_lru,
 		&bench_sys_rocksdb_lru, &bench_sys_rocksdb_hcc,     &bench_sys_lfht_bare,
-		NULL};
+		&bench_sys_lfht_dense, NULL};
 	return all;
 }
 
