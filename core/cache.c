@@ -292,10 +292,8 @@ int spc_match_any(struct cds_lfht_node *n, const void *k)
 {
 	const struct spc_key *lk = k;
 	const struct spc_entry *e = spc_entry_of(n);
-	unsigned meta = spc_entry_meta(e);
 
-	return e->klen == lk->klen && spc_meta_ns(meta) == lk->ns &&
-	       spc_bytes_eq(e->data + spc_entry_extra(meta), lk->key, lk->klen) &&
+	return spc_entry_ns(e) == lk->ns && spc_entry_key_eq(e, lk->key, lk->klen) &&
 	       (lk->ns != SPC_NS_HEIGHT || spc_entry_height(e) == lk->height);
 }
 
