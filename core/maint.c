@@ -582,7 +582,9 @@ static void *spc_maint_main(void *arg)
 		/* Relaxed: clearing before the step means a writer's kick
 		 * during the step is seen at the check below (under mu). */
 		__atomic_store_n(&ps->kicked, 0, __ATOMIC_RELAXED);
+		spc_fork_hold_shared();
 		work = spc_maint_step(ps, 1);
+		spc_fork_release_shared();
 		spc_lock(&ps->mu);
 		if (ps->stop)
 			break;
@@ -600,7 +602,9 @@ static void *spc_maint_main(void *arg)
 		}
 	}
 	spc_unlock(&ps->mu);
+	spc_fork_hold_shared();
 	spc_maint_flush(ps, 1);
+	spc_fork_release_shared();
 	return NULL;
 }
 

@@ -15,8 +15,18 @@
  *  4. the main thread stays registered until process exit (key destructors
  *     do not run for it; liburcu tolerates that).
  *
- * Process-wide state, deliberately: the thread-local flag, and one pthread
- * key created once (pthread_once). Neither belongs to a cache.
+ * Process-wide state, deliberately: the thread-local flag, one pthread
+ * key created once (pthread_once), and the fork lock. None belongs to a
+ * cache.
+ *
+ * The fork lock: every maintainer holds it shared through each step, the
+ * fork hooks hold it exclusively from prepare to parent/child. So at
+ * fork() no maintainer of any cache is inside a step (the allocator, a
+ * batch, the policy): the child's copy of the library's memory is one a
+ * step left, and no allocator lock is held by a thread the child lacks
+ * (allocators without fork handlers, ASan's among them, would hang the
+ * child's next allocation). Writer-preferring, so busy maintainers cannot
+ * keep prepare waiting: it waits for at most one step of each.
  */
 #include "sync/rcu.h"
 
@@ -27,6 +37,7 @@
 __thread int spc_rcu_registered;
 
 static pthread_key_t spc_rcu_key;
+static pthread_rwlock_t spc_fork_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static pthread_once_t spc_rcu_once = PTHREAD_ONCE_INIT;
 
 /* Runs at the exit of every thread that registered (value non-NULL). */
@@ -62,17 +73,44 @@ void spc_rcu_register_slow(void)
 
 /* ---- fork hooks (public) ----------------------------------------------- */
 
+void spc_fork_hold_shared(void)
+{
+	if (pthread_rwlock_rdlock(&spc_fork_lock) != 0)
+		spc_die("pthread_rwlock_rdlock failed");
+}
+
+void spc_fork_release_shared(void)
+{
+	if (pthread_rwlock_unlock(&spc_fork_lock) != 0)
+		spc_die("pthread_rwlock_unlock failed");
+}
+
 void spc_fork_prepare(void)
 {
+	/* Maintainers first: a step may wait for call_rcu callbacks
+	 * (urcu_memb_barrier), which must still run until the step ends. */
+	if (pthread_rwlock_wrlock(&spc_fork_lock) != 0)
+		spc_die("pthread_rwlock_wrlock failed");
 	urcu_memb_call_rcu_before_fork();
 }
 
 void spc_fork_parent(void)
 {
 	urcu_memb_call_rcu_after_fork_parent();
+	if (pthread_rwlock_unlock(&spc_fork_lock) != 0)
+		spc_die("pthread_rwlock_unlock failed");
 }
 
 void spc_fork_child(void)
 {
+	pthread_rwlockattr_t attr;
+
 	urcu_memb_call_rcu_after_fork_child();
+	/* The child has only the calling thread, whose thread id is not the
+	 * one that locked: a fresh lock rather than an unlock. */
+	if (pthread_rwlockattr_init(&attr) != 0 ||
+	    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP) != 0 ||
+	    pthread_rwlock_init(&spc_fork_lock, &attr) != 0)
+		spc_die("pthread_rwlock_init failed");
+	pthread_rwlockattr_destroy(&attr);
 }

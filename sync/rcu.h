@@ -38,6 +38,13 @@ static inline void spc_rcu_ensure(void)
 		spc_rcu_register_slow();
 }
 
+/* The fork lock (sync/rcu.c): a maintainer holds it shared through each
+ * step, so spc_fork_prepare, which takes it exclusively, waits for the
+ * step to end and keeps the next one from starting until fork is over.
+ * Context: maintainer threads, holding no other lock of the library. */
+void spc_fork_hold_shared(void);
+void spc_fork_release_shared(void);
+
 /* Read-side section of the calling thread (nestable). */
 static inline void spc_rcu_read_lock(void)
 {

@@ -3,11 +3,14 @@
  * tests/unit/sync/test_rcu.c: lazy registration (sync/rcu.c guarantees
  * 1-3): once per thread, whatever the number of caches; threads that exit
  * leave no reader behind (grace periods still complete); a thread may
- * outlive the cache it used and go on with another one; fork hooks.
+ * outlive the cache it used and go on with another one; fork hooks: they
+ * hold the maintainers between steps, and a child can exit.
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,33 +104,88 @@ START_TEST(exited_threads_leave_no_reader)
 }
 END_TEST
 
+/* Sets distinct 4-KiB items into the index pool until one is refused;
+ * returns the first refusal's code, or SPC_OK if all n were stored. */
+static int fill(struct spc_cache *c, unsigned first, unsigned n)
+{
+	static char val[4096];
+
+	for (unsigned i = first; i < first + n; i++) {
+		char key[16];
+		int rc;
+
+		snprintf(key, sizeof key, "k%u", i);
+		rc = spc_set(c, SPC_POOL_INDEX, key, strlen(key), val, sizeof val);
+		if (rc != SPC_OK)
+			return rc;
+	}
+	return SPC_OK;
+}
+
+START_TEST(prepare_holds_the_maintainers)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	struct spc_stats st;
+	unsigned n = (8u << 20) / 4096 * 2; /* twice the whole budget */
+
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	cfg.budget_bytes = 8u << 20;
+	cfg.full_wait_ms = 1000; /* long: only the held phase waits it out */
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	/* Held, no maintainer steps: nothing is evicted, the pool fills and
+	 * writers are refused after their bounded wait. (call_rcu is paused
+	 * too, so EFULL alone would not show the hold: evicted entries stay
+	 * charged until reclaimed. The eviction count does.) */
+	spc_fork_prepare();
+	ck_assert_int_eq(fill(c, 0, n), SPC_EFULL);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.evictions, 0);
+	spc_fork_parent();
+	/* Released, the maintainer evicts again and every write fits. */
+	ck_assert_int_eq(fill(c, n, n), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_gt(st.evictions, 0);
+	spc_close(c);
+}
+END_TEST
+
 START_TEST(fork_hooks_let_the_child_exit)
 {
 	struct spc_cache *c;
-	pid_t pid;
-	int status = 0;
 
 #ifdef __SANITIZE_THREAD__
 	return; /* TSan cannot start threads in a child of a threaded fork */
 #endif
 	c = open_cache();
-	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "v", 1), SPC_OK);
-	ck_assert_int_eq(spc_delete(c, SPC_POOL_VIEW, "k", 1), SPC_OK); /* call_rcu in use */
-	spc_fork_prepare();
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0) {
-		/* The child may not use caches of the parent (contract) and,
-		 * with the parent's maintainers registered as readers, should
-		 * exec or exit; what must work is leaving cleanly (exit handlers
-		 * of liburcu included) instead of hanging on call_rcu's state. */
-		spc_fork_child();
-		exit(0);
+	/* Several forks, each while the maintainer has work (a burst of
+	 * writes that evict, an unpublished entry for call_rcu). */
+	for (unsigned round = 0; round < 8; round++) {
+		pid_t pid;
+		int status = 0;
+
+		ck_assert_int_eq(fill(c, round * 1024, 1024), SPC_OK);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "v", 1), SPC_OK);
+		ck_assert_int_eq(spc_delete(c, SPC_POOL_VIEW, "k", 1), SPC_OK);
+		spc_fork_prepare();
+		pid = fork();
+		ck_assert_int_ne(pid, -1);
+		if (pid == 0) {
+			/* The child may not use caches of the parent (contract)
+			 * and, with the parent's maintainers registered as
+			 * readers, should exec or exit; what must work is
+			 * leaving cleanly (exit handlers of liburcu and of the
+			 * sanitizers included) instead of hanging on call_rcu's
+			 * state or on a lock a vanished thread held. */
+			spc_fork_child();
+			exit(0);
+		}
+		spc_fork_parent();
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status), "child killed by signal %d", WTERMSIG(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
 	}
-	spc_fork_parent();
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status), "child killed by signal %d", WTERMSIG(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	spc_close(c);
 }
 END_TEST
@@ -140,6 +198,7 @@ static Suite *rcu_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, register_once_and_outlive_a_cache);
 	tcase_add_test(tc, exited_threads_leave_no_reader);
+	tcase_add_test(tc, prepare_holds_the_maintainers);
 	tcase_add_test(tc, fork_hooks_let_the_child_exit);
 	suite_add_tcase(s, tc);
 	return s;
