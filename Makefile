@@ -29,6 +29,11 @@ PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 
 .PHONY: all deps build release run test test-asan test-tsan bench install clean
 
+# After a passing run: the stress tests' counts (ctest shows the output of
+# failing tests only), so every log says how much each stress test did.
+stress_counts = echo "stress counts ($(1)):"; \
+	grep -hE '^stress(_items|_views)?: ' $(BUILD)/$(1)/Testing/Temporary/LastTest.log || true
+
 all: build
 
 deps:
@@ -76,18 +81,21 @@ run: release
 
 test: build
 	cd $(BUILD)/test && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	@$(call stress_counts,test)
 
 test-asan: deps
 	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=address,undefined \
 	  -DSPC_BUILD_BENCH=OFF -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/asan -j $(JOBS)
 	cd $(BUILD)/asan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	@$(call stress_counts,asan)
 
 test-tsan: deps
 	cmake -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANITIZE=thread \
 	  -DSPC_BUILD_BENCH=OFF -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/tsan -j $(JOBS)
 	cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	@$(call stress_counts,tsan)
 
 bench: release
 	$(BUILD)/release/bench/splitcache-bench view-during-index --duration 2 --budget 128M \
