@@ -572,6 +572,8 @@ static void *spc_maint_main(void *arg)
 	 * call_rcu worker, which inherits this mask if we create it). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* Named for top, perf and gdb; a failure changes nothing else. */
+	pthread_setname_np(pthread_self(), ps->id == SPC_POOL_INDEX ? "spc-maint-index" : "spc-maint-view");
 	spc_maint_current = ps;
 	spc_rcu_ensure();
 	spc_lock(&ps->mu);
