@@ -402,6 +402,26 @@ static int stats_pools(struct spc_srv_ctx *ctx)
 	return rc ? SPC_ENOMEM : SPC_OK;
 }
 
+/* "stats workers": how the connections spread over the worker threads. */
+static int stats_workers(struct spc_srv_ctx *ctx)
+{
+	struct spc_server *srv = ctx->srv;
+	const struct spc_srv_counters *cnt;
+	char name[64];
+	int rc = 0;
+
+	rc |= stat_u(ctx->out, "threads", srv->nworkers);
+	for (unsigned i = 0; (cnt = spc_srv_worker_counters(srv, i)) != NULL; i++) {
+		snprintf(name, sizeof name, "worker_%u_curr_connections", i);
+		rc |= stat_u(ctx->out, name, spc_srv_worker_conns(srv, i));
+		snprintf(name, sizeof name, "worker_%u_total_connections", i);
+		rc |= stat_u(ctx->out, name, spc_srv_read(&cnt->total_connections));
+		snprintf(name, sizeof name, "worker_%u_handed_off", i);
+		rc |= stat_u(ctx->out, name, spc_srv_read(&cnt->conns_handed_off));
+	}
+	return rc ? SPC_ENOMEM : SPC_OK;
+}
+
 /* The first argument of stats is `word`. */
 static bool arg_is(const char *a, size_t n, const char *word)
 {
@@ -426,6 +446,8 @@ enum spc_srv_exec spc_srv_exec_stats(struct spc_srv_ctx *ctx, const struct spc_p
 		rc = stats_settings(ctx);
 	} else if (arg_is(a, n, "pools")) {
 		rc = stats_pools(ctx);
+	} else if (arg_is(a, n, "workers")) {
+		rc = stats_workers(ctx);
 	} else if (arg_is(a, n, "reset")) {
 		return ok_or_close(spc_proto_puts(ctx->out, SPC_PROTO_RESET));
 	} else if (arg_is(a, n, "items") || arg_is(a, n, "slabs") || arg_is(a, n, "sizes") ||

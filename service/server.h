@@ -58,6 +58,7 @@ struct spc_srv_counters {
 	uint64_t cas_hits, cas_misses, cas_badval, touch_hits, touch_misses;
 	uint64_t bytes_read, bytes_written, total_connections, rejected_connections;
 	uint64_t conns_closed_output, conns_closed_idle;
+	uint64_t conns_handed_off; /* accepted here, given to a less loaded worker */
 };
 
 struct spc_srv_listener {
@@ -109,6 +110,12 @@ int spc_srv_workers_start(struct spc_server *srv);
 /* Asks every worker to stop (close listeners, finish in-flight requests,
  * flush, close), waits for them and frees them. Context: main thread. */
 void spc_srv_workers_stop(struct spc_server *srv);
+/* Connections worker i serves or was handed (0 past the last worker).
+ * Context: any thread; a relaxed snapshot. */
+unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i);
+/* Worker i's counters (NULL past the last worker): read them with
+ * spc_srv_read. Context: any thread while the workers run. */
+const struct spc_srv_counters *spc_srv_worker_counters(struct spc_server *srv, unsigned i);
 /* Sums every worker's counters into *out. Context: any thread. */
 void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out);
 

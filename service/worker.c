@@ -4,10 +4,19 @@
  *
  * Each worker owns an epoll instance, its connections and its counters.
  * Every worker watches every listener with EPOLLEXCLUSIVE, so the kernel
- * wakes one of the idle workers per incoming connection and connections
- * spread over the workers without a dispatcher thread; a connection then
- * lives on the worker that accepted it, and no connection state is ever
- * shared. (Why plain epoll and not libevent: docs/service.md.)
+ * wakes one idle worker per incoming connection, without a dispatcher
+ * thread. (Why plain epoll and not libevent: docs/service.md.)
+ *
+ * Balance. The worker that accepts a connection gives it to the worker
+ * with the fewest connections (itself on a tie): it counts the connection
+ * in that worker's load at once, queues the descriptor on it and wakes it
+ * through its eventfd; the owner takes its queue at its next wakeup. The
+ * choice and the count are made under accept_mu, so a burst of connects
+ * (a client pool opening 32 connections at once) spreads evenly: waking
+ * alone, the first worker to wake would take the whole burst, and its
+ * clients would queue behind one core while the other worker slept. A
+ * connection then lives on its owner, and no connection state is ever
+ * shared.
  *
  * A connection's life, level-triggered:
  *
@@ -17,7 +26,12 @@
  *   send  the whole output at once (one send per batch of pipelined
  *         requests), and repeat while there is input, at most
  *         SPC_SRV_READS_PER_EVENT times so one busy client cannot starve
- *         the others of its worker.
+ *         the others of its worker. A read that returned less than it
+ *         asked for emptied the socket: after its requests are answered
+ *         the connection goes back to epoll without a read that could
+ *         only fail with EAGAIN (level-triggered, so data that arrived
+ *         meanwhile wakes it again at once). One recv per request, not
+ *         two, for a client that waits for each reply.
  *
  * Bounds. The input buffer grows only as far as the longest request the
  * parser can accept (a get line of get_line_max, or a line plus a data
@@ -51,6 +65,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -83,6 +98,12 @@ struct lsrc {
 	struct spc_srv_listener *l;
 };
 
+/* A connection accepted by one worker for another. */
+struct handoff {
+	int fd;
+	struct spc_srv_listener *l;
+};
+
 struct conn {
 	struct src src;
 	int fd;
@@ -112,6 +133,10 @@ struct spc_srv_worker {
 	struct lsrc lsrc[SPC_SRV_MAX_LISTENERS];
 	struct conn *conns;
 	unsigned nconns;
+	unsigned load;           /* atomic: nconns + handed in, not yet taken */
+	pthread_mutex_t hand_mu; /* guards hand, hand_n, hand_cap */
+	struct handoff *hand;
+	unsigned hand_n, hand_cap;
 	struct spc_srv_counters cnt;
 };
 
@@ -188,6 +213,7 @@ static void conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
+	__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&w->srv->curr_conns, 1, __ATOMIC_RELAXED);
 	free(c->in);
 	spc_proto_out_free(&c->out);
@@ -277,7 +303,8 @@ static void conn_process(struct conn *c)
 	}
 }
 
-enum rd { RD_DATA, RD_AGAIN, RD_EOF, RD_ERR };
+/* RD_SHORT: data, fewer bytes than asked for (the socket is empty now). */
+enum rd { RD_DATA, RD_SHORT, RD_AGAIN, RD_EOF, RD_ERR };
 
 /* Reads up to read_max bytes, growing the input buffer as far as the
  * longest acceptable request. */
@@ -316,7 +343,7 @@ static enum rd conn_read(struct conn *c)
 	c->in_len += (size_t)n;
 	c->last_active = c->ctx.now;
 	spc_srv_count(&c->w->cnt.bytes_read, (uint64_t)n);
-	return RD_DATA;
+	return (size_t)n < want ? RD_SHORT : RD_DATA;
 }
 
 /* Gives back buffers a large request or reply grew, once they are empty,
@@ -340,6 +367,7 @@ static void conn_trim(struct conn *c)
 static void conn_run(struct conn *c)
 {
 	unsigned reads = 0;
+	bool drained = false;
 
 	for (;;) {
 		if (c->suspended) {
@@ -357,9 +385,12 @@ static void conn_run(struct conn *c)
 			goto close;
 		if (c->suspended)
 			continue;
-		if (c->closing || c->eof || reads++ >= SPC_SRV_READS_PER_EVENT)
+		if (c->closing || c->eof || drained || reads++ >= SPC_SRV_READS_PER_EVENT)
 			break;
 		switch (conn_read(c)) {
+		case RD_SHORT:
+			drained = true;
+			continue;
 		case RD_DATA:
 			continue;
 		case RD_AGAIN:
@@ -386,6 +417,8 @@ close:
 	conn_close(c);
 }
 
+/* Makes fd a connection of w, whose load already counts it.
+ * Context: w's thread. */
 static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *l)
 {
 	struct spc_server *srv = w->srv;
@@ -399,6 +432,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 		(void)n; /* best effort, as memcached */
 		close(fd);
 		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
 		spc_srv_count(&w->cnt.rejected_connections, 1);
 		return;
 	}
@@ -410,6 +444,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 			free(c);
 		close(fd);
 		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
 		spc_srv_log(srv, SPC_SRV_LOG_ERR, "out of memory accepting a connection");
 		return;
 	}
@@ -438,6 +473,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 		free(c);
 		close(fd);
 		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	c->next = w->conns;
@@ -477,11 +513,91 @@ static void refuse_one(struct spc_srv_worker *w, struct spc_srv_listener *l)
 	spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "accept: out of file descriptors (raise ulimit -n)");
 }
 
+/* The worker with the fewest connections, self on a tie.
+ * Context: accept_mu held (loads change under it only upwards). */
+static struct spc_srv_worker *least_loaded(struct spc_srv_worker *self)
+{
+	struct spc_server *srv = self->srv;
+	struct spc_srv_worker *best = self;
+	unsigned best_load = __atomic_load_n(&self->load, __ATOMIC_RELAXED), i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		struct spc_srv_worker *w = &srv->workers[i];
+		unsigned load = __atomic_load_n(&w->load, __ATOMIC_RELAXED);
+
+		if (load < best_load) {
+			best = w;
+			best_load = load;
+		}
+	}
+	return best;
+}
+
+/* Queues fd on w and wakes it. Returns false when the queue cannot grow
+ * (the caller keeps the connection). Context: another worker's thread. */
+static bool hand_to(struct spc_srv_worker *w, int fd, struct spc_srv_listener *l)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	pthread_mutex_lock(&w->hand_mu);
+	if (w->hand_n == w->hand_cap) {
+		unsigned cap = w->hand_cap ? w->hand_cap * 2 : 16;
+		struct handoff *p = realloc(w->hand, cap * sizeof *p);
+
+		if (!p) {
+			pthread_mutex_unlock(&w->hand_mu);
+			return false;
+		}
+		w->hand = p;
+		w->hand_cap = cap;
+	}
+	w->hand[w->hand_n].fd = fd;
+	w->hand[w->hand_n].l = l;
+	/* Relaxed store: the owner's unlocked test is a hint; it reads the
+	 * queue under hand_mu. */
+	__atomic_store_n(&w->hand_n, w->hand_n + 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&w->hand_mu);
+	/* Fails only if the counter would overflow, that is when the owner
+	 * has not read it for 2^64 wakeups: the queue is taken anyway at the
+	 * owner's next wakeup, at the latest after SPC_SRV_TICK_MS. */
+	n = write(w->wakefd, &one, sizeof one);
+	(void)n;
+	return true;
+}
+
+/* Takes the connections other workers handed to w: serves them, or, once
+ * w is draining, closes them. Context: w's thread. */
+static void take_handoffs(struct spc_srv_worker *w, bool draining)
+{
+	struct handoff *hand;
+	unsigned n, i;
+
+	if (__atomic_load_n(&w->hand_n, __ATOMIC_RELAXED) == 0)
+		return;
+	pthread_mutex_lock(&w->hand_mu);
+	hand = w->hand;
+	n = w->hand_n;
+	w->hand = NULL;
+	w->hand_n = w->hand_cap = 0;
+	pthread_mutex_unlock(&w->hand_mu);
+	for (i = 0; i < n; i++) {
+		if (draining) {
+			close(hand[i].fd);
+			__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
+		} else {
+			conn_new(w, hand[i].fd, hand[i].l);
+		}
+	}
+	free(hand);
+}
+
 static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 {
 	unsigned i;
 
 	for (i = 0; i < SPC_SRV_ACCEPTS_PER_EVENT; i++) {
+		struct spc_srv_worker *to = w;
 		int fd, err;
 
 		pthread_mutex_lock(&accept_mu);
@@ -489,11 +605,33 @@ static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 		err = errno;
 		if (fd < 0 && (err == EMFILE || err == ENFILE))
 			refuse_one(w, l);
+		if (fd >= 0) {
+			to = least_loaded(w);
+			__atomic_add_fetch(&to->load, 1, __ATOMIC_RELAXED);
+			if (to != w && !hand_to(to, fd, l)) {
+				__atomic_sub_fetch(&to->load, 1, __ATOMIC_RELAXED);
+				__atomic_add_fetch(&w->load, 1, __ATOMIC_RELAXED);
+				to = w;
+			}
+		}
 		pthread_mutex_unlock(&accept_mu);
 		if (fd < 0)
 			return; /* EAGAIN: another worker took it, or none left */
-		conn_new(w, fd, l);
+		if (to == w)
+			conn_new(w, fd, l);
+		else
+			spc_srv_count(&w->cnt.conns_handed_off, 1);
 	}
+}
+
+unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i)
+{
+	return i < srv->nworkers ? __atomic_load_n(&srv->workers[i].load, __ATOMIC_RELAXED) : 0;
+}
+
+const struct spc_srv_counters *spc_srv_worker_counters(struct spc_server *srv, unsigned i)
+{
+	return i < srv->nworkers ? &srv->workers[i].cnt : NULL;
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -543,11 +681,22 @@ static void *worker_main(void *arg)
 	struct epoll_event ev[SPC_SRV_EVENTS];
 	uint64_t last_tick = mono_ms(), drain_until = 0;
 	bool draining = false;
+	char name[16];
+
+	/* "spc-worker-N", cut to the kernel's 15 bytes; for top and perf. */
+	snprintf(name, sizeof name, "spc-worker-%u", w->id);
+	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
-		int n = epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, SPC_SRV_TICK_MS), i;
-		uint64_t now = spc_srv_now(), ms;
+		int n, i;
+		uint64_t now, ms;
 		struct conn *c;
+
+		/* Before waiting: a handoff queued before this worker first
+		 * waited has no wakeup of its own to come. */
+		take_handoffs(w, draining);
+		n = epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, SPC_SRV_TICK_MS);
+		now = spc_srv_now();
 
 		for (i = 0; i < n; i++) {
 			struct src *s = ev[i].data.ptr;
@@ -559,7 +708,7 @@ static void *worker_main(void *arg)
 				uint64_t v;
 				ssize_t r = read(w->wakefd, &v, sizeof v);
 
-				(void)r;
+				(void)r; /* handoffs are taken below */
 			} else {
 				c = (struct conn *)s;
 				c->ctx.now = now;
@@ -581,13 +730,19 @@ static void *worker_main(void *arg)
 	}
 	while (w->conns)
 		conn_close(w->conns);
+	take_handoffs(w, true);
 	return NULL;
 }
 
 /* ---- start, stop ------------------------------------------------------- */
 
+/* Context: every worker joined (none can hand w a connection any more). */
 static void worker_fini(struct spc_srv_worker *w)
 {
+	for (unsigned i = 0; i < w->hand_n; i++)
+		close(w->hand[i].fd);
+	free(w->hand);
+	pthread_mutex_destroy(&w->hand_mu);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->wakefd >= 0)
@@ -635,12 +790,20 @@ int spc_srv_workers_start(struct spc_server *srv)
 	srv->nworkers = srv->opt.threads;
 	for (i = 0; i < srv->nworkers; i++) {
 		srv->workers[i].epfd = srv->workers[i].wakefd = srv->workers[i].spare_fd = -1;
+		srv->workers[i].hand_mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	}
+	/* Every worker set up before any runs: a running worker may hand a
+	 * connection to any other. */
+	for (i = 0; i < srv->nworkers; i++) {
+		if (worker_init(srv, &srv->workers[i], i) != SPC_OK) {
+			spc_srv_workers_stop(srv);
+			return SPC_ESYS;
+		}
 	}
 	for (i = 0; i < srv->nworkers; i++) {
 		struct spc_srv_worker *w = &srv->workers[i];
 
-		if (worker_init(srv, w, i) != SPC_OK ||
-		    pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			spc_srv_workers_stop(srv);
 			return SPC_ESYS;
 		}
@@ -662,11 +825,14 @@ void spc_srv_workers_stop(struct spc_server *srv)
 		if (srv->workers[i].started && write(srv->workers[i].wakefd, &one, sizeof one) < 0)
 			spc_srv_log(srv, SPC_SRV_LOG_ERR, "waking worker %u failed", i);
 	}
+	/* Join all before freeing any: a worker still running may hand a
+	 * connection to one that already stopped. */
 	for (i = 0; i < srv->nworkers; i++) {
 		if (srv->workers[i].started)
 			pthread_join(srv->workers[i].thread, NULL);
-		worker_fini(&srv->workers[i]);
 	}
+	for (i = 0; i < srv->nworkers; i++)
+		worker_fini(&srv->workers[i]);
 	free(srv->workers);
 	srv->workers = NULL;
 	srv->nworkers = 0;

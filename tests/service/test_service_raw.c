@@ -3,9 +3,9 @@
  * The real splitcached over raw sockets: byte-exact replies of every
  * classic and meta command, noreply, pipelining, requests sent one byte at
  * a time, a large multi-get read slowly, exptime rules, the view pool's
- * key convention, and stats. Each test starts its own server on free
- * ports and checks that SIGTERM makes it exit 0 (sanitizer builds: no
- * leak, no error).
+ * key convention, stats, and connections spread over the workers. Each
+ * test starts its own server on free ports and checks that SIGTERM makes
+ * it exit 0 (sanitizer builds: no leak, no error).
  */
 #include <check.h>
 #include <stdio.h>
@@ -438,6 +438,42 @@ START_TEST(test_stats_fields)
 }
 END_TEST
 
+/* A burst of connections spreads evenly over the two workers, whichever
+ * of them the kernel wakes for it, and every connection is served. */
+START_TEST(test_connections_spread_over_workers)
+{
+	enum { N = 31 }; /* 32 with the test's own */
+	int c[N];
+	char buf[256];
+	const char *r;
+	long long w0, w1;
+
+	up(NULL);
+	for (int i = 0; i < N; i++) {
+		c[i] = conn_open(S.index_port);
+		ck_assert_int_ge(c[i], 0);
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert(conn_sends(c[i], "version\r\n"));
+		conn_recv_until(c[i], buf, sizeof buf, "\r\n", NULL);
+		ck_assert_msg(strncmp(buf, "VERSION ", 8) == 0, "connection %d: %s", i, buf);
+	}
+	r = conn_ask(fd, "stats workers\r\n", "END\r\n");
+	ck_assert_int_eq(stat_value(r, "threads"), 2);
+	w0 = stat_value(r, "worker_0_curr_connections");
+	w1 = stat_value(r, "worker_1_curr_connections");
+	ck_assert_int_eq(w0 + w1, N + 1);
+	ck_assert_msg(w0 - w1 <= 1 && w1 - w0 <= 1, "connections per worker: %lld and %lld", w0,
+		      w1);
+	ck_assert_int_eq(stat_value(r, "worker_0_total_connections") +
+				 stat_value(r, "worker_1_total_connections"),
+			 N + 1);
+	for (int i = 0; i < N; i++)
+		close(c[i]);
+	down();
+}
+END_TEST
+
 int main(void)
 {
 	const struct TTest *const tests[] = {
@@ -451,6 +487,7 @@ int main(void)
 		test_large_multiget_slow_reader,
 		test_view_key_convention,
 		test_stats_fields,
+		test_connections_spread_over_workers,
 		test_unix_socket,
 		test_refuses_public_address,
 	};
