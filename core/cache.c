@@ -550,8 +550,8 @@ int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 /* Unpublishes the live entry of k if its cas is cas_expect (0: any).
  * An expired entry found on the way is unpublished too, counted as an
  * expiration, and the answer is SPC_ENOTFOUND. */
-static int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                              uint64_t cas_expect)
+int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                       uint64_t cas_expect)
 {
 	struct spc_pstate *ps;
 	struct spc_entry *gone = NULL;

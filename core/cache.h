@@ -352,6 +352,10 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
                   enum spc_store_mode mode, const void *val, size_t vlen,
                   const struct spc_item *item, uint64_t *cas_out);
 int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
+/* As spc_delete_key, only if the live entry's cas is cas_expect (0: any):
+ * SPC_EEXISTS otherwise, and nothing is removed. */
+int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                       uint64_t cas_expect);
 
 /* ---- core/maint.c ---------------------------------------------------------- */
 

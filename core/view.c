@@ -465,6 +465,14 @@ int spc_delete_at(struct spc_cache *c, uint64_t height, const void *key, size_t 
 	return spc_delete_key(c, SPC_POOL_VIEW, &k);
 }
 
+int spc_delete_at_cas(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
+                      uint64_t cas_expect)
+{
+	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
+
+	return spc_delete_key_cas(c, SPC_POOL_VIEW, &k, cas_expect);
+}
+
 /* ---- named API entries ---------------------------------------------------- */
 
 int spc_api_set(struct spc_cache *c, const char *name, const void *val, size_t vlen)

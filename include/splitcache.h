@@ -389,6 +389,10 @@ int spc_get_at_rcu(struct spc_cache *cache, uint64_t height, const void *key, si
 /* Removes (height, key). As spc_delete. Context: any thread, not in read
  * section. */
 int spc_delete_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen);
+/* Removes (height, key) only if its entry still has cas_expect (0: any).
+ * As spc_delete_cas. Context: any thread, not in read section. */
+int spc_delete_at_cas(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
+                      uint64_t cas_expect);
 
 /* Chain reorganisation: removes every height-partitioned entry at or
  * above height, in time proportional to what it removes; readers are

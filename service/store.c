@@ -11,15 +11,12 @@
  *
  * Height-partitioned view entries ((height, key), docs/service.md) have
  * stores, lookups and deletes in the library (spc_store_at, spc_get_at_rcu,
- * spc_delete_at) but no incr, touch or cas-checked delete. Those are
- * emulated here as read-modify-write loops: read the entry (value, flags,
+ * spc_delete_at_cas) but no incr or touch. Those are emulated here as read-modify-write loops: read the entry (value, flags,
  * cas, expiry), compute the new one, publish it with spc_store_at in
  * SPC_STORE_CAS mode against the cas read, and start again when another
  * writer got there first (at most SPC_SRV_RMW_TRIES times, then EEXISTS
- * as memcached answers a lost cas race). Differences from the plain
- * commands: touch of a (height, key) entry gives it a new cas, and a
- * delete with a cas may, in a race with a concurrent store, remove the
- * newer entry (the library has no spc_delete_at_cas).
+ * as memcached answers a lost cas race). The one difference from the
+ * plain commands: touch of a (height, key) entry gives it a new cas.
  *
  * Guarantees (tests/service):
  *  1. A command on a plain entry is exactly the library call's semantics.
@@ -314,17 +311,5 @@ int spc_srv_delete(struct spc_srv_store *st, const struct spc_srv_ns *ns, const 
 	(void)now;
 	if (!ns->at)
 		return spc_delete_cas(st->cache, ns->pool, key, klen, cas_expect);
-	if (cas_expect) {
-		struct spc_srv_item cur;
-		int rc;
-
-		spc_read_lock(st->cache);
-		rc = spc_srv_get_rcu(st, ns, key, klen, 0, &cur);
-		spc_read_unlock(st->cache);
-		if (rc != SPC_OK)
-			return rc;
-		if (cur.cas != cas_expect)
-			return SPC_EEXISTS;
-	}
-	return spc_delete_at(st->cache, ns->height, key, klen);
+	return spc_delete_at_cas(st->cache, ns->height, key, klen, cas_expect);
 }

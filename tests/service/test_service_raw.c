@@ -350,7 +350,20 @@ START_TEST(test_view_key_convention)
 				  "get @9/n n\r\n", "END\r\n"),
 			 "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
 			 "EX\r\nVALUE @9/n 3 2\r\n0x\r\nEND\r\n");
-	ck_assert_str_eq(conn_ask(vfd, "delete @9/n\r\n", "\r\n"), "DELETED\r\n");
+	/* a delete with the entry's own cas removes it */
+	{
+		unsigned long long cas = 0;
+		unsigned flags, bytes;
+		char k[16], req[64];
+
+		r = conn_ask(vfd, "gets @9/n\r\n", "END\r\n");
+		ck_assert_int_eq(sscanf(r, "VALUE %15s %u %u %llu", k, &flags, &bytes, &cas), 4);
+		snprintf(req, sizeof req, "md @9/n C%llu\r\n", cas + 1);
+		ck_assert_str_eq(conn_ask(vfd, req, "\r\n"), "EX\r\n");
+		snprintf(req, sizeof req, "md @9/n C%llu\r\n", cas);
+		ck_assert_str_eq(conn_ask(vfd, req, "\r\n"), "HD\r\n");
+		ck_assert_str_eq(conn_ask(vfd, "delete @9/n\r\n", "\r\n"), "NOT_FOUND\r\n");
+	}
 	/* the index pool knows none of them */
 	expect("get k @6/k\r\n", "END\r\n");
 	r = conn_ask(vfd, "stats pools\r\n", "END\r\n");

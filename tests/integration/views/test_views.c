@@ -83,6 +83,44 @@ START_TEST(set_get_delete_at)
 }
 END_TEST
 
+/* A cas-checked delete removes the entry it names and nothing else: not
+ * a newer store of the same (height, key), not the key at another height,
+ * not the plain key. */
+START_TEST(delete_at_cas_removes_only_the_entry_it_names)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	struct spc_stats st;
+	uint64_t first = 0, second = 0;
+	char buf[64];
+
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_SET, "k", 1, "a", 1, NULL, &first), SPC_OK);
+	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_SET, "k", 1, "b", 1, NULL, &second), SPC_OK);
+	ck_assert_int_eq(spc_set_at(c, 6, "k", 1, "six", 3), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, "k", 1, "plain", 5), SPC_OK);
+	ck_assert_uint_ne(first, second);
+	/* the replaced entry's cas: refused, the newer value stays */
+	ck_assert_int_eq(spc_delete_at_cas(c, 5, "k", 1, first), SPC_EEXISTS);
+	ck_assert_int_eq(at_str(c, 5, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "b");
+	/* right cas, wrong height or absent key */
+	ck_assert_int_eq(spc_delete_at_cas(c, 4, "k", 1, second), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_delete_at_cas(c, 5, "x", 1, second), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_delete_at_cas(c, 5, "k", 1, second), SPC_OK);
+	ck_assert_int_eq(at_str(c, 5, "k", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_delete_at_cas(c, 5, "k", 1, second), SPC_ENOTFOUND);
+	/* cas 0: any entry, as spc_delete_at */
+	ck_assert_int_eq(spc_delete_at_cas(c, 6, "k", 1, 0), SPC_OK);
+	ck_assert_int_eq(spc_delete_at_cas(c, 6, NULL, 1, 0), SPC_EINVAL);
+	ck_assert_int_eq(spc_delete_at_cas(NULL, 6, "k", 1, 0), SPC_EINVAL);
+	ck_assert_int_eq(plain_str(c, SPC_POOL_VIEW, "k", buf, sizeof buf), SPC_OK);
+	ck_assert_str_eq(buf, "plain");
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &st), SPC_OK);
+	ck_assert_uint_eq(st.deletes, 2);
+	ck_assert_uint_eq(st.items, 1);
+	spc_close(c);
+}
+END_TEST
+
 START_TEST(zero_copy_and_range)
 {
 	struct spc_cache *c = open_cache(16u << 20, _i);
@@ -496,6 +534,7 @@ static Suite *views_suite(void)
 	TCase *tc = tcase_create("namespaces");
 
 	tcase_add_loop_test(tc, set_get_delete_at, 0, 2);
+	tcase_add_loop_test(tc, delete_at_cas_removes_only_the_entry_it_names, 0, 2);
 	tcase_add_loop_test(tc, zero_copy_and_range, 0, 2);
 	tcase_add_loop_test(tc, api_entries, 0, 2);
 	tcase_add_loop_test(tc, arguments, 0, 2);
