@@ -356,6 +356,13 @@ int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_
  * SPC_EEXISTS otherwise, and nothing is removed. */
 int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
                        uint64_t cas_expect);
+/* spc_arith, spc_gat and spc_touch (out NULL) of a validated key of any
+ * namespace (core/item.c). spc_gat_key's *cas_out (may be NULL) is set
+ * only when a new entry was published: a touch in place publishes none. */
+int spc_arith_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, int decr,
+                  uint64_t delta, uint64_t cas_expect, uint64_t *value_out, uint64_t *cas_out);
+int spc_gat_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                uint64_t expiry, void *buf, size_t cap, struct spc_value *out, uint64_t *cas_out);
 
 /* ---- core/maint.c ---------------------------------------------------------- */
 

@@ -199,19 +199,25 @@ static void spc_arith_fill(void *arg, const struct spc_entry *old, unsigned char
 	memcpy(value, a->text, a->len);
 }
 
+int spc_arith_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, int decr,
+                  uint64_t delta, uint64_t cas_expect, uint64_t *value_out, uint64_t *cas_out)
+{
+	struct spc_arith_arg a = { decr != 0, delta, cas_expect, 0, { 0 }, 0 };
+	int r = spc_edit_key(c, pool, k, 0, spc_arith_plan, spc_arith_fill, &a, NULL, cas_out);
+
+	if (r == SPC_OK && value_out)
+		*value_out = a.value;
+	return r;
+}
+
 int spc_arith(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen, int decr,
               uint64_t delta, uint64_t cas_expect, uint64_t *value_out, uint64_t *cas_out)
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
-	struct spc_arith_arg a = { decr != 0, delta, cas_expect, 0, { 0 }, 0 };
-	int r;
 
 	if (!spc_item_args_ok(c, pool, key, klen))
 		return SPC_EINVAL;
-	r = spc_edit_key(c, pool, &k, 0, spc_arith_plan, spc_arith_fill, &a, NULL, cas_out);
-	if (r == SPC_OK && value_out)
-		*value_out = a.value;
-	return r;
+	return spc_arith_key(c, pool, &k, decr, delta, cas_expect, value_out, cas_out);
 }
 
 int spc_incr(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
@@ -292,24 +298,30 @@ static void spc_touch_fill(void *arg, const struct spc_entry *old, unsigned char
 	memcpy(value, spc_entry_value(old), old->vlen);
 }
 
+int spc_gat_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                uint64_t expiry, void *buf, size_t cap, struct spc_value *out, uint64_t *cas_out)
+{
+	struct spc_touch_arg t = { c, expiry, buf, cap, out };
+
+	return spc_edit_key(c, pool, k, 0, spc_touch_plan, spc_touch_fill, &t, NULL, cas_out);
+}
+
 int spc_gat(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
             uint64_t expiry, void *buf, size_t cap, struct spc_value *out)
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
-	struct spc_touch_arg t = { c, expiry, buf, cap, out };
 
 	if (!spc_item_args_ok(c, pool, key, klen) || !out || (!buf && cap > 0))
 		return SPC_EINVAL;
-	return spc_edit_key(c, pool, &k, 0, spc_touch_plan, spc_touch_fill, &t, NULL, NULL);
+	return spc_gat_key(c, pool, &k, expiry, buf, cap, out, NULL);
 }
 
 int spc_touch(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
               uint64_t expiry)
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
-	struct spc_touch_arg t = { c, expiry, NULL, 0, NULL };
 
 	if (!spc_item_args_ok(c, pool, key, klen))
 		return SPC_EINVAL;
-	return spc_edit_key(c, pool, &k, 0, spc_touch_plan, spc_touch_fill, &t, NULL, NULL);
+	return spc_gat_key(c, pool, &k, expiry, NULL, 0, NULL, NULL);
 }

@@ -388,9 +388,17 @@ static int spc_api_key(const char *name, struct spc_key *k)
 
 /* ---- height-partitioned entries ----------------------------------------- */
 
-int spc_store_at(struct spc_cache *c, uint64_t height, enum spc_store_mode mode, const void *key,
-                 size_t klen, const void *val, size_t vlen, const struct spc_item *item,
-                 uint64_t *cas_out)
+/* One write of a height-partitioned entry, run by spc_write_at: publishes
+ * at most one entry of k and sets *cas to its cas (left 0 when it
+ * published none, as a touch in place). */
+typedef int spc_at_write_fn(struct spc_cache *c, const struct spc_key *k, void *arg,
+                            uint64_t *cas);
+
+/* Every write of (height, key): refused above the tip, the per-height
+ * index's share charged with the entry it publishes, and withdrawn when
+ * the tip fell below the height while it ran. */
+static int spc_write_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
+                        spc_at_write_fn *write, void *arg, uint64_t *cas_out)
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
 	struct spc_pstate *ps;
@@ -399,9 +407,6 @@ int spc_store_at(struct spc_cache *c, uint64_t height, enum spc_store_mode mode,
 	unsigned epoch;
 	int r;
 
-	/* klen above SPC_KEY_MAX is the core's SPC_ETOOBIG. */
-	if (!c || !key || klen == 0 || (!val && vlen > 0))
-		return SPC_EINVAL;
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
 	ps = &c->ps[SPC_POOL_VIEW];
@@ -418,8 +423,8 @@ int spc_store_at(struct spc_cache *c, uint64_t height, enum spc_store_mode mode,
 		spc_count(c, SPC_POOL_VIEW, SPC_C_EFULL, 1);
 		goto out;
 	}
-	r = spc_store_key(c, SPC_POOL_VIEW, &k, mode, val, vlen, item, &cas);
-	if (r != SPC_OK) {
+	r = write(c, &k, arg, &cas);
+	if (r != SPC_OK || cas == 0) {
 		spc_pool_uncharge(ps->pool, v->share); /* nothing was published */
 		goto out;
 	}
@@ -434,6 +439,92 @@ int spc_store_at(struct spc_cache *c, uint64_t height, enum spc_store_mode mode,
 out:
 	spc_view_leave(v, epoch);
 	return r;
+}
+
+struct spc_store_at_arg {
+	enum spc_store_mode mode;
+	const void *val;
+	size_t vlen;
+	const struct spc_item *item;
+};
+
+static int spc_store_at_write(struct spc_cache *c, const struct spc_key *k, void *arg,
+                              uint64_t *cas)
+{
+	const struct spc_store_at_arg *a = arg;
+
+	return spc_store_key(c, SPC_POOL_VIEW, k, a->mode, a->val, a->vlen, a->item, cas);
+}
+
+int spc_store_at(struct spc_cache *c, uint64_t height, enum spc_store_mode mode, const void *key,
+                 size_t klen, const void *val, size_t vlen, const struct spc_item *item,
+                 uint64_t *cas_out)
+{
+	struct spc_store_at_arg a = { mode, val, vlen, item };
+
+	/* klen above SPC_KEY_MAX is the core's SPC_ETOOBIG. */
+	if (!c || !key || klen == 0 || (!val && vlen > 0))
+		return SPC_EINVAL;
+	return spc_write_at(c, height, key, klen, spc_store_at_write, &a, cas_out);
+}
+
+struct spc_arith_at_arg {
+	int decr;
+	uint64_t delta, cas_expect;
+	uint64_t *value_out;
+};
+
+static int spc_arith_at_write(struct spc_cache *c, const struct spc_key *k, void *arg,
+                              uint64_t *cas)
+{
+	const struct spc_arith_at_arg *a = arg;
+
+	return spc_arith_key(c, SPC_POOL_VIEW, k, a->decr, a->delta, a->cas_expect, a->value_out,
+	                     cas);
+}
+
+int spc_arith_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen, int decr,
+                 uint64_t delta, uint64_t cas_expect, uint64_t *value_out, uint64_t *cas_out)
+{
+	struct spc_arith_at_arg a = { decr != 0, delta, cas_expect, value_out };
+
+	if (!c || !key || klen == 0 || klen > SPC_KEY_MAX)
+		return SPC_EINVAL;
+	return spc_write_at(c, height, key, klen, spc_arith_at_write, &a, cas_out);
+}
+
+struct spc_gat_at_arg {
+	uint64_t expiry;
+	void *buf;
+	size_t cap;
+	struct spc_value *out;
+};
+
+static int spc_gat_at_write(struct spc_cache *c, const struct spc_key *k, void *arg, uint64_t *cas)
+{
+	const struct spc_gat_at_arg *a = arg;
+
+	return spc_gat_key(c, SPC_POOL_VIEW, k, a->expiry, a->buf, a->cap, a->out, cas);
+}
+
+int spc_gat_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
+               uint64_t expiry, void *buf, size_t cap, struct spc_value *out)
+{
+	struct spc_gat_at_arg a = { expiry, buf, cap, out };
+
+	if (!c || !key || klen == 0 || klen > SPC_KEY_MAX || !out || (!buf && cap > 0))
+		return SPC_EINVAL;
+	return spc_write_at(c, height, key, klen, spc_gat_at_write, &a, NULL);
+}
+
+int spc_touch_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
+                 uint64_t expiry)
+{
+	struct spc_gat_at_arg a = { expiry, NULL, 0, NULL };
+
+	if (!c || !key || klen == 0 || klen > SPC_KEY_MAX)
+		return SPC_EINVAL;
+	return spc_write_at(c, height, key, klen, spc_gat_at_write, &a, NULL);
 }
 
 int spc_set_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen,

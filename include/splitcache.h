@@ -393,6 +393,18 @@ int spc_delete_at(struct spc_cache *cache, uint64_t height, const void *key, siz
  * As spc_delete_cas. Context: any thread, not in read section. */
 int spc_delete_at_cas(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
                       uint64_t cas_expect);
+/* incr (decr 0) or decr of (height, key); as spc_arith, plus SPC_EABOVETIP
+ * (and then nothing changed). Context: any thread, not in read section. */
+int spc_arith_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen, int decr,
+                 uint64_t delta, uint64_t cas_expect, uint64_t *value_out, uint64_t *cas_out);
+/* Sets the expiry of (height, key), keeping its cas; as spc_touch, plus
+ * SPC_EABOVETIP. Context: any thread, not in read section. */
+int spc_touch_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
+                 uint64_t expiry);
+/* Get-and-touch of (height, key); as spc_gat, plus SPC_EABOVETIP.
+ * Context: any thread, not in read section. */
+int spc_gat_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
+               uint64_t expiry, void *buf, size_t cap, struct spc_value *out);
 
 /* Chain reorganisation: removes every height-partitioned entry at or
  * above height, in time proportional to what it removes; readers are

@@ -17,9 +17,6 @@
 
 #include "splitcache.h"
 
-/* Read-modify-write retries of an emulated (height, key) command. */
-#define SPC_SRV_RMW_TRIES 64
-
 /* Where an item lives: a pool, and for (height, key) entries the height. */
 struct spc_srv_ns {
 	enum spc_pool_id pool;

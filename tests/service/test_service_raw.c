@@ -342,7 +342,7 @@ START_TEST(test_view_key_convention)
 			 "VALUE @5/k 0 2\r\nh5\r\nVALUE k 0 1\r\np\r\nVALUE @6/k 0 2\r\nh6\r\nEND\r\n");
 	ck_assert_str_eq(conn_ask(vfd, "delete @5/k\r\nget @5/k @6/k\r\n", "END\r\n"),
 			 "DELETED\r\nVALUE @6/k 0 2\r\nh6\r\nEND\r\n");
-	/* every command on (height, key) entries, emulated ones included */
+	/* every command on (height, key) entries */
 	ck_assert_str_eq(conn_ask(vfd, "set @9/n 3 0 2\r\n10\r\nincr @9/n 5\r\ndecr @9/n 20\r\n"
 				  "touch @9/n 100\r\ngat 100 @9/n\r\n", "END\r\n"),
 			 "STORED\r\n15\r\n0\r\nTOUCHED\r\nVALUE @9/n 3 1\r\n0\r\nEND\r\n");
@@ -350,6 +350,21 @@ START_TEST(test_view_key_convention)
 				  "get @9/n n\r\n", "END\r\n"),
 			 "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
 			 "EX\r\nVALUE @9/n 3 2\r\n0x\r\nEND\r\n");
+	/* touch keeps the cas, as on plain entries */
+	{
+		unsigned long long cas1 = 0, cas2 = 0;
+		unsigned flags, bytes;
+		char k[16];
+
+		r = conn_ask(vfd, "set @8/c 0 0 1\r\nx\r\ngets @8/c\r\n", "END\r\n");
+		ck_assert_int_eq(sscanf(r, "STORED\r\nVALUE %15s %u %u %llu", k, &flags, &bytes, &cas1),
+				 4);
+		ck_assert_str_eq(conn_ask(vfd, "touch @8/c 100\r\n", "\r\n"), "TOUCHED\r\n");
+		r = conn_ask(vfd, "gets @8/c\r\n", "END\r\n");
+		ck_assert_int_eq(sscanf(r, "VALUE %15s %u %u %llu", k, &flags, &bytes, &cas2), 4);
+		ck_assert_uint_eq(cas2, cas1);
+		ck_assert_str_eq(conn_ask(vfd, "delete @8/c\r\n", "\r\n"), "DELETED\r\n");
+	}
 	/* a delete with the entry's own cas removes it */
 	{
 		unsigned long long cas = 0;
