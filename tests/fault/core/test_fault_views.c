@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tests/fault/core/test_fault_views.c: fail the N-th allocation, for every
- * N, through spc_set_at, spc_api_set, spc_invalidate_from_height and
- * spc_set_tip, transient and persistent, with a maintainer thread and
+ * N, through spc_set_at, spc_api_set, spc_invalidate_from_height,
+ * spc_set_tip and spc_touch_at (its copy path, as arith's), transient and persistent, with a maintainer thread and
  * synchronously, until the operation completes without meeting a fault.
  * After a failure the view namespaces are exactly as before (contents,
  * counters, charge); after a success the operation's effect is there. The
@@ -144,13 +144,24 @@ static void reset(struct spc_cache *c)
 	spc_api_delete(c, k);
 }
 
-enum op { OP_SET_AT_NEW, OP_SET_AT_REPLACE, OP_API_SET_NEW, OP_INVALIDATE, OP_SET_TIP, OP_N };
+enum op {
+	OP_SET_AT_NEW,
+	OP_SET_AT_REPLACE,
+	OP_API_SET_NEW,
+	OP_INVALIDATE,
+	OP_SET_TIP,
+	OP_TOUCH_AT,
+	OP_N
+};
+
+/* A deadline touch sets: far ahead of the cache clock (unix seconds). */
+#define FAR_DEADLINE (UINT64_C(1) << 40)
 
 static int run_op(struct spc_cache *c, enum op op, uint64_t *removed)
 {
 	char k[16];
 
-	key_of(k, sizeof k, op == OP_SET_AT_REPLACE ? 3 : NK - 1);
+	key_of(k, sizeof k, op == OP_SET_AT_REPLACE || op == OP_TOUCH_AT ? 3 : NK - 1);
 	switch (op) {
 	case OP_SET_AT_NEW:
 	case OP_SET_AT_REPLACE:
@@ -159,6 +170,8 @@ static int run_op(struct spc_cache *c, enum op op, uint64_t *removed)
 	case OP_API_SET_NEW: return spc_api_set(c, k, "new", 3);
 	case OP_INVALIDATE: return spc_invalidate_from_height(c, CUT, removed);
 	case OP_SET_TIP: return spc_set_tip(c, CUT - 1);
+	/* key 3 has no expiry slot: the touch publishes a copy with one */
+	case OP_TOUCH_AT: return spc_touch_at(c, H0 + 3u, k, strlen(k), FAR_DEADLINE);
 	case OP_N: break;
 	}
 	return SPC_EINVAL;
@@ -199,6 +212,15 @@ static void check_effect(enum op op, const struct snapshot *b, const struct snap
 		ck_assert_uint_eq(a->st.deletes, b->st.deletes + NK / 2 - 1);
 		ck_assert_uint_eq(a->st.items, b->st.items - (NK / 2 - 1));
 		ck_assert_uint_eq(a->st.evictions, b->st.evictions);
+		break;
+	case OP_TOUCH_AT:
+		/* the same value (a touch is not a store), or evicted at once
+		 * as a store above */
+		if (a->has_at[3])
+			ck_assert_str_eq(a->at[3], "v3");
+		else
+			ck_assert_uint_eq(a->st.evictions, b->st.evictions + 1);
+		ck_assert_uint_eq(a->st.inserts, b->st.inserts);
 		break;
 	case OP_N: break;
 	}
