@@ -50,18 +50,30 @@ static void spc_rcu_thread_exit(void *value)
 	}
 }
 
+static int spc_rcu_key_ok; /* written once, under spc_rcu_once */
+
 static void spc_rcu_make_key(void)
 {
-	if (pthread_key_create(&spc_rcu_key, spc_rcu_thread_exit) != 0)
-		spc_die("pthread_key_create failed");
+	spc_rcu_key_ok = pthread_key_create(&spc_rcu_key, spc_rcu_thread_exit) == 0;
+}
+
+/* The key is made when the library is loaded, before main, while the
+ * process has few keys: so it is one of the first 32, which glibc keeps
+ * in every thread's descriptor, and pthread_setspecific of such a key
+ * never allocates; a registration cannot fail for want of memory. (At the
+ * first registration instead, through pthread_once, if the constructor
+ * did not run first.) */
+__attribute__((constructor)) static void spc_rcu_load(void)
+{
+	(void)pthread_once(&spc_rcu_once, spc_rcu_make_key);
 }
 
 void spc_rcu_register_slow(void)
 {
 	if (spc_rcu_registered)
 		return;
-	if (pthread_once(&spc_rcu_once, spc_rcu_make_key) != 0)
-		spc_die("pthread_once failed");
+	if (pthread_once(&spc_rcu_once, spc_rcu_make_key) != 0 || !spc_rcu_key_ok)
+		spc_die("pthread_key_create failed");
 	/* Set the key first: if it cannot be set, the thread is never
 	 * registered, so it can never exit registered (a dangling reader
 	 * would stall every later grace period). */
