@@ -6,8 +6,10 @@
  *   stress_items SECONDS [THREADS]
  *
  * Four phases share SECONDS, both pools at once in each:
- *  1. incr: THREADS threads increment one key; the final value is the
- *     number of acknowledged increments, exactly (no lost update);
+ *  1. incr: THREADS threads increment one key, in turns as a plain entry
+ *     of each pool and as a height-partitioned one (spc_arith_at); the
+ *     final values sum to the acknowledged increments, exactly (no lost
+ *     update);
  *  2. append: THREADS threads append their own numbered pieces to the
  *     same keys; every acknowledged piece is present exactly once, and
  *     each thread's pieces appear in its order;
@@ -106,50 +108,87 @@ static uint64_t get_number(int pool, const char *k)
 	return strtoull(buf, NULL, 10);
 }
 
+/* The height of phase 1's height-partitioned counter. */
+#define COUNTER_HEIGHT 7u
+
+static uint64_t get_number_at(const char *k)
+{
+	char buf[32];
+	size_t n;
+
+	ck_assert_int_eq(spc_get_at(cache, COUNTER_HEIGHT, k, strlen(k), buf, sizeof buf - 1, &n),
+	                 SPC_OK);
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
 /* ---- 1. incr ------------------------------------------------------------- */
 
-/* Increments, and reads the key between increments: it always exists,
- * so a read racing with the others' replacements must find it (never a
- * spurious miss) with a value not below the one this thread wrote last. */
+/* Phase 1's three counters of key k: 0 and 1 the plain entry of that
+ * pool, 2 the view pool's (COUNTER_HEIGHT, k). */
+static int counter_incr(unsigned which, const char *k, uint64_t *value)
+{
+	if (which == 2)
+		return spc_arith_at(cache, COUNTER_HEIGHT, k, strlen(k), 0, 1, 0, value, NULL);
+	return spc_incr(cache, (int)which, k, strlen(k), 1, value, NULL);
+}
+
+static int counter_get(unsigned which, const char *k, char *buf, size_t cap, size_t *n)
+{
+	if (which == 2)
+		return spc_get_at(cache, COUNTER_HEIGHT, k, strlen(k), buf, cap, n);
+	return spc_get(cache, (int)which, k, strlen(k), buf, cap, n);
+}
+
+/* Increments the three counters in turn, and reads each between
+ * increments: it always exists, so a read racing with the others'
+ * replacements must find it (never a spurious miss) with a value not
+ * below the one this thread wrote last. */
 static void *incr_thread(void *arg)
 {
-	uint64_t ok = 0, mine = 0;
-	int pool = (int)((uintptr_t)arg & 1);
+	uint64_t ok = 0, mine[3] = { 0, 0, 0 };
+	unsigned which = (unsigned)(uintptr_t)arg % 3;
 
 	while (!stopping()) {
 		char buf[32];
 		size_t n;
-		int r = spc_incr(cache, pool, "counter", 7, 1, &mine, NULL);
+		int r;
 
+		which = (which + 1) % 3;
+		r = counter_incr(which, "counter", &mine[which]);
 		if (r == SPC_OK)
 			ok++;
 		else if (r != SPC_EFULL && r != SPC_ENOMEM)
 			flag_bad("incr status", (uint64_t)-r, ok);
-		r = spc_get(cache, pool, "counter", 7, buf, sizeof buf - 1, &n);
+		r = counter_get(which, "counter", buf, sizeof buf - 1, &n);
 		if (r != SPC_OK) {
 			flag_bad("incr: a present key was missed", (uint64_t)-r, ok);
 		} else {
 			buf[n] = '\0';
-			if (strtoull(buf, NULL, 10) < mine)
-				flag_bad("incr: read older than own write", strtoull(buf, NULL, 10), mine);
+			if (strtoull(buf, NULL, 10) < mine[which])
+				flag_bad("incr: read older than own write", strtoull(buf, NULL, 10),
+				         mine[which]);
 		}
 	}
 	return (void *)(uintptr_t)ok;
 }
 
-/* Phases 1 and 3: n threads raise a counter at key in both pools; the
- * two final values sum to the acknowledged raises, exactly. */
+/* Phases 1 and 3: n threads raise a counter at key in both pools (and
+ * at COUNTER_HEIGHT in phase 1); the final values sum to the
+ * acknowledged raises, exactly. */
 static void phase_counter(const char *what, void *(*fn)(void *), const char *key, unsigned ms)
 {
 	uint64_t ok;
 
-	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+	for (int p = 0; p <= SPC_POOL_COUNT; p++) {
 		int r = SPC_EFULL;
 
 		/* the previous phase's replaced entries may still wait for
 		 * their grace period (slow under sanitizers): SPC_EFULL then */
 		for (int tries = 0; tries < 10000 && r == SPC_EFULL; tries++) {
-			r = spc_set(cache, p, key, strlen(key), "0", 1);
+			r = p < SPC_POOL_COUNT
+			            ? spc_set(cache, p, key, strlen(key), "0", 1)
+			            : spc_set_at(cache, COUNTER_HEIGHT, key, strlen(key), "0", 1);
 			if (r == SPC_EFULL)
 				nap_ms(1);
 		}
@@ -157,7 +196,7 @@ static void phase_counter(const char *what, void *(*fn)(void *), const char *key
 	}
 	ok = run_phase(fn, opt_threads, ms);
 	printf("stress_items: %s: %" PRIu64 " acknowledged\n", what, ok);
-	ck_assert_uint_eq(get_number(0, key) + get_number(1, key), ok);
+	ck_assert_uint_eq(get_number(0, key) + get_number(1, key) + get_number_at(key), ok);
 	ck_assert_uint_gt(ok, 0);
 }
 
