@@ -579,7 +579,8 @@ static void take_handoffs(struct spc_srv_worker *w, bool draining)
 	hand = w->hand;
 	n = w->hand_n;
 	w->hand = NULL;
-	w->hand_n = w->hand_cap = 0;
+	w->hand_cap = 0;
+	__atomic_store_n(&w->hand_n, 0, __ATOMIC_RELAXED); /* read unlocked above */
 	pthread_mutex_unlock(&w->hand_mu);
 	for (i = 0; i < n; i++) {
 		if (draining) {
