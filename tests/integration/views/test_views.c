@@ -431,26 +431,35 @@ static uint64_t clock_fn(void *arg)
 	return __atomic_load_n(&test_clock, __ATOMIC_RELAXED);
 }
 
+/* A cache on the injected clock, set to 1000. sync: synchronous mode. */
+static struct spc_cache *open_clocked(int sync)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+
+	__atomic_store_n(&test_clock, 1000, __ATOMIC_RELAXED);
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	cfg.budget_bytes = 16u << 20;
+	cfg.synchronous_maintenance = sync;
+	cfg.clock = clock_fn;
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	return c;
+}
+
 /* Every store mode, flags and expiry work at heights as on plain keys; an
  * expired height entry is a miss, and a reorganisation that meets one
  * counts it as an expiration, not a delete. */
 START_TEST(item_semantics_at_heights)
 {
-	struct spc_config cfg;
-	struct spc_cache *c = NULL;
+	struct spc_cache *c;
 	struct spc_item it = { 7, 0, 0 };
 	struct spc_value v;
 	struct spc_stats st0, st;
 	uint64_t cas = 0, cas2 = 0, removed = 0;
 	char buf[32];
 
-	__atomic_store_n(&test_clock, 1000, __ATOMIC_RELAXED);
-	spc_config_init(&cfg);
-	cfg.use_env = 0;
-	cfg.budget_bytes = 16u << 20;
-	cfg.synchronous_maintenance = _i;
-	cfg.clock = clock_fn;
-	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	c = open_clocked(_i);
 	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_REPLACE, "k", 1, "x", 1, NULL, NULL),
 	                 SPC_ENOTFOUND);
 	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_SET, "k", 1, "ab", 2, &it, &cas), SPC_OK);
@@ -511,21 +520,14 @@ static void settle(struct spc_cache *c, struct spc_stats *st)
  * and a touch in place charges nothing. */
 START_TEST(arith_and_touch_at_heights)
 {
-	struct spc_config cfg;
-	struct spc_cache *c = NULL;
+	struct spc_cache *c;
 	struct spc_item it = { 3, 0, 0 };
 	struct spc_value v;
 	struct spc_stats st0, st;
 	uint64_t cas0 = 0, cas1 = 0, n = 0;
 	char buf[32];
 
-	__atomic_store_n(&test_clock, 1000, __ATOMIC_RELAXED);
-	spc_config_init(&cfg);
-	cfg.use_env = 0;
-	cfg.budget_bytes = 16u << 20;
-	cfg.synchronous_maintenance = _i;
-	cfg.clock = clock_fn;
-	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	c = open_clocked(_i);
 	ck_assert_int_eq(spc_store_at(c, 5, SPC_STORE_SET, "n", 1, "10", 2, &it, &cas0), SPC_OK);
 	ck_assert_int_eq(spc_arith_at(c, 5, "n", 1, 0, 5, 0, &n, &cas1), SPC_OK);
 	ck_assert_uint_eq(n, 15);
