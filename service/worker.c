@@ -514,7 +514,8 @@ static void refuse_one(struct spc_srv_worker *w, struct spc_srv_listener *l)
 }
 
 /* The worker with the fewest connections, self on a tie.
- * Context: accept_mu held (loads change under it only upwards). */
+ * Context: accept_mu held, so no other accept raises a load meanwhile
+ * (closes may lower one: the choice is then off by that close). */
 static struct spc_srv_worker *least_loaded(struct spc_srv_worker *self)
 {
 	struct spc_server *srv = self->srv;
