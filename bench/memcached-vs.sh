@@ -10,7 +10,10 @@
 #    client threads, RUNS runs per server, alternating which goes first.
 #    Reports ops/s and p99 (from memcaslap's log2 latency histogram: the
 #    upper edge of the bucket holding the 99th percentile, so a power of
-#    two in microseconds) per run, their medians and splitcached/memcached.
+#    two in microseconds) per run, their medians and splitcached/memcached;
+#    per run also the share of requests in the histogram's buckets above
+#    8.2 ms, and for splitcached how many connections each worker accepted
+#    to serve (`stats workers`: one worker taking most is a regression).
 # 2. Memory per item: a fresh server of each loads ITEMS items (32-byte
 #    keys, 100-byte values, pipelined noreply sets); reports the growth of
 #    the process's RSS per item and the server's own "bytes" per item.
@@ -88,6 +91,35 @@ stop_server() {
 	pid=""
 }
 
+# Share (%) of requests above 8192 us in memcaslap's total histogram.
+over8ms_of() {
+	awk '
+	/^Total Statistics/ { on = 1; next }
+	on && /Log2 Dist:/ { dist = 1; next }
+	on && dist && /^ *[0-9]+:/ {
+		b = $1; sub(":", "", b)
+		for (i = 2; i <= NF; i++) { total += $i; if (b + i - 2 >= 13) over += $i }
+		next
+	}
+	on && dist && !/^ *[0-9]+:/ { on = 0 }
+	END { if (total > 0) printf "%.2f\n", 100 * over / total; else print "nan" }' "$1"
+}
+
+# splitcached's connections per worker, "a/b/...", from stats workers.
+spread_of() {
+	"$PY" - "$1" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"stats workers\r\n")
+buf = b""
+while not buf.endswith(b"END\r\n"):
+    buf += s.recv(65536)
+st = dict(l.split(b" ")[1:3] for l in buf.split(b"\r\n") if l.startswith(b"STAT "))
+n = int(st[b"threads"])
+print("/".join(st[b"worker_%d_total_connections" % i].decode() for i in range(n)))
+EOF
+}
+
 # p99 in microseconds from memcaslap's "Total Statistics" log2 histogram.
 p99_of() {
 	awk '
@@ -114,12 +146,15 @@ run_load() {
 	start_server "$name"
 	$on_client memcaslap -s "127.0.0.1:$port" -F "$tmp/mix.cfg" -t "${SECONDS_PER_RUN}s" -T 2 -c "$CONC" \
 		-S "${SECONDS_PER_RUN}s" >"$out" 2>&1 || true
+	local tps p99 over spread=""
+	if [ "$name" = splitcached ]; then spread="  connections per worker $(spread_of "$port")"; fi
 	stop_server
-	local tps p99
 	tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' "$out" | tail -1)
 	p99=$(p99_of "$out")
-	echo "$tps $p99" >> "$tmp/$name.results"
-	printf '  %-11s run %d: %8s ops/s  p99 <= %s us\n' "$name" "$2" "${tps:-?}" "$p99"
+	over=$(over8ms_of "$out")
+	echo "$tps $p99 $over" >> "$tmp/$name.results"
+	printf '  %-11s run %d: %8s ops/s  p99 <= %s us  > 8 ms %s %%%s\n' "$name" "$2" "${tps:-?}" \
+		"$p99" "$over" "$spread"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -141,6 +176,9 @@ printf 'median ops/s   memcached %s  splitcached %s  ratio %s\n' "$m_tps" "$s_tp
 	"$(awk -v a="$s_tps" -v b="$m_tps" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
 printf 'median p99 us  memcached %s  splitcached %s  ratio %s\n' "$m_p99" "$s_p99" \
 	"$(awk -v a="$s_p99" -v b="$m_p99" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+m_over=$(awk '{print $3}' "$tmp/memcached.results" | median)
+s_over=$(awk '{print $3}' "$tmp/splitcached.results" | median)
+printf 'median > 8 ms  memcached %s %%  splitcached %s %%\n' "$m_over" "$s_over"
 
 # Memory per item.
 cat > "$tmp/load.py" <<'EOF'
