@@ -91,20 +91,6 @@ stop_server() {
 	pid=""
 }
 
-# Share (%) of requests above 8192 us in memcaslap's total histogram.
-over8ms_of() {
-	awk '
-	/^Total Statistics/ { on = 1; next }
-	on && /Log2 Dist:/ { dist = 1; next }
-	on && dist && /^ *[0-9]+:/ {
-		b = $1; sub(":", "", b)
-		for (i = 2; i <= NF; i++) { total += $i; if (b + i - 2 >= 13) over += $i }
-		next
-	}
-	on && dist && !/^ *[0-9]+:/ { on = 0 }
-	END { if (total > 0) printf "%.2f\n", 100 * over / total; else print "nan" }' "$1"
-}
-
 # splitcached's connections per worker, "a/b/...", from stats workers.
 spread_of() {
 	"$PY" - "$1" <<'EOF'
@@ -120,8 +106,10 @@ print("/".join(st[b"worker_%d_total_connections" % i].decode() for i in range(n)
 EOF
 }
 
-# p99 in microseconds from memcaslap's "Total Statistics" log2 histogram.
-p99_of() {
+# From memcaslap's "Total Statistics" log2 histogram: the p99 in
+# microseconds (upper edge of its bucket) and the share (%) of requests
+# above 8192 us, on one line.
+latency_of() {
 	awk '
 	/^Total Statistics/ { on = 1; next }
 	on && /Log2 Dist:/ { dist = 1; next }
@@ -132,12 +120,14 @@ p99_of() {
 	}
 	on && dist && !/^ *[0-9]+:/ { on = 0 }
 	END {
-		acc = 0
+		if (total == 0) { print "nan nan"; exit }
+		acc = 0; p99 = 0; over = 0
 		for (k = 0; k < 64; k++) {
 			acc += n[k]
-			if (total > 0 && acc >= 0.99 * total) { printf "%d\n", 2 ^ (k + 1); exit }
+			if (!p99 && acc >= 0.99 * total) p99 = 2 ^ (k + 1)
+			if (k >= 13) over += n[k]
 		}
-		print "nan"
+		printf "%d %.2f\n", p99, 100 * over / total
 	}' "$1"
 }
 
@@ -150,8 +140,7 @@ run_load() {
 	if [ "$name" = splitcached ]; then spread="  connections per worker $(spread_of "$port")"; fi
 	stop_server
 	tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' "$out" | tail -1)
-	p99=$(p99_of "$out")
-	over=$(over8ms_of "$out")
+	read -r p99 over < <(latency_of "$out")
 	echo "$tps $p99 $over" >> "$tmp/$name.results"
 	printf '  %-11s run %d: %8s ops/s  p99 <= %s us  > 8 ms %s %%%s\n' "$name" "$2" "${tps:-?}" \
 		"$p99" "$over" "$spread"
