@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * trace.c: readers for the access traces of ../shared/traces.
+ * trace.c: readers for the access traces of tests/data/traces (formats in its README).
  *
  * A trace is read whole: the file is decompressed into one buffer (the
  * compression is recognised by its magic bytes: gzip 1f 8b, xz fd 37 7a

@@ -403,7 +403,7 @@ START_TEST(test_scenarios_end_to_end)
 
 	/* replay through the scenario on a small real trace */
 	char trace[512];
-	snprintf(trace, sizeof(trace), "%s/traces/lirs_loop.trace.gz", SPC_TEST_SHARED_DIR);
+	snprintf(trace, sizeof(trace), "%s/traces/lirs_loop.trace.gz", SPC_TEST_DATA_DIR);
 	o.traces[0] = trace;
 	o.n_traces = 1;
 	o.policies[0] = "lru-exact";

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * test_traces.c: every trace of ../shared/traces is read once and its
+ * test_traces.c: every trace of tests/data/traces is read once and its
  * request and distinct-key counts are compared with the traces README
  * (exact figures where the README gives them; for the lirs and cache2k
  * families, whose README row gives ranges only, the figures this reader
@@ -51,7 +51,7 @@ START_TEST(test_trace_counts)
 {
 	const struct expect *e = &traces[_i];
 	char path[512], err[256] = "";
-	snprintf(path, sizeof(path), "%s/traces/%s", SPC_TEST_SHARED_DIR, e->file);
+	snprintf(path, sizeof(path), "%s/traces/%s", SPC_TEST_DATA_DIR, e->file);
 	enum bench_trace_format fmt, guessed;
 	ck_assert_int_eq(bench_trace_format_parse(e->format, &fmt), 0);
 	ck_assert_int_eq(bench_trace_format_guess(path, &guessed), 0);
