@@ -219,8 +219,8 @@ static int spc_anchor_set(struct spc_anchor *a, const struct spc_entry *e)
 	return 1;
 }
 
-/* Unpublishes every entry of a pool in short read sections (LIBS.md: a
- * long section starves the lfht's resize). Each section resumes at a live
+/* Unpublishes every entry of a pool in short read sections (docs/libraries.md:
+ * a long section starves the lfht's resize). Each section resumes at a live
  * entry it left in place at the end of the last one (found again by its
  * key), not at the table's start: restarting there would walk every
  * emptied bucket again, O(buckets) per section. Returns how many this
@@ -337,7 +337,7 @@ static inline int spc_key_ok(const struct spc_key *k)
 	return k->key && k->klen != 0 && k->klen <= SPC_KEY_MAX;
 }
 
-/* The bodies of the two reads, inlined into each public call (STYLE.md
+/* The bodies of the two reads, inlined into each public call (docs/style.md
  * 10): spc_get_rcu and spc_get reach the index in one call, not through
  * spc_get_key_rcu / spc_get_key, and the plain namespace folds away. */
 static inline __attribute__((always_inline)) int

@@ -5,9 +5,14 @@
  * A concurrent, memory-bounded key-value cache whose budget is detected at
  * open and split into an index pool (writers building an index) and a view
  * pool (readers answering queries). Readers never lock; one maintainer
- * thread per pool evicts. Handles are opaque; every call returns an
- * spc_status (0 or a negative code) and reports results through
- * out-parameters. Full contracts: docs/api.md.
+ * thread per pool evicts. Handles are opaque. A call that can fail
+ * returns an int status (SPC_OK = 0 or a negative enum spc_status) and
+ * reports results through out-parameters; the calls that cannot fail
+ * return nothing or a value instead (spc_strerror, spc_config_init,
+ * spc_close, spc_read_lock, spc_read_unlock, spc_now, spc_tip,
+ * spc_actual_memory_limit, spc_recommended_minimum,
+ * spc_below_recommended_minimum: a flag, spc_fork_*). Full contracts:
+ * docs/api.md.
  *
  * Context words used below:
  *   any thread   - any thread of the process; no registration needed (the
@@ -224,8 +229,11 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out);
 void spc_close(struct spc_cache *cache);
 
 /* Read-side section for zero-copy reads. Nestable; cheap (no syscall).
- * Context: any thread. Never block, sleep or call a writing function of
- * the cache for long inside it: reclamation waits for it. */
+ * Context: any thread. Inside it, only reads (spc_get_rcu, spc_get,
+ * spc_get_at_rcu, ...): never block or sleep, and never call a writing
+ * function of the cache (every call marked "not in read section": a
+ * writer may wait for room, which the section would hold up; debug builds
+ * abort). Reclamation waits for every open section. */
 void spc_read_lock(struct spc_cache *cache);
 /* Ends the section begun by the matching spc_read_lock; pointers obtained
  * inside it must not be used after. Context: read section. */

@@ -7,7 +7,7 @@
  * connection's input bytes and says what the client asked for (or which
  * error line memcached 1.6 would answer and what it would do next); the
  * reply writers append memcached's exact reply bytes to a caller-provided
- * growable buffer. No function keeps state between calls (STYLE.md 13), so
+ * growable buffer. No function keeps state between calls (docs/style.md 13), so
  * any number of connections and threads may use the module at once.
  *
  * The reference for every byte is memcached 1.6.18 (Debian); see
