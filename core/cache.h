@@ -174,7 +174,10 @@ struct spc_cache {
 	_Alignas(SPC_CACHELINE) uint64_t cas_next; /* atomic */
 	struct spc_pstate ps[SPC_POOL_COUNT];
 	pthread_mutex_t mode_mu;      /* serialises spc_set_mode */
-	pthread_mutex_t slots_mu;     /* guards the slots list */
+	pthread_mutex_t slots_mu;     /* guards the slots list and reset_base */
+	/* Counters at the last spc_stats_reset, per pool (spc_stats reports
+	 * the raw sums minus these; gauges are never based). */
+	struct spc_stats reset_base[SPC_POOL_COUNT];
 	struct spc_tslot *slots;
 	struct spc_tslot shared_slot;
 	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */

@@ -508,6 +508,16 @@ struct spc_stats {
  * without stopping writers: each is exact, the set is not a snapshot. */
 int spc_stats(struct spc_cache *cache, int pool, struct spc_stats *out);
 
+/* Resets the counters of both pools: from this call on, spc_stats reports
+ * hits, misses, inserts, deletes, efull, evictions and expirations counted
+ * since the reset. The gauges -- items, charged_bytes, target_bytes,
+ * reclaim_backlog_bytes -- describe the cache as it is and are not
+ * touched. Operations running during the call land on either side of it.
+ * Returns SPC_OK, SPC_EINVAL (cache NULL). Context: any thread, not in
+ * read section; takes the statistics lock, never blocks readers or
+ * writers. Ownership: nothing allocated. */
+int spc_stats_reset(struct spc_cache *cache);
+
 /* The memory report of an open cache (charged bytes and arena statistics
  * included). Returns SPC_OK, SPC_EINVAL. Context: any thread. */
 int spc_memory_report(struct spc_cache *cache, struct spc_mem_report *out);

@@ -217,6 +217,8 @@ static enum spc_srv_exec exec_flush(struct spc_srv_ctx *ctx, const struct spc_pr
 {
 	int rc = SPC_OK;
 
+	if (ctx->srv->opt.no_flush) /* -F: memcached 1.6.18's line, noreply honoured */
+		return line(ctx, req, "CLIENT_ERROR flush_all not allowed\r\n");
 	spc_srv_count(&ctx->cnt->cmd_flush, 1);
 	if (req->has_exptime && req->exptime > 0) {
 		uint64_t at = spc_srv_expiry(req->exptime, ctx->now);
