@@ -320,7 +320,7 @@ static int refuse(int opt)
 				refusals[i].why);
 			return EX_USAGE_CODE;
 		}
-	return usage_error("unknown option -%c%s", (const char[]){ (char)opt, 0 }, NULL);
+	return usage_error("unknown option -%s%s", (const char[]){ (char)opt, 0 }, NULL);
 }
 
 void spc_srv_options_default(struct spc_srv_options *o)
@@ -543,7 +543,7 @@ int spc_srv_options_parse(int argc, char **argv, struct spc_srv_options *o)
 			return usage_error("option %s needs a value%s", argv[optind - 1], NULL);
 		case '?':
 			if (optopt)
-				return usage_error("unknown option -%c%s",
+				return usage_error("unknown option -%s%s",
 						   (const char[]){ (char)optopt, 0 }, NULL);
 			return usage_error("unknown option %s%s", argv[optind - 1], NULL);
 		default:

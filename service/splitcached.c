@@ -466,6 +466,24 @@ static uint64_t hash_seed(struct spc_server *srv)
 	return seed;
 }
 
+/* -k after -u: root could lock without limit (CAP_IPC_LOCK), the user
+ * only up to its RLIMIT_MEMLOCK, which lock_memory could not raise where
+ * the hard limit is fixed (a container without CAP_SYS_RESOURCE). Then
+ * every new mapping -- a thread's stack, a pool growing -- would fail:
+ * unlock instead, and say so (memcached's -k degrades to a warning too). */
+static void relock_as_user(struct spc_server *srv)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	munlockall();
+	spc_srv_log(srv, SPC_SRV_LOG_WARN,
+		    "-k: %s may lock only %llu kB (RLIMIT_MEMLOCK): memory left unlocked "
+		    "(raise the user's memlock limit, e.g. LimitMEMLOCK=infinity)",
+		    srv->opt.user, (unsigned long long)rl.rlim_cur / 1024);
+}
+
 /* -u: as root, become the user (groups, gid, uid -- glibc switches every
  * thread); not root: ignored, as memcached does. A unix socket file is
  * given to the user so that it can still remove it. */
@@ -502,6 +520,8 @@ static int drop_privileges(struct spc_server *srv)
 	}
 	spc_srv_log(srv, SPC_SRV_LOG_INFO, "running as %s (uid %u, gid %u)", srv->opt.user,
 		    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	if (srv->opt.lock_memory)
+		relock_as_user(srv);
 	return 0;
 }
 
