@@ -54,7 +54,8 @@ bench-deps: deps
 	bench/install-memcached.sh
 
 $(BUILD)/release/Makefile: | deps
-	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DSPC_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DSPC_BUILD_TESTS=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 release: deps $(BUILD)/release/Makefile
 	cmake --build $(BUILD)/release -j $(JOBS)
