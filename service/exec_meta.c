@@ -332,6 +332,7 @@ static int stats_settings(struct spc_srv_ctx *ctx)
 {
 	struct spc_server *srv = ctx->srv;
 	struct spc_proto_out *o = ctx->out;
+	enum spc_mode mode;
 	int rc = 0;
 
 	rc |= stat_u(o, "maxbytes", srv->budget);
@@ -349,8 +350,9 @@ static int stats_settings(struct spc_srv_ctx *ctx)
 	rc |= stat_u(o, "max_line", srv->opt.line_max);
 	rc |= stat_u(o, "max_output", srv->opt.out_max);
 	rc |= stat_s(o, "binding_protocol", "ascii");
-	rc |= stat_s(o, "mode", srv->opt.mode == SPC_MODE_INDEXER ? "indexer"
-			      : srv->opt.mode == SPC_MODE_VIEW ? "view" : "split");
+	mode = __atomic_load_n(&srv->opt.mode, __ATOMIC_RELAXED); /* split_mode changes it */
+	rc |= stat_s(o, "mode", mode == SPC_MODE_INDEXER ? "indexer"
+			      : mode == SPC_MODE_VIEW ? "view" : "split");
 	return rc ? SPC_ENOMEM : SPC_OK;
 }
 

@@ -213,6 +213,44 @@ START_TEST(test_stats_reset)
 }
 END_TEST
 
+/* ---- run-time memory limit and mode ------------------------------------------------- */
+
+static long long pool_stat(const char *name)
+{
+	static char buf[16384];
+
+	ck_assert(conn_sends(fd, "stats pools\r\n"));
+	conn_recv_until(fd, buf, sizeof buf, "END\r\n", NULL);
+	return stat_value(buf, name);
+}
+
+/* cache_memlimit (memcached 1.6.18's replies) and split_mode. */
+START_TEST(test_memlimit_and_mode)
+{
+	up(NULL); /* -m 64, both pools: split 0.5 */
+	ck_assert_int_eq(stat_of("limit_maxbytes"), 32 << 20);
+	expect("cache_memlimit 4\r\n", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+	expect("cache_memlimit abc\r\n", "ERROR\r\n");
+	expect("cache_memlimit\r\n", "ERROR\r\n");
+	expect("cache_memlimit 100\r\n",
+	       "SERVER_ERROR cache_memlimit above the budget reserved at start\r\n");
+	expect("cache_memlimit 40 noreply\r\ncache_memlimit 32\r\n", "OK\r\n");
+	ck_assert_int_eq(stat_of("limit_maxbytes"), 16 << 20);   /* half of 32 */
+	ck_assert_int_eq(pool_stat("view:target_bytes"), 16 << 20);
+	expect("split_mode indexer\r\n", "OK\r\n");
+	ck_assert_int_eq(stat_of("limit_maxbytes"), 31 << 20);   /* 32 less the 1 MiB floor */
+	ck_assert_ptr_nonnull(strstr(conn_ask(fd, "stats settings\r\n", "END\r\n"),
+				     "STAT mode indexer\r\n"));
+	expect("split_mode split 0.25\r\n", "OK\r\n");
+	ck_assert_int_eq(pool_stat("view:target_bytes"), 8 << 20);
+	expect("split_mode bogus\r\n", "CLIENT_ERROR bad command line format\r\n");
+	expect("split_mode split 2\r\n", "CLIENT_ERROR bad command line format\r\n");
+	expect("cache_memlimit 64\r\n", "OK\r\n"); /* back to the whole budget */
+	ck_assert_int_eq(pool_stat("index:target_bytes"), 48 << 20);
+	down();
+}
+END_TEST
+
 /* ---- -C, -F ------------------------------------------------------------------- */
 
 /* memcached 1.6.18 -C, recorded on these lines. */
@@ -364,6 +402,7 @@ int main(void)
 		test_fixed_seed_floods_one_bucket,
 		test_default_seed_spreads_them,
 		test_stats_reset,
+		test_memlimit_and_mode,
 		test_no_cas,
 		test_no_flush_all,
 		test_no_evictions,
