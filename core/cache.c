@@ -139,6 +139,8 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	c->cfg.root = NULL;
 	c->env = env;
 	c->seed = cfg->hash_seed;
+	/* Debug level only: the seed is what a key flood would need. */
+	spc_logf(&c->env, SPC_LOG_DEBUG, "index hash seed %llu", (unsigned long long)c->seed);
 	c->sync_mode = cfg->synchronous_maintenance != 0;
 	/* Relaxed: uniqueness is all we need. */
 	c->id = __atomic_fetch_add(&spc_next_cache_id, 1, __ATOMIC_RELAXED);

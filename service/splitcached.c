@@ -598,10 +598,9 @@ int main(int argc, char **argv)
 	if (srv->opt.lock_memory)
 		lock_memory(srv);
 	srv->opt.hash_seed = hash_seed(srv);
-	/* The value at -vv only: it is what a key flood would need. */
-	spc_srv_log(srv, SPC_SRV_LOG_DEBUG, "hash seed %llu (%s)",
-		    (unsigned long long)srv->opt.hash_seed,
-		    srv->opt.hash_seed_set ? "--hash-seed" : "random");
+	/* The value itself: the library's debug line (-vv), as it took it. */
+	spc_srv_log(srv, SPC_SRV_LOG_INFO, "hash seed: %s",
+		    srv->opt.hash_seed_set ? "--hash-seed" : "random (getrandom)");
 	if (open_cache(srv) != SPC_OK)
 		goto out_listeners;
 	if (drop_privileges(srv) != 0)
