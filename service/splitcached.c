@@ -32,17 +32,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,7 +46,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "service/cli.h"
 #include "service/server.h"
 
 #define REPORT_CAP (1u << 16)
@@ -372,174 +367,6 @@ static void wait_for_stop(struct spc_server *srv, const sigset_t *stop)
 	}
 }
 
-/* ---- the memcached-style start-up steps ---------------------------------- */
-
-/* A path that still means the same file after -d's chdir("/"): absolute
- * paths as they are, relative ones under the working directory. */
-static const char *keep_path(const char *p, char *buf, size_t cap)
-{
-	char cwd[PATH_MAX];
-
-	if (!p || p[0] == '/' || !getcwd(cwd, sizeof cwd) ||
-	    snprintf(buf, cap, "%s/%s", cwd, p) >= (int)cap)
-		return p;
-	return buf;
-}
-
-/* -d: memcached's daemon(3) -- fork, the parent exits 0, a new session,
- * cwd "/", stdio on /dev/null unless -v. Called before any thread. */
-static int detach(struct spc_server *srv)
-{
-	if (daemon(0, srv->opt.verbose > 0) != 0) {
-		spc_srv_log(srv, SPC_SRV_LOG_ERR, "cannot run as a daemon: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int write_pid_file(struct spc_server *srv, const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-		spc_srv_log(srv, SPC_SRV_LOG_ERR, "cannot write the pid file %s: %s", path,
-			    strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	return 0;
-}
-
-/* -r: the core file limit to its hard maximum (infinity as root). */
-static void raise_core(struct spc_server *srv)
-{
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-
-	if (setrlimit(RLIMIT_CORE, &rl) == 0)
-		return;
-	if (getrlimit(RLIMIT_CORE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_CORE, &rl) == 0)
-			return;
-	}
-	spc_srv_log(srv, SPC_SRV_LOG_WARN, "-r: cannot raise the core file limit: %s",
-		    strerror(errno));
-}
-
-/* -k: lock every page once it is touched (MCL_ONFAULT: nothing is
- * populated by the call itself), the pools included. As memcached, a
- * failure is a warning. As root the lock limit goes first, so that the
- * locking still works after -u. */
-static void lock_memory(struct spc_server *srv)
-{
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	int flags = MCL_CURRENT | MCL_FUTURE;
-
-	if (geteuid() == 0)
-		setrlimit(RLIMIT_MEMLOCK, &rl);
-#ifdef MCL_ONFAULT
-	flags |= MCL_ONFAULT;
-#endif
-	if (mlockall(flags) != 0)
-		spc_srv_log(srv, SPC_SRV_LOG_WARN, "-k: mlockall failed: %s (memory stays pageable)",
-			    strerror(errno));
-	else
-		spc_srv_log(srv, SPC_SRV_LOG_INFO, "-k: memory locked as it is touched");
-}
-
-/* The hash seed: --hash-seed, else 64 random bits from the kernel. */
-static uint64_t hash_seed(struct spc_server *srv)
-{
-	uint64_t seed = 0;
-
-	if (srv->opt.hash_seed_set)
-		return srv->opt.hash_seed;
-	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		seed = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
-		spc_srv_log(srv, SPC_SRV_LOG_WARN, "getrandom failed (%s): hash seed from the clock",
-			    strerror(errno));
-	}
-	return seed;
-}
-
-/* -k after -u: root could lock without limit (CAP_IPC_LOCK), the user
- * only up to its RLIMIT_MEMLOCK, which lock_memory could not raise where
- * the hard limit is fixed (a container without CAP_SYS_RESOURCE). Then
- * every new mapping -- a thread's stack, a pool growing -- would fail:
- * unlock instead, and say so (memcached's -k degrades to a warning too). */
-static void relock_as_user(struct spc_server *srv)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return;
-	munlockall();
-	spc_srv_log(srv, SPC_SRV_LOG_WARN,
-		    "-k: %s may lock only %llu kB (RLIMIT_MEMLOCK): memory left unlocked "
-		    "(raise the user's memlock limit, e.g. LimitMEMLOCK=infinity)",
-		    srv->opt.user, (unsigned long long)rl.rlim_cur / 1024);
-}
-
-/* -u: as root, become the user (groups, gid, uid -- glibc switches every
- * thread); not root: ignored, as memcached does. A unix socket file is
- * given to the user so that it can still remove it. */
-static int drop_privileges(struct spc_server *srv)
-{
-	struct passwd *pw;
-	unsigned i;
-
-	if (geteuid() != 0) {
-		if (srv->opt.user)
-			spc_srv_log(srv, SPC_SRV_LOG_INFO, "-u %s ignored: not running as root",
-				    srv->opt.user);
-		return 0;
-	}
-	if (!srv->opt.user) {
-		spc_srv_log(srv, SPC_SRV_LOG_WARN, "running as root: -u USER drops the privileges");
-		return 0;
-	}
-	pw = getpwnam(srv->opt.user);
-	if (!pw) {
-		spc_srv_log(srv, SPC_SRV_LOG_ERR, "-u: no user %s", srv->opt.user);
-		return -1;
-	}
-	for (i = 0; i < srv->nlisteners; i++)
-		if (srv->listeners[i].unix_path[0] &&
-		    chown(srv->listeners[i].unix_path, pw->pw_uid, pw->pw_gid) != 0)
-			spc_srv_log(srv, SPC_SRV_LOG_WARN, "cannot give %s to %s: %s",
-				    srv->listeners[i].unix_path, srv->opt.user, strerror(errno));
-	if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0 || (pw->pw_uid != 0 && setuid(0) == 0)) {
-		spc_srv_log(srv, SPC_SRV_LOG_ERR, "-u: cannot become %s: %s", srv->opt.user,
-			    strerror(errno));
-		return -1;
-	}
-	spc_srv_log(srv, SPC_SRV_LOG_INFO, "running as %s (uid %u, gid %u)", srv->opt.user,
-		    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
-	if (srv->opt.lock_memory)
-		relock_as_user(srv);
-	return 0;
-}
-
-static int load_auth(struct spc_server *srv)
-{
-	int rc;
-
-	if (!srv->opt.auth_file)
-		return 0;
-	rc = spc_srv_auth_load(srv->opt.auth_file, &srv->auth);
-	if (rc == SPC_OK)
-		return 0;
-	spc_srv_log(srv, SPC_SRV_LOG_ERR, "-Y %s: %s", srv->opt.auth_file,
-		    rc == SPC_ESYS ? strerror(errno)
-		    : rc == SPC_EINVAL ? "no user:password line" : spc_strerror(rc));
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	struct spc_server *srv = calloc(1, sizeof *srv);
@@ -569,8 +396,8 @@ int main(int argc, char **argv)
 		spc_srv_log(srv, SPC_SRV_LOG_INFO, "--max-output raised to %zu (an item must fit)",
 			    srv->opt.out_max);
 	}
-	srv->opt.port_file = keep_path(srv->opt.port_file, port_buf, sizeof port_buf);
-	pid_path = keep_path(srv->opt.pid_file, pid_buf, sizeof pid_buf);
+	srv->opt.port_file = spc_srv_keep_path(srv->opt.port_file, port_buf, sizeof port_buf);
+	pid_path = spc_srv_keep_path(srv->opt.pid_file, pid_buf, sizeof pid_buf);
 
 	/* Before any thread exists, so every thread inherits the mask. */
 	sigemptyset(&stop);
@@ -581,8 +408,8 @@ int main(int argc, char **argv)
 
 	raise_nofile(srv);
 	if (srv->opt.core_dumps)
-		raise_core(srv);
-	if (load_auth(srv) != 0)
+		spc_srv_raise_core(srv);
+	if (spc_srv_load_auth(srv) != 0)
 		goto out_free;
 	if (open_listener(srv, SPC_POOL_INDEX, srv->opt.index_listen) != 0 ||
 	    open_listener(srv, SPC_POOL_VIEW, srv->opt.view_listen) != 0)
@@ -591,19 +418,19 @@ int main(int argc, char **argv)
 		spc_srv_log(srv, SPC_SRV_LOG_ERR, "no listener (both addresses are none)");
 		goto out_listeners;
 	}
-	if (srv->opt.daemon && detach(srv) != 0)
+	if (srv->opt.daemon && spc_srv_detach(srv) != 0)
 		goto out_listeners;
-	if (pid_path && write_pid_file(srv, pid_path) != 0)
+	if (pid_path && spc_srv_write_pid_file(srv, pid_path) != 0)
 		pid_path = NULL;
 	if (srv->opt.lock_memory)
-		lock_memory(srv);
-	srv->opt.hash_seed = hash_seed(srv);
+		spc_srv_lock_memory(srv);
+	srv->opt.hash_seed = spc_srv_hash_seed(srv);
 	/* The value itself: the library's debug line (-vv), as it took it. */
 	spc_srv_log(srv, SPC_SRV_LOG_INFO, "hash seed: %s",
 		    srv->opt.hash_seed_set ? "--hash-seed" : "random (getrandom)");
 	if (open_cache(srv) != SPC_OK)
 		goto out_listeners;
-	if (drop_privileges(srv) != 0)
+	if (spc_srv_drop_privileges(srv) != 0)
 		goto out_cache;
 	print_report(srv);
 	if (spc_srv_workers_start(srv) != SPC_OK) {
