@@ -173,8 +173,12 @@ struct spc_cache {
 	int sync_mode;
 	_Alignas(SPC_CACHELINE) uint64_t cas_next; /* atomic */
 	struct spc_pstate ps[SPC_POOL_COUNT];
-	pthread_mutex_t mode_mu;      /* serialises spc_set_mode */
-	pthread_mutex_t slots_mu;     /* guards the slots list */
+	pthread_mutex_t mode_mu;      /* serialises spc_set_mode, guards limit_bytes */
+	uint64_t limit_bytes;         /* spc_set_memory_limit; 0: the budget */
+	pthread_mutex_t slots_mu;     /* guards the slots list and reset_base */
+	/* Counters at the last spc_stats_reset, per pool (spc_stats reports
+	 * the raw sums minus these; gauges are never based). */
+	struct spc_stats reset_base[SPC_POOL_COUNT];
 	struct spc_tslot *slots;
 	struct spc_tslot shared_slot;
 	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */

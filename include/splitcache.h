@@ -287,6 +287,19 @@ int spc_clear(struct spc_cache *cache, enum spc_pool_id pool);
  * Context: any thread, not in read section. */
 int spc_set_mode(struct spc_cache *cache, enum spc_mode mode, double view_share);
 
+/* Lowers (or restores) at run time the memory the pools split: bytes at
+ * most the budget reserved at open; 0 restores the whole budget. The
+ * pools get new targets for the current mode and view share, shrinking
+ * pools first, as spc_set_mode. The memory report keeps the reserved
+ * budget; spc_stats' target_bytes show the new split.
+ * Returns SPC_OK, SPC_ERANGE (above the reserved budget: a cache never
+ * grows past what it reserved), SPC_EINVAL (NULL cache, or too small to
+ * give each pool its minimum: nothing changed), SPC_ETIMEDOUT (as
+ * spc_set_mode: the new targets of the shrinking pools hold).
+ * Context: any thread, not in read section; serialised with spc_set_mode.
+ * Ownership: nothing allocated. */
+int spc_set_memory_limit(struct spc_cache *cache, uint64_t bytes);
+
 /* ---- memcached item semantics (docs/api.md, "Items") -------------------------
  * Every pool. Entries carry 32-bit client flags, a 64-bit cas unique per
  * store and an optional expiry: an absolute deadline in seconds on the
@@ -515,6 +528,16 @@ struct spc_stats {
  * Returns SPC_OK, SPC_EINVAL. Context: any thread. Counters are read
  * without stopping writers: each is exact, the set is not a snapshot. */
 int spc_stats(struct spc_cache *cache, int pool, struct spc_stats *out);
+
+/* Resets the counters of both pools: from this call on, spc_stats reports
+ * hits, misses, inserts, deletes, efull, evictions and expirations counted
+ * since the reset. The gauges -- items, charged_bytes, target_bytes,
+ * reclaim_backlog_bytes -- describe the cache as it is and are not
+ * touched. Operations running during the call land on either side of it.
+ * Returns SPC_OK, SPC_EINVAL (cache NULL). Context: any thread, not in
+ * read section; takes the statistics lock, never blocks readers or
+ * writers. Ownership: nothing allocated. */
+int spc_stats_reset(struct spc_cache *cache);
 
 /* The memory report of an open cache (charged bytes and arena statistics
  * included). Returns SPC_OK, SPC_EINVAL. Context: any thread. */
