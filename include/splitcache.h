@@ -469,8 +469,11 @@ int spc_below_recommended_minimum(struct spc_cache *cache);
 
 /* ---- debug mode: key-prefix analysis (docs/api.md, "Debug mode") --------- */
 
-/* Renders a key readably: '/'-separated segments, text as is, binary as
- * hex (4 and 8 bytes also as little-endian integers, long ones shortened).
+/* Renders a key readably: '/'-separated segments; printable text (ASCII
+ * and valid UTF-8) as is, other bytes of a mostly-text segment as \xNN;
+ * 20- and 32-byte binary as labelled hashes ("hash20:...", "hash32:...");
+ * other binary as hex (4 and 8 bytes also as little-endian integers, long
+ * ones shortened). Format: docs/api.md.
  * buf always NUL-terminated when cap > 0; *needed (may be NULL) receives
  * the full length. Returns SPC_OK, SPC_ERANGE, SPC_EINVAL. Context: any
  * thread. */
