@@ -213,4 +213,6 @@ void spc_config_init(struct spc_config *cfg)
 	cfg->debug_prefix_lens[1] = 8;
 	cfg->debug_prefix_lens[2] = 16;
 	cfg->debug_min_keys = 16;
+	cfg->debug_prefix_rule = SPC_PREFIX_FIXED;
+	cfg->debug_cover_pct = 0; /* the rule's own: 95 fixed, 80 slash */
 }

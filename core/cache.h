@@ -180,7 +180,9 @@ struct spc_cache {
 	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */
 	void *evict_hook_arg;
 	struct spc_view *view;        /* tip, reorganisations, per-height index (core/view.c) */
-	struct spc_debug *debug;      /* debug mode (core/debug.c), NULL when off */
+	struct spc_debug *debug;      /* atomic: debug mode's state (core/debug.c),
+	                                 NULL until first enabled, then fixed */
+	int debug_on;                 /* atomic: lookups are noted (spc_debug_enable) */
 };
 
 /* Tests only (internal, not exported): called on the maintainer for every
@@ -323,7 +325,9 @@ again:
 	} else {
 		spc_count(c, pool, SPC_C_MISSES, 1);
 	}
-	if (__builtin_expect(c->debug != NULL, 0))
+	/* Relaxed: toggled at run time; a lookup racing with the toggle may
+	 * be noted or not. spc_debug_note reaches the state by an acquire. */
+	if (__builtin_expect(__atomic_load_n(&c->debug_on, __ATOMIC_RELAXED) != 0, 0))
 		spc_debug_note(c, pool, k->key, k->klen, e != NULL);
 	return e;
 }

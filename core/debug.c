@@ -3,10 +3,25 @@
  * core/debug.c: debug mode, per-prefix hits, misses, distinct keys and
  * share of accesses (the seed system's key-prefix hit analysis).
  *
- * Noting. Every lookup (spc_lookup_rcu) of a cache opened with cfg.debug
- * calls spc_debug_note, which records it in a table of the calling thread:
- * per pool, the lookup counts, and for each configured prefix length L
- * that the key reaches (klen >= L) the prefix's hits or misses and the
+ * Switching. The state (struct spc_debug: rule, workspace, the list of
+ * thread tables) is allocated at the first enable (cfg.debug at open, or
+ * spc_debug_enable), published with one compare-and-swap (release) and
+ * then kept until close, so a reader that saw it can use it at any time
+ * after; a second enabler that loses the exchange frees its own copy. The
+ * read path tests the flag c->debug_on (relaxed: a lookup racing with a
+ * switch is noted or not) and spc_debug_note loads the state with an
+ * acquire. Off again, notes stop; the tables stay, readable by the
+ * reports, until spc_debug_clear empties them (under report_mu and each
+ * table's mu, as a report reads them: an owner meanwhile skips, counted).
+ *
+ * Noting. Every lookup (spc_lookup_rcu) while debug mode is on calls
+ * spc_debug_note, which records it in a table of the calling thread:
+ * per pool, the lookup counts, and for each prefix of the key under the
+ * rule -- fixed: each configured length L that the key reaches (klen >=
+ * L); slash: each prefix that ends with '/' and is 8..64 bytes long (the
+ * deepest 8; a key without one counts under its longest shorter '/'-ended
+ * prefix, "/txids/"; a key without '/' in its first 64 bytes under none)
+ * -- the prefix's hits or misses and the
  * pair (prefix, 48-bit key hash) in a set, from which a report counts the
  * distinct keys exactly (up to a 48-bit hash collision, ~3e-8 at 4096
  * keys). A thread's table is allocated at its first note in that cache
@@ -31,15 +46,21 @@
  *   - fewer than cfg.debug_min_keys distinct keys: left out ("below min
  *     keys");
  *   - a longer prefix Q that starts with P, itself with at least
- *     debug_min_keys keys, has >= SPC_DEBUG_COVER_PCT % (95 %) of P's
- *     accesses: left out ("covered"): Q says the same, more precisely.
+ *     debug_min_keys keys, has >= cover % of P's accesses (cfg.
+ *     debug_cover_pct; by default 95 % with the fixed rule, 80 % with the
+ *     slash rule, where a key counts under each of its '/'-ended
+ *     prefixes, so "/blockhash/" is hidden behind "/blockhash/byheight/"
+ *     when 80 % of its lookups go there): left out ("covered"): Q says
+ *     the same, more precisely.
  *     A chain P < Q < R keeps only the longest link that still covers;
  * and the rest are printed by accesses (descending), then length, then
  * bytes, each with its share of all the pool's analysed lookups.
  *
  * Guarantees (tests/unit/core/test_debug.c, tests/fault/core):
- *  1. debug off: c->debug is NULL, nothing is allocated, the reports say
- *     SPC_EINVAL; the read path pays one predictable branch;
+ *  1. never enabled: c->debug is NULL, nothing is allocated, the text and
+ *     JSON reports say SPC_EINVAL; off, the read path pays one predictable
+ *     branch; switching on and off under readers and writers is safe
+ *     (tests/stress/stress_debug.c, under TSan too);
  *  2. a reader never waits for another thread (try-lock only) and never
  *     allocates after its first note;
  *  3. memory is bounded: one fixed table per thread that reads the cache,
@@ -100,16 +121,20 @@ struct spc_dbg_tab {
 	pthread_t owner;
 	uint64_t busy[SPC_POOL_COUNT]; /* owner's relaxed stores: lookups skipped
 	                                  while a report held mu */
+	uint64_t busy_base[SPC_POOL_COUNT]; /* busy at the last clear (report_mu) */
 	struct spc_dbg_table pool[SPC_POOL_COUNT];
 };
 
 struct spc_debug {
-	unsigned lens[SPC_DEBUG_MAX_PREFIXES]; /* ascending, distinct */
+	unsigned lens[SPC_DEBUG_MAX_PREFIXES]; /* ascending, distinct (fixed rule) */
 	unsigned n_lens;
+	enum spc_prefix_rule rule;
+	unsigned cover_pct;               /* a covered prefix is left out */
 	uint64_t min_keys;
 	uint64_t seed;
 	struct spc_dbg_tab *tabs;         /* atomic: push-only list head */
 	uint64_t lost[SPC_POOL_COUNT];    /* atomic: lookups of threads without a table */
+	uint64_t lost_base[SPC_POOL_COUNT]; /* lost at the last clear (report_mu) */
 	pthread_mutex_t report_mu;        /* one report at a time: the workspace */
 	struct spc_dbg_table merged;      /* workspace, under report_mu */
 	int32_t map[SPC_DEBUG_THREAD_PREFIXES]; /* thread prefix -> merged, -1: none */
@@ -213,6 +238,48 @@ static void spc_dbg_count(struct spc_dbg_table *t, int32_t idx, uint64_t hits, u
 	}
 }
 
+/* Notes one prefix of a key. */
+static void spc_dbg_note_prefix(const struct spc_debug *d, struct spc_dbg_table *t,
+                                const void *key, unsigned len, int hit, uint64_t key_word)
+{
+	int32_t idx = spc_dbg_prefix_get(t, key, len, XXH3_64bits_withSeed(key, len, d->seed + len));
+
+	if (idx < 0)
+		t->untracked_prefixes++;
+	else
+		spc_dbg_count(t, idx, hit != 0, hit == 0, key_word);
+}
+
+/* The slash rule's cuts of a key: the lengths of its prefixes that end
+ * with '/' and are SPC_DEBUG_SLASH_MIN..SPC_DEBUG_PREFIX_MAX bytes long,
+ * the deepest SPC_DEBUG_MAX_PREFIXES of them, ascending; without one, the
+ * longest shorter cut ("/txids/"). Returns how many. */
+static unsigned spc_dbg_slash_cuts(const unsigned char *k, size_t klen,
+                                   unsigned cuts[SPC_DEBUG_MAX_PREFIXES])
+{
+	size_t end = klen < SPC_DEBUG_PREFIX_MAX ? klen : SPC_DEBUG_PREFIX_MAX;
+	unsigned n = 0, short_cut = 0;
+
+	for (size_t i = 0; i < end; i++) {
+		unsigned len = (unsigned)i + 1;
+
+		if (k[i] != '/')
+			continue;
+		if (len < SPC_DEBUG_SLASH_MIN) {
+			short_cut = len;
+			continue;
+		}
+		if (n == SPC_DEBUG_MAX_PREFIXES) {
+			memmove(cuts, cuts + 1, (n - 1) * sizeof cuts[0]);
+			n--;
+		}
+		cuts[n++] = len;
+	}
+	if (n == 0 && short_cut)
+		cuts[n++] = short_cut;
+	return n;
+}
+
 static void spc_dbg_record(const struct spc_debug *d, struct spc_dbg_table *t, const void *key,
                            size_t klen, int hit)
 {
@@ -222,16 +289,16 @@ static void spc_dbg_record(const struct spc_debug *d, struct spc_dbg_table *t, c
 		t->hits++;
 	else
 		t->misses++;
-	for (unsigned i = 0; i < d->n_lens && d->lens[i] <= klen; i++) {
-		unsigned len = d->lens[i];
-		int32_t idx = spc_dbg_prefix_get(t, key, len,
-		                                 XXH3_64bits_withSeed(key, len, d->seed + len));
+	if (d->rule == SPC_PREFIX_SLASH) {
+		unsigned cuts[SPC_DEBUG_MAX_PREFIXES];
+		unsigned n = spc_dbg_slash_cuts(key, klen, cuts);
 
-		if (idx < 0)
-			t->untracked_prefixes++;
-		else
-			spc_dbg_count(t, idx, hit != 0, hit == 0, key_word);
+		for (unsigned i = 0; i < n; i++)
+			spc_dbg_note_prefix(d, t, key, cuts[i], hit, key_word);
+		return;
 	}
+	for (unsigned i = 0; i < d->n_lens && d->lens[i] <= klen; i++)
+		spc_dbg_note_prefix(d, t, key, d->lens[i], hit, key_word);
 }
 
 /* ---- the reader's side ------------------------------------------------------ */
@@ -293,9 +360,16 @@ static struct spc_dbg_tab *spc_dbg_mine(struct spc_cache *c, struct spc_debug *d
 void spc_debug_note(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
                     int hit)
 {
-	struct spc_debug *d = c->debug;
-	struct spc_dbg_tab *t = spc_dbg_mine(c, d);
+	/* Acquire: pairs with the release that published the state in
+	 * spc_debug_enable, so its tables are seen initialised. NULL only
+	 * for a reader that saw debug_on before the pointer (not possible
+	 * after the release/acquire pair, but cheap to be sure of). */
+	struct spc_debug *d = __atomic_load_n(&c->debug, __ATOMIC_ACQUIRE);
+	struct spc_dbg_tab *t;
 
+	if (!d)
+		return;
+	t = spc_dbg_mine(c, d);
 	if (!t) {
 		/* Relaxed: a counter; only threads without memory get here. */
 		__atomic_fetch_add(&d->lost[pool], 1, __ATOMIC_RELAXED);
@@ -322,37 +396,142 @@ static int spc_unsigned_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int spc_debug_open(struct spc_cache *c)
+/* Checks the configuration's debug fields; fills lens (sorted, distinct)
+ * and the cover threshold. Returns SPC_OK or SPC_EINVAL. */
+static int spc_dbg_config(const struct spc_config *cfg, unsigned lens[SPC_DEBUG_MAX_PREFIXES],
+                          unsigned *n_lens, unsigned *cover_pct)
 {
-	struct spc_debug *d;
-	unsigned lens[SPC_DEBUG_MAX_PREFIXES], n = 0;
-	char *mem;
+	unsigned raw[SPC_DEBUG_MAX_PREFIXES], n = 0;
 
-	c->debug = NULL;
-	if (!c->cfg.debug)
-		return SPC_OK;
-	for (unsigned i = 0; i < SPC_DEBUG_MAX_PREFIXES && c->cfg.debug_prefix_lens[i]; i++) {
-		if (c->cfg.debug_prefix_lens[i] > SPC_DEBUG_PREFIX_MAX)
+	if (cfg->debug_prefix_rule != SPC_PREFIX_FIXED && cfg->debug_prefix_rule != SPC_PREFIX_SLASH)
+		return SPC_EINVAL;
+	if (cfg->debug_cover_pct > SPC_PCT)
+		return SPC_EINVAL;
+	*cover_pct = cfg->debug_cover_pct ? cfg->debug_cover_pct :
+	             cfg->debug_prefix_rule == SPC_PREFIX_SLASH ? SPC_DEBUG_SLASH_COVER_PCT :
+	                                                          SPC_DEBUG_COVER_PCT;
+	*n_lens = 0;
+	if (cfg->debug_prefix_rule == SPC_PREFIX_SLASH)
+		return SPC_OK; /* the lengths are not used */
+	for (unsigned i = 0; i < SPC_DEBUG_MAX_PREFIXES && cfg->debug_prefix_lens[i]; i++) {
+		if (cfg->debug_prefix_lens[i] > SPC_DEBUG_PREFIX_MAX)
 			return SPC_EINVAL;
-		lens[n++] = c->cfg.debug_prefix_lens[i];
+		raw[n++] = cfg->debug_prefix_lens[i];
 	}
 	if (n == 0)
 		return SPC_EINVAL;
+	qsort(raw, n, sizeof raw[0], spc_unsigned_cmp);
+	for (unsigned i = 0; i < n; i++)
+		if (*n_lens == 0 || lens[*n_lens - 1] != raw[i])
+			lens[(*n_lens)++] = raw[i];
+	return SPC_OK;
+}
+
+/* Allocates and publishes the state (once per cache). Returns SPC_OK,
+ * SPC_EINVAL, SPC_ENOMEM. */
+static int spc_dbg_create(struct spc_cache *c)
+{
+	struct spc_debug *d, *expected = NULL;
+	unsigned lens[SPC_DEBUG_MAX_PREFIXES], n = 0, cover = 0;
+	char *mem;
+	int r;
+
+	/* Acquire: pairs with the release below (another enabler's). */
+	if (__atomic_load_n(&c->debug, __ATOMIC_ACQUIRE))
+		return SPC_OK;
+	r = spc_dbg_config(&c->cfg, lens, &n, &cover);
+	if (r != SPC_OK)
+		return r;
 	d = spc_calloc(&c->env, 1,
 	               sizeof *d + spc_dbg_table_bytes(SPC_DEBUG_MERGE_PREFIXES, SPC_DEBUG_MERGE_PAIRS));
 	if (!d)
 		return SPC_ENOMEM;
-	qsort(lens, n, sizeof lens[0], spc_unsigned_cmp);
-	for (unsigned i = 0; i < n; i++)
-		if (d->n_lens == 0 || d->lens[d->n_lens - 1] != lens[i])
-			d->lens[d->n_lens++] = lens[i];
+	memcpy(d->lens, lens, sizeof lens);
+	d->n_lens = n;
+	d->rule = c->cfg.debug_prefix_rule;
+	d->cover_pct = cover;
 	d->min_keys = c->cfg.debug_min_keys;
 	d->seed = c->seed;
 	mem = (char *)(d + 1);
 	spc_dbg_table_carve(&d->merged, &mem, SPC_DEBUG_MERGE_PREFIXES, SPC_DEBUG_MERGE_PAIRS);
 	if (pthread_mutex_init(&d->report_mu, NULL) != 0)
 		spc_die("pthread_mutex_init failed");
-	c->debug = d;
+	/* Release: publishes the initialised state to readers (acquire in
+	 * spc_debug_note) and reports. Only one enabler wins; a loser frees
+	 * its own copy, which nobody saw. */
+	if (!__atomic_compare_exchange_n(&c->debug, &expected, d, 0, __ATOMIC_RELEASE,
+	                                 __ATOMIC_ACQUIRE)) {
+		pthread_mutex_destroy(&d->report_mu);
+		spc_free(d);
+	}
+	return SPC_OK;
+}
+
+int spc_debug_open(struct spc_cache *c)
+{
+	c->debug = NULL;
+	c->debug_on = 0;
+	if (!c->cfg.debug)
+		return SPC_OK;
+	return spc_debug_enable(c);
+}
+
+int spc_debug_enable(struct spc_cache *c)
+{
+	int r;
+
+	if (!c)
+		return SPC_EINVAL;
+	r = spc_dbg_create(c);
+	if (r != SPC_OK)
+		return r;
+	/* Relaxed: the flag only says whether to note; spc_debug_note
+	 * reaches the state through the acquire load of c->debug. */
+	__atomic_store_n(&c->debug_on, 1, __ATOMIC_RELAXED);
+	return SPC_OK;
+}
+
+int spc_debug_disable(struct spc_cache *c)
+{
+	if (!c)
+		return SPC_EINVAL;
+	/* Relaxed: lookups that already passed the test finish their note
+	 * (the state stays until close); later ones skip it. */
+	__atomic_store_n(&c->debug_on, 0, __ATOMIC_RELAXED);
+	return SPC_OK;
+}
+
+int spc_debug_enabled(struct spc_cache *c)
+{
+	/* Relaxed: a snapshot of the flag. */
+	return c ? __atomic_load_n(&c->debug_on, __ATOMIC_RELAXED) : 0;
+}
+
+int spc_debug_clear(struct spc_cache *c)
+{
+	struct spc_debug *d;
+
+	if (!c)
+		return SPC_EINVAL;
+	/* Acquire: pairs with the release in spc_dbg_create. */
+	d = __atomic_load_n(&c->debug, __ATOMIC_ACQUIRE);
+	if (!d)
+		return SPC_OK; /* never enabled: nothing to clear */
+	spc_lock(&d->report_mu);
+	for (int p = 0; p < SPC_POOL_COUNT; p++)
+		/* Relaxed: a counter; later losses count from here. */
+		d->lost_base[p] = __atomic_load_n(&d->lost[p], __ATOMIC_RELAXED);
+	/* Acquire: pairs with the release that linked each table. */
+	for (struct spc_dbg_tab *t = __atomic_load_n(&d->tabs, __ATOMIC_ACQUIRE); t; t = t->next) {
+		spc_lock(&t->mu);
+		for (int p = 0; p < SPC_POOL_COUNT; p++) {
+			spc_dbg_table_reset(&t->pool[p]);
+			/* Relaxed: the owner's counter; it skips while we hold mu. */
+			t->busy_base[p] = __atomic_load_n(&t->busy[p], __ATOMIC_RELAXED);
+		}
+		spc_unlock(&t->mu);
+	}
+	spc_unlock(&d->report_mu);
 	return SPC_OK;
 }
 
@@ -413,14 +592,14 @@ static void spc_dbg_merge(struct spc_debug *d, int pool)
 {
 	spc_dbg_table_reset(&d->merged);
 	/* Relaxed: a counter. */
-	d->merged.busy = __atomic_load_n(&d->lost[pool], __ATOMIC_RELAXED);
+	d->merged.busy = __atomic_load_n(&d->lost[pool], __ATOMIC_RELAXED) - d->lost_base[pool];
 	/* Acquire: pairs with the release that linked each table. */
 	for (struct spc_dbg_tab *t = __atomic_load_n(&d->tabs, __ATOMIC_ACQUIRE); t; t = t->next) {
 		spc_lock(&t->mu);
 		spc_dbg_merge_one(d, &t->pool[pool]);
 		spc_unlock(&t->mu);
 		/* Relaxed: the owner's counter, exact once it is quiet. */
-		d->merged.busy += __atomic_load_n(&t->busy[pool], __ATOMIC_RELAXED);
+		d->merged.busy += __atomic_load_n(&t->busy[pool], __ATOMIC_RELAXED) - t->busy_base[pool];
 	}
 }
 
@@ -443,7 +622,7 @@ static void spc_dbg_classify(struct spc_debug *d)
 
 			if (q->len > p->len && q->keys >= d->min_keys &&
 			    memcmp(q->bytes, p->bytes, p->len) == 0 &&
-			    spc_dbg_acc(q) * SPC_PCT >= spc_dbg_acc(p) * SPC_DEBUG_COVER_PCT)
+			    spc_dbg_acc(q) * SPC_PCT >= spc_dbg_acc(p) * d->cover_pct)
 				p->left_out = 2;
 		}
 	}
@@ -528,39 +707,64 @@ static void spc_dbg_render_pool(const struct spc_debug *d, int pool, int json, i
 		              (unsigned long long)m->untracked_keys, (unsigned long long)m->busy);
 }
 
+/* Merges, classifies and sorts one pool's notes into the workspace.
+ * Caller holds report_mu. */
+static void spc_dbg_prepare(struct spc_debug *d, int pool)
+{
+	spc_dbg_merge(d, pool);
+	spc_dbg_classify(d);
+	qsort(d->merged.prefixes, d->merged.n_prefixes, sizeof *d->merged.prefixes,
+	      spc_dbg_prefix_cmp);
+}
+
+static void spc_dbg_header(const struct spc_debug *d, int json, struct spc_sb *sb)
+{
+	if (json) {
+		spc_sb_printf(sb, "{\"prefix_lens\": [");
+		for (unsigned i = 0; i < d->n_lens; i++)
+			spc_sb_printf(sb, "%s%u", i ? ", " : "", d->lens[i]);
+		spc_sb_printf(sb, "], \"min_keys\": %llu, \"cover_pct\": %u, \"rule\": \"%s\", "
+		              "\"pools\": [",
+		              (unsigned long long)d->min_keys, d->cover_pct,
+		              d->rule == SPC_PREFIX_SLASH ? "slash" : "fixed");
+		return;
+	}
+	if (d->rule == SPC_PREFIX_SLASH) {
+		spc_sb_printf(sb, "splitcache debug report: prefixes cut at '/', %u to %u bytes",
+		              SPC_DEBUG_SLASH_MIN, SPC_DEBUG_PREFIX_MAX);
+	} else {
+		spc_sb_printf(sb, "splitcache debug report: prefix lengths");
+		for (unsigned i = 0; i < d->n_lens; i++)
+			spc_sb_printf(sb, " %u", d->lens[i]);
+	}
+	spc_sb_printf(sb, "; min keys %llu; a prefix is left out when one longer prefix "
+	              "has >= %u%% of its accesses\n",
+	              (unsigned long long)d->min_keys, d->cover_pct);
+}
+
+/* The state of c when it has ever been enabled, else NULL. */
+static struct spc_debug *spc_dbg_state(struct spc_cache *c)
+{
+	/* Acquire: pairs with the release in spc_dbg_create. */
+	return c ? __atomic_load_n(&c->debug, __ATOMIC_ACQUIRE) : NULL;
+}
+
 static int spc_dbg_report(struct spc_cache *c, int pool, int json, char *buf, size_t cap,
                           size_t *needed)
 {
-	struct spc_debug *d;
+	struct spc_debug *d = spc_dbg_state(c);
 	struct spc_sb sb;
 	int first = 1;
 
-	if (!c || !c->debug || pool < -1 || pool >= SPC_POOL_COUNT || (!buf && cap > 0))
+	if (!d || pool < -1 || pool >= SPC_POOL_COUNT || (!buf && cap > 0))
 		return SPC_EINVAL;
-	d = c->debug;
 	spc_sb_init(&sb, buf, cap);
-	if (json) {
-		spc_sb_printf(&sb, "{\"prefix_lens\": [");
-		for (unsigned i = 0; i < d->n_lens; i++)
-			spc_sb_printf(&sb, "%s%u", i ? ", " : "", d->lens[i]);
-		spc_sb_printf(&sb, "], \"min_keys\": %llu, \"cover_pct\": %u, \"pools\": [",
-		              (unsigned long long)d->min_keys, SPC_DEBUG_COVER_PCT);
-	} else {
-		spc_sb_printf(&sb, "splitcache debug report: prefix lengths");
-		for (unsigned i = 0; i < d->n_lens; i++)
-			spc_sb_printf(&sb, " %u", d->lens[i]);
-		spc_sb_printf(&sb, "; min keys %llu; a prefix is left out when one longer prefix "
-		              "has >= %u%% of its accesses\n",
-		              (unsigned long long)d->min_keys, SPC_DEBUG_COVER_PCT);
-	}
+	spc_dbg_header(d, json, &sb);
 	spc_lock(&d->report_mu);
 	for (int p = 0; p < SPC_POOL_COUNT; p++) {
 		if (pool != -1 && pool != p)
 			continue;
-		spc_dbg_merge(d, p);
-		spc_dbg_classify(d);
-		qsort(d->merged.prefixes, d->merged.n_prefixes, sizeof *d->merged.prefixes,
-		      spc_dbg_prefix_cmp);
+		spc_dbg_prepare(d, p);
 		spc_dbg_render_pool(d, p, json, first, &sb);
 		first = 0;
 	}
@@ -578,4 +782,62 @@ int spc_debug_report_text(struct spc_cache *c, int pool, char *buf, size_t cap, 
 int spc_debug_report_json(struct spc_cache *c, int pool, char *buf, size_t cap, size_t *needed)
 {
 	return spc_dbg_report(c, pool, 1, buf, cap, needed);
+}
+
+/* One pool of the structure: the workspace holds its prepared notes. */
+static void spc_dbg_fill_pool(const struct spc_debug *d, struct spc_debug_pool_report *out)
+{
+	const struct spc_dbg_table *m = &d->merged;
+
+	out->hits = m->hits;
+	out->misses = m->misses;
+	out->accesses = m->hits + m->misses;
+	out->untracked_prefix_notes = m->untracked_prefixes;
+	out->untracked_key_notes = m->untracked_keys;
+	out->skipped_lookups = m->busy;
+	for (uint32_t i = 0; i < m->n_prefixes; i++) {
+		const struct spc_dbg_prefix *p = &m->prefixes[i];
+		struct spc_debug_prefix_stat *o;
+
+		out->below_min_keys += p->left_out == 1;
+		out->covered += p->left_out == 2;
+		if (p->left_out)
+			continue;
+		if (out->n_prefixes == SPC_DEBUG_REPORT_MAX) {
+			out->more_prefixes++;
+			continue;
+		}
+		o = &out->prefixes[out->n_prefixes++];
+		memcpy(o->bytes, p->bytes, p->len);
+		o->len = p->len;
+		o->hits = p->hits;
+		o->misses = p->misses;
+		o->keys = p->keys;
+		o->share_pct = out->accesses ? SPC_PCT * (double)spc_dbg_acc(p) / (double)out->accesses
+		                             : 0.0;
+	}
+}
+
+int spc_debug_report(struct spc_cache *c, struct spc_debug_report *out)
+{
+	struct spc_debug *d = spc_dbg_state(c);
+
+	if (!c || !out)
+		return SPC_EINVAL;
+	memset(out, 0, sizeof *out);
+	out->enabled = spc_debug_enabled(c);
+	if (!d)
+		return SPC_OK; /* never enabled: nothing noted */
+	out->rule = d->rule;
+	memcpy(out->prefix_lens, d->lens, sizeof out->prefix_lens);
+	out->n_prefix_lens = d->n_lens;
+	out->min_keys = d->min_keys;
+	out->cover_pct = d->cover_pct;
+	spc_lock(&d->report_mu);
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		spc_dbg_prepare(d, p);
+		spc_dbg_fill_pool(d, &out->pools[p]);
+	}
+	spc_unlock(&d->report_mu);
+	return SPC_OK;
 }

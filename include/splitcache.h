@@ -93,6 +93,12 @@ typedef uint64_t spc_clock_fn(void *arg);
 
 #define SPC_DEBUG_MAX_PREFIXES 8
 
+/* How debug mode cuts keys into prefixes (docs/api.md, "Debug mode"). */
+enum spc_prefix_rule {
+	SPC_PREFIX_FIXED = 0, /* the lengths of debug_prefix_lens (4, 8, 16) */
+	SPC_PREFIX_SLASH = 1  /* every '/'-ended prefix of 8 to 64 bytes */
+};
+
 struct spc_config {
 	uint64_t budget_bytes;     /* 0: SPLITCACHE_MEMORY if set, else detect */
 	uint64_t max_budget_bytes; /* 0: 1 GiB; bounds the automatic rule only */
@@ -118,7 +124,12 @@ struct spc_config {
 	                                replay and tests) */
 	spc_clock_fn *clock;       /* NULL: CLOCK_REALTIME seconds (unix time) */
 	void *clock_arg;
-	int debug;                 /* key-prefix statistics (off: zero cost) */
+	int debug;                 /* key-prefix statistics from open (off: one
+	                              branch per lookup; spc_debug_enable) */
+	enum spc_prefix_rule debug_prefix_rule; /* default SPC_PREFIX_FIXED */
+	unsigned debug_cover_pct;  /* a prefix is hidden when one longer prefix
+	                              has >= this % of its accesses; 0: the
+	                              rule's (fixed 95, slash 80); 1..100 */
 	unsigned debug_prefix_lens[SPC_DEBUG_MAX_PREFIXES]; /* prefix lengths in
 	                              bytes, 1..64, 0-terminated (default 4, 8,
 	                              16); others: spc_open gives SPC_EINVAL */
@@ -479,18 +490,73 @@ int spc_below_recommended_minimum(struct spc_cache *cache);
  * thread. */
 int spc_key_render(const void *key, size_t klen, char *buf, size_t cap, size_t *needed);
 
+/* Switches key-prefix analysis on: lookups from now on are noted (added to
+ * what was noted before; spc_debug_clear starts afresh). The first enable
+ * of a cache (or cfg.debug at open) allocates the state, which then stays
+ * until spc_close. Safe while other threads read and write: a lookup that
+ * races with the switch is noted or not, never half. Returns SPC_OK,
+ * SPC_EINVAL (NULL cache; bad debug_prefix_rule, debug_cover_pct or, for
+ * the fixed rule, debug_prefix_lens in the open configuration),
+ * SPC_ENOMEM (the cache is unchanged). Context: any thread. */
+int spc_debug_enable(struct spc_cache *cache);
+/* Switches it off: lookups are no longer noted (one branch each); what was
+ * noted stays readable in the reports. Returns SPC_OK, SPC_EINVAL (NULL).
+ * Context: any thread. */
+int spc_debug_disable(struct spc_cache *cache);
+/* Nonzero while debug mode is on. Context: any thread. */
+int spc_debug_enabled(struct spc_cache *cache);
+/* Forgets every note (both pools, every thread's table); on or off stays
+ * as it is. Lookups running concurrently may land before or after the
+ * clear. Returns SPC_OK (also when never enabled), SPC_EINVAL (NULL).
+ * Context: any thread. */
+int spc_debug_clear(struct spc_cache *cache);
+
 /* The key-prefix report of a pool (-1: both): per prefix, hits, misses,
- * distinct keys and share of accesses, for the configured prefix lengths,
- * prefixes with fewer than debug_min_keys keys left out, and a prefix
- * dropped when one longer prefix covers almost all its accesses. As text
- * or JSON into buf, like spc_mem_report_text. Returns SPC_OK, SPC_ERANGE,
- * SPC_EINVAL (debug mode off). Context: any thread. */
+ * distinct keys and share of accesses, by the configured rule, prefixes
+ * with fewer than debug_min_keys keys left out, and a prefix dropped when
+ * one longer prefix has at least debug_cover_pct % of its accesses. As
+ * text or JSON into buf, like spc_mem_report_text. Returns SPC_OK,
+ * SPC_ERANGE, SPC_EINVAL (debug mode never enabled). Context: any thread. */
 int spc_debug_report_text(struct spc_cache *cache, int pool, char *buf, size_t cap,
                           size_t *needed);
 /* The same report as one JSON object (keys in docs/api.md, "Debug mode").
  * Returns as spc_debug_report_text. Context: any thread. */
 int spc_debug_report_json(struct spc_cache *cache, int pool, char *buf, size_t cap,
                           size_t *needed);
+
+#define SPC_DEBUG_REPORT_MAX 64 /* prefixes per pool in the structure */
+
+struct spc_debug_prefix_stat {
+	uint8_t bytes[64];   /* the prefix (spc_key_render shows it) */
+	unsigned len;
+	uint64_t hits, misses, keys; /* keys: distinct */
+	double share_pct;    /* of the pool's analysed lookups */
+};
+
+struct spc_debug_pool_report {
+	uint64_t accesses, hits, misses;    /* lookups analysed */
+	uint64_t below_min_keys, covered;   /* prefixes left out */
+	uint64_t untracked_prefix_notes, untracked_key_notes, skipped_lookups;
+	uint64_t more_prefixes;             /* shown ones past SPC_DEBUG_REPORT_MAX */
+	unsigned n_prefixes;                /* in report order */
+	struct spc_debug_prefix_stat prefixes[SPC_DEBUG_REPORT_MAX];
+};
+
+struct spc_debug_report {
+	int enabled;                        /* spc_debug_enabled at the call */
+	enum spc_prefix_rule rule;
+	unsigned prefix_lens[SPC_DEBUG_MAX_PREFIXES], n_prefix_lens; /* fixed rule */
+	uint64_t min_keys;
+	unsigned cover_pct;
+	struct spc_debug_pool_report pools[SPC_POOL_COUNT];
+};
+
+/* The same report as a structure, both pools, the first
+ * SPC_DEBUG_REPORT_MAX prefixes of each in report order. A cache whose
+ * debug mode was never enabled gives an empty report (enabled 0).
+ * Returns SPC_OK, SPC_EINVAL (NULL). Context: any thread. Ownership: *out
+ * is the caller's (about 14 KiB: keep it off small stacks). */
+int spc_debug_report(struct spc_cache *cache, struct spc_debug_report *out);
 
 struct spc_stats {
 	uint64_t hits, misses;
