@@ -135,7 +135,9 @@ struct spc_config {
 	                              16); others: spc_open gives SPC_EINVAL */
 	uint64_t debug_min_keys;   /* a prefix is reported from this many
 	                              distinct keys (default 16) */
-	spc_log_fn *log;           /* NULL: warnings to stderr, nothing else */
+	spc_log_fn *log;           /* decisions at SPC_LOG_INFO, warnings at
+	                              SPC_LOG_WARN (docs/memory.md, "The log");
+	                              NULL: warnings to stderr, nothing else */
 	void *log_arg;
 	spc_fault_fn *fault;       /* NULL in production */
 	void *fault_arg;
