@@ -43,7 +43,8 @@ enum spc_status {
 	SPC_ETIMEDOUT = -9, /* a bounded wait ran out */
 	SPC_ERANGE = -10,   /* output buffer too small; the needed length is reported */
 	SPC_ENOTNUM = -11,  /* incr/decr on a value that is not a decimal number */
-	SPC_EABOVETIP = -12 /* height above the tip set with spc_set_tip */
+	SPC_EABOVETIP = -12, /* height above the tip set with spc_set_tip */
+	SPC_ENOHEIGHT = -13  /* no current view height (spc_set_view_height) */
 };
 
 /* Returns a static, human-readable description of any status (unknown
@@ -106,6 +107,12 @@ struct spc_config {
 	const char *root;          /* where /proc and /sys are read (default "/") */
 	enum spc_mode mode;        /* default SPC_MODE_SPLIT */
 	double view_share;         /* split mode, in (0, 1); default 0.5 */
+	double view_height_share;  /* view sub-budgets: 0 (default) one shared
+	                              budget; in (0, 1) height entries may hold
+	                              this share of the view pool, API and
+	                              plain entries the rest, each evicting
+	                              within its own (0.5: the original's
+	                              50/50); docs/views.md */
 	int prefault;              /* commit pages up front (default 0) */
 	enum spc_policy policy;    /* default SPC_POLICY_S3FIFO */
 	uint64_t hash_seed;        /* fixed default; change it for adversarial keys */
@@ -419,6 +426,46 @@ int spc_touch_at(struct spc_cache *cache, uint64_t height, const void *key, size
 int spc_gat_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
                uint64_t expiry, void *buf, size_t cap, struct spc_value *out);
 
+/* The current view height (docs/views.md, "The current height"): one per
+ * cache, read once by each call below, so a call works entirely at the
+ * height current when it began; another thread's set_view_height after
+ * that does not change it mid-call. Unchanged by reorganisations and by
+ * spc_set_tip: a writer at a height above the tip gets SPC_EABOVETIP,
+ * a reader at a height whose entries were removed misses, until the
+ * application sets the height again. For threads that each need their
+ * own height, the explicit calls (spc_get_at, ...) remain. */
+
+/* Sets it (any height but UINT64_MAX). Returns SPC_OK, SPC_EINVAL.
+ * Context: any thread. */
+int spc_set_view_height(struct spc_cache *cache, uint64_t height);
+/* *height receives it. Returns SPC_OK, SPC_ENOHEIGHT (none set),
+ * SPC_EINVAL. Context: any thread. */
+int spc_get_view_height(struct spc_cache *cache, uint64_t *height);
+/* Forgets it: calls at the current height return SPC_ENOHEIGHT until it
+ * is set again. Returns SPC_OK, SPC_EINVAL. Context: any thread. */
+int spc_clear_view_height(struct spc_cache *cache);
+/* spc_store_at at the current height; *height_out (may be NULL) receives
+ * the height used. Returns as spc_store_at, plus SPC_ENOHEIGHT (nothing
+ * stored). Context: any thread, not in read section. */
+int spc_view_store(struct spc_cache *cache, enum spc_store_mode mode, const void *key,
+                   size_t klen, const void *val, size_t vlen, const struct spc_item *item,
+                   uint64_t *cas_out, uint64_t *height_out);
+/* spc_set_at at the current height. Returns as spc_set_at, plus
+ * SPC_ENOHEIGHT. Context: any thread, not in read section. */
+int spc_view_set(struct spc_cache *cache, const void *key, size_t klen, const void *val,
+                 size_t vlen);
+/* spc_get_at at the current height. Returns as spc_get_at, plus
+ * SPC_ENOHEIGHT. Context: any thread. */
+int spc_view_get(struct spc_cache *cache, const void *key, size_t klen, void *buf, size_t cap,
+                 size_t *vlen);
+/* spc_get_at_rcu at the current height. Returns as spc_get_at_rcu, plus
+ * SPC_ENOHEIGHT. Context: read section. */
+int spc_view_get_rcu(struct spc_cache *cache, const void *key, size_t klen,
+                     struct spc_value *out);
+/* spc_delete_at at the current height. Returns as spc_delete_at, plus
+ * SPC_ENOHEIGHT. Context: any thread, not in read section. */
+int spc_view_delete(struct spc_cache *cache, const void *key, size_t klen);
+
 /* Chain reorganisation: removes every height-partitioned entry at or
  * above height, in time proportional to what it removes; readers are
  * never blocked (each entry is unpublished like a delete; a reader inside
@@ -450,6 +497,23 @@ int spc_api_get(struct spc_cache *cache, const char *name, void *buf, size_t cap
 /* As spc_delete on the view pool, in the API namespace. Context: any
  * thread, not in read section. */
 int spc_api_delete(struct spc_cache *cache, const char *name);
+
+/* View sub-budgets (cfg.view_height_share), as they stand. */
+struct spc_view_budget {
+	double height_share;        /* 0: off, one shared budget */
+	uint64_t view_target_bytes; /* the view pool's target */
+	uint64_t height_bytes;      /* charges of the height entries filed */
+	uint64_t other_bytes;       /* the rest of the pool's live bytes: API
+	                               and plain entries (and height entries not
+	                               filed yet) */
+	uint64_t height_cap_bytes;  /* heights start evicting above (0: off) */
+	uint64_t other_cap_bytes;   /* the others' share at the same mark */
+	uint64_t height_evictions;  /* height entries evicted for their share */
+};
+
+/* Fills *out (gauges read without stopping anyone: each exact, the set
+ * not a snapshot). Returns SPC_OK, SPC_EINVAL. Context: any thread. */
+int spc_view_budget(struct spc_cache *cache, struct spc_view_budget *out);
 
 /* ---- forced eviction, limits --------------------------------------------- */
 
