@@ -71,7 +71,21 @@
  *  5. the per-height index never holds an entry that was freed; its
  *     bookkeeping is charged to the view pool per height entry (writers
  *     charge it with the entry; the maintainer returns it when the entry
- *     leaves the index), so plain entries cost nothing more.
+ *     leaves the index), so plain entries cost nothing more;
+ *  6. sub-budgets (cfg.view_height_share, tests/integration/views/
+ *     test_view_budget.c): the filed height entries' charges stay within
+ *     the high mark of their share after each maintainer step (evicted
+ *     lowest height first, through the per-height index), and while they
+ *     are within it, the pool's policy evicts only API and plain entries
+ *     for room (spc_view_maint_spare hands height victims back), unless
+ *     those are within their own share or a forced eviction runs.
+ *
+ * Sub-budgets. The maintainer alone knows which entries are height
+ * entries and what they are charged (it files them), so it keeps the sum
+ * (height_bytes) and enforces the share in its own step, before the
+ * pool's eviction loop; the writers' path is unchanged. The pool's
+ * watermarks apply to each share, so two shares within their marks keep
+ * the pool within its own and its policy idle.
  */
 #include "core/cache.h"
 #include "core/hidx.h"
