@@ -54,12 +54,15 @@ static int find(const struct log *l, enum spc_log_level level, const char *prefi
 	return -1;
 }
 
+/* Lines at level, but the pools' "bounded by its charge only" warnings:
+ * sanitizer builds route pool allocations through malloc, without a hard
+ * cap, and say so (pools/arena.h); that is not what these tests look at. */
 static unsigned count(const struct log *l, enum spc_log_level level)
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < l->n; i++)
-		n += l->level[i] == level;
+		n += l->level[i] == level && !strstr(l->line[i], "bounded by its charge only");
 	return n;
 }
 
@@ -234,7 +237,7 @@ START_TEST(warnings_at_warn_level)
 	ck_assert_uint_eq(count(l, SPC_LOG_WARN), 3);
 	ck_assert_uint_eq(count(l, SPC_LOG_ERROR), 0);
 	for (unsigned i = (unsigned)last + 1; i < l->n; i++)
-		ck_assert_int_ne(l->level[i], SPC_LOG_WARN);
+		ck_assert(l->level[i] != SPC_LOG_WARN || strstr(l->line[i], "bounded by its charge only"));
 	spc_close(c);
 	ft_remove(&t);
 	free(l);
