@@ -72,26 +72,14 @@
  *     bookkeeping is charged to the view pool per height entry (writers
  *     charge it with the entry; the maintainer returns it when the entry
  *     leaves the index), so plain entries cost nothing more;
- *  6. sub-budgets (cfg.view_height_share, tests/integration/views/
- *     test_view_budget.c): the filed height entries' charges stay within
- *     the high mark of their share after each maintainer step (evicted
- *     lowest height first, through the per-height index), and while they
- *     are within it, the pool's policy evicts only API and plain entries
- *     for room (spc_view_maint_spare hands height victims back), unless
- *     those are within their own share or a forced eviction runs.
- *
- * Sub-budgets. The maintainer alone knows which entries are height
- * entries and what they are charged (it files them), so it keeps the sum
- * (height_bytes) and enforces the share in its own step, before the
- * pool's eviction loop; the writers' path is unchanged. The pool's
- * watermarks apply to each share, so two shares within their marks keep
- * the pool within its own and its policy idle.
+ *  6. sub-budgets: core/view_budget.c.
  */
-#include "core/cache.h"
-#include "core/hidx.h"
+#include "core/view_state.h"
 
 #include <string.h>
 #include <time.h>
+
+#include "core/hidx.h"
 
 /* A waiting reorganisation re-kicks the maintainer this often (covers a
  * ring cell filled while the maintainer slept). */
@@ -99,43 +87,6 @@
 /* Pause of a caller waiting for announced stores or, in synchronous
  * mode, for a writer to fill its ring cell: 0.1 ms. */
 #define SPC_VIEW_NAP_NS 100000L
-
-enum spc_view_req_state { SPC_REQ_NONE = 0, SPC_REQ_POSTED, SPC_REQ_DONE };
-
-struct spc_view_count {
-	_Alignas(SPC_CACHELINE) uint64_t n; /* atomic: stores in flight */
-};
-
-struct spc_view {
-	_Alignas(SPC_CACHELINE) uint64_t tip; /* atomic (SC): highest height allowed */
-	_Alignas(SPC_CACHELINE) uint64_t epoch; /* atomic (SC): bumped by every lowering */
-	struct spc_view_count inflight[2];      /* by epoch parity */
-	int posted;                  /* atomic: a request waits (hint for the maintainer) */
-
-	pthread_mutex_t mu;          /* serialises set_tip and invalidations */
-
-	/* The request: under the view pool's ps->mu. */
-	enum spc_view_req_state req;
-	uint64_t req_from;
-	size_t req_pos;              /* ring position every record below must be taken */
-	uint64_t req_removed;
-	uint64_t req_expired;
-
-	/* Maintainer-owned. */
-	struct spc_hidx *hidx;
-	int cutting;                 /* the request's cut is being handed out */
-	uint64_t removed;            /* live entries it unpublished so far */
-	uint64_t expired;            /* expired ones (counted as expirations) */
-	uint32_t share;              /* bookkeeping bytes charged per height entry */
-
-	/* Sub-budgets (cfg.view_height_share; 0: off). height_bytes and
-	 * height_evictions are written by the maintainer only (relaxed
-	 * stores) and read by spc_view_budget (relaxed loads). */
-	double height_share;
-	uint64_t height_bytes;       /* atomic: charges of the filed height entries */
-	uint64_t height_evictions;   /* atomic: height entries evicted for their share */
-	int capping;                 /* maintainer: between the share's high and low mark */
-};
 
 static void spc_view_nap(void)
 {
@@ -191,146 +142,6 @@ static struct spc_view *spc_view_of(const struct spc_pstate *ps)
 	return ps->id == SPC_POOL_VIEW ? ps->cache->view : NULL;
 }
 
-/* Maintainer only: the sole writer of height_bytes. */
-static void spc_view_height_bytes_add(struct spc_view *v, int64_t delta)
-{
-	/* Relaxed load + store: one writer; spc_view_budget loads relaxed. */
-	__atomic_store_n(&v->height_bytes,
-	                 __atomic_load_n(&v->height_bytes, __ATOMIC_RELAXED) + (uint64_t)delta,
-	                 __ATOMIC_RELAXED);
-}
-
-/* A height entry left the per-height index: its bookkeeping charge goes
- * back, its bytes leave the height share. */
-static void spc_view_unfiled(struct spc_pstate *ps, struct spc_view *v, struct spc_entry *e)
-{
-	spc_pool_uncharge(ps->pool, v->share);
-	spc_view_height_bytes_add(v, -(int64_t)(spc_entry_charge(ps, e) + v->share));
-}
-
-/* The height share's marks in bytes: evicting starts above hi and stops
- * at lo (the pool's watermarks applied to the share), so heights within
- * their share never push the pool past its own high watermark. */
-static void spc_view_share_marks(const struct spc_pstate *ps, double share, uint64_t *hi,
-                                 uint64_t *lo)
-{
-	const struct spc_config *cfg = &ps->cache->cfg;
-	double t = (double)spc_pool_target(ps->pool) * share;
-
-	*hi = (uint64_t)(t / 100.0 * cfg->high_watermark_pct);
-	*lo = (uint64_t)(t / 100.0 * cfg->low_watermark_pct);
-}
-
-/* Unpublishes a filed height entry for the sub-budget: like an eviction
- * (expired: an expiration). It left the index already. */
-static void spc_view_maint_evict(struct spc_pstate *ps, struct spc_view *v, struct spc_entry *e)
-{
-	struct spc_cache *c = ps->cache;
-	int r;
-
-	spc_rcu_read_lock();
-	r = cds_lfht_del(ps->ht, &e->node);
-	spc_rcu_read_unlock();
-	/* Nonzero: a writer unpublished it first and accounts it; the
-	 * policy hands it back dead. */
-	if (r != 0)
-		return;
-	if ((spc_entry_meta(e) & SPC_META_EXPIRY) && spc_entry_expired(c, e)) {
-		/* Relaxed store by the only writer; stats load it relaxed. */
-		__atomic_store_n(&ps->expirations, ps->expirations + 1, __ATOMIC_RELAXED);
-	} else {
-		/* Relaxed stores by the only writer; stats load them relaxed. */
-		__atomic_store_n(&ps->evictions, ps->evictions + 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&v->height_evictions, v->height_evictions + 1, __ATOMIC_RELAXED);
-		if (c->evict_hook)
-			c->evict_hook(c->evict_hook_arg, ps->id, spc_entry_key(e), e->klen,
-			              spc_entry_value(e), e->vlen, e->cas);
-	}
-	spc_note_unpublished(ps, e);
-	spc_count(c, SPC_POOL_VIEW, SPC_C_ITEMS, -1);
-}
-
-/* Keeps the height entries within their share: above its high mark,
- * evicts the lowest heights down to its low mark, in bounded work.
- * Returns nonzero when it evicted. */
-static int spc_view_maint_cap(struct spc_pstate *ps, struct spc_view *v)
-{
-	uint64_t hi, lo;
-	unsigned n;
-
-	if (v->height_share == 0.0)
-		return 0;
-	spc_view_share_marks(ps, v->height_share, &hi, &lo);
-	if (v->height_bytes > hi)
-		v->capping = 1;
-	if (!v->capping)
-		return 0;
-	for (n = 0; n < SPC_STEP_EVICT && v->height_bytes > lo; n++) {
-		void *item;
-		struct spc_entry *e;
-
-		if (!spc_hidx_lowest(v->hidx, &item, NULL))
-			break;
-		e = item;
-		SPC_CHECK(spc_hidx_remove(v->hidx, e));
-		spc_view_unfiled(ps, v, e);
-		spc_view_maint_evict(ps, v, e);
-	}
-	if (v->height_bytes <= lo)
-		v->capping = 0;
-	return n > 0;
-}
-
-int spc_view_maint_spare(struct spc_pstate *ps, struct spc_entry *e)
-{
-	struct spc_view *v = spc_view_of(ps);
-	uint64_t hi, lo, held, api_hi, api_lo;
-
-	if (!v || v->height_share == 0.0 || spc_entry_ns(e) != SPC_NS_HEIGHT)
-		return 0;
-	spc_view_share_marks(ps, v->height_share, &hi, &lo);
-	if (v->height_bytes > hi)
-		return 0; /* over their own share: heights go first */
-	if (spc_forced_over(ps))
-		return 0; /* spc_evict_to_percent asks for the whole pool */
-	spc_view_share_marks(ps, 1.0 - v->height_share, &api_hi, &api_lo);
-	/* What the watermarks see (live bytes and the slab layer's stranded
-	 * ones): with the heights within their share, the rest is the
-	 * others'. Only when that is over their share are they what fills
-	 * the pool, and one of them is found further on. */
-	held = spc_held_bytes(ps);
-	if (held <= v->height_bytes || held - v->height_bytes <= api_lo)
-		return 0;
-	return spc_policy_admit(ps->policy, e) == SPC_OK;
-}
-
-int spc_view_budget(struct spc_cache *c, struct spc_view_budget *out)
-{
-	struct spc_pstate *ps;
-	struct spc_view *v;
-	uint64_t live, hb, hi, lo;
-
-	if (!c || !out)
-		return SPC_EINVAL;
-	ps = &c->ps[SPC_POOL_VIEW];
-	v = c->view;
-	memset(out, 0, sizeof *out);
-	out->height_share = v->height_share;
-	/* Relaxed: gauges written by the maintainer. */
-	hb = __atomic_load_n(&v->height_bytes, __ATOMIC_RELAXED);
-	out->height_evictions = __atomic_load_n(&v->height_evictions, __ATOMIC_RELAXED);
-	live = spc_live_bytes(ps);
-	out->height_bytes = hb;
-	out->other_bytes = live > hb ? live - hb : 0;
-	out->view_target_bytes = spc_pool_target(ps->pool);
-	if (v->height_share != 0.0) {
-		spc_view_share_marks(ps, v->height_share, &hi, &lo);
-		out->height_cap_bytes = hi;
-		spc_view_share_marks(ps, 1.0 - v->height_share, &hi, &lo);
-		out->other_cap_bytes = hi;
-	}
-	return SPC_OK;
-}
 
 int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e)
 {
@@ -342,7 +153,7 @@ int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e)
 		spc_pool_uncharge(ps->pool, v->share);
 		return SPC_ENOMEM;
 	}
-	spc_view_height_bytes_add(v, (int64_t)(spc_entry_charge(ps, e) + v->share));
+	spc_view_budget_filed(ps, v, e);
 	return SPC_OK;
 }
 
@@ -351,7 +162,7 @@ void spc_view_maint_forget(struct spc_pstate *ps, struct spc_entry *e)
 	struct spc_view *v = spc_view_of(ps);
 
 	if (v && spc_entry_ns(e) == SPC_NS_HEIGHT && spc_hidx_remove(v->hidx, e))
-		spc_view_unfiled(ps, v, e);
+		spc_view_budget_unfiled(ps, v, e);
 }
 
 /* Marks the request served and wakes its caller. */
@@ -377,7 +188,7 @@ int spc_view_maint_step(struct spc_pstate *ps)
 
 	if (!v)
 		return 0;
-	capped = spc_view_maint_cap(ps, v);
+	capped = spc_view_budget_step(ps, v);
 	/* Relaxed hint: the caller stores it under mu and then kicks; the
 	 * maintainer takes mu before every step, which orders the two. A
 	 * stale 0 costs one step's delay. */
@@ -406,7 +217,7 @@ int spc_view_maint_step(struct spc_pstate *ps)
 			return 1;
 		}
 		e = item;
-		spc_view_unfiled(ps, v, e); /* it left the index */
+		spc_view_budget_unfiled(ps, v, e); /* it left the index */
 		spc_rcu_read_lock();
 		r = cds_lfht_del(ps->ht, &e->node);
 		spc_rcu_read_unlock();
