@@ -143,6 +143,7 @@ const char *spc_strerror(int status)
 	case SPC_ERANGE: return "output buffer too small";
 	case SPC_ENOTNUM: return "value is not a decimal number";
 	case SPC_EABOVETIP: return "height is above the tip";
+	case SPC_ENOHEIGHT: return "no current view height is set";
 	default: return "unknown status code";
 	}
 }
@@ -202,6 +203,7 @@ void spc_config_init(struct spc_config *cfg)
 	cfg->use_env = 1;
 	cfg->mode = SPC_MODE_SPLIT;
 	cfg->view_share = 0.5;
+	cfg->view_height_share = 0.0; /* one shared view budget (docs/views.md) */
 	cfg->policy = SPC_POLICY_S3FIFO;
 	cfg->hash_seed = UINT64_C(0x5eed5b1dcac4e000); /* fixed: runs repeat */
 	cfg->high_watermark_pct = 95;
@@ -213,4 +215,6 @@ void spc_config_init(struct spc_config *cfg)
 	cfg->debug_prefix_lens[1] = 8;
 	cfg->debug_prefix_lens[2] = 16;
 	cfg->debug_min_keys = 16;
+	cfg->debug_prefix_rule = SPC_PREFIX_FIXED;
+	cfg->debug_cover_pct = 0; /* the rule's own: 95 fixed, 80 slash */
 }

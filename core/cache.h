@@ -184,7 +184,11 @@ struct spc_cache {
 	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */
 	void *evict_hook_arg;
 	struct spc_view *view;        /* tip, reorganisations, per-height index (core/view.c) */
-	struct spc_debug *debug;      /* debug mode (core/debug.c), NULL when off */
+	struct spc_debug *debug;      /* atomic: debug mode's state (core/debug.c),
+	                                 NULL until first enabled, then fixed */
+	int debug_on;                 /* atomic: lookups are noted (spc_debug_enable) */
+	uint64_t view_height;         /* atomic: current view height + 1, 0: none
+	                                 (core/view_height.c) */
 };
 
 /* Tests only (internal, not exported): called on the maintainer for every
@@ -327,7 +331,9 @@ again:
 	} else {
 		spc_count(c, pool, SPC_C_MISSES, 1);
 	}
-	if (__builtin_expect(c->debug != NULL, 0))
+	/* Relaxed: toggled at run time; a lookup racing with the toggle may
+	 * be noted or not. spc_debug_note reaches the state by an acquire. */
+	if (__builtin_expect(__atomic_load_n(&c->debug_on, __ATOMIC_RELAXED) != 0, 0))
 		spc_debug_note(c, pool, k->key, k->klen, e != NULL);
 	return e;
 }
@@ -456,9 +462,15 @@ int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e);
 /* Drops an entry from the per-height index before it can be freed
  * (eviction, reclamation of a dead entry). */
 void spc_view_maint_forget(struct spc_pstate *ps, struct spc_entry *e);
-/* Serves the posted reorganisation, if any, in bounded work. Returns
+/* Keeps height entries within their sub-budget (cfg.view_height_share),
+ * then serves the posted reorganisation, if any, in bounded work. Returns
  * nonzero when it did some. */
 int spc_view_maint_step(struct spc_pstate *ps);
+/* Sub-budgets: called for each live victim the pool's policy chose. When
+ * e is a height entry within its share while the other entries are over
+ * theirs, gives it back to the policy and returns 1 (the caller looks for
+ * another victim); else returns 0 (the caller evicts it). */
+int spc_view_maint_spare(struct spc_pstate *ps, struct spc_entry *e);
 
 /* ---- core/evict.c ------------------------------------------------------------ */
 

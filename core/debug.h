@@ -4,9 +4,10 @@
  * core/; the public contract is in include/splitcache.h, the report format
  * in docs/api.md, "Debug mode").
  *
- * Off (cfg.debug == 0) it costs one predictable branch in the read path
- * (spc_lookup_rcu tests cache->debug) and no memory at all. On, every
- * lookup is noted in a table of the calling thread (core/debug.c).
+ * Off it costs one predictable branch in the read path (spc_lookup_rcu
+ * tests cache->debug_on) and, until first enabled (cfg.debug at open or
+ * spc_debug_enable), no memory at all. On, every lookup is noted in a
+ * table of the calling thread (core/debug.c).
  */
 #ifndef SPC_CORE_DEBUG_H
 #define SPC_CORE_DEBUG_H
@@ -28,11 +29,16 @@ struct spc_cache;
 /* A prefix is left out of the report when one longer prefix has at least
  * this % of its accesses ("covers it almost entirely"). */
 #define SPC_DEBUG_COVER_PCT 95u
+/* The slash rule (SPC_PREFIX_SLASH): shortest cut counted in full, and its
+ * default cover threshold (cfg.debug_cover_pct 0). */
+#define SPC_DEBUG_SLASH_MIN 8u
+#define SPC_DEBUG_SLASH_COVER_PCT 80u
 
-/* Sets up debug mode when c->cfg.debug is set (else leaves c->debug NULL
- * and allocates nothing). Needs c->cfg, c->env and c->seed. Returns
- * SPC_OK, SPC_EINVAL (no prefix length, or one above
- * SPC_DEBUG_PREFIX_MAX), SPC_ENOMEM. Context: spc_open. */
+/* Sets up debug mode when c->cfg.debug is set, as spc_debug_enable (else
+ * leaves c->debug NULL and allocates nothing). Needs c->cfg, c->env and
+ * c->seed. Returns SPC_OK, SPC_EINVAL (bad rule or cover threshold; fixed
+ * rule: no prefix length, or one above SPC_DEBUG_PREFIX_MAX), SPC_ENOMEM.
+ * Context: spc_open. */
 int spc_debug_open(struct spc_cache *c);
 /* Frees every table; c->debug becomes NULL. No other thread may use the
  * cache. Context: spc_close, or spc_open's failure path. */

@@ -464,6 +464,22 @@ int spc_hidx_take(struct spc_hidx *x, void **item)
 	return 0;
 }
 
+int spc_hidx_lowest(const struct spc_hidx *x, void **item, uint64_t *height)
+{
+	uint32_t n = x->root;
+
+	if (n == SPC_HIDX_NIL)
+		return 0;
+	while (x->nodes[n].left != SPC_HIDX_NIL)
+		n = x->nodes[n].left;
+	/* A live node has items: Remove erases it when its list empties. */
+	SPC_DEBUG_CHECK(x->nodes[n].head != SPC_HIDX_NIL);
+	*item = x->slots[x->nodes[n].head].item;
+	if (height)
+		*height = x->nodes[n].height;
+	return 1;
+}
+
 size_t spc_hidx_count(const struct spc_hidx *x)
 {
 	return x->count;

@@ -51,6 +51,11 @@ void spc_hidx_cut(struct spc_hidx *x, uint64_t from);
  * 0 when every cut is empty. Amortised O(1). */
 int spc_hidx_take(struct spc_hidx *x, void **item);
 
+/* The lowest height filed outside the cuts and one item filed there (the
+ * last one filed). Returns 1 and *item, *height (may be NULL), or 0 when
+ * nothing is filed outside the cuts. The item stays filed. O(log heights). */
+int spc_hidx_lowest(const struct spc_hidx *x, void **item, uint64_t *height);
+
 /* Items filed (cuts not yet taken included). */
 size_t spc_hidx_count(const struct spc_hidx *x);
 /* Bytes of the index's own tables. */

@@ -536,7 +536,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		work = 1;
 		if (k == SPC_VICTIM_DEAD)
 			spc_maint_collect(ps, item);
-		else
+		else if (!spc_view_maint_spare(ps, item)) /* view sub-budgets */
 			spc_maint_evict_one(ps, item);
 	}
 	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */

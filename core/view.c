@@ -71,13 +71,15 @@
  *  5. the per-height index never holds an entry that was freed; its
  *     bookkeeping is charged to the view pool per height entry (writers
  *     charge it with the entry; the maintainer returns it when the entry
- *     leaves the index), so plain entries cost nothing more.
+ *     leaves the index), so plain entries cost nothing more;
+ *  6. sub-budgets: core/view_budget.c.
  */
-#include "core/cache.h"
-#include "core/hidx.h"
+#include "core/view_state.h"
 
 #include <string.h>
 #include <time.h>
+
+#include "core/hidx.h"
 
 /* A waiting reorganisation re-kicks the maintainer this often (covers a
  * ring cell filled while the maintainer slept). */
@@ -85,35 +87,6 @@
 /* Pause of a caller waiting for announced stores or, in synchronous
  * mode, for a writer to fill its ring cell: 0.1 ms. */
 #define SPC_VIEW_NAP_NS 100000L
-
-enum spc_view_req_state { SPC_REQ_NONE = 0, SPC_REQ_POSTED, SPC_REQ_DONE };
-
-struct spc_view_count {
-	_Alignas(SPC_CACHELINE) uint64_t n; /* atomic: stores in flight */
-};
-
-struct spc_view {
-	_Alignas(SPC_CACHELINE) uint64_t tip; /* atomic (SC): highest height allowed */
-	_Alignas(SPC_CACHELINE) uint64_t epoch; /* atomic (SC): bumped by every lowering */
-	struct spc_view_count inflight[2];      /* by epoch parity */
-	int posted;                  /* atomic: a request waits (hint for the maintainer) */
-
-	pthread_mutex_t mu;          /* serialises set_tip and invalidations */
-
-	/* The request: under the view pool's ps->mu. */
-	enum spc_view_req_state req;
-	uint64_t req_from;
-	size_t req_pos;              /* ring position every record below must be taken */
-	uint64_t req_removed;
-	uint64_t req_expired;
-
-	/* Maintainer-owned. */
-	struct spc_hidx *hidx;
-	int cutting;                 /* the request's cut is being handed out */
-	uint64_t removed;            /* live entries it unpublished so far */
-	uint64_t expired;            /* expired ones (counted as expirations) */
-	uint32_t share;              /* bookkeeping bytes charged per height entry */
-};
 
 static void spc_view_nap(void)
 {
@@ -126,10 +99,16 @@ static void spc_view_nap(void)
 
 int spc_view_open(struct spc_cache *c)
 {
-	struct spc_view *v = spc_aligned_calloc(&c->env, SPC_CACHELINE, sizeof *v);
+	double hs = c->cfg.view_height_share;
+	struct spc_view *v;
 
+	/* 0 (off) or inside (0, 1); the negated test also refuses NaN. */
+	if (!(hs == 0.0 || (hs > 0.0 && hs < 1.0)))
+		return SPC_EINVAL;
+	v = spc_aligned_calloc(&c->env, SPC_CACHELINE, sizeof *v);
 	if (!v)
 		return SPC_ENOMEM;
+	v->height_share = hs;
 	if (spc_hidx_create(&c->env, c->seed, &v->hidx) != SPC_OK) {
 		spc_free(v);
 		return SPC_ENOMEM;
@@ -163,6 +142,7 @@ static struct spc_view *spc_view_of(const struct spc_pstate *ps)
 	return ps->id == SPC_POOL_VIEW ? ps->cache->view : NULL;
 }
 
+
 int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e)
 {
 	struct spc_view *v = spc_view_of(ps);
@@ -173,6 +153,7 @@ int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e)
 		spc_pool_uncharge(ps->pool, v->share);
 		return SPC_ENOMEM;
 	}
+	spc_view_budget_filed(ps, v, e);
 	return SPC_OK;
 }
 
@@ -181,7 +162,7 @@ void spc_view_maint_forget(struct spc_pstate *ps, struct spc_entry *e)
 	struct spc_view *v = spc_view_of(ps);
 
 	if (v && spc_entry_ns(e) == SPC_NS_HEIGHT && spc_hidx_remove(v->hidx, e))
-		spc_pool_uncharge(ps->pool, v->share);
+		spc_view_budget_unfiled(ps, v, e);
 }
 
 /* Marks the request served and wakes its caller. */
@@ -203,11 +184,16 @@ int spc_view_maint_step(struct spc_pstate *ps)
 	struct spc_view *v = spc_view_of(ps);
 	void *item;
 
+	int capped;
+
+	if (!v)
+		return 0;
+	capped = spc_view_budget_step(ps, v);
 	/* Relaxed hint: the caller stores it under mu and then kicks; the
 	 * maintainer takes mu before every step, which orders the two. A
 	 * stale 0 costs one step's delay. */
-	if (!v || (!v->cutting && !__atomic_load_n(&v->posted, __ATOMIC_RELAXED)))
-		return 0;
+	if (!v->cutting && !__atomic_load_n(&v->posted, __ATOMIC_RELAXED))
+		return capped;
 	if (!v->cutting) {
 		int ready;
 		uint64_t from;
@@ -217,7 +203,7 @@ int spc_view_maint_step(struct spc_pstate *ps)
 		from = v->req_from;
 		spc_unlock(&ps->mu);
 		if (!ready)
-			return 0; /* a store below T has not filled its cell yet */
+			return capped; /* a store below T has not filled its cell yet */
 		spc_hidx_cut(v->hidx, from);
 		v->cutting = 1;
 		v->removed = v->expired = 0;
@@ -231,7 +217,7 @@ int spc_view_maint_step(struct spc_pstate *ps)
 			return 1;
 		}
 		e = item;
-		spc_pool_uncharge(ps->pool, v->share); /* it left the index */
+		spc_view_budget_unfiled(ps, v, e); /* it left the index */
 		spc_rcu_read_lock();
 		r = cds_lfht_del(ps->ht, &e->node);
 		spc_rcu_read_unlock();

@@ -48,7 +48,8 @@ enum spc_status {
 	SPC_ETIMEDOUT = -9, /* a bounded wait ran out */
 	SPC_ERANGE = -10,   /* output buffer too small; the needed length is reported */
 	SPC_ENOTNUM = -11,  /* incr/decr on a value that is not a decimal number */
-	SPC_EABOVETIP = -12 /* height above the tip set with spc_set_tip */
+	SPC_EABOVETIP = -12, /* height above the tip set with spc_set_tip */
+	SPC_ENOHEIGHT = -13  /* no current view height (spc_set_view_height) */
 };
 
 /* Returns a static, human-readable description of any status (unknown
@@ -98,6 +99,12 @@ typedef uint64_t spc_clock_fn(void *arg);
 
 #define SPC_DEBUG_MAX_PREFIXES 8
 
+/* How debug mode cuts keys into prefixes (docs/api.md, "Debug mode"). */
+enum spc_prefix_rule {
+	SPC_PREFIX_FIXED = 0, /* the lengths of debug_prefix_lens (4, 8, 16) */
+	SPC_PREFIX_SLASH = 1  /* every '/'-ended prefix of 8 to 64 bytes */
+};
+
 struct spc_config {
 	uint64_t budget_bytes;     /* 0: SPLITCACHE_MEMORY if set, else detect */
 	uint64_t max_budget_bytes; /* 0: 1 GiB; bounds the automatic rule only */
@@ -105,6 +112,12 @@ struct spc_config {
 	const char *root;          /* where /proc and /sys are read (default "/") */
 	enum spc_mode mode;        /* default SPC_MODE_SPLIT */
 	double view_share;         /* split mode, in (0, 1); default 0.5 */
+	double view_height_share;  /* view sub-budgets: 0 (default) one shared
+	                              budget; in (0, 1) height entries may hold
+	                              this share of the view pool, API and
+	                              plain entries the rest, each evicting
+	                              within its own (0.5: the original's
+	                              50/50); docs/views.md */
 	int prefault;              /* commit pages up front (default 0) */
 	enum spc_policy policy;    /* default SPC_POLICY_S3FIFO */
 	uint64_t hash_seed;        /* fixed default; change it for adversarial keys */
@@ -123,13 +136,20 @@ struct spc_config {
 	                                replay and tests) */
 	spc_clock_fn *clock;       /* NULL: CLOCK_REALTIME seconds (unix time) */
 	void *clock_arg;
-	int debug;                 /* key-prefix statistics (off: zero cost) */
+	int debug;                 /* key-prefix statistics from open (off: one
+	                              branch per lookup; spc_debug_enable) */
+	enum spc_prefix_rule debug_prefix_rule; /* default SPC_PREFIX_FIXED */
+	unsigned debug_cover_pct;  /* a prefix is hidden when one longer prefix
+	                              has >= this % of its accesses; 0: the
+	                              rule's (fixed 95, slash 80); 1..100 */
 	unsigned debug_prefix_lens[SPC_DEBUG_MAX_PREFIXES]; /* prefix lengths in
 	                              bytes, 1..64, 0-terminated (default 4, 8,
 	                              16); others: spc_open gives SPC_EINVAL */
 	uint64_t debug_min_keys;   /* a prefix is reported from this many
 	                              distinct keys (default 16) */
-	spc_log_fn *log;           /* NULL: warnings to stderr, nothing else */
+	spc_log_fn *log;           /* decisions at SPC_LOG_INFO, warnings at
+	                              SPC_LOG_WARN (docs/memory.md, "The log");
+	                              NULL: warnings to stderr, nothing else */
 	void *log_arg;
 	spc_fault_fn *fault;       /* NULL in production */
 	void *fault_arg;
@@ -427,6 +447,46 @@ int spc_touch_at(struct spc_cache *cache, uint64_t height, const void *key, size
 int spc_gat_at(struct spc_cache *cache, uint64_t height, const void *key, size_t klen,
                uint64_t expiry, void *buf, size_t cap, struct spc_value *out);
 
+/* The current view height (docs/views.md, "The current height"): one per
+ * cache, read once by each call below, so a call works entirely at the
+ * height current when it began; another thread's set_view_height after
+ * that does not change it mid-call. Unchanged by reorganisations and by
+ * spc_set_tip: a writer at a height above the tip gets SPC_EABOVETIP,
+ * a reader at a height whose entries were removed misses, until the
+ * application sets the height again. For threads that each need their
+ * own height, the explicit calls (spc_get_at, ...) remain. */
+
+/* Sets it (any height but UINT64_MAX). Returns SPC_OK, SPC_EINVAL.
+ * Context: any thread. */
+int spc_set_view_height(struct spc_cache *cache, uint64_t height);
+/* *height receives it. Returns SPC_OK, SPC_ENOHEIGHT (none set),
+ * SPC_EINVAL. Context: any thread. */
+int spc_get_view_height(struct spc_cache *cache, uint64_t *height);
+/* Forgets it: calls at the current height return SPC_ENOHEIGHT until it
+ * is set again. Returns SPC_OK, SPC_EINVAL. Context: any thread. */
+int spc_clear_view_height(struct spc_cache *cache);
+/* spc_store_at at the current height; *height_out (may be NULL) receives
+ * the height used. Returns as spc_store_at, plus SPC_ENOHEIGHT (nothing
+ * stored). Context: any thread, not in read section. */
+int spc_view_store(struct spc_cache *cache, enum spc_store_mode mode, const void *key,
+                   size_t klen, const void *val, size_t vlen, const struct spc_item *item,
+                   uint64_t *cas_out, uint64_t *height_out);
+/* spc_set_at at the current height. Returns as spc_set_at, plus
+ * SPC_ENOHEIGHT. Context: any thread, not in read section. */
+int spc_view_set(struct spc_cache *cache, const void *key, size_t klen, const void *val,
+                 size_t vlen);
+/* spc_get_at at the current height. Returns as spc_get_at, plus
+ * SPC_ENOHEIGHT. Context: any thread. */
+int spc_view_get(struct spc_cache *cache, const void *key, size_t klen, void *buf, size_t cap,
+                 size_t *vlen);
+/* spc_get_at_rcu at the current height. Returns as spc_get_at_rcu, plus
+ * SPC_ENOHEIGHT. Context: read section. */
+int spc_view_get_rcu(struct spc_cache *cache, const void *key, size_t klen,
+                     struct spc_value *out);
+/* spc_delete_at at the current height. Returns as spc_delete_at, plus
+ * SPC_ENOHEIGHT. Context: any thread, not in read section. */
+int spc_view_delete(struct spc_cache *cache, const void *key, size_t klen);
+
 /* Chain reorganisation: removes every height-partitioned entry at or
  * above height, in time proportional to what it removes; readers are
  * never blocked (each entry is unpublished like a delete; a reader inside
@@ -459,6 +519,23 @@ int spc_api_get(struct spc_cache *cache, const char *name, void *buf, size_t cap
  * thread, not in read section. */
 int spc_api_delete(struct spc_cache *cache, const char *name);
 
+/* View sub-budgets (cfg.view_height_share), as they stand. */
+struct spc_view_budget {
+	double height_share;        /* 0: off, one shared budget */
+	uint64_t view_target_bytes; /* the view pool's target */
+	uint64_t height_bytes;      /* charges of the height entries filed */
+	uint64_t other_bytes;       /* the rest of the pool's live bytes: API
+	                               and plain entries (and height entries not
+	                               filed yet) */
+	uint64_t height_cap_bytes;  /* heights start evicting above (0: off) */
+	uint64_t other_cap_bytes;   /* the others' share at the same mark */
+	uint64_t height_evictions;  /* height entries evicted for their share */
+};
+
+/* Fills *out (gauges read without stopping anyone: each exact, the set
+ * not a snapshot). Returns SPC_OK, SPC_EINVAL. Context: any thread. */
+int spc_view_budget(struct spc_cache *cache, struct spc_view_budget *out);
+
 /* ---- forced eviction, limits --------------------------------------------- */
 
 /* Evicts until the pool's live bytes (charged minus the reclamation
@@ -490,25 +567,83 @@ int spc_below_recommended_minimum(struct spc_cache *cache);
 
 /* ---- debug mode: key-prefix analysis (docs/api.md, "Debug mode") --------- */
 
-/* Renders a key readably: '/'-separated segments, text as is, binary as
- * hex (4 and 8 bytes also as little-endian integers, long ones shortened).
+/* Renders a key readably: '/'-separated segments; printable text (ASCII
+ * and valid UTF-8) as is, other bytes of a mostly-text segment as \xNN;
+ * 20- and 32-byte binary as labelled hashes ("hash20:...", "hash32:...");
+ * other binary as hex (4 and 8 bytes also as little-endian integers, long
+ * ones shortened). Format: docs/api.md.
  * buf always NUL-terminated when cap > 0; *needed (may be NULL) receives
  * the full length. Returns SPC_OK, SPC_ERANGE, SPC_EINVAL. Context: any
  * thread. */
 int spc_key_render(const void *key, size_t klen, char *buf, size_t cap, size_t *needed);
 
+/* Switches key-prefix analysis on: lookups from now on are noted (added to
+ * what was noted before; spc_debug_clear starts afresh). The first enable
+ * of a cache (or cfg.debug at open) allocates the state, which then stays
+ * until spc_close. Safe while other threads read and write: a lookup that
+ * races with the switch is noted or not, never half. Returns SPC_OK,
+ * SPC_EINVAL (NULL cache; bad debug_prefix_rule, debug_cover_pct or, for
+ * the fixed rule, debug_prefix_lens in the open configuration),
+ * SPC_ENOMEM (the cache is unchanged). Context: any thread. */
+int spc_debug_enable(struct spc_cache *cache);
+/* Switches it off: lookups are no longer noted (one branch each); what was
+ * noted stays readable in the reports. Returns SPC_OK, SPC_EINVAL (NULL).
+ * Context: any thread. */
+int spc_debug_disable(struct spc_cache *cache);
+/* Nonzero while debug mode is on. Context: any thread. */
+int spc_debug_enabled(struct spc_cache *cache);
+/* Forgets every note (both pools, every thread's table); on or off stays
+ * as it is. Lookups running concurrently may land before or after the
+ * clear. Returns SPC_OK (also when never enabled), SPC_EINVAL (NULL).
+ * Context: any thread. */
+int spc_debug_clear(struct spc_cache *cache);
+
 /* The key-prefix report of a pool (-1: both): per prefix, hits, misses,
- * distinct keys and share of accesses, for the configured prefix lengths,
- * prefixes with fewer than debug_min_keys keys left out, and a prefix
- * dropped when one longer prefix covers almost all its accesses. As text
- * or JSON into buf, like spc_mem_report_text. Returns SPC_OK, SPC_ERANGE,
- * SPC_EINVAL (debug mode off). Context: any thread. */
+ * distinct keys and share of accesses, by the configured rule, prefixes
+ * with fewer than debug_min_keys keys left out, and a prefix dropped when
+ * one longer prefix has at least debug_cover_pct % of its accesses. As
+ * text or JSON into buf, like spc_mem_report_text. Returns SPC_OK,
+ * SPC_ERANGE, SPC_EINVAL (debug mode never enabled). Context: any thread. */
 int spc_debug_report_text(struct spc_cache *cache, int pool, char *buf, size_t cap,
                           size_t *needed);
 /* The same report as one JSON object (keys in docs/api.md, "Debug mode").
  * Returns as spc_debug_report_text. Context: any thread. */
 int spc_debug_report_json(struct spc_cache *cache, int pool, char *buf, size_t cap,
                           size_t *needed);
+
+#define SPC_DEBUG_REPORT_MAX 64 /* prefixes per pool in the structure */
+
+struct spc_debug_prefix_stat {
+	uint8_t bytes[64];   /* the prefix (spc_key_render shows it) */
+	unsigned len;
+	uint64_t hits, misses, keys; /* keys: distinct */
+	double share_pct;    /* of the pool's analysed lookups */
+};
+
+struct spc_debug_pool_report {
+	uint64_t accesses, hits, misses;    /* lookups analysed */
+	uint64_t below_min_keys, covered;   /* prefixes left out */
+	uint64_t untracked_prefix_notes, untracked_key_notes, skipped_lookups;
+	uint64_t more_prefixes;             /* shown ones past SPC_DEBUG_REPORT_MAX */
+	unsigned n_prefixes;                /* in report order */
+	struct spc_debug_prefix_stat prefixes[SPC_DEBUG_REPORT_MAX];
+};
+
+struct spc_debug_report {
+	int enabled;                        /* spc_debug_enabled at the call */
+	enum spc_prefix_rule rule;
+	unsigned prefix_lens[SPC_DEBUG_MAX_PREFIXES], n_prefix_lens; /* fixed rule */
+	uint64_t min_keys;
+	unsigned cover_pct;
+	struct spc_debug_pool_report pools[SPC_POOL_COUNT];
+};
+
+/* The same report as a structure, both pools, the first
+ * SPC_DEBUG_REPORT_MAX prefixes of each in report order. A cache whose
+ * debug mode was never enabled gives an empty report (enabled 0).
+ * Returns SPC_OK, SPC_EINVAL (NULL). Context: any thread. Ownership: *out
+ * is the caller's (about 14 KiB: keep it off small stacks). */
+int spc_debug_report(struct spc_cache *cache, struct spc_debug_report *out);
 
 struct spc_stats {
 	uint64_t hits, misses;

@@ -68,6 +68,15 @@ enum spc_detect_value spc_detect_parse(const char *text, uint64_t *out, const ch
  * Context: any thread. Never allocates. */
 int spc_detect_budget(const struct spc_detect_input *in, struct spc_mem_report *r);
 
+struct spc_env;
+
+/* Logs what spc_detect_budget decided, through env's sink (pools/report.c):
+ * one info line per source ("Detected <source>: ..."), the report's
+ * warnings [first_warning, end_warning) as warnings, then the budget and
+ * its rule ("Detected budget ..."). Context: any thread. */
+void spc_detect_log(const struct spc_env *env, const struct spc_mem_report *r,
+                    unsigned first_warning, unsigned end_warning);
+
 /* Appends a warning line to the report (dropped when 8 are there). */
 void spc_report_warn(struct spc_mem_report *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -31,6 +31,11 @@
  * kernels); a refusal releases the rung and tries the next, like a failed
  * reservation.
  *
+ * Every step is logged at info level as it happens ("Reserving N bytes
+ * failed (...): trying the next rung", "Successfully preallocated N bytes
+ * for the index pool", "Reserved N bytes of budget: ..."), so operators
+ * see the ladder in their log (tests/integration/mem/test_detected_open.c).
+ *
  * Guarantees (tests/unit/pools/test_ladder.c checks each):
  *  L1. Rungs strictly decrease, are page multiples, end at 1 MiB (or the
  *      budget if smaller).
@@ -99,6 +104,15 @@ static void record(struct spc_mem_report *r, uint64_t bytes, int ok, const char 
 		         err ? strerror(err) : "refused by the fault hook");
 }
 
+/* Logs the failed attempt just recorded: a step down the ladder. */
+static void log_failed(const struct spc_env *env, const struct spc_mem_report *r, uint64_t rung)
+{
+	const char *why = r->n_attempts ? r->attempts[r->n_attempts - 1].error : "";
+
+	spc_logf(env, SPC_LOG_INFO, "Reserving %llu bytes failed (%s): trying the next rung",
+	         (unsigned long long)rung, why);
+}
+
 /* Commits and touches the first bytes of a region. Returns 0 or an errno. */
 static int prefault_region(const struct spc_env *env, char *base, uint64_t bytes, size_t page)
 {
@@ -141,25 +155,35 @@ int spc_ladder_reserve(const struct spc_env *env, uint64_t budget, int prefault,
 
 		if (spc_fault(env, SPC_FAULT_RESERVE, map_bytes)) {
 			record(r, rung, 0, "reserve", 0);
+			log_failed(env, r, rung);
 			continue;
 		}
 		map = mmap(NULL, map_bytes, PROT_NONE,
 		           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (map == MAP_FAILED) {
 			record(r, rung, 0, "reserve", errno);
+			log_failed(env, r, rung);
 			continue;
 		}
 		err = 0;
 		if (prefault) {
 			if (spc_split_targets(rung, mode, view_share, targets) != SPC_OK)
 				targets[0] = targets[1] = rung / 2;
-			for (i = 0; i < SPC_POOL_COUNT && err == 0; i++)
+			for (i = 0; i < SPC_POOL_COUNT && err == 0; i++) {
 				err = prefault_region(env, (char *)map + (size_t)i * region,
 				                      targets[i], page);
+				if (err == 0)
+					spc_logf(env, SPC_LOG_INFO,
+					         "Successfully preallocated %llu bytes for the %s pool "
+					         "(committed and touched)",
+					         (unsigned long long)targets[i],
+					         i == SPC_POOL_INDEX ? "index" : "view");
+			}
 		}
 		if (err) {
 			munmap(map, map_bytes);
 			record(r, rung, 0, "commit", err > 0 ? err : 0);
+			log_failed(env, r, rung);
 			continue;
 		}
 		res->map = map;
@@ -170,6 +194,11 @@ int spc_ladder_reserve(const struct spc_env *env, uint64_t budget, int prefault,
 			res->regions[i].size = (size_t)region;
 		}
 		record(r, rung, 1, "", 0);
+		spc_logf(env, SPC_LOG_INFO,
+		         "Reserved %llu bytes of budget: %zu bytes of address space (two regions "
+		         "of %llu, PROT_NONE until used)%s",
+		         (unsigned long long)rung, map_bytes, (unsigned long long)region,
+		         prefault ? "" : "; prefault off: pages are committed on first use");
 		r->reserved_bytes = rung;
 		return SPC_OK;
 	}

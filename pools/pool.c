@@ -118,12 +118,23 @@ static void open_targets(uint64_t budget, int degraded, enum spc_mode mode, doub
 	}
 }
 
+static const char *mode_word(enum spc_mode m)
+{
+	return m == SPC_MODE_INDEXER ? "indexer" : m == SPC_MODE_VIEW ? "view" : "split";
+}
+
 static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, double share)
 {
 	uint64_t targets[SPC_POOL_COUNT];
 	int i;
 
 	open_targets(mem->budget, degraded, mode, share, targets);
+	spc_logf(&mem->env, SPC_LOG_INFO,
+	         "Split %llu bytes (mode %s, view share %.2f%s): index pool %llu bytes, "
+	         "view pool %llu bytes",
+	         (unsigned long long)mem->budget, mode_word(mode), share,
+	         degraded ? ", degraded: minimal pools" : "", (unsigned long long)targets[0],
+	         (unsigned long long)targets[1]);
 	for (i = 0; i < SPC_POOL_COUNT; i++) {
 		struct spc_pool *p = &mem->pools[i];
 
@@ -138,27 +149,48 @@ static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, do
 			p->slabs = spc_slabs_create(&p->arena, &mem->env,
 			                            p->arena.kind == SPC_ARENA_HOOKED ? p->arena.size : 0);
 #endif
-		if (p->arena.kind != SPC_ARENA_HOOKED && !degraded)
+		if (p->arena.kind != SPC_ARENA_HOOKED && !degraded) {
 			spc_report_warn(&mem->report, "%s pool: %s, bounded by its charge only",
 			                i == SPC_POOL_INDEX ? "index" : "view",
 			                p->arena.kind == SPC_ARENA_PLAIN ? "plain arena" : "malloc");
+			spc_logf(&mem->env, SPC_LOG_WARN, "%s", mem->report.warnings[mem->report.n_warnings - 1]);
+		}
 	}
 }
 
+static void quiet_log(void *arg, enum spc_log_level level, const char *message)
+{
+	(void)arg;
+	(void)level;
+	(void)message;
+}
+
 /* Detection and the ladder into r; budget for the split into *budget.
- * With res == NULL the reservation is released at once (spc_mem_probe). */
+ * With res == NULL the reservation is released at once and nothing is
+ * logged (spc_mem_probe); else every decision is logged as it is made. */
 static int detect_and_reserve(const struct spc_config *cfg, const struct spc_env *env,
                               struct spc_mem_report *r, struct spc_reservation *res,
                               uint64_t *budget)
 {
 	struct spc_detect_input in;
 	struct spc_reservation tmp;
+	struct spc_env quiet;
+	unsigned warned;
 	int rc;
 
+	if (!res) {
+		quiet = *env;
+		quiet.log = quiet_log;
+		env = &quiet;
+	}
 	spc_detect_input_from_config(&in, cfg);
 	rc = spc_detect_budget(&in, r);
 	if (rc != SPC_OK)
 		return rc;
+	/* The below-minimum warning, when detection added it (last), is
+	 * logged once by spc_mem_open, after every other decision. */
+	spc_detect_log(env, r, 0, r->n_warnings - (r->below_recommended_minimum ? 1u : 0u));
+	warned = r->n_warnings;
 	r->mode = cfg->mode;
 	r->view_share = cfg->view_share;
 	rc = spc_ladder_reserve(env, r->budget_bytes, cfg->prefault, cfg->mode, cfg->view_share,
@@ -173,6 +205,10 @@ static int detect_and_reserve(const struct spc_config *cfg, const struct spc_env
 		*budget = 2 * SPC_MINIMAL_POOL_BYTES;
 		spc_report_warn(r, "every reservation failed: degraded, minimal pools of 1 MiB");
 	}
+	/* The ladder's warning as it is made (degraded: spc_mem_open says it). */
+	if (!r->degraded)
+		for (unsigned i = warned; i < r->n_warnings && i < 8; i++)
+			spc_logf(env, SPC_LOG_WARN, "%s", r->warnings[i]);
 	/* The report shows the budget in force, which the ladder may have
 	 * lowered; the rule line keeps what detection chose. */
 	r->budget_bytes = *budget;
@@ -280,6 +316,8 @@ void spc_mem_note_mode(struct spc_mem *mem, enum spc_mode mode, double view_shar
 	mem->report.view_share = view_share;
 	if (pthread_mutex_unlock(&mem->report_lock) != 0)
 		spc_die("pthread_mutex_unlock");
+	spc_logf(&mem->env, SPC_LOG_INFO, "Mode set to %s, view share %.2f", mode_word(mode),
+	         view_share);
 }
 
 void spc_mem_fill_report(struct spc_mem *mem, struct spc_mem_report *out)

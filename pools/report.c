@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "base/base.h"
+#include "pools/detect.h"
 #include "pools/pools.h"
 
 static const char *mode_name(enum spc_mode m)
@@ -38,6 +39,51 @@ static const char *mode_name(enum spc_mode m)
 static const char *pool_name(int i)
 {
 	return i == SPC_POOL_INDEX ? "index" : "view";
+}
+
+/* Bytes as "12.50 MiB" into a small buffer. */
+static const char *human_str(uint64_t b, char *buf, size_t cap)
+{
+	if (b >= (UINT64_C(1) << 30))
+		snprintf(buf, cap, "%.2f GiB", (double)b / (double)(UINT64_C(1) << 30));
+	else
+		snprintf(buf, cap, "%.2f MiB", (double)b / (double)SPC_MIB);
+	return buf;
+}
+
+void spc_detect_log(const struct spc_env *env, const struct spc_mem_report *r,
+                    unsigned first_warning, unsigned end_warning)
+{
+	char h[32];
+
+	for (unsigned i = 0; i < r->n_sources && i < SPC_MEM_MAX_SOURCES; i++) {
+		const struct spc_mem_source *s = &r->sources[i];
+		char where[440];
+
+		/* "(file; note)", "(file)", "(note)" or nothing. */
+		if (s->path[0] || s->note[0])
+			snprintf(where, sizeof where, " (%s%s%s)", s->path, s->path[0] && s->note[0] ? "; " : "",
+			         s->note);
+		else
+			where[0] = '\0';
+		if (!s->has_bytes)
+			spc_logf(env, SPC_LOG_INFO, "Detected %s: no limit%s", s->name, where);
+		else if (s->candidate)
+			spc_logf(env, SPC_LOG_INFO, "Detected %s: %llu bytes%s, candidate %llu bytes",
+			         s->name, (unsigned long long)s->bytes, where,
+			         (unsigned long long)s->candidate);
+		else
+			spc_logf(env, SPC_LOG_INFO, "Detected %s: %llu bytes%s", s->name,
+			         (unsigned long long)s->bytes, where);
+	}
+	for (unsigned i = first_warning; i < end_warning && i < r->n_warnings && i < 8; i++)
+		spc_logf(env, SPC_LOG_WARN, "%s", r->warnings[i]);
+	spc_logf(env, SPC_LOG_INFO, "Detected budget %llu bytes (%s), decided by %s%s: %s",
+	         (unsigned long long)r->budget_bytes, human_str(r->budget_bytes, h, sizeof h),
+	         r->tightest_source ? r->tightest_source : "-",
+	         r->explicit_budget ? (r->explicit_cut ? " (explicit budget, cut)" :
+	                                                 " (explicit budget)") : "",
+	         r->rule);
 }
 
 static void human(struct spc_sb *sb, uint64_t b)

@@ -114,7 +114,7 @@ static const char expected_text[] =
 	"0 lookups skipped (table busy or unallocated)\n";
 
 static const char expected_json[] =
-	"{\"prefix_lens\": [4, 8], \"min_keys\": 2, \"cover_pct\": 95, \"pools\": [\n"
+	"{\"prefix_lens\": [4, 8], \"min_keys\": 2, \"cover_pct\": 95, \"rule\": \"fixed\", \"pools\": [\n"
 	"  {\"pool\": \"index\", \"accesses\": 48, \"hits\": 45, \"misses\": 3, \"prefixes\": [\n"
 	"    {\"prefix\": \"zz/0\", \"len\": 4, \"hits\": 19, \"misses\": 0, \"keys\": 3, "
 	"\"share_pct\": 39.58},\n"

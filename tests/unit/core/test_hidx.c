@@ -169,6 +169,40 @@ START_TEST(cut_hands_out_exactly_the_suffix)
 }
 END_TEST
 
+/* Lowest: the lowest live height and an item filed there; cut heights
+ * are not live; taking the lowest one by one empties by height. */
+START_TEST(lowest_walks_up_by_height)
+{
+	struct spc_hidx *x;
+	void *item;
+	uint64_t h = 0, last = 0;
+	int n = 0;
+
+	ck_assert_int_eq(spc_hidx_create(NULL, 3, &x), SPC_OK);
+	ck_assert_int_eq(spc_hidx_lowest(x, &item, &h), 0);
+	/* heights out of order, two items per height */
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(spc_hidx_add(x, &items_mem[i], (uint64_t)((i * 37) % 100) + 10), SPC_OK);
+	ck_assert_int_eq(spc_hidx_lowest(x, &item, &h), 1);
+	ck_assert_uint_eq(h, 10);
+	spc_hidx_cut(x, 60); /* 60..109 leave the live heights */
+	while (spc_hidx_lowest(x, &item, &h)) {
+		int i = index_of(item);
+
+		ck_assert_uint_eq((uint64_t)((i * 37) % 100) + 10, h);
+		ck_assert_uint_ge(h, last);
+		ck_assert_uint_lt(h, 60);
+		last = h;
+		ck_assert_int_eq(spc_hidx_remove(x, item), 1);
+		n++;
+	}
+	ck_assert_int_eq(n, 100); /* heights 10..59, two each */
+	ck_assert_uint_eq(spc_hidx_count(x), 100); /* the cut's, not taken yet */
+	ck_assert_int_eq(spc_hidx_lowest(x, &item, NULL), 0);
+	spc_hidx_destroy(x);
+}
+END_TEST
+
 struct faults {
 	unsigned long calls, nth;
 };
@@ -234,6 +268,7 @@ static Suite *hidx_suite(void)
 
 	tcase_add_loop_test(tc, matches_model, 0, 4);
 	tcase_add_test(tc, cut_hands_out_exactly_the_suffix);
+	tcase_add_test(tc, lowest_walks_up_by_height);
 	tcase_add_test(tc, allocation_failure_changes_nothing);
 	suite_add_tcase(s, tc);
 	return s;

@@ -78,8 +78,11 @@ START_TEST(test_binary_long)
 
 	for (i = 0; i < 64; i++)
 		k[i] = (unsigned char)i;
-	/* 32 bytes: still in full */
-	expect(k, 32, "0x000102030405060708090a0b0c0d0e0f"
+	/* 31 bytes: in full */
+	expect(k, 31, "0x000102030405060708090a0b0c0d0e0f"
+	              "101112131415161718191a1b1c1d1e");
+	/* 32 bytes: a hash, labelled, in full */
+	expect(k, 32, "hash32:000102030405060708090a0b0c0d0e0f"
 	              "101112131415161718191a1b1c1d1e1f");
 	/* 33 and 40 bytes: ends and length */
 	expect(k, 33, "0x0001020304050607...1d1e1f20(33 bytes)");
@@ -93,6 +96,46 @@ START_TEST(test_binary_long)
 	memset(two, 'z', 40);
 	two[40] = '\0';
 	expect(two, 40, (const char *)two);
+}
+END_TEST
+
+/* 20- and 32-byte binary segments are hashes; other lengths are not; a
+ * printable 20-byte segment stays text. */
+START_TEST(test_hashes)
+{
+	unsigned char h[32], key[64];
+
+	for (int i = 0; i < 32; i++)
+		h[i] = (unsigned char)(0xa0 + i % 16 + (i / 16) * 0x10) ^ 0x5a;
+	expect(h, 20, "hash20:fafbf8f9fefffcfdf2f3f0f1f6f7f4f5eaebe8e9");
+	expect(h, 32, "hash32:fafbf8f9fefffcfdf2f3f0f1f6f7f4f5eaebe8e9eeefecede2e3e0e1e6e7e4e5");
+	expect(h, 21, "0xfafbf8f9fefffcfdf2f3f0f1f6f7f4f5eaebe8e9ee");
+	expect(h, 19, "0xfafbf8f9fefffcfdf2f3f0f1f6f7f4f5eaebe8");
+	/* The original's key shapes: /blockhash/<hash32>, /txids/<hash32>. */
+	memcpy(key, "/txids/", 7);
+	memcpy(key + 7, h, 32);
+	expect(key, 39, "/txids/hash32:fafbf8f9fefffcfdf2f3f0f1f6f7f4f5eaebe8e9eeefecede2e3e0e1e6e7e4e5");
+	memcpy(key, "/blockhash/", 11);
+	memcpy(key + 11, h, 20);
+	expect(key, 31, "/blockhash/hash20:fafbf8f9fefffcfdf2f3f0f1f6f7f4f5eaebe8e9");
+	expect("abcdefghijabcdefghij", 20, "abcdefghijabcdefghij");
+}
+END_TEST
+
+/* Printable UTF-8 is text; invalid bytes in mostly-text segments are
+ * \xNN; mostly-invalid segments stay binary. */
+START_TEST(test_utf8)
+{
+	expect("caf\xc3\xa9", 5, "caf\xc3\xa9");                     /* 2-byte sequence */
+	expect("\xe2\x82\xac" "1", 4, "\xe2\x82\xac" "1");                  /* 3 bytes: euro */
+	expect("\xf0\x9f\x98\x80/x", 6, "\xf0\x9f\x98\x80/x");        /* 4 bytes */
+	expect("\xe6\x97\xa5\xe6\x9c\xac", 6, "\xe6\x97\xa5\xe6\x9c\xac");
+	expect("name\x01", 5, "name\\x01");         /* 4 of 5 printable */
+	expect("caf\xc3", 4, "caf\\xc3");           /* truncated sequence */
+	expect("abc\xc0\xaf", 5, "0x616263c0af");    /* overlong '/': 3 of 5 */
+	expect("abcdef\xc0\xaf", 8, "abcdef\\xc0\\xaf");  /* 6 of 8: text */
+	expect("ab\xed\xa0\x80", 5, "0x6162eda080");  /* surrogate: invalid */
+	expect("a\xc2\x85" "bcdef", 8, "a\\xc2\\x85bcdef"); /* C1 control U+0085 */
 }
 END_TEST
 
@@ -182,6 +225,8 @@ static Suite *keyfmt_suite(void)
 	tcase_add_test(tc, test_binary_short);
 	tcase_add_test(tc, test_binary_integers);
 	tcase_add_test(tc, test_binary_long);
+	tcase_add_test(tc, test_hashes);
+	tcase_add_test(tc, test_utf8);
 	tcase_add_test(tc, test_long_text);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_every_capacity);
