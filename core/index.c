@@ -22,7 +22,8 @@
  * inserts into the old table; steps move the old table's entries bucket by
  * bucket, each under its home's locks in both tables, inserting into the
  * new table before clearing the old slot; the end makes the new table
- * current, waits a grace period and frees the old one. Writers during a
+ * current and frees the old one through call_rcu, after a grace period.
+ * Writers during a
  * resize lock the key's home in both tables (old first), look in both and
  * insert into the new one.
  *
@@ -40,9 +41,9 @@
  *  4. A key is in the index at most once; add never replaces; set and
  *     replace swap in place; remove takes out exactly the entry given.
  *  5. A resize whose allocation fails returns SPC_ENOMEM and leaves the
- *     index as before and serving; the bytes allocated are always the
- *     bytes of the tables in play (spc_index_bytes), and destroy frees
- *     them all.
+ *     index as before and serving; the bytes the owner's allocator holds
+ *     are always spc_index_bytes: the tables in play, and a retired one
+ *     until its grace period ended; destroy frees them all.
  *  6. A writer waits for a lock held by a writer of the same home bucket
  *     or by the move of one entry: a few stores, never a grace period or
  *     an allocation.
@@ -84,12 +85,31 @@ static struct spc_index_table *table_new(struct spc_index *ix, uint64_t nbuckets
 	memset(t, 0, bytes);
 	t->mask = nbuckets - 1;
 	t->bytes = bytes;
+	t->owner = ix;
+	/* relaxed: a gauge (what the owner's allocator holds) */
+	__atomic_fetch_add(&ix->bytes, bytes, __ATOMIC_RELAXED);
 	return t;
 }
 
 static void table_free(struct spc_index *ix, struct spc_index_table *t)
 {
-	ix->ops.free(ix->ops.ctx, t, t->bytes);
+	size_t bytes = t->bytes;
+
+	ix->ops.free(ix->ops.ctx, t, bytes);
+	/* relaxed: a gauge */
+	__atomic_fetch_sub(&ix->bytes, bytes, __ATOMIC_RELAXED);
+}
+
+/* call_rcu callback: a grace period after the table left every path a
+ * reader or writer can take (resize end). */
+static void table_retired(struct rcu_head *head)
+{
+	struct spc_index_table *t = caa_container_of(head, struct spc_index_table, rcu);
+	struct spc_index *ix = t->owner;
+
+	table_free(ix, t);
+	/* release: the free (and its gauge) before destroy's barrier sees 0 */
+	__atomic_fetch_sub(&ix->retiring, 1, __ATOMIC_RELEASE);
 }
 
 int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t nbuckets)
@@ -105,6 +125,9 @@ int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t
 
 void spc_index_destroy(struct spc_index *ix)
 {
+	/* acquire: pairs with table_retired's release */
+	if (__atomic_load_n(&ix->retiring, __ATOMIC_ACQUIRE))
+		urcu_memb_barrier();
 	if (ix->moving) {
 		/* cur is moving's future; destroy during a resize frees both */
 		table_free(ix, ix->moving->future);
@@ -402,7 +425,6 @@ int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets)
 	/* every writer that read future == NULL under its lock, and so may
 	 * still insert into t, leaves its read section: from here on entries
 	 * only leave t, and the cursor never has to come back */
-	spc_rcu_ensure();
 	urcu_memb_synchronize_rcu();
 	ix->moving = t;
 	ix->cursor = 0;
@@ -452,24 +474,28 @@ int spc_index_resize_step(struct spc_index *ix, size_t buckets)
 	SPC_ASSERT_NOT_IN_RCU();
 	if (!t)
 		return 0;
-	spc_rcu_read_lock();
+	/* the caller is registered (module contract): not spc_rcu_read_lock,
+	 * whose lazy registration would register a thread that registered
+	 * itself a second time */
+	urcu_memb_read_lock();
 	for (size_t k = 0; k < buckets && ix->cursor <= t->mask && rc == SPC_OK; k++) {
 		for (unsigned s = 0; s < SPC_INDEX_SLOTS && rc == SPC_OK; s++)
 			rc = move_slot(ix, t, ix->cursor, s);
 		if (rc == SPC_OK)
 			ix->cursor++;
 	}
-	spc_rcu_read_unlock();
+	urcu_memb_read_unlock();
 	if (rc != SPC_OK)
 		return rc;
 	if (ix->cursor <= t->mask)
 		return 1;
 	/* release: pairs with the acquire of cur (lookups, lock_key) */
 	__atomic_store_n(&ix->cur, t->future, __ATOMIC_RELEASE);
-	/* nobody who loaded cur == t is still in a read section after this */
-	urcu_memb_synchronize_rcu();
 	ix->moving = NULL;
-	table_free(ix, t);
+	/* relaxed: counted before call_rcu can run the callback */
+	__atomic_fetch_add(&ix->retiring, 1, __ATOMIC_RELAXED);
+	/* freed once nobody who loaded cur == t is in a read section */
+	urcu_memb_call_rcu(&t->rcu, table_retired);
 	return 0;
 }
 
@@ -494,7 +520,8 @@ size_t spc_index_buckets(const struct spc_index *ix)
 
 size_t spc_index_bytes(const struct spc_index *ix)
 {
-	return ix->moving ? ix->moving->bytes + ix->moving->future->bytes : ix->cur->bytes;
+	/* relaxed: a gauge */
+	return __atomic_load_n(&ix->bytes, __ATOMIC_RELAXED);
 }
 
 /* Every table in play, oldest first: moving (if any) then cur. */
@@ -506,10 +533,10 @@ static const struct spc_index_table *first_table(const struct spc_index *ix)
 void spc_index_census_rcu(const struct spc_index *ix, struct spc_index_census *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->bytes = spc_index_bytes(ix);
 	for (const struct spc_index_table *t = first_table(ix); t;
 	     t = __atomic_load_n(&t->future, __ATOMIC_ACQUIRE)) {
 		c->buckets += t->mask + 1;
+		c->bytes += t->bytes;
 		for (uint64_t i = 0; i <= t->mask; i++) {
 			const struct spc_index_bucket *b = &t->b[i];
 			/* relaxed: a diagnostic walk; exact only when quiescent */

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <urcu/urcu-memb.h>
+
 #include "base/base.h"
 
 /* Slots per bucket: a 64-byte line = one head word + 7 slots. */
@@ -51,19 +53,24 @@ struct spc_index_bucket {
 
 _Static_assert(sizeof(struct spc_index_bucket) == SPC_CACHELINE, "a bucket is one line");
 
+struct spc_index;
+
 /* One bucket array, allocated in one piece (header line + buckets). */
 struct spc_index_table {
 	uint64_t mask;                  /* nbuckets - 1, immutable */
 	struct spc_index_table *future; /* atomic: table it moves to, or NULL */
 	size_t bytes;                   /* of this allocation, immutable */
+	struct spc_index *owner;        /* for the call_rcu that frees it */
+	struct rcu_head rcu;
 	struct spc_index_bucket b[] __attribute__((aligned(SPC_CACHELINE)));
 };
 
 /* What the owner gives the index. alloc returns `bytes` bytes aligned to
  * 64 (their contents need not be zero), or NULL; free takes them back.
  * hash returns the hash the owner would compute for the entry's key (only
- * resize asks). All three may be called from the maintainer only (resize),
- * init and destroy. */
+ * resize and census ask). alloc and hash are called by the resizing
+ * thread, init and census; free by destroy and by liburcu's call_rcu
+ * thread (a table retired by a resize is freed after a grace period). */
 struct spc_index_ops {
 	void *(*alloc)(void *ctx, size_t bytes);
 	void (*free)(void *ctx, void *p, size_t bytes);
@@ -82,6 +89,8 @@ struct spc_index {
 	struct spc_index_ops ops;
 	struct spc_index_table *moving; /* the table being emptied, or NULL */
 	uint64_t cursor;                /* next bucket of `moving` to move */
+	size_t bytes;                   /* atomic: of the tables allocated */
+	unsigned long retiring;         /* atomic: tables waiting for call_rcu */
 };
 
 /* Creates an index of nbuckets buckets (rounded up to a power of two, at
@@ -91,7 +100,9 @@ struct spc_index {
  * Context: any thread, before the index is shared. */
 int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t nbuckets);
 /* Frees the bucket arrays (entries are the owner's: take them out first,
- * or not, they are not touched). Context: nobody else uses the index. */
+ * or not, they are not touched); waits for the call_rcu of retired tables
+ * (urcu_memb_barrier) when one is pending. Context: nobody else uses the
+ * index; a registered thread outside any read-side section. */
 void spc_index_destroy(struct spc_index *ix);
 
 static inline void *spc_index_entry_of(uint64_t v)
@@ -178,8 +189,8 @@ void *spc_index_delete_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_
 int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets);
 /* Moves the entries of the next `buckets` buckets of the old table (each
  * entry: two bucket locks held for a few stores), in a read-side section
- * of its own; when the old table is empty, makes the new one current,
- * waits for a grace period and frees the old one.
+ * of its own; when the old table is empty, makes the new one current and
+ * hands the old one to call_rcu (ops.free after a grace period).
  * Returns 1 while the resize goes on, 0 once it is over (or none was in
  * progress), SPC_EFULL when the new table is full (entries left in the old
  * one stay found; the owner should grow instead).
@@ -192,15 +203,16 @@ int spc_index_resizing(const struct spc_index *ix);
 
 /* Buckets of the current table. Context: any thread. */
 size_t spc_index_buckets(const struct spc_index *ix);
-/* Bytes of the bucket arrays allocated now (both tables during a
- * resize): what the owner charges. Context: the resizing thread. */
+/* Bytes of the bucket arrays allocated and not yet freed (both tables
+ * during a resize, and a retired table until its call_rcu ran): what the
+ * owner's allocator holds. Context: any thread. */
 size_t spc_index_bytes(const struct spc_index *ix);
 
 /* A walk of every table in play, for tests and diagnostics. */
 struct spc_index_census {
 	size_t entries;        /* occupied slots */
 	size_t buckets;        /* of every table in play */
-	size_t bytes;          /* spc_index_bytes */
+	size_t bytes;          /* of the tables in play */
 	uint64_t overflow;     /* sum of the overflow counts */
 	uint64_t displacement; /* sum over entries of buckets from home to slot */
 	uint64_t locked;       /* buckets whose lock bit is set */
@@ -208,7 +220,8 @@ struct spc_index_census {
 };
 
 /* Fills *c (asks ops.hash for every entry). With no writer running,
- * overflow == displacement and locked == 0 (core/index.c, guarantee 3).
+ * overflow == displacement and locked == 0 (core/index.c, guarantee 3);
+ * once no table waits for its grace period, bytes == spc_index_bytes.
  * Context: a read-side section, or no concurrent user. */
 void spc_index_census_rcu(const struct spc_index *ix, struct spc_index_census *c);
 /* Calls fn for every entry in every table in play. Context: as census. */

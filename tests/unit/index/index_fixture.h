@@ -68,13 +68,14 @@ static inline void tent_free_cb(struct rcu_head *h)
 }
 
 /* The allocator: counts calls and outstanding bytes, fails call fail_at
- * (1-based; 0: never) or every call while fail_all is set. Used by one
- * thread at a time (the resizing one). */
+ * (1-based; 0: never) or every call while fail_all is set. alloc runs on
+ * the resizing thread; free also on liburcu's call_rcu thread, hence the
+ * atomic gauges (read them after urcu_memb_barrier: talloc_live/bytes). */
 struct talloc {
 	long calls, fail_at;
 	int fail_all;
-	long live;
-	size_t bytes;
+	long live;    /* atomic */
+	size_t bytes; /* atomic */
 };
 
 static inline void *talloc_alloc(void *ctx, size_t bytes)
@@ -84,8 +85,9 @@ static inline void *talloc_alloc(void *ctx, size_t bytes)
 		return NULL;
 	void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
 	if (p) {
-		a->live++;
-		a->bytes += bytes;
+		/* relaxed: gauges, read after a barrier or a join */
+		__atomic_fetch_add(&a->live, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&a->bytes, bytes, __ATOMIC_RELAXED);
 	}
 	return p;
 }
@@ -93,9 +95,24 @@ static inline void *talloc_alloc(void *ctx, size_t bytes)
 static inline void talloc_free(void *ctx, void *p, size_t bytes)
 {
 	struct talloc *a = ctx;
-	a->live--;
-	a->bytes -= bytes;
+	/* relaxed: as in talloc_alloc */
+	__atomic_fetch_sub(&a->live, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&a->bytes, bytes, __ATOMIC_RELAXED);
 	free(p);
+}
+
+/* The gauges once every retired table's call_rcu has run. Context: a
+ * registered thread outside any read-side section. */
+static inline long talloc_live(struct talloc *a)
+{
+	urcu_memb_barrier();
+	return __atomic_load_n(&a->live, __ATOMIC_RELAXED);
+}
+
+static inline size_t talloc_bytes(struct talloc *a)
+{
+	urcu_memb_barrier();
+	return __atomic_load_n(&a->bytes, __ATOMIC_RELAXED);
 }
 
 static inline uint64_t tent_hash(void *ctx, const void *entry)
