@@ -34,6 +34,8 @@ static void usage(FILE *f)
 	        "replay: --trace FILE[,FILE...] [--format FMT] --sizes N|N%%[,...]\n"
 	        "        [--policies lru-exact,s3fifo,clock] [--unit entries|bytes]\n"
 	        "        formats: lirs arc cache2k cloudphysics corda scarab address adaptsize\n"
+	        "read-scaling, mixed: --keys N  key space (default 2^18 read-scaling,\n"
+	        "                     2^20 mixed; e.g. 16M: every get goes to DRAM)\n"
 	        "memory: --entries N (default 1048576)\n"
 	        "systems:");
 	for (const struct bench_sys *const *s = bench_systems_all(); *s; s++) {
@@ -162,6 +164,11 @@ int main(int argc, char **argv)
 				o.unit_bytes = 1;
 			else if (strcmp(v, "entries") != 0) {
 				fprintf(stderr, "--unit: entries or bytes\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--keys") == 0) {
+			if (parse_u64(v, &o.keys) != 0 || o.keys < 1024 || o.keys > (UINT64_C(1) << 32)) {
+				fprintf(stderr, "--keys: a number in [1024, 2^32]\n");
 				return 2;
 			}
 		} else if (strcmp(a, "--entries") == 0) {
