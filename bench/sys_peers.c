@@ -266,27 +266,16 @@ static void lfht_close(void *h)
 	struct lfht_sys *s = h;
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *node;
-	struct rcu_head *gone = NULL;
 	urcu_memb_register_thread();
-	urcu_memb_barrier(); /* replaced nodes' callbacks */
-	/* one grace period for all the nodes, not a call_rcu each: 2^24 of
-	 * those took minutes on a loaded machine */
 	urcu_memb_read_lock();
 	cds_lfht_for_each(s->ht, &it, node)
 	{
-		if (cds_lfht_del(s->ht, node) == 0) {
-			struct rcu_head *rh = &caa_container_of(node, struct lnode, node)->rcu;
-			rh->next.next = (struct cds_wfcq_node *)gone; /* listed through the heads */
-			gone = rh;
-		}
+		if (cds_lfht_del(s->ht, node) == 0)
+			urcu_memb_call_rcu(&caa_container_of(node, struct lnode, node)->rcu,
+			                   lnode_free_cb);
 	}
 	urcu_memb_read_unlock();
-	urcu_memb_synchronize_rcu();
-	while (gone) {
-		struct rcu_head *next = (struct rcu_head *)gone->next.next;
-		free(caa_container_of(gone, struct lnode, rcu));
-		gone = next;
-	}
+	urcu_memb_barrier();
 	cds_lfht_destroy(s->ht, NULL);
 	urcu_memb_unregister_thread();
 	if (s->max_load)
