@@ -35,7 +35,7 @@ PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 # After a passing run: the stress tests' counts (ctest shows the output of
 # failing tests only), so every log says how much each stress test did.
 stress_counts = echo "stress counts ($(1)):"; \
-	grep -hE '^stress(_items|_views)?: ' $(BUILD)/$(1)/Testing/Temporary/LastTest.log || true
+	grep -hE '^stress(_items|_views|_index)?: ' $(BUILD)/$(1)/Testing/Temporary/LastTest.log || true
 
 all: build
 

@@ -182,6 +182,8 @@ struct bench_sys_params {
 	                            mode (the view pool is the whole cache) */
 	int policy;              /* splitcache: enum spc_policy */
 	double index_max_load;   /* splitcache: entries per index bucket (0: default) */
+	uint64_t entries_hint;   /* > 0: entries the scenario will store (lfht-bare sizes
+	                            its table for them) */
 };
 
 struct bench_sys_stats {
@@ -214,6 +216,7 @@ extern const struct bench_sys bench_sys_splitcache_clock;
 extern const struct bench_sys bench_sys_mutex_lru;
 extern const struct bench_sys bench_sys_lfht_bare;
 extern const struct bench_sys bench_sys_lfht_dense;
+extern const struct bench_sys bench_sys_index_bare;
 extern const struct bench_sys bench_sys_rocksdb_lru;
 extern const struct bench_sys bench_sys_rocksdb_hcc;
 
@@ -287,6 +290,7 @@ struct bench_opts {
 	int progress, pin;
 	uint64_t budget_bytes;
 	double index_max_load;   /* --index-load: splitcache's index_max_load (0: default) */
+	uint64_t keys;           /* --keys: read-scaling / mixed key space (0: default) */
 	/* replay */
 	const char *traces[BENCH_MAX_LIST];
 	int n_traces;

@@ -8,14 +8,16 @@ endif()
 set(SPC_BENCH_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_library(spc_benchlib STATIC
   ${SPC_BENCH_DIR}/hist.c ${SPC_BENCH_DIR}/keygen.c ${SPC_BENCH_DIR}/trace.c
-  ${SPC_BENCH_DIR}/lru.c ${SPC_BENCH_DIR}/sys_peers.c ${SPC_BENCH_DIR}/sys_splitcache.c
+  ${SPC_BENCH_DIR}/lru.c ${SPC_BENCH_DIR}/sys_peers.c ${SPC_BENCH_DIR}/sys_splitcache.c ${SPC_BENCH_DIR}/sys_index.c
   ${SPC_BENCH_DIR}/sys_rocksdb.c ${SPC_BENCH_DIR}/report.c ${SPC_BENCH_DIR}/runner.c
   ${SPC_BENCH_DIR}/sc_throughput.c ${SPC_BENCH_DIR}/sc_vdi.c ${SPC_BENCH_DIR}/sc_replay.c
   ${SPC_BENCH_DIR}/sc_memory.c)
 target_include_directories(spc_benchlib PUBLIC ${SPC_BENCH_DIR} ${PROJECT_SOURCE_DIR}/include)
+# index-bare reaches core/index.h, which includes base/base.h
+target_include_directories(spc_benchlib PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_definitions(spc_benchlib PUBLIC _GNU_SOURCE)
 
 pkg_check_modules(SPC_BENCH_DEPS REQUIRED IMPORTED_TARGET zlib liblzma libzstd)
 target_link_libraries(spc_benchlib PUBLIC splitcache_static PkgConfig::SPC_BENCH_DEPS
-  PkgConfig::URCU Threads::Threads m)
+  PkgConfig::URCU PkgConfig::XXHASH Threads::Threads m)
 

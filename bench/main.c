@@ -43,6 +43,8 @@ static void usage(FILE *f)
 	        "        formats: lirs arc cache2k cloudphysics corda scarab address adaptsize\n"
 	        "        [--trace-dir DIR]: where a FILE named without '/' is looked up when\n"
 	        "        it is not in the working folder (default " SPC_BENCH_TRACE_DIR ")\n"
+	        "read-scaling, mixed: --keys N  key space (default 2^18 read-scaling,\n"
+	        "                     2^20 mixed; e.g. 16M: every get goes to DRAM)\n"
 	        "memory: --entries N (default 1048576)\n"
 	        "systems:");
 	for (const struct bench_sys *const *s = bench_systems_all(); *s; s++) {
@@ -175,6 +177,11 @@ int main(int argc, char **argv)
 				o.unit_bytes = 1;
 			else if (strcmp(v, "entries") != 0) {
 				fprintf(stderr, "--unit: entries or bytes\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--keys") == 0) {
+			if (parse_u64(v, &o.keys) != 0 || o.keys < 1024 || o.keys > (UINT64_C(1) << 32)) {
+				fprintf(stderr, "--keys: a number in [1024, 2^32]\n");
 				return 2;
 			}
 		} else if (strcmp(a, "--entries") == 0) {

@@ -3,12 +3,13 @@
  * sc_throughput.c: the scenarios `read-scaling` and `mixed`.
  *
  * read-scaling: the cache is filled with every key of a 2^18-key space
- *   (16-byte keys, 64-byte values, well inside the budget), then for each
+ *   (--keys; 16-byte keys, 64-byte values, well inside the budget: 256 MiB
+ *   or 256 B per key, whichever is more), then for each
  *   thread count T, T threads each walk their own precomputed array of
  *   2^20 scrambled-Zipf(0.99) keys (different seed per thread) doing
  *   copy-out gets. Nothing random happens in the timed loop.
  * mixed: RocksDB cache_bench's default operation mix over a key space of
- *   2^20 keys with a budget of 0.25 x keys x (key + value) bytes (its
+ *   2^20 keys (--keys) with a budget of 0.25 x keys x (key + value) bytes (its
  *   "resident ratio"): 87 % lookup then insert on miss, 2 % insert, 10 %
  *   lookup, 1 % erase. Keys are scrambled Zipf(0.99) (cache_bench skews
  *   its keys too); operations and keys are precomputed per thread.
@@ -166,7 +167,8 @@ static void *tp_driver(void *arg)
 	                             .view_share = 0.5,
 	                             .value_len_hint = run->vlen,
 	                             .split = 0,
-	                             .index_max_load = o->index_max_load};
+	                             .index_max_load = o->index_max_load,
+	                             .entries_hint = run->mixed ? 0 : run->n_keys};
 	void *h = NULL;
 	run->rc = -1;
 	if (run->sys->open(&p, &h) != 0) {
@@ -266,14 +268,16 @@ static int run_throughput(const struct bench_opts *o, struct bench_report *r, in
 	struct tp_run run = {.o = o, .r = r, .mixed = mixed};
 	char num[64];
 	if (mixed) {
-		run.n_keys = (uint64_t)1 << 20;
+		run.n_keys = o->keys ? o->keys : (uint64_t)1 << 20;
 		run.vlen = 100;
 		run.budget = o->budget_bytes ? o->budget_bytes
 		                             : run.n_keys / 4 * (BENCH_KEY_LEN + run.vlen);
 	} else {
-		run.n_keys = (uint64_t)1 << 18;
+		run.n_keys = o->keys ? o->keys : (uint64_t)1 << 18;
 		run.vlen = 64;
 		run.budget = o->budget_bytes ? o->budget_bytes : (uint64_t)256 << 20;
+		if (!o->budget_bytes && run.n_keys * 256 > run.budget)
+			run.budget = run.n_keys * 256;
 	}
 	bench_report_timed_params(r, o);
 	bench_report_param(r, "budget_bytes", (snprintf(num, sizeof(num), "%llu",

@@ -190,6 +190,10 @@ static int lfht_open_sized(const struct bench_sys_params *p, void **out, int den
 	unsigned long init = 1UL << 16;
 	while (init < want && init < (1UL << 20))
 		init <<= 1;
+	/* a key space known in advance (read-scaling --keys): at least one
+	 * bucket per key, so 2^24 keys are not read at 16 per bucket */
+	while (init < p->entries_hint && init < (1UL << 26))
+		init <<= 1;
 	if (dense) {
 		init = 1024;
 		s->max_load = p->index_max_load > 0 ? p->index_max_load : 2.0;
@@ -373,7 +377,7 @@ const struct bench_sys *const *bench_systems_all(void)
 	static const struct bench_sys *const all[] = {
 		&bench_sys_splitcache, &bench_sys_splitcache_clock, &bench_sys_mutex_lru,
 		&bench_sys_rocksdb_lru, &bench_sys_rocksdb_hcc,     &bench_sys_lfht_bare,
-		&bench_sys_lfht_dense, NULL};
+		&bench_sys_lfht_dense, &bench_sys_index_bare, NULL};
 	return all;
 }
 

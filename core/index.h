@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/index.h: the hash index of a pool: buckets of one cache line holding
+ * 8-byte tagged references to entries, RCU-protected readers, per-bucket
+ * writer locks, an incremental resize run by one thread (the maintainer).
+ * docs/concurrency.md ("The index") is the design; core/index.c's essay
+ * holds the numbered guarantees tests/unit/index/ checks.
+ *
+ * Entries are opaque to the index: 8-aligned addresses below 2^47 that the
+ * owner allocated, keeps alive for a grace period after it took them out,
+ * and compares through its own `match` (key given by the caller) or by
+ * identity. The owner computes every hash (e.g. XXH3-64 of the key); the
+ * index takes the home bucket from its low bits and a 20-bit tag from its
+ * high bits.
+ *
+ * Context, for the whole module: every thread that calls a function here
+ * is registered with urcu-memb (sync/rcu.h). Lookups, inserts, replaces and
+ * deletes run inside the caller's read-side section; resize, init and
+ * destroy outside any.
+ */
+#ifndef SPC_CORE_INDEX_H
+#define SPC_CORE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "base/base.h"
+
+/* Slots per bucket: a 64-byte line = one head word + 7 slots. */
+#define SPC_INDEX_SLOTS 7u
+/* A slot: bits 44-63 the tag (the hash's own bits 44-63), bits 0-43 the
+ * entry's address >> 3. 0 is a free slot. */
+#define SPC_INDEX_TAG_SHIFT 44u
+#define SPC_INDEX_TAG_MASK (~(uint64_t)0 << SPC_INDEX_TAG_SHIFT)
+#define SPC_INDEX_REF_MASK (~SPC_INDEX_TAG_MASK)
+/* Head word: bit 0 the writer lock, bits 32-63 the overflow count (entries
+ * that passed over this bucket to a later one). */
+#define SPC_INDEX_LOCK UINT64_C(1)
+#define SPC_INDEX_COUNT_SHIFT 32u
+#define SPC_INDEX_COUNT_ONE (UINT64_C(1) << SPC_INDEX_COUNT_SHIFT)
+/* The owner's resize rule (core/index.c, "Load"): grow (double) above 6
+ * entries per bucket, shrink (halve) below 1. */
+#define SPC_INDEX_GROW_LOAD 6u
+#define SPC_INDEX_SHRINK_LOAD 1u
+#define SPC_INDEX_MIN_BUCKETS 2u
+
+struct spc_index_bucket {
+	uint64_t head;                  /* atomic: lock bit, overflow count */
+	uint64_t slot[SPC_INDEX_SLOTS]; /* atomic: tagged references */
+} __attribute__((aligned(SPC_CACHELINE)));
+
+_Static_assert(sizeof(struct spc_index_bucket) == SPC_CACHELINE, "a bucket is one line");
+
+struct spc_index;
+
+/* One bucket array, allocated in one piece (header line + buckets). */
+struct spc_index_table {
+	uint64_t mask;                  /* nbuckets - 1, immutable */
+	struct spc_index_table *future; /* atomic: table it moves to, or NULL */
+	size_t bytes;                   /* of this allocation, immutable */
+	struct spc_index *owner;        /* for the call_rcu that frees it */
+	struct rcu_head rcu;
+	struct spc_index_bucket b[] __attribute__((aligned(SPC_CACHELINE)));
+};
+
+/* What the owner gives the index. alloc returns `bytes` bytes aligned to
+ * 64 (their contents need not be zero), or NULL; free takes them back.
+ * hash returns the hash the owner would compute for the entry's key (only
+ * resize and census ask). alloc and hash are called by the resizing
+ * thread, init and census; free by destroy and by liburcu's call_rcu
+ * thread (a table retired by a resize is freed after a grace period). */
+struct spc_index_ops {
+	void *(*alloc)(void *ctx, size_t bytes);
+	void (*free)(void *ctx, void *p, size_t bytes);
+	uint64_t (*hash)(void *ctx, const void *entry);
+	void *ctx;
+};
+
+/* Compares an entry's key with the caller's key: nonzero when equal. */
+typedef int spc_index_match_fn(const void *entry, const void *key);
+
+struct spc_index {
+	/* read by every lookup */
+	struct spc_index_table *cur; /* atomic: the table new lookups start in */
+	uint64_t hash_mask;          /* ~0; the test hook narrows it */
+	/* the owner's and the maintainer's */
+	struct spc_index_ops ops;
+	struct spc_index_table *moving; /* the table being emptied, or NULL */
+	uint64_t cursor;                /* next bucket of `moving` to move */
+	size_t bytes;                   /* atomic: of the tables allocated */
+	unsigned long retiring;         /* atomic: tables waiting for call_rcu */
+};
+
+/* Creates an index of nbuckets buckets (rounded up to a power of two, at
+ * least SPC_INDEX_MIN_BUCKETS). Returns SPC_OK, SPC_ENOMEM (alloc failed;
+ * nothing to destroy) or SPC_EINVAL (nbuckets above 2^40).
+ * Ownership: ops (copied) must stay valid until spc_index_destroy.
+ * Context: any thread, before the index is shared. */
+int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t nbuckets);
+/* Frees the bucket arrays (entries are the owner's: take them out first,
+ * or not, they are not touched); waits for the call_rcu of retired tables
+ * (urcu_memb_barrier) when one is pending. Context: nobody else uses the
+ * index; a registered thread outside any read-side section. */
+void spc_index_destroy(struct spc_index *ix);
+
+static inline void *spc_index_entry_of(uint64_t v)
+{
+	return (void *)(uintptr_t)((v & SPC_INDEX_REF_MASK) << 3);
+}
+
+/* The entry whose key matches, or NULL. Wait-free: no lock, no write, no
+ * retry; reads one bucket line in the common case, and dereferences (calls
+ * match on) only entries whose 20-bit tag equals the hash's.
+ * Returns: a pointer valid until the caller leaves its read-side section.
+ * Context: inside a read-side section. match is inlined when the caller
+ * passes a function it defines static inline. */
+static inline void *spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
+                                         spc_index_match_fn *match, const void *key)
+{
+	hash &= ix->hash_mask;
+	const uint64_t want = hash & SPC_INDEX_TAG_MASK;
+	/* acquire: pairs with the resize's release store of cur (the new
+	 * table's buckets and moved slots before the table is reachable) */
+	const struct spc_index_table *t = __atomic_load_n(&ix->cur, __ATOMIC_ACQUIRE);
+
+	do {
+		uint64_t i = hash & t->mask;
+		for (uint64_t n = 0; n <= t->mask; n++) {
+			const struct spc_index_bucket *b = &t->b[i];
+			for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++) {
+				/* acquire: pairs with the writer's release CAS or
+				 * store of the slot: the entry's bytes before its
+				 * reference */
+				uint64_t v = __atomic_load_n(&b->slot[s], __ATOMIC_ACQUIRE);
+				if ((v & SPC_INDEX_TAG_MASK) == want && v) {
+					void *e = spc_index_entry_of(v);
+					if (match(e, key))
+						return e;
+				}
+			}
+			/* acquire: pairs with the release fetch-sub of a delete or
+			 * move: a count that dropped to 0 because an entry moved to
+			 * the future table makes that table's slot visible */
+			if (__atomic_load_n(&b->head, __ATOMIC_ACQUIRE) < SPC_INDEX_COUNT_ONE)
+				break;
+			i = (i + 1) & t->mask;
+		}
+		/* acquire: pairs with resize_begin's release store of future
+		 * (the new table zeroed before it is searched) */
+		t = __atomic_load_n(&t->future, __ATOMIC_ACQUIRE);
+	} while (t);
+	return NULL;
+}
+
+/* Inserts entry under key unless the key is present.
+ * Returns SPC_OK; SPC_EEXISTS with *found = the present entry (entry was
+ * not inserted); SPC_EFULL (no free slot in the whole table: the owner
+ * grows long before; nothing changed); SPC_EINVAL (entry not 8-aligned or
+ * not below 2^47). Context: inside a read-side section. */
+int spc_index_add_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match,
+                      const void *key, void *entry, void **found);
+/* Inserts entry under key, replacing the present entry if any (in its
+ * slot, atomically). Returns SPC_OK with *old = the replaced entry or
+ * NULL; SPC_EFULL, SPC_EINVAL as spc_index_add_rcu.
+ * Ownership: *old belongs to the caller (free it after a grace period). */
+int spc_index_set_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match,
+                      const void *key, void *entry, void **old);
+/* Replaces old by entry (same key, same hash) if old is still in the
+ * index: the compare-and-swap of the replace loop. Returns SPC_OK, or
+ * SPC_ENOTFOUND (old was replaced or removed meanwhile; nothing changed),
+ * SPC_EINVAL as above. Context: inside a read-side section. */
+int spc_index_replace_rcu(struct spc_index *ix, uint64_t hash, const void *old, void *entry);
+/* Takes entry out if it is still in the index (by identity: the
+ * maintainer's unlink of a victim). Returns SPC_OK or SPC_ENOTFOUND.
+ * Context: inside a read-side section. */
+int spc_index_remove_rcu(struct spc_index *ix, uint64_t hash, const void *entry);
+/* Takes out the entry whose key matches. Returns it (the caller's, free
+ * it after a grace period), or NULL when absent. Context: as above. */
+void *spc_index_delete_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match,
+                           const void *key);
+
+/* Starts moving every entry to a new table of nbuckets buckets (rounded
+ * as for init). Returns SPC_OK; SPC_ENOMEM (alloc failed: the index is as
+ * before and keeps serving; try again later); SPC_EINVAL (a resize is in
+ * progress, or nbuckets above 2^40). Waits for one grace period.
+ * Context: the index's one resizing thread, outside any read section. */
+int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets);
+/* Moves the entries of the next `buckets` buckets of the old table (each
+ * entry: two bucket locks held for a few stores), in a read-side section
+ * of its own; when the old table is empty, makes the new one current and
+ * hands the old one to call_rcu (ops.free after a grace period).
+ * Returns 1 while the resize goes on, 0 once it is over (or none was in
+ * progress), SPC_EFULL when the new table is full (entries left in the old
+ * one stay found; the owner should grow instead).
+ * Context: the resizing thread, outside any read section. */
+int spc_index_resize_step(struct spc_index *ix, size_t buckets);
+/* begin + steps until done. Returns what begin or a step returned. */
+int spc_index_resize(struct spc_index *ix, size_t nbuckets);
+/* Nonzero while a resize is in progress. Context: the resizing thread. */
+int spc_index_resizing(const struct spc_index *ix);
+
+/* Buckets of the current table. Context: any thread. */
+size_t spc_index_buckets(const struct spc_index *ix);
+/* Bytes of the bucket arrays allocated and not yet freed (both tables
+ * during a resize, and a retired table until its call_rcu ran): what the
+ * owner's allocator holds. Context: any thread. */
+size_t spc_index_bytes(const struct spc_index *ix);
+
+/* A walk of every table in play, for tests and diagnostics. */
+struct spc_index_census {
+	size_t entries;        /* occupied slots */
+	size_t buckets;        /* of every table in play */
+	size_t bytes;          /* of the tables in play */
+	uint64_t overflow;     /* sum of the overflow counts */
+	uint64_t displacement; /* sum over entries of buckets from home to slot */
+	uint64_t locked;       /* buckets whose lock bit is set */
+	size_t max_probe;      /* largest displacement of one entry */
+};
+
+/* Fills *c (asks ops.hash for every entry). With no writer running,
+ * overflow == displacement and locked == 0 (core/index.c, guarantee 3);
+ * once no table waits for its grace period, bytes == spc_index_bytes.
+ * Context: a read-side section, or no concurrent user. */
+void spc_index_census_rcu(const struct spc_index *ix, struct spc_index_census *c);
+/* Calls fn for every entry in every table in play. Context: as census. */
+void spc_index_for_each_rcu(const struct spc_index *ix, void (*fn)(void *arg, void *entry),
+                            void *arg);
+
+/* Test hook: from now on the index keeps only the low `bits` bits of
+ * every hash (0 < bits <= 64; 64 restores the full hash): every tag is 0
+ * and every home is among the first 2^bits buckets, so lookups meet
+ * foreign entries and buckets overflow. Context: before any entry. */
+void spc_index_test_truncate(struct spc_index *ix, unsigned bits);
+
+#endif /* SPC_CORE_INDEX_H */

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tests/unit/index/test_index.c: the index alone, on one thread
+ * (core/index.c guarantees 1, 3, 4 and 5; test_index_stress.c runs 1, 2
+ * and 6 with threads).
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "check_run.h"
+#include "index_fixture.h"
+#include "sync/rcu.h"
+
+/* Writes through the index inside a read section, as callers must. */
+static int add(struct spc_index *ix, struct tent *e, void **found)
+{
+	spc_rcu_read_lock();
+	int rc = spc_index_add_rcu(ix, tent_hash_of(e->id), tent_match, &e->id, e, found);
+	spc_rcu_read_unlock();
+	return rc;
+}
+
+static int set(struct spc_index *ix, struct tent *e, void **old)
+{
+	spc_rcu_read_lock();
+	int rc = spc_index_set_rcu(ix, tent_hash_of(e->id), tent_match, &e->id, e, old);
+	spc_rcu_read_unlock();
+	return rc;
+}
+
+static struct tent *del(struct spc_index *ix, uint64_t id)
+{
+	spc_rcu_read_lock();
+	struct tent *e = spc_index_delete_rcu(ix, tent_hash_of(id), tent_match, &id);
+	spc_rcu_read_unlock();
+	return e;
+}
+
+static void census(struct spc_index *ix, struct spc_index_census *c)
+{
+	spc_rcu_read_lock();
+	spc_index_census_rcu(ix, c);
+	spc_rcu_read_unlock();
+}
+
+/* Guarantee 3's invariant, and the entry count. */
+static void check_quiet(struct spc_index *ix, size_t entries)
+{
+	struct spc_index_census c;
+	urcu_memb_barrier(); /* retired tables freed */
+	census(ix, &c);
+	ck_assert_uint_eq(c.entries, entries);
+	ck_assert_uint_eq(c.overflow, c.displacement);
+	ck_assert_uint_eq(c.locked, 0);
+	ck_assert_uint_eq(c.bytes, spc_index_bytes(ix));
+}
+
+/* Adds ids [from, to) with version 0; every add must succeed. */
+static void fill(struct spc_index *ix, uint64_t from, uint64_t to)
+{
+	void *found;
+	for (uint64_t id = from; id < to; id++)
+		ck_assert_int_eq(add(ix, tent_new(id, 0), &found), SPC_OK);
+}
+
+/* Checks that ids [from, to) are present and [to, to + absent) are not. */
+static void check_ids(struct spc_index *ix, uint64_t from, uint64_t to, uint64_t absent)
+{
+	for (uint64_t id = from; id < to; id++) {
+		struct tent *e = tent_find(ix, id);
+		ck_assert_ptr_nonnull(e);
+		ck_assert_uint_eq(e->id, id);
+	}
+	for (uint64_t id = to; id < to + absent; id++)
+		ck_assert_ptr_null(tent_find(ix, id));
+}
+
+static void free_one(void *arg, void *entry)
+{
+	(void)arg;
+	tent_free(entry);
+}
+
+static void teardown(struct spc_index *ix, struct talloc *a)
+{
+	spc_rcu_read_lock();
+	spc_index_for_each_rcu(ix, free_one, NULL);
+	spc_rcu_read_unlock();
+	spc_index_destroy(ix);
+	ck_assert_int_eq(talloc_live(a), 0);
+	ck_assert_uint_eq(talloc_bytes(a), 0);
+}
+
+START_TEST(add_set_replace_remove_delete)
+{
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	struct tent *e1 = tent_new(7, 1), *e2 = tent_new(7, 2), *e3 = tent_new(7, 3);
+	void *other;
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 5), SPC_OK);
+	ck_assert_uint_eq(spc_index_buckets(&ix), 8); /* rounded up */
+	ck_assert_uint_eq(talloc_bytes(&a), spc_index_bytes(&ix));
+	ck_assert_ptr_null(tent_find(&ix, 7));
+	ck_assert_int_eq(add(&ix, e1, &other), SPC_OK);
+	ck_assert_ptr_null(other);
+	ck_assert_ptr_eq(tent_find(&ix, 7), e1);
+	/* add never replaces */
+	ck_assert_int_eq(add(&ix, e2, &other), SPC_EEXISTS);
+	ck_assert_ptr_eq(other, e1);
+	ck_assert_ptr_eq(tent_find(&ix, 7), e1);
+	/* set replaces in place and hands the old one back */
+	ck_assert_int_eq(set(&ix, e2, &other), SPC_OK);
+	ck_assert_ptr_eq(other, e1);
+	ck_assert_ptr_eq(tent_find(&ix, 7), e2);
+	check_quiet(&ix, 1);
+	/* replace is a compare-and-swap on the entry */
+	spc_rcu_read_lock();
+	ck_assert_int_eq(spc_index_replace_rcu(&ix, tent_hash_of(7), e1, e3), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_index_replace_rcu(&ix, tent_hash_of(7), e2, e3), SPC_OK);
+	/* remove by identity: only the entry given */
+	ck_assert_int_eq(spc_index_remove_rcu(&ix, tent_hash_of(7), e2), SPC_ENOTFOUND);
+	spc_rcu_read_unlock();
+	ck_assert_ptr_eq(tent_find(&ix, 7), e3);
+	spc_rcu_read_lock();
+	ck_assert_int_eq(spc_index_remove_rcu(&ix, tent_hash_of(7), e3), SPC_OK);
+	spc_rcu_read_unlock();
+	ck_assert_ptr_null(tent_find(&ix, 7));
+	ck_assert_ptr_null(del(&ix, 7));
+	ck_assert_int_eq(add(&ix, e1, &other), SPC_OK);
+	ck_assert_ptr_eq(del(&ix, 7), e1);
+	check_quiet(&ix, 0);
+	/* references the slots cannot hold are refused */
+	spc_rcu_read_lock();
+	ck_assert_int_eq(spc_index_add_rcu(&ix, 1, tent_match, &e1->id, (char *)e1 + 4, &other),
+	                 SPC_EINVAL);
+	ck_assert_int_eq(spc_index_add_rcu(&ix, 1, tent_match, &e1->id,
+	                                   (void *)(uintptr_t)(UINT64_C(1) << 47), &other),
+	                 SPC_EINVAL);
+	spc_rcu_read_unlock();
+	tent_free(e1);
+	tent_free(e2);
+	tent_free(e3);
+	teardown(&ix, &a);
+}
+END_TEST
+
+START_TEST(tag_collisions_forced)
+{
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 64), SPC_OK);
+	/* 3 bits: every tag 0, every home among the first 8 buckets */
+	spc_index_test_truncate(&ix, 3);
+	fill(&ix, 0, 300);
+	tent_matches = 0;
+	check_ids(&ix, 0, 300, 100);
+	/* the tags did not filter: lookups compared foreign keys */
+	ck_assert_uint_gt(tent_matches, 3 * 400);
+	struct spc_index_census c;
+	census(&ix, &c);
+	ck_assert_uint_gt(c.max_probe, 8); /* overflowed well past the homes */
+	check_quiet(&ix, 300);
+	/* deletes of every other id keep the rest reachable */
+	for (uint64_t id = 0; id < 300; id += 2)
+		tent_free(del(&ix, id));
+	for (uint64_t id = 0; id < 300; id++)
+		ck_assert(!tent_find(&ix, id) == !(id & 1));
+	check_quiet(&ix, 150);
+	teardown(&ix, &a);
+}
+END_TEST
+
+START_TEST(full_buckets_and_overflow)
+{
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	void *other;
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 4), SPC_OK);
+	spc_index_test_truncate(&ix, 1); /* homes: buckets 0 and 1 */
+	fill(&ix, 0, 4 * SPC_INDEX_SLOTS);
+	check_ids(&ix, 0, 4 * SPC_INDEX_SLOTS, 0);
+	check_quiet(&ix, 4 * SPC_INDEX_SLOTS);
+	/* no free slot anywhere: refused, nothing changed */
+	struct tent *x = tent_new(1000, 0);
+	ck_assert_int_eq(add(&ix, x, &other), SPC_EFULL);
+	ck_assert_int_eq(set(&ix, x, &other), SPC_EFULL);
+	ck_assert_ptr_null(tent_find(&ix, 1000));
+	check_quiet(&ix, 4 * SPC_INDEX_SLOTS);
+	/* a set of a present key still works in a full table */
+	struct tent *y = tent_new(3, 9);
+	ck_assert_int_eq(set(&ix, y, &other), SPC_OK);
+	tent_free(other);
+	ck_assert_ptr_eq(tent_find(&ix, 3), y);
+	/* one delete makes room for one */
+	tent_free(del(&ix, 5));
+	ck_assert_int_eq(add(&ix, x, &other), SPC_OK);
+	ck_assert_ptr_eq(tent_find(&ix, 1000), x);
+	check_ids(&ix, 6, 4 * SPC_INDEX_SLOTS, 0);
+	check_quiet(&ix, 4 * SPC_INDEX_SLOTS);
+	teardown(&ix, &a);
+}
+END_TEST
+
+START_TEST(deletes_leave_nothing)
+{
+	struct talloc a = {0}, b = {0};
+	struct spc_index_ops ops = talloc_ops(&a), fops = talloc_ops(&b);
+	struct spc_index ix, fresh;
+	struct spc_index_census c, f;
+	const uint64_t n = 6 * 256;
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 256), SPC_OK);
+	spc_index_test_truncate(&ix, 7); /* overflow on purpose */
+	for (unsigned round = 0; round < 20; round++) {
+		uint64_t base = (uint64_t)round * 100000;
+		fill(&ix, base, base + n);
+		check_quiet(&ix, n);
+		if (round == 19)
+			break;
+		for (uint64_t id = base; id < base + n; id++)
+			tent_free(del(&ix, id));
+		/* emptied: every head and slot is zero again */
+		census(&ix, &c);
+		ck_assert_uint_eq(c.entries, 0);
+		ck_assert_uint_eq(c.overflow, 0);
+		for (uint64_t i = 0; i <= ix.cur->mask; i++)
+			ck_assert_uint_eq(ix.cur->b[i].head, 0);
+	}
+	/* the 20th fill is laid out exactly as a fresh index's */
+	ck_assert_int_eq(spc_index_init(&fresh, &fops, 256), SPC_OK);
+	spc_index_test_truncate(&fresh, 7);
+	fill(&fresh, 19 * 100000, 19 * 100000 + n);
+	census(&ix, &c);
+	census(&fresh, &f);
+	ck_assert_uint_eq(c.overflow, f.overflow);
+	ck_assert_uint_eq(c.displacement, f.displacement);
+	ck_assert_uint_eq(c.max_probe, f.max_probe);
+	teardown(&fresh, &b);
+	teardown(&ix, &a);
+}
+END_TEST
+
+START_TEST(resize_both_ways_in_steps)
+{
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	void *other;
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 16), SPC_OK);
+	spc_index_test_truncate(&ix, _i ? 6 : 64);
+	fill(&ix, 0, 96);
+	/* grow 16 -> 64 one bucket per step, writing in between */
+	ck_assert_int_eq(spc_index_resize_begin(&ix, 64), SPC_OK);
+	ck_assert_int_eq(spc_index_resize_begin(&ix, 64), SPC_EINVAL); /* one at a time */
+	ck_assert_uint_eq(talloc_bytes(&a), spc_index_bytes(&ix));
+	uint64_t next = 96;
+	int rc, steps = 0;
+	do {
+		check_ids(&ix, 0, next, 10);
+		fill(&ix, next, next + 2);
+		next += 2;
+		struct tent *y = tent_new(steps % next, 1);
+		ck_assert_int_eq(set(&ix, y, &other), SPC_OK);
+		tent_free(other);
+		rc = spc_index_resize_step(&ix, 1);
+		steps++;
+	} while (rc == 1);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(steps, 16);
+	ck_assert(!spc_index_resizing(&ix));
+	ck_assert_uint_eq(spc_index_buckets(&ix), 64);
+	check_ids(&ix, 0, next, 10);
+	check_quiet(&ix, next);
+	ck_assert_uint_eq(talloc_bytes(&a), spc_index_bytes(&ix));
+	/* shrink 64 -> 32, deleting in between */
+	ck_assert_int_eq(spc_index_resize_begin(&ix, 32), SPC_OK);
+	uint64_t gone = 0;
+	do {
+		tent_free(del(&ix, gone++));
+		rc = spc_index_resize_step(&ix, 3);
+	} while (rc == 1);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(spc_index_buckets(&ix), 32);
+	check_ids(&ix, gone, next, 10);
+	for (uint64_t id = 0; id < gone; id++)
+		ck_assert_ptr_null(tent_find(&ix, id));
+	check_quiet(&ix, next - gone);
+	/* a step with nothing in progress is a no-op */
+	ck_assert_int_eq(spc_index_resize_step(&ix, 1), 0);
+	teardown(&ix, &a);
+}
+END_TEST
+
+/* Guarantee 5: the N-th allocation fails, for every N up to a run with no
+ * failure (init, then grow/shrink cycles). */
+START_TEST(resize_alloc_fails_at_every_n)
+{
+	struct talloc a = {.fail_at = _i + 1};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	static const size_t sizes[] = {64, 16, 128, 8, 32};
+	int failed = 0;
+
+	int rc = spc_index_init(&ix, &ops, 8);
+	if (rc == SPC_ENOMEM) {
+		ck_assert_int_eq(talloc_live(&a), 0);
+		return;
+	}
+	ck_assert_int_eq(rc, SPC_OK);
+	fill(&ix, 0, 40);
+	for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t before = spc_index_buckets(&ix);
+		rc = spc_index_resize(&ix, sizes[k]);
+		if (rc == SPC_ENOMEM) {
+			/* unchanged, serving, nothing leaked; then retried */
+			failed++;
+			ck_assert(!spc_index_resizing(&ix));
+			ck_assert_uint_eq(spc_index_buckets(&ix), before);
+			ck_assert_uint_eq(talloc_live(&a), 1);
+			check_ids(&ix, 0, 40, 5);
+			check_quiet(&ix, 40);
+			rc = spc_index_resize(&ix, sizes[k]);
+		}
+		ck_assert_int_eq(rc, SPC_OK);
+		ck_assert_uint_eq(spc_index_buckets(&ix), sizes[k]);
+		ck_assert_uint_eq(talloc_bytes(&a), spc_index_bytes(&ix));
+		check_ids(&ix, 0, 40, 5);
+		check_quiet(&ix, 40);
+	}
+	/* N = 1 fails init; N = 2..6 each fail one resize; N = 7 none */
+	ck_assert_int_eq(failed, _i >= 1 && _i <= 5);
+	teardown(&ix, &a);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("index");
+	TCase *tc = tcase_create("index");
+
+	tcase_add_test(tc, add_set_replace_remove_delete);
+	tcase_add_test(tc, tag_collisions_forced);
+	tcase_add_test(tc, full_buckets_and_overflow);
+	tcase_add_test(tc, deletes_leave_nothing);
+	tcase_add_loop_test(tc, resize_both_ways_in_steps, 0, 2);
+	tcase_add_loop_test(tc, resize_alloc_fails_at_every_n, 0, 7);
+	suite_add_tcase(s, tc);
+	return spc_check_run(s);
+}
