@@ -456,6 +456,7 @@ static int spc_store_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 		ed->vlen = old->vlen + s->vlen;
 		ed->flags = spc_entry_flags(old);
 		ed->expiry = spc_entry_expiry(old);
+		ed->carry = 1;
 		ed->is_store = 1;
 		return SPC_OK;
 	}
@@ -515,7 +516,8 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
 	} else {
 		/* The new entry does not depend on the old one: allocate it
 		 * before the first lookup. A set needs no lookup at all. */
-		struct spc_edit guess = { vlen, s.flags, s.expiry, 0, 1 };
+		struct spc_edit guess = { .vlen = vlen, .flags = s.flags, .expiry = s.expiry,
+		                          .is_store = 1 };
 
 		return spc_edit_key(c, pool, k, mode == SPC_STORE_SET, spc_store_plan,
 		                    spc_store_fill, &s, &guess, cas_out);

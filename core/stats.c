@@ -110,6 +110,8 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	out->inserts += acc[SPC_C_INSERTS];
 	out->deletes += acc[SPC_C_DELETES];
 	out->efull += acc[SPC_C_EFULL];
+	out->busy_ring += acc[SPC_C_BUSY_RING];
+	out->busy_batches += acc[SPC_C_BUSY_BATCH];
 	/* The delta wraps back to the true count; a sum read while writers
 	 * run may be transiently below zero: report 0 then. */
 	if ((int64_t)(acc[SPC_C_ITEMS] - ev - ex) > 0)

@@ -170,7 +170,7 @@ int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e)
 	if (!v || spc_entry_ns(e) != SPC_NS_HEIGHT)
 		return SPC_OK;
 	if (spc_hidx_add(v->hidx, e, spc_entry_height(e)) != SPC_OK) {
-		spc_pool_uncharge(ps->pool, v->share);
+		spc_maint_uncharge(ps, v->share);
 		return SPC_ENOMEM;
 	}
 	return SPC_OK;
@@ -181,7 +181,7 @@ void spc_view_maint_forget(struct spc_pstate *ps, struct spc_entry *e)
 	struct spc_view *v = spc_view_of(ps);
 
 	if (v && spc_entry_ns(e) == SPC_NS_HEIGHT && spc_hidx_remove(v->hidx, e))
-		spc_pool_uncharge(ps->pool, v->share);
+		spc_maint_uncharge(ps, v->share);
 }
 
 /* Marks the request served and wakes its caller. */
@@ -231,7 +231,7 @@ int spc_view_maint_step(struct spc_pstate *ps)
 			return 1;
 		}
 		e = item;
-		spc_pool_uncharge(ps->pool, v->share); /* it left the index */
+		spc_maint_uncharge(ps, v->share); /* it left the index */
 		spc_rcu_read_lock();
 		r = cds_lfht_del(ps->ht, &e->node);
 		spc_rcu_read_unlock();
@@ -418,14 +418,12 @@ static int spc_write_at(struct spc_cache *c, uint64_t height, const void *key, s
 	}
 	/* The per-height index's bookkeeping, charged with the entry and
 	 * returned by the maintainer when the entry leaves the index. */
-	r = spc_wait_charge(ps, v->share);
-	if (r != SPC_OK) {
-		spc_count(c, SPC_POOL_VIEW, SPC_C_EFULL, 1);
+	r = spc_wait_charge(ps, v->share); /* counts its refusal */
+	if (r != SPC_OK)
 		goto out;
-	}
 	r = write(c, &k, arg, &cas);
 	if (r != SPC_OK || cas == 0) {
-		spc_pool_uncharge(ps->pool, v->share); /* nothing was published */
+		spc_uncharge(ps, v->share); /* nothing was published: wakes waiters */
 		goto out;
 	}
 	/* SC: see the essay; a lowering we missed before publishing. */
