@@ -11,9 +11,10 @@
  * A write, in order (every early return undoes the steps before it, so an
  * error leaves the cache exactly as it was):
  *   1. validate;              SPC_EINVAL, SPC_ETOOBIG
- *   2. charge the pool;       SPC_EFULL after a bounded wait (maint.c)
+ *   2. charge the pool;       SPC_EFULL (SPC_EBUSY: no free batch) after a
+ *                             bounded wait (wait.c)
  *   3. allocate the entry;    SPC_ENOMEM (uncharge)
- *   4. reserve a ring cell;   SPC_EFULL after a bounded wait (free, uncharge)
+ *   4. reserve a ring cell;   SPC_EBUSY after a bounded wait (free, uncharge)
  *   5. publish in the lfht: add_replace for set; for the other modes the
  *      mode's plan is checked against the entry found in the same read
  *      section, then cds_lfht_replace on that entry (add_unique when there
@@ -30,7 +31,7 @@
  * Guarantees (tests/integration/cache, tests/fault/core):
  *  1. a store is visible to every lookup that starts after it returns;
  *  2. every error code leaves the cache unchanged (no entry, no charge, no
- *     counter moved except efull);
+ *     counter moved except the refusal's: efull, busy_ring, busy_batches);
  *  3. a reader never sees a torn entry (entries are built before the
  *     lfht's publication barrier) nor a freed one (maint.c, guarantee 4);
  *  4. deletes and clears never count as evictions; replacements neither;

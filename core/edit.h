@@ -60,7 +60,8 @@ typedef void spc_edit_fill_fn(void *arg, const struct spc_entry *old, unsigned c
  * SPC_OK, SPC_EFULL, SPC_EBUSY, SPC_ENOMEM or the plan's error; every
  * error leaves the cache unchanged (charge, allocation and ring cell given
  * back). Counts inserts, items, expirations (an expired entry replaced)
- * and refusals (efull, busy_ring, busy_batches). Context: any thread, not in read section; k validated. */
+ * and refusals (efull, busy_ring, busy_batches). Context: any thread, not
+ * in read section; k validated. */
 int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, int blind,
                  spc_edit_plan_fn *plan, spc_edit_fill_fn *fill, void *arg,
                  const struct spc_edit *guess, uint64_t *cas_out);

@@ -40,11 +40,15 @@
  *      the cursor), and a step that needs room sweeps before it picks
  *      live victims;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
- *      the callback frees each entry and uncharges it. If no batch struct
- *      is free, the maintainer (never in a read section) waits with
- *      urcu_memb_barrier for the callbacks in flight, which hands every
- *      batch back. (Deviation from "synchronize_rcu, then free directly":
- *      freeing only in callbacks keeps one call_rcu per batch and keeps
+ *      the callback frees each entry and uncharges it. A batch that is not
+ *      full waits for more entries unless room is wanted or it is
+ *      SPC_BATCH_HOLD_MS old (a long read section must not tie up every
+ *      batch in a few steps). If no batch struct is free, the step takes
+ *      no victim and no dead entry (spc_maint_has_slot; the pool is marked
+ *      starved, refusals say so) and goes on draining the ring; it never
+ *      waits for a grace period, except for an entry the policy could not
+ *      admit (urcu_memb_barrier then). (Deviation from "synchronize_rcu,
+ *      then free directly": freeing only in callbacks keeps one call_rcu per batch and keeps
  *      every free of a published entry on the RCU worker, where the TSan
  *      suppressions for liburcu's invisible grace periods apply.) In
  *      synchronous mode every step ends with urcu_memb_synchronize_rcu and
@@ -60,7 +64,8 @@
  *
  * Guarantees (tests check them):
  *  1. a pool's charge never passes its target (pools/ refuses the charge;
- *     writers wait a bounded time, then SPC_EFULL);
+ *     writers wait a bounded time, then SPC_EFULL, or SPC_EBUSY when no
+ *     batch was free);
  *  2. charged = sum of live entries' charges + backlog, after quiescence;
  *  3. evictions count exactly the entries the maintainer unpublished to
  *     make room, never replacements, deletes, clears or expired entries;
@@ -68,7 +73,10 @@
  *     (by the maintainer here, or by the write that replaced it);
  *  4. no entry is freed while a reader that found it is in its section;
  *  5. in synchronous mode the same sequence of calls gives the same
- *     victims, whatever the byte budget as long as it is not exhausted.
+ *     victims, whatever the byte budget as long as it is not exhausted;
+ *  6. no step waits for a grace period while records wait in the ring
+ *     (threaded mode; tests/unit/core/test_backpressure.c), and every
+ *     synchronous step holds the fork lock.
  */
 #include "core/cache.h"
 

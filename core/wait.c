@@ -119,9 +119,9 @@ static int spc_wait_charge_sync(struct spc_pstate *ps, uint64_t bytes)
 	spc_unlock(&ps->mu);
 	/* Until the room is ours, or a step found nothing to do, no room
 	 * appeared meanwhile and no record waits in the ring, or the
-	 * deadline passed (other writers kept taking the room). Another writer's step that freed room bumps
-	 * room_gen when it ends; if that writer took the room, our next step
-	 * evicts for us. */
+	 * deadline passed (other writers kept taking the room). Another
+	 * writer's step that freed room bumps room_gen when it ends; if that
+	 * writer took the room, our next step evicts for us. */
 	for (;;) {
 		int work = spc_step_sync(ps, 1), moved;
 

@@ -304,7 +304,7 @@ END_TEST
 /* ---- 4. synchronous mode: room_need is a maximum over waiters ----------------- */
 
 #define BIG_ITEM (600u * 1024)
-#define BIG_STORES 24
+#define BIG_STORES 48
 
 struct need_case {
 	struct spc_cache *c;
