@@ -47,10 +47,15 @@ static void raise_flag(int *flag)
 	__atomic_store_n(flag, 1, __ATOMIC_RELEASE);
 }
 
+/* Opens a cache for one test. full_wait_ms is long (unless the test set
+ * its own): a refusal then means the defect, not a maintainer thread that
+ * a loaded machine or a sanitizer kept off the CPU for 100 ms. */
 static struct spc_cache *open_with(struct spc_config *cfg, uint64_t budget, int sync)
 {
 	struct spc_cache *c = NULL;
 
+	if (cfg->full_wait_ms == 100)
+		cfg->full_wait_ms = 10000;
 	cfg->use_env = 0;
 	cfg->budget_bytes = budget;
 	cfg->synchronous_maintenance = sync;
@@ -189,7 +194,7 @@ struct touch_case {
 	struct spc_cache *c;
 	int stop;
 	uint64_t incrs; /* incr calls finished */
-	int incr_bad;   /* an incr that failed */
+	int incr_bad;   /* an incr that failed other than by a refusal */
 };
 
 static void *touch_incr(void *arg)
@@ -197,7 +202,10 @@ static void *touch_incr(void *arg)
 	struct touch_case *t = arg;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
-		if (spc_incr(t->c, SPC_POOL_INDEX, "n", 1, 1, NULL, NULL) != SPC_OK)
+		int r = spc_incr(t->c, SPC_POOL_INDEX, "n", 1, 1, NULL, NULL);
+
+		/* A refusal under load publishes nothing: not our subject. */
+		if (r != SPC_OK && r != SPC_EFULL && r != SPC_EBUSY)
 			__atomic_store_n(&t->incr_bad, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&t->incrs, 1, __ATOMIC_RELEASE);
 	}
@@ -221,6 +229,14 @@ START_TEST(touch_is_not_lost_to_a_concurrent_incr)
 	uint64_t base = spc_now(NULL) + 1000000, last = 0;
 	pthread_t th;
 
+#ifdef __SANITIZE_THREAD__
+	/* Synchronous mode frees in the writer's thread right after
+	 * urcu_memb_synchronize_rcu, a grace period TSan cannot see (liburcu
+	 * 0.13): it would report the other thread's read as a race. The
+	 * threaded variant (frees on the RCU worker) runs under TSan. */
+	if (_i == 1)
+		return;
+#endif
 	memset(&t, 0, sizeof t);
 	spc_config_init(&cfg);
 	t.c = open_with(&cfg, 16u << 20, _i);
