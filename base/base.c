@@ -134,7 +134,7 @@ const char *spc_strerror(int status)
 	case SPC_ENOTFOUND: return "key not found";
 	case SPC_EINVAL: return "invalid argument";
 	case SPC_ENOMEM: return "out of memory (nothing was changed)";
-	case SPC_EFULL: return "pool full: the maintainer could not make room in time";
+	case SPC_EFULL: return "pool full: its bytes are at the limit, no room was made in time";
 	case SPC_ETOOBIG: return "key or value too large";
 	case SPC_EEXISTS: return "key exists or cas value no longer matches";
 	case SPC_ESYS: return "a system call failed";
@@ -144,6 +144,7 @@ const char *spc_strerror(int status)
 	case SPC_ENOTNUM: return "value is not a decimal number";
 	case SPC_EABOVETIP: return "height is above the tip";
 	case SPC_ENOHEIGHT: return "no current view height is set";
+	case SPC_EBUSY: return "maintainer behind: its queue is full or its reclamation batches are used up";
 	default: return "unknown status code";
 	}
 }

@@ -11,9 +11,10 @@
  * A write, in order (every early return undoes the steps before it, so an
  * error leaves the cache exactly as it was):
  *   1. validate;              SPC_EINVAL, SPC_ETOOBIG
- *   2. charge the pool;       SPC_EFULL after a bounded wait (maint.c)
+ *   2. charge the pool;       SPC_EFULL (SPC_EBUSY: no free batch) after a
+ *                             bounded wait (wait.c)
  *   3. allocate the entry;    SPC_ENOMEM (uncharge)
- *   4. reserve a ring cell;   SPC_EFULL after a bounded wait (free, uncharge)
+ *   4. reserve a ring cell;   SPC_EBUSY after a bounded wait (free, uncharge)
  *   5. publish in the lfht: add_replace for set; for the other modes the
  *      mode's plan is checked against the entry found in the same read
  *      section, then cds_lfht_replace on that entry (add_unique when there
@@ -30,7 +31,7 @@
  * Guarantees (tests/integration/cache, tests/fault/core):
  *  1. a store is visible to every lookup that starts after it returns;
  *  2. every error code leaves the cache unchanged (no entry, no charge, no
- *     counter moved except efull);
+ *     counter moved except the refusal's: efull, busy_ring, busy_batches);
  *  3. a reader never sees a torn entry (entries are built before the
  *     lfht's publication barrier) nor a freed one (maint.c, guarantee 4);
  *  4. deletes and clears never count as evictions; replacements neither;
@@ -458,6 +459,7 @@ static int spc_store_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 		ed->vlen = old->vlen + s->vlen;
 		ed->flags = spc_entry_flags(old);
 		ed->expiry = spc_entry_expiry(old);
+		ed->carry = 1;
 		ed->is_store = 1;
 		return SPC_OK;
 	}
@@ -517,7 +519,8 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
 	} else {
 		/* The new entry does not depend on the old one: allocate it
 		 * before the first lookup. A set needs no lookup at all. */
-		struct spc_edit guess = { vlen, s.flags, s.expiry, 0, 1 };
+		struct spc_edit guess = { .vlen = vlen, .flags = s.flags, .expiry = s.expiry,
+		                          .is_store = 1 };
 
 		return spc_edit_key(c, pool, k, mode == SPC_STORE_SET, spc_store_plan,
 		                    spc_store_fill, &s, &guess, cas_out);

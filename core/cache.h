@@ -43,6 +43,11 @@
 /* Entries per reclamation batch (one call_rcu each) and batches per pool. */
 #define SPC_BATCH_ENTRIES 256u
 #define SPC_BATCHES 32u
+/* A batch that is not full is handed to call_rcu only when room is wanted
+ * (waiters, watermark, forced eviction, stop) or after it has held its
+ * first entry this long: a trickle of deletes costs one grace period per
+ * SPC_BATCH_HOLD_MS, not one per maintainer step (core/maint.c). */
+#define SPC_BATCH_HOLD_MS 50u
 
 /* Initial (and minimum allocated) buckets of each pool's index. */
 #define SPC_INDEX_INIT_BUCKETS 1024ul
@@ -60,7 +65,9 @@ enum spc_ctr {
 	SPC_C_MISSES,
 	SPC_C_INSERTS,
 	SPC_C_DELETES,
-	SPC_C_EFULL,
+	SPC_C_EFULL,      /* refused: SPC_EFULL (the pool's bytes at its limit) */
+	SPC_C_BUSY_RING,  /* refused: SPC_EBUSY, the ring stayed full */
+	SPC_C_BUSY_BATCH, /* refused: SPC_EBUSY, the maintainer had no free batch */
 	SPC_C_ITEMS, /* signed delta stored as two's complement */
 	SPC_C_EXPIRED, /* expired entries a writer replaced or a delete removed */
 	SPC_C_COUNT
@@ -122,7 +129,10 @@ struct spc_pstate {
 	_Alignas(SPC_CACHELINE) uint64_t backlog;   /* atomic: bytes unpublished, not yet freed */
 	_Alignas(SPC_CACHELINE) uint64_t dead_pending; /* atomic: dead entries not yet reclaimed */
 	_Alignas(SPC_CACHELINE) int kicked;         /* atomic: a wake-up is pending */
-	uint64_t room_need;           /* atomic: largest charge a waiting writer needs */
+	uint64_t room_need;           /* atomic: largest charge a waiting writer
+	                                 needs; written under mu, read relaxed */
+	int starved;                  /* atomic: the maintainer's last step lacked a
+	                                 free batch (refusals count busy_batches) */
 	uint64_t evictions;           /* atomic: written by the maintainer only */
 	uint64_t expirations;         /* atomic: expired entries the maintainer
 	                                 unpublished; written by it only */
@@ -139,6 +149,8 @@ struct spc_pstate {
 	int idle;                     /* the maintainer sleeps after a step
 	                                 that found no work (tests' quiesce) */
 	unsigned room_waiters;        /* writers blocked on room_cv */
+	unsigned room_needers;        /* writers whose need is in room_need (the
+	                                 last one to leave clears it) */
 	uint64_t room_gen;            /* bumped on every broadcast of room_cv */
 	struct spc_evict_req *forced_reqs; /* open forced-eviction requests */
 
@@ -154,6 +166,9 @@ struct spc_pstate {
 	size_t expiry_found;          /* expired entries the current pass took */
 	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
+	struct timespec cur_since;    /* when cur got its first entry */
+	int room_freed;               /* the step uncharged bytes: wake waiters */
+	int step_starved;             /* this step lacked a free batch */
 	pthread_mutex_t step_mu;      /* synchronous mode: one step at a time */
 	int in_step;                  /* synchronous mode: step_mu is held */
 	uint64_t forced_mark;         /* evictions already settled (evict.c) */
@@ -161,6 +176,7 @@ struct spc_pstate {
 	/* Batches: preallocated, returned by the RCU callback. */
 	pthread_mutex_t batch_mu;
 	struct spc_batch *free_batches;
+	unsigned free_count;          /* batches on free_batches (under batch_mu) */
 	struct spc_batch *batches;    /* the array, freed at close */
 };
 
@@ -391,8 +407,17 @@ void spc_ps_stop(struct spc_pstate *ps);
 /* Frees the batches (after urcu_memb_barrier). */
 void spc_ps_fini(struct spc_pstate *ps);
 
-/* Wakes writers and set_mode waiting for room (after a target grew). */
+/* Wakes writers and set_mode waiting for room (after a target grew, or
+ * bytes were uncharged). */
 void spc_room_wake(struct spc_pstate *ps);
+/* Gives bytes back to the pool and wakes whoever waits for room: every
+ * uncharge outside the maintainer goes through here, so no waiter sleeps
+ * to its deadline while room exists. Context: not the maintainer's step
+ * (it uses spc_maint_uncharge). */
+void spc_uncharge(struct spc_pstate *ps, uint64_t bytes);
+/* The maintainer's (or synchronous stepper's) uncharge: the waiters are
+ * woken once, at the end of its step. */
+void spc_maint_uncharge(struct spc_pstate *ps, uint64_t bytes);
 /* Wakes the maintainer (cheap if a wake-up is already pending). */
 void spc_kick(struct spc_pstate *ps);
 /* After a write: wake the maintainer if it has work, or run one step in
@@ -419,11 +444,15 @@ void spc_deadline(struct timespec *ts, unsigned ms);
 /* Waits on cv until *ts; returns 1 when the deadline passed. */
 int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts);
 
-/* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK or
- * SPC_EFULL (nothing charged; at once when bytes exceed the pool's whole
- * target). Context: not in read section. */
+/* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK,
+ * SPC_EFULL (the pool's bytes stayed at its limit; at once when bytes
+ * exceed the pool's whole target) or SPC_EBUSY (the maintainer ran out of
+ * free batches, so it could not make room); nothing is charged on error.
+ * Counts the refusal (efull or busy_batches). Context: not in read
+ * section, holding no ring cell. */
 int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes);
-/* Reserves a ring cell, waiting up to full_wait_ms. NULL on timeout. */
+/* Reserves a ring cell, waiting up to full_wait_ms. NULL on timeout
+ * (counted as busy_ring or busy_batches: the caller returns SPC_EBUSY). */
 struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps);
 
 /* Waits until the pool's charge is <= target (bounded by ms). Returns

@@ -16,9 +16,12 @@
  *      done); leave the section if the allocation at hand does not fit
  *      the plan, then, outside it (charging may wait for the maintainer,
  *      which must not wait for us):
- *   2. charge the pool (SPC_EFULL after a bounded wait), allocate
- *      (SPC_ENOMEM), reserve a ring cell (SPC_EFULL): core/cache.c's
- *      write steps 2 to 4; go back to 1;
+ *   2. give back the ring cell of an earlier round, if any (filled with
+ *      NULL: a writer never holds a cell while it waits, since the
+ *      maintainer's drain stops at an unfilled cell), charge the pool
+ *      (SPC_EFULL or SPC_EBUSY after a bounded wait), allocate
+ *      (SPC_ENOMEM), reserve a fresh ring cell (SPC_EBUSY):
+ *      core/cache.c's write steps 2 to 4; go back to 1;
  *   3. still in the section of 1: build the entry (fill writes its value
  *      from old), give it its cas with a release store, and publish:
  *      replace(iter of the entry found) if one was found (an expired one
@@ -33,12 +36,24 @@
  * that retires it, so no update is lost: an append or an incr that lost
  * the race reads the winner's value on its next round.
  *
+ * One word of old may still change between the plan and the replace: its
+ * expiry slot, which touch stores in place (core/item.c). An edit that
+ * keeps old's deadline (ed->carry: incr/decr, append, prepend) gives the
+ * new entry a slot whenever old has one, and right after a successful
+ * replace, still in the section, reads old's slot again (after a full
+ * barrier) and carries a changed deadline over to the new entry by CAS
+ * (unless a touch of the new entry changed it first). Touch, after its
+ * CAS, checks (after a full barrier) whether old left the index, and if
+ * so touches again. Store-buffering both ways round: at least one of the
+ * two sees the other, so a touch that answered SPC_OK is never lost.
+ *
  * Guarantees (tests/integration/cache/test_items.c, tests/fault/core,
  * tests/stress/stress_items.c):
  *  1. N concurrent edits of one key all land, each on its predecessor's
  *     value (exact totals for incr, every append present once);
  *  2. every error, the plan's included, leaves the cache unchanged: no
- *     entry, no charge, no ring record, no counter but efull moved;
+ *     entry, no charge, no ring record, no counter but the refusal's
+ *     (efull, busy_ring, busy_batches) moved;
  *  3. the engine never waits inside a read section; it is lock-free (a
  *     retry happens only because another write of the key succeeded);
  *  4. an expired entry replaced by a write is counted as an expiration,
@@ -48,55 +63,96 @@
 
 #include <string.h>
 
+#include <urcu/arch.h>
+
 /* The allocation an edit carries from round to round. */
 struct spc_edit_mem {
 	struct spc_entry *e; /* NULL: none */
 	size_t size;
 	uint64_t charge;
-	struct spc_ring_cell *cell; /* reserved once, kept across rounds */
+	struct spc_ring_cell *cell; /* reserved with the allocation, given
+	                               back whenever it is replaced */
 };
 
+/* Gives back the allocation and its charge (waking writers waiting for
+ * room), and the ring cell: filled with NULL, so the maintainer's drain
+ * passes it. */
 static void spc_edit_release(struct spc_pstate *ps, struct spc_edit_mem *m)
 {
+	if (m->cell) {
+		spc_ring_fill(m->cell, NULL);
+		m->cell = NULL;
+	}
 	if (m->e) {
 		spc_pool_free(ps->pool, m->e, m->size);
-		spc_pool_uncharge(ps->pool, m->charge);
+		spc_uncharge(ps, m->charge);
 		m->e = NULL;
 	}
 }
 
-/* Steps 2-4 of the write: charge, allocate, reserve the ring cell (once).
- * Returns SPC_OK, SPC_EFULL or SPC_ENOMEM with nothing held but the cell.
- * Context: not in read section (the charge may wait). */
+/* Steps 2-4 of the write: give back what an earlier round held, charge,
+ * allocate, reserve a ring cell. No cell is held while the charge waits
+ * or the allocation runs: the maintainer's drain stops at an unfilled
+ * cell, so a held one would stall every write behind it. Returns SPC_OK
+ * (allocation, charge and cell held), SPC_EFULL, SPC_EBUSY or SPC_ENOMEM
+ * with nothing held. Context: not in read section (the charge may wait). */
 static int spc_edit_alloc(struct spc_pstate *ps, struct spc_edit_mem *m, size_t size)
 {
 	uint64_t charge = spc_pool_usable(ps->pool, size) + ps->entry_share;
+	int r;
 
 	spc_edit_release(ps, m);
-	if (spc_wait_charge(ps, charge) != SPC_OK)
-		return SPC_EFULL;
+	r = spc_wait_charge(ps, charge);
+	if (r != SPC_OK)
+		return r;
 	m->e = spc_pool_alloc(ps->pool, size);
 	if (!m->e) {
-		spc_pool_uncharge(ps->pool, charge);
+		spc_uncharge(ps, charge);
 		return SPC_ENOMEM;
 	}
 	m->size = size;
 	m->charge = charge;
+	m->cell = spc_wait_ring_cell(ps);
 	if (!m->cell) {
-		m->cell = spc_wait_ring_cell(ps);
-		if (!m->cell) {
-			spc_edit_release(ps, m);
-			return SPC_EFULL;
-		}
+		spc_edit_release(ps, m);
+		return SPC_EBUSY;
 	}
 	return SPC_OK;
 }
 
+/* The new entry's meta. It has an expiry slot when it has a deadline, or
+ * when it carries old's deadline and old has a slot (even at 0: a touch
+ * racing with the edit may store one there, see the essay). */
 static unsigned spc_edit_meta(enum spc_pool_id pool, const struct spc_key *k,
-                              const struct spc_edit *ed)
+                              const struct spc_edit *ed, struct spc_entry *old)
 {
+	int slot = ed->expiry || (ed->carry && old && spc_entry_expiry_slot(old));
+
 	return (pool & SPC_META_POOL) | (k->ns << SPC_META_NS_SHIFT) |
-	       (ed->flags ? SPC_META_FLAGS : 0u) | (ed->expiry ? SPC_META_EXPIRY : 0u);
+	       (ed->flags ? SPC_META_FLAGS : 0u) | (slot ? SPC_META_EXPIRY : 0u);
+}
+
+/* After e replaced old and the edit carried old's deadline (copied):
+ * carries a touch that stored a new deadline in old's slot in place after
+ * the plan read it (see the essay). Context: the read section of the
+ * replace; old unpublished by us, not yet retired. */
+static void spc_edit_carry_touch(struct spc_entry *old, struct spc_entry *e, uint64_t copied)
+{
+	uint64_t *from = spc_entry_expiry_slot(old), *to = spc_entry_expiry_slot(e);
+	uint64_t now;
+
+	if (!from || !to)
+		return;
+	/* Full barrier between the replace (our store: old is removed) and
+	 * this load; pairs with the one touch puts between its CAS and its
+	 * look at old's removal (core/item.c). */
+	cmm_smp_mb();
+	now = __atomic_load_n(from, __ATOMIC_RELAXED);
+	/* The maintainer's claim is not a deadline to carry. Relaxed CAS as
+	 * touch's: it fails if a touch of e got there first (it is later). */
+	if (now != copied && now != SPC_EXPIRY_CLAIMED)
+		(void)__atomic_compare_exchange_n(to, &copied, now, 0, __ATOMIC_RELAXED,
+		                                  __ATOMIC_RELAXED);
 }
 
 /* Builds the whole entry before publication: the lfht publishes with a
@@ -142,8 +198,8 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
 	if (guess)
-		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, guess), k->klen,
-		                                          guess->vlen));
+		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, guess, NULL),
+		                                          k->klen, guess->vlen));
 	while (r == SPC_OK) {
 		struct cds_lfht_iter it;
 		struct spc_entry *cur = NULL, *live = NULL;
@@ -173,11 +229,17 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		}
 		memset(&ed, 0, sizeof ed);
 		r = plan(arg, live, &ed);
+		if (r == SPC_EDIT_RETRY) {
+			/* live left the index under the plan: read again. */
+			spc_rcu_read_unlock();
+			r = SPC_OK;
+			continue;
+		}
 		if (r != SPC_OK) {
 			spc_rcu_read_unlock();
 			break;
 		}
-		meta = spc_edit_meta(pool, k, &ed);
+		meta = spc_edit_meta(pool, k, &ed, live);
 		if (!m.e || m.size != spc_entry_size(meta, k->klen, ed.vlen)) {
 			spc_rcu_read_unlock();
 			r = spc_edit_alloc(ps, &m, spc_entry_size(meta, k->klen, ed.vlen));
@@ -198,6 +260,8 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 			                         &m.e->node) == &m.e->node;
 		}
 		if (ok) {
+			if (ed.carry && cur && cur == live)
+				spc_edit_carry_touch(cur, m.e, ed.expiry);
 			old = cur;
 			/* We unpublished old: it stays valid until we retire it. */
 			old_expired = old && (blind ? spc_entry_expired(c, old) : live == NULL);
@@ -209,11 +273,8 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		/* Another write of the key won: read it again. */
 	}
 	if (r != SPC_OK) {
+		/* Refusals were counted where they were decided (core/wait.c). */
 		spc_edit_release(ps, &m);
-		if (m.cell)
-			spc_ring_fill(m.cell, NULL);
-		if (r == SPC_EFULL)
-			spc_count(c, pool, SPC_C_EFULL, 1);
 		return r == SPC_EDIT_DONE ? SPC_OK : r;
 	}
 	spc_ring_fill(m.cell, m.e);

@@ -35,19 +35,27 @@
  * reclaimer's claim (SPC_EXPIRY_CLAIMED), so a touch never revives an
  * entry the maintainer is unpublishing. An entry without a slot is copied
  * with one through the write engine (same cas). Removing the expiry
- * (deadline 0) of an entry with a slot is also done in place.
+ * (deadline 0) of an entry with a slot is also done in place. A touch in
+ * place that finds, after its store, that the entry left the index meanwhile
+ * touches again (an incr or append that replaced it may have copied the
+ * old deadline; core/edit.c carries ours over from its side too).
  *
  * Guarantees (tests/integration/cache/test_items.c, tests/stress):
  *  1. concurrent incr/decr of one key give the exact total;
  *  2. touch keeps the cas and the value; gat returns the value of the
  *     entry it touched;
  *  3. every error leaves the cache unchanged (gat's SPC_ERANGE included:
- *     the touch is not done).
+ *     the touch is not done);
+ *  4. a touch that answered SPC_OK is not lost to a concurrent incr/decr,
+ *     append or prepend of the entry: in either order the key ends with
+ *     the touch's deadline (tests/unit/core/test_backpressure.c).
  */
 #include "core/edit.h"
 
 #include <string.h>
 #include <time.h>
+
+#include <urcu/arch.h>
 
 #define SPC_U64_DIGITS 20u /* digits of 18446744073709551615 */
 
@@ -187,6 +195,7 @@ static int spc_arith_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 	ed->vlen = a->len;
 	ed->flags = spc_entry_flags(old);
 	ed->expiry = spc_entry_expiry(old);
+	ed->carry = 1;
 	ed->is_store = 1;
 	return SPC_OK;
 }
@@ -243,7 +252,10 @@ struct spc_touch_arg {
 };
 
 /* Stores the new deadline in old's slot unless the slot's deadline has
- * passed (or the reclaimer claimed it). Returns SPC_OK or SPC_ENOTFOUND. */
+ * passed (or the reclaimer claimed it). Returns SPC_OK, SPC_ENOTFOUND, or
+ * SPC_EDIT_RETRY when old left the index meanwhile: an edit that replaced
+ * it may have copied the deadline before our store (core/edit.c), so the
+ * touch is done again on the entry that replaced it. */
 static int spc_touch_in_place(struct spc_cache *c, struct spc_entry *old, uint64_t expiry)
 {
 	uint64_t *slot = spc_entry_expiry_slot(old);
@@ -258,6 +270,14 @@ static int spc_touch_in_place(struct spc_cache *c, struct spc_entry *old, uint64
 			return SPC_ENOTFOUND;
 	} while (!__atomic_compare_exchange_n(slot, &seen, expiry, 0, __ATOMIC_RELAXED,
 	                                      __ATOMIC_RELAXED));
+	/* Full barrier between our store and the look at old's removal;
+	 * pairs with the one an edit carrying old's deadline puts between
+	 * its replace and its second read of the slot (spc_edit_carry_touch):
+	 * either it reads our deadline, or we see old removed and touch the
+	 * entry that replaced it (a delete's removal just makes it a miss). */
+	cmm_smp_mb();
+	if (cds_lfht_is_node_deleted(&old->node))
+		return SPC_EDIT_RETRY;
 	return SPC_OK;
 }
 

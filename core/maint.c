@@ -40,11 +40,15 @@
  *      the cursor), and a step that needs room sweeps before it picks
  *      live victims;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
- *      the callback frees each entry and uncharges it. If no batch struct
- *      is free, the maintainer (never in a read section) waits with
- *      urcu_memb_barrier for the callbacks in flight, which hands every
- *      batch back. (Deviation from "synchronize_rcu, then free directly":
- *      freeing only in callbacks keeps one call_rcu per batch and keeps
+ *      the callback frees each entry and uncharges it. A batch that is not
+ *      full waits for more entries unless room is wanted or it is
+ *      SPC_BATCH_HOLD_MS old (a long read section must not tie up every
+ *      batch in a few steps). If no batch struct is free, the step takes
+ *      no victim and no dead entry (spc_maint_has_slot; the pool is marked
+ *      starved, refusals say so) and goes on draining the ring; it never
+ *      waits for a grace period, except for an entry the policy could not
+ *      admit (urcu_memb_barrier then). (Deviation from "synchronize_rcu,
+ *      then free directly": freeing only in callbacks keeps one call_rcu per batch and keeps
  *      every free of a published entry on the RCU worker, where the TSan
  *      suppressions for liburcu's invisible grace periods apply.) In
  *      synchronous mode every step ends with urcu_memb_synchronize_rcu and
@@ -60,7 +64,8 @@
  *
  * Guarantees (tests check them):
  *  1. a pool's charge never passes its target (pools/ refuses the charge;
- *     writers wait a bounded time, then SPC_EFULL);
+ *     writers wait a bounded time, then SPC_EFULL, or SPC_EBUSY when no
+ *     batch was free);
  *  2. charged = sum of live entries' charges + backlog, after quiescence;
  *  3. evictions count exactly the entries the maintainer unpublished to
  *     make room, never replacements, deletes, clears or expired entries;
@@ -68,7 +73,10 @@
  *     (by the maintainer here, or by the write that replaced it);
  *  4. no entry is freed while a reader that found it is in its section;
  *  5. in synchronous mode the same sequence of calls gives the same
- *     victims, whatever the byte budget as long as it is not exhausted.
+ *     victims, whatever the byte budget as long as it is not exhausted;
+ *  6. no step waits for a grace period while records wait in the ring
+ *     (threaded mode; tests/unit/core/test_backpressure.c), and every
+ *     synchronous step holds the fork lock.
  */
 #include "core/cache.h"
 
@@ -211,6 +219,13 @@ void spc_room_wake(struct spc_pstate *ps)
 	spc_room_broadcast(ps);
 }
 
+void spc_maint_uncharge(struct spc_pstate *ps, uint64_t bytes)
+{
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	spc_pool_uncharge(ps->pool, bytes);
+	ps->room_freed = 1; /* waiters are woken at the end of the step */
+}
+
 /* ---- reclamation ------------------------------------------------------------ */
 
 /* Frees one unpublished entry whose grace period has passed. */
@@ -237,6 +252,7 @@ static void spc_batch_put(struct spc_pstate *ps, struct spc_batch *b)
 	spc_lock(&ps->batch_mu);
 	b->next = ps->free_batches;
 	ps->free_batches = b;
+	ps->free_count++;
 	spc_unlock(&ps->batch_mu);
 }
 
@@ -246,10 +262,41 @@ static struct spc_batch *spc_batch_get(struct spc_pstate *ps)
 
 	spc_lock(&ps->batch_mu);
 	b = ps->free_batches;
-	if (b)
+	if (b) {
 		ps->free_batches = b->next;
+		ps->free_count--;
+	}
 	spc_unlock(&ps->batch_mu);
 	return b;
+}
+
+/* Entries the maintainer can reclaim now without waiting for a grace
+ * period: room left in the current batch plus the free batches. */
+static size_t spc_maint_capacity(struct spc_pstate *ps)
+{
+	size_t n;
+
+	spc_lock(&ps->batch_mu);
+	n = (size_t)ps->free_count * SPC_BATCH_ENTRIES;
+	spc_unlock(&ps->batch_mu);
+	return n + (ps->cur ? SPC_BATCH_ENTRIES - ps->cur->n : 0);
+}
+
+/* Whether one more entry can be reclaimed without waiting: the current
+ * batch has room (it is handed over as soon as it is full), or a free one
+ * can start. When not, the step stops taking victims and dead entries
+ * (they stay in the policy until a callback returns a batch) and marks
+ * the pool starved, so refusals name the cause; the ring is still
+ * drained. */
+static int spc_maint_has_slot(struct spc_pstate *ps)
+{
+	if (!ps->cur)
+		ps->cur = spc_batch_get(ps);
+	if (!ps->cur) {
+		ps->step_starved = 1;
+		return 0;
+	}
+	return 1;
 }
 
 /* call_rcu callback (the RCU worker thread): the grace period of every
@@ -264,11 +311,33 @@ static void spc_batch_cb(struct rcu_head *head)
 	spc_room_broadcast(ps);
 }
 
-/* Hands the current batch to reclamation. In synchronous mode a batch is
- * reclaimed only when full or when force is set (someone needs the room
- * now): one grace period per batch there too, and since eviction decisions
- * look at live bytes only (charged - backlog), when the room comes back
- * never changes which entries are evicted. */
+/* Whether a batch that is not full is worth a grace period now: someone
+ * waits for room (a writer's need, the watermark's hysteresis, a forced
+ * eviction), or it has held its first entry for SPC_BATCH_HOLD_MS. */
+static int spc_maint_flush_due(struct spc_pstate *ps)
+{
+	struct timespec now;
+	long ms;
+
+	/* Relaxed: advisory, as in spc_maint_over. */
+	if (__atomic_load_n(&ps->room_need, __ATOMIC_RELAXED) || ps->evicting ||
+	    spc_forced_over(ps))
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(now.tv_sec - ps->cur_since.tv_sec) * 1000 +
+	     (now.tv_nsec - ps->cur_since.tv_nsec) / 1000000;
+	return ms >= (long)SPC_BATCH_HOLD_MS;
+}
+
+/* Hands the current batch to reclamation: always when it is full or force
+ * is set; otherwise (threaded) only when spc_maint_flush_due says so, so
+ * a trickle of dead entries does not cost a grace period per step and a
+ * long read section cannot tie up every batch within a few steps. In
+ * synchronous mode a batch is reclaimed only when full or when force is
+ * set (someone needs the room now): one grace period per batch there
+ * too, and since eviction decisions look at live bytes only (charged -
+ * backlog), when the room comes back never changes which entries are
+ * evicted. */
 static void spc_maint_flush(struct spc_pstate *ps, int force)
 {
 	struct spc_batch *b = ps->cur;
@@ -283,8 +352,11 @@ static void spc_maint_flush(struct spc_pstate *ps, int force)
 		 * read section) so the room is there when the step returns. */
 		urcu_memb_synchronize_rcu();
 		spc_batch_free_entries(b);
+		ps->room_freed = 1;
 		return;
 	}
+	if (!force && b->n < SPC_BATCH_ENTRIES && !spc_maint_flush_due(ps))
+		return;
 	ps->cur = NULL;
 	urcu_memb_call_rcu(&b->head, spc_batch_cb);
 }
@@ -299,13 +371,17 @@ static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
 	if (!ps->cur)
 		ps->cur = spc_batch_get(ps);
 	if (!ps->cur) {
-		/* Every batch is waiting for its grace period: wait for their
-		 * callbacks (never in a read section or a callback here), which
-		 * returns them all. */
+		/* Every batch is waiting for its grace period. The step's
+		 * eviction and sweeps ask spc_maint_has_slot first, so only an
+		 * entry the policy could not admit (its queues could not grow)
+		 * gets here: wait for the callbacks (never in a read section or
+		 * a callback here), which returns every batch. */
 		urcu_memb_barrier();
 		ps->cur = spc_batch_get(ps);
 		SPC_CHECK(ps->cur != NULL);
 	}
+	if (ps->cur->n == 0)
+		clock_gettime(CLOCK_MONOTONIC, &ps->cur_since);
 	ps->cur->e[ps->cur->n++] = e;
 	if (ps->cur->n == SPC_BATCH_ENTRIES)
 		spc_maint_flush(ps, 1);
@@ -452,8 +528,18 @@ static int spc_maint_sweep(struct spc_pstate *ps)
 {
 	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */
 	uint64_t before = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
-	size_t seen = spc_policy_sweep(ps->policy, SPC_STEP_SWEEP, spc_sweep_cb, ps);
+	/* Every item examined may be reclaimed: examine no more than the
+	 * batches can take without waiting for a grace period. */
+	size_t cap = spc_maint_capacity(ps);
+	size_t seen;
 	int work = 0;
+
+	if (cap == 0) {
+		ps->step_starved = 1;
+		return 0;
+	}
+	seen = spc_policy_sweep(ps->policy, cap < SPC_STEP_SWEEP ? cap : SPC_STEP_SWEEP,
+	                        spc_sweep_cb, ps);
 
 	if (before > 0) {
 		if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) != before)
@@ -506,6 +592,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	unsigned n;
 
 	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	ps->step_starved = 0;
 	spc_maint_clock(ps);
 	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
 		work = 1;
@@ -525,7 +612,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	 * and whenever room is needed, sweep before choosing victims. */
 	if (ps->expiry_items && (ps->expiry_scan_left || spc_maint_over(ps)))
 		work |= spc_maint_sweep(ps);
-	for (n = 0; n < SPC_STEP_EVICT && spc_maint_over(ps); n++) {
+	for (n = 0; n < SPC_STEP_EVICT && spc_maint_over(ps) && spc_maint_has_slot(ps); n++) {
 		enum spc_victim_kind k = spc_policy_next(ps->policy, SPC_STEP_SCAN, &item);
 
 		if (k == SPC_VICTIM_NONE) {
@@ -544,19 +631,34 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		work |= spc_maint_sweep(ps);
 	spc_forced_settle(ps);
 	spc_maint_flush(ps, force);
+	/* Relaxed: a hint for the refusal's cause (core/wait.c); stored
+	 * only on a change, the line is shared with writers. */
+	if (__atomic_load_n(&ps->starved, __ATOMIC_RELAXED) != ps->step_starved)
+		__atomic_store_n(&ps->starved, ps->step_starved, __ATOMIC_RELAXED);
+	if (ps->room_freed) {
+		ps->room_freed = 0;
+		spc_room_broadcast(ps);
+	}
 	return work;
 }
 
-/* Synchronous mode: one step in the caller's thread. Returns its work. */
+/* Synchronous mode: one step in the caller's thread. Returns its work.
+ * Under the fork lock (shared), like the threaded maintainer's steps: a
+ * step may be in the allocator or in urcu_memb_synchronize_rcu (liburcu's
+ * grace-period lock held), which fork() must not copy. Taken first, with
+ * no lock of the pool held (callers may hold mode_mu or the view's mu,
+ * which spc_fork_prepare never takes). */
 int spc_step_sync(struct spc_pstate *ps, int force)
 {
 	int work;
 
+	spc_fork_hold_shared();
 	spc_lock(&ps->step_mu);
 	ps->in_step = 1;
 	work = spc_maint_step(ps, force);
 	ps->in_step = 0;
 	spc_unlock(&ps->step_mu);
+	spc_fork_release_shared();
 	return work;
 }
 
@@ -585,7 +687,7 @@ static void *spc_maint_main(void *arg)
 		 * during the step is seen at the check below (under mu). */
 		__atomic_store_n(&ps->kicked, 0, __ATOMIC_RELAXED);
 		spc_fork_hold_shared();
-		work = spc_maint_step(ps, 1);
+		work = spc_maint_step(ps, 0);
 		spc_fork_release_shared();
 		spc_lock(&ps->mu);
 		if (ps->stop)
@@ -595,7 +697,7 @@ static void *spc_maint_main(void *arg)
 			 * sweep; otherwise sleep longer (writers kick when it
 			 * matters: watermark, ring a quarter full, waiters). */
 			spc_deadline(&ts, __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) ||
-			                          spc_ring_count(&ps->ring)
+			                          spc_ring_count(&ps->ring) || (ps->cur && ps->cur->n)
 			                      ? SPC_IDLE_MS
 			                      : SPC_IDLE_LONG_MS);
 			ps->idle = 1;
@@ -713,6 +815,7 @@ int spc_ps_init(struct spc_pstate *ps)
 		ps->batches[i].next = ps->free_batches;
 		ps->free_batches = &ps->batches[i];
 	}
+	ps->free_count = SPC_BATCHES;
 	if (pthread_mutex_init(&ps->mu, NULL) != 0 || pthread_mutex_init(&ps->step_mu, NULL) != 0 ||
 	    pthread_mutex_init(&ps->batch_mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||

@@ -113,6 +113,8 @@ static void spc_pool_raw(struct spc_cache *c, int pool, struct spc_stats *out)
 	out->inserts = acc[SPC_C_INSERTS];
 	out->deletes = acc[SPC_C_DELETES];
 	out->efull = acc[SPC_C_EFULL];
+	out->busy_ring = acc[SPC_C_BUSY_RING];
+	out->busy_batches = acc[SPC_C_BUSY_BATCH];
 	/* The delta wraps back to the true count; a sum read while writers
 	 * run may be transiently below zero: report 0 then. */
 	if ((int64_t)(acc[SPC_C_ITEMS] - ev - ex) > 0)
@@ -144,6 +146,8 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	out->inserts += spc_since(r.inserts, b->inserts);
 	out->deletes += spc_since(r.deletes, b->deletes);
 	out->efull += spc_since(r.efull, b->efull);
+	out->busy_ring += spc_since(r.busy_ring, b->busy_ring);
+	out->busy_batches += spc_since(r.busy_batches, b->busy_batches);
 	out->evictions += spc_since(r.evictions, b->evictions);
 	out->expirations += spc_since(r.expirations, b->expirations);
 	if (pthread_mutex_unlock(&c->slots_mu) != 0)

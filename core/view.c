@@ -150,7 +150,7 @@ int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e)
 	if (!v || spc_entry_ns(e) != SPC_NS_HEIGHT)
 		return SPC_OK;
 	if (spc_hidx_add(v->hidx, e, spc_entry_height(e)) != SPC_OK) {
-		spc_pool_uncharge(ps->pool, v->share);
+		spc_maint_uncharge(ps, v->share);
 		return SPC_ENOMEM;
 	}
 	spc_view_budget_filed(ps, v, e);
@@ -404,14 +404,12 @@ static int spc_write_at(struct spc_cache *c, uint64_t height, const void *key, s
 	}
 	/* The per-height index's bookkeeping, charged with the entry and
 	 * returned by the maintainer when the entry leaves the index. */
-	r = spc_wait_charge(ps, v->share);
-	if (r != SPC_OK) {
-		spc_count(c, SPC_POOL_VIEW, SPC_C_EFULL, 1);
+	r = spc_wait_charge(ps, v->share); /* counts its refusal */
+	if (r != SPC_OK)
 		goto out;
-	}
 	r = write(c, &k, arg, &cas);
 	if (r != SPC_OK || cas == 0) {
-		spc_pool_uncharge(ps->pool, v->share); /* nothing was published */
+		spc_uncharge(ps, v->share); /* nothing was published: wakes waiters */
 		goto out;
 	}
 	/* SC: see the essay; a lowering we missed before publishing. */

@@ -49,7 +49,7 @@ void spc_view_budget_filed(struct spc_pstate *ps, struct spc_view *v, struct spc
 
 void spc_view_budget_unfiled(struct spc_pstate *ps, struct spc_view *v, struct spc_entry *e)
 {
-	spc_pool_uncharge(ps->pool, v->share);
+	spc_maint_uncharge(ps, v->share); /* maintainer context: waiters woken at the step's end */
 	spc_view_height_bytes_add(v, -(int64_t)(spc_entry_charge(ps, e) + v->share));
 }
 

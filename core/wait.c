@@ -4,23 +4,36 @@
  * (back-pressure), and the small pthread helpers of core/.
  *
  * A writer whose charge the pool refuses does not overshoot and does not
- * spin: it registers as a waiter under the pool's mu (with the bytes it
- * needs in room_need, which the maintainer's eviction test reads), kicks
- * the maintainer and sleeps on room_cv until the deadline. Every
- * reclamation callback and every target increase bumps room_gen and
- * broadcasts, so a waiter retries exactly when room may have appeared.
- * In synchronous mode there is nobody to wait for: the waiter runs
- * maintenance steps itself (forcing reclamation) while they make progress.
+ * spin: it registers as a waiter under the pool's mu (its need raises
+ * room_need to the largest need of the registered writers; the last one
+ * to leave clears it; the maintainer's eviction test reads it), kicks the
+ * maintainer and sleeps on room_cv until the deadline. Every uncharge
+ * (reclamation callbacks, a writer giving back a charge it could not use,
+ * the per-height index's bookkeeping) and every target increase bumps
+ * room_gen and broadcasts, so a waiter retries exactly when room may have
+ * appeared. In synchronous mode there is nobody to wait for: the waiter
+ * runs maintenance steps itself (forcing reclamation) while they make
+ * progress, registered the same way, since several threads may step.
  *
- * Guarantees (tests/integration/cache, tests/stress):
+ * A refused write says what ran out: SPC_EFULL when the pool's bytes
+ * stayed at its limit, SPC_EBUSY when the maintainer was behind (its ring
+ * stayed full, or it had no free reclamation batch and so could not make
+ * room); each cause has its own counter.
+ *
+ * Guarantees (tests/integration/cache, tests/unit/core/test_backpressure.c,
+ * tests/stress):
  *  1. no wait is longer than its bound (full_wait_ms, or set_mode's);
  *  2. a wait that ends without room leaves nothing charged;
  *  3. no lost wake-up: room_gen is read under mu before the charge is
- *     retried, and compared under mu before sleeping.
+ *     retried, and compared under mu before sleeping; every uncharge bumps
+ *     it under mu;
+ *  4. room_need is the largest need of the writers waiting now, in both
+ *     modes.
  */
 #include "core/cache.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <time.h>
 
 void spc_lock(pthread_mutex_t *m)
@@ -57,6 +70,96 @@ int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec 
 }
 
 
+/* Registers a writer that needs bytes: room_need becomes the largest
+ * need of the registered writers (the maintainer's eviction test reads
+ * it). Context: mu held. */
+static void spc_need_enter(struct spc_pstate *ps, uint64_t bytes)
+{
+	ps->room_needers++;
+	/* Relaxed: the maintainer reads it as advisory; every writer of it
+	 * holds mu, so the maximum is never lowered by a racing store. */
+	if (__atomic_load_n(&ps->room_need, __ATOMIC_RELAXED) < bytes)
+		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
+}
+
+/* The writer no longer needs room; the last one clears room_need.
+ * Context: mu held. */
+static void spc_need_leave(struct spc_pstate *ps)
+{
+	if (--ps->room_needers == 0)
+		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED); /* as above */
+}
+
+/* The refusal of a write that could not get room: SPC_EBUSY when the
+ * maintainer lacked free batches (it could not evict or reclaim: the
+ * room it would have made is held by reclamation), else SPC_EFULL (the
+ * pool's bytes are at its limit). Counted here, once per refused write. */
+static int spc_refuse_charge(struct spc_pstate *ps)
+{
+	/* Relaxed: a hint about the cause, written by the maintainer. */
+	int busy = __atomic_load_n(&ps->starved, __ATOMIC_RELAXED);
+
+	spc_count(ps->cache, ps->id, busy ? SPC_C_BUSY_BATCH : SPC_C_EFULL, 1);
+	return busy ? SPC_EBUSY : SPC_EFULL;
+}
+
+/* Synchronous mode: the waiter steps itself while the steps make
+ * progress. Several writer threads may wait at once; each registers its
+ * need under mu, so one that gets its room cannot erase another's. */
+static int spc_wait_charge_sync(struct spc_pstate *ps, uint64_t bytes)
+{
+	struct timespec end, now;
+	uint64_t gen;
+	int ok = 0;
+
+	spc_deadline(&end, ps->cache->cfg.full_wait_ms);
+	spc_lock(&ps->mu);
+	spc_need_enter(ps, bytes);
+	gen = ps->room_gen;
+	spc_unlock(&ps->mu);
+	/* Until the room is ours, or a step found nothing to do, no room
+	 * appeared meanwhile and no record waits in the ring, or the
+	 * deadline passed (other writers kept taking the room). Another
+	 * writer's step that freed room bumps room_gen when it ends; if that
+	 * writer took the room, our next step evicts for us. */
+	for (;;) {
+		int work = spc_step_sync(ps, 1), moved;
+
+		ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
+		if (ok)
+			break;
+		if (!work) {
+			/* A step of another writer may be under way, its
+			 * victims not yet freed: let it end, then look again. */
+			spc_lock(&ps->step_mu);
+			spc_unlock(&ps->step_mu);
+			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
+			if (ok)
+				break;
+		}
+		spc_lock(&ps->mu);
+		moved = ps->room_gen != gen;
+		gen = ps->room_gen;
+		spc_unlock(&ps->mu);
+		if (!work && !moved) {
+			/* Records wait behind a cell another writer has
+			 * reserved and will fill in a moment (it publishes in
+			 * a read section, no wait): what it holds back can be
+			 * evicted then. Otherwise nothing can make room. */
+			if (spc_ring_count(&ps->ring) == 0)
+				break;
+			sched_yield();
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
+	}
+	spc_lock(&ps->mu);
+	spc_need_leave(ps);
+	spc_unlock(&ps->mu);
+	return ok ? SPC_OK : spc_refuse_charge(ps);
+}
+
 int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 {
 	struct timespec ts;
@@ -67,27 +170,16 @@ int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 		return SPC_OK;
 	/* Larger than the whole pool: no eviction can make room, so refuse
 	 * now rather than let the maintainer empty the pool in vain. */
-	if (bytes > spc_pool_target(ps->pool))
+	if (bytes > spc_pool_target(ps->pool)) {
+		spc_count(ps->cache, ps->id, SPC_C_EFULL, 1);
 		return SPC_EFULL;
-	if (ps->cache->sync_mode) {
-		/* Relaxed: only this thread steps in synchronous mode. */
-		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
-		for (;;) {
-			int work = spc_step_sync(ps, 1);
-
-			ok = spc_pool_charge(ps->pool, bytes) == SPC_OK;
-			if (ok || !work)
-				break;
-		}
-		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
-		return ok ? SPC_OK : SPC_EFULL;
 	}
+	if (ps->cache->sync_mode)
+		return spc_wait_charge_sync(ps, bytes);
 	spc_deadline(&ts, ps->cache->cfg.full_wait_ms);
 	spc_lock(&ps->mu);
 	ps->room_waiters++;
-	/* Relaxed: advisory for the maintainer's next step. */
-	if (__atomic_load_n(&ps->room_need, __ATOMIC_RELAXED) < bytes)
-		__atomic_store_n(&ps->room_need, bytes, __ATOMIC_RELAXED);
+	spc_need_enter(ps, bytes);
 	for (;;) {
 		uint64_t gen = ps->room_gen;
 		int timed_out = 0;
@@ -99,6 +191,9 @@ int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 		spc_lock(&ps->mu);
 		if (ok)
 			break;
+		/* Every uncharge bumps room_gen under mu (spc_uncharge, the
+		 * batch callbacks, the end of a maintainer step that gave
+		 * bytes back): a change since our failed charge is room. */
 		if (ps->room_gen == gen)
 			timed_out = spc_timedwait(&ps->room_cv, &ps->mu, &ts);
 		if (timed_out) {
@@ -106,10 +201,16 @@ int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 			break;
 		}
 	}
-	if (--ps->room_waiters == 0)
-		__atomic_store_n(&ps->room_need, 0, __ATOMIC_RELAXED);
+	ps->room_waiters--;
+	spc_need_leave(ps);
 	spc_unlock(&ps->mu);
-	return ok ? SPC_OK : SPC_EFULL;
+	return ok ? SPC_OK : spc_refuse_charge(ps);
+}
+
+void spc_uncharge(struct spc_pstate *ps, uint64_t bytes)
+{
+	spc_pool_uncharge(ps->pool, bytes);
+	spc_room_wake(ps);
 }
 
 struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps)
@@ -121,7 +222,8 @@ struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps)
 		return c;
 	if (ps->cache->sync_mode) {
 		spc_step_sync(ps, 0);
-		return spc_ring_reserve(&ps->ring);
+		c = spc_ring_reserve(&ps->ring);
+		goto out;
 	}
 	spc_deadline(&end, ps->cache->cfg.full_wait_ms);
 	for (;;) {
@@ -134,8 +236,16 @@ struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps)
 			return c;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
-			return NULL;
+			break;
 	}
+out:
+	/* Relaxed: a hint about the cause, written by the maintainer. */
+	if (!c)
+		spc_count(ps->cache, ps->id,
+		          __atomic_load_n(&ps->starved, __ATOMIC_RELAXED) ? SPC_C_BUSY_BATCH
+		                                                         : SPC_C_BUSY_RING,
+		          1);
+	return c;
 }
 
 int spc_wait_shed(struct spc_pstate *ps, uint64_t target, unsigned ms)

@@ -40,7 +40,7 @@ enum spc_status {
 	SPC_ENOTFOUND = -1, /* key absent (or expired) */
 	SPC_EINVAL = -2,    /* bad argument */
 	SPC_ENOMEM = -3,    /* an allocation failed; nothing was changed */
-	SPC_EFULL = -4,     /* pool at its hard limit; maintainer made no room in time */
+	SPC_EFULL = -4,     /* pool's bytes at its limit; maintainer made no room in time */
 	SPC_ETOOBIG = -5,   /* key or value longer than allowed */
 	SPC_EEXISTS = -6,   /* add: key present; cas: cas value no longer matches */
 	SPC_ESYS = -7,      /* a system call failed (thread, mmap) */
@@ -49,7 +49,10 @@ enum spc_status {
 	SPC_ERANGE = -10,   /* output buffer too small; the needed length is reported */
 	SPC_ENOTNUM = -11,  /* incr/decr on a value that is not a decimal number */
 	SPC_EABOVETIP = -12, /* height above the tip set with spc_set_tip */
-	SPC_ENOHEIGHT = -13  /* no current view height (spc_set_view_height) */
+	SPC_ENOHEIGHT = -13, /* no current view height (spc_set_view_height) */
+	SPC_EBUSY = -14     /* the maintainer is behind (its queue stayed full, or
+	                       every reclamation batch awaits a grace period): room
+	                       may exist; nothing was changed, retry later */
 };
 
 /* Returns a static, human-readable description of any status (unknown
@@ -653,10 +656,15 @@ struct spc_stats {
 	uint64_t evictions;       /* entries removed to make room (never replacements) */
 	uint64_t inserts;         /* successful stores of a new or replacing entry */
 	uint64_t deletes;
-	uint64_t efull;           /* writes refused with SPC_EFULL */
+	uint64_t efull;           /* writes refused with SPC_EFULL (pool full) */
 	uint64_t reclaim_backlog_bytes; /* unpublished, awaiting a grace period */
 	uint64_t expirations;     /* expired entries removed (by the maintainer, a
 	                             replacing write or a delete); never evictions */
+	uint64_t busy_ring;       /* writes refused with SPC_EBUSY: the maintainer's
+	                             queue (ring) stayed full */
+	uint64_t busy_batches;    /* writes refused with SPC_EBUSY: every
+	                             reclamation batch awaited its grace period, so
+	                             the maintainer could not make room */
 };
 
 /* Statistics of one pool, or of both summed when pool is -1.

@@ -156,7 +156,7 @@ static enum spc_srv_exec exec_store(struct spc_srv_ctx *ctx, const struct spc_pr
 	if (req->cmd == SPC_PROTO_CAS)
 		spc_srv_count(rc == SPC_OK ? &ctx->cnt->cas_hits
 			      : rc == SPC_EEXISTS ? &ctx->cnt->cas_badval : &ctx->cnt->cas_misses, 1);
-	if (rc == SPC_ETOOBIG || rc == SPC_EFULL || rc == SPC_ENOMEM)
+	if (rc == SPC_ETOOBIG || rc == SPC_EFULL || rc == SPC_EBUSY || rc == SPC_ENOMEM)
 		spc_srv_log(ctx->srv, SPC_SRV_LOG_DEBUG, "%s %.*s: %s", spc_proto_cmd_name(req->cmd),
 			    (int)req->klen, req->key, spc_strerror(rc));
 	return status_line(ctx, req, rc);

@@ -323,6 +323,8 @@ static int stats_general(struct spc_srv_ctx *ctx)
 	rc |= stat_u(o, "evictions", ps.evictions);
 	rc |= stat_u(o, "expirations", ps.expirations);
 	rc |= stat_u(o, "store_full", ps.efull);
+	rc |= stat_u(o, "store_busy_ring", ps.busy_ring);
+	rc |= stat_u(o, "store_busy_batches", ps.busy_batches);
 	rc |= stat_s(o, "pool", pool_name(ctx->pool));
 	rc |= stat_u(o, "memory_budget", srv->budget);
 	return rc ? SPC_ENOMEM : SPC_OK;
@@ -396,6 +398,8 @@ static int stats_pools(struct spc_srv_ctx *ctx)
 				{ "inserts", s.inserts }, { "deletes", s.deletes },
 				{ "store_full", s.efull }, { "expirations", s.expirations },
 				{ "reclaim_backlog_bytes", s.reclaim_backlog_bytes },
+				{ "store_busy_ring", s.busy_ring },
+				{ "store_busy_batches", s.busy_batches },
 			};
 
 			end = fields + sizeof fields / sizeof fields[0];

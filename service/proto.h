@@ -226,8 +226,9 @@ int spc_proto_reply_stat(struct spc_proto_out *out, const char *name, const char
  * The line a classic command answers for a cache status from
  * include/splitcache.h (SPC_OK, SPC_ENOTFOUND, SPC_EEXISTS, SPC_EFULL,
  * SPC_ETOOBIG, SPC_ENOMEM, SPC_ENOTNUM, ...): e.g. add + SPC_EEXISTS gives
- * NOT_STORED, cas + SPC_EEXISTS gives EXISTS, SPC_EFULL gives
- * "SERVER_ERROR out of memory storing object". NULL for get-family, incr/
+ * NOT_STORED, cas + SPC_EEXISTS gives EXISTS, SPC_EFULL and SPC_EBUSY
+ * give "SERVER_ERROR out of memory storing object" (memcached's line for
+ * a store it cannot take; the stats tell the causes apart). NULL for get-family, incr/
  * decr + SPC_OK (a number is the reply) and commands without a fixed line.
  * Context: any thread. Ownership: static string.
  */

@@ -228,7 +228,7 @@ const char *spc_proto_status_line(enum spc_proto_cmd cmd, int status)
 		       cmd == SPC_PROTO_REPLACE || cmd == SPC_PROTO_APPEND ||
 		       cmd == SPC_PROTO_PREPEND || cmd == SPC_PROTO_CAS;
 
-	if (status == SPC_EFULL || (status == SPC_ENOMEM && storage))
+	if (status == SPC_EFULL || status == SPC_EBUSY || (status == SPC_ENOMEM && storage))
 		return e_oom_store;
 	if (status == SPC_ENOMEM)
 		return e_oom;

@@ -248,7 +248,7 @@ static void *writer(void *arg)
 				ok++;
 				ks->acked = version;
 				ks->deleted = 0;
-			} else if (r == SPC_EFULL || r == SPC_ENOMEM) {
+			} else if ((r == SPC_EFULL || r == SPC_EBUSY) || r == SPC_ENOMEM) {
 				efull++;
 				continue; /* cache unchanged: the previous state holds */
 			} else if (r != SPC_EEXISTS) {

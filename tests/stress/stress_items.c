@@ -158,7 +158,7 @@ static void *incr_thread(void *arg)
 		r = counter_incr(which, "counter", &mine[which]);
 		if (r == SPC_OK)
 			ok++;
-		else if (r != SPC_EFULL && r != SPC_ENOMEM)
+		else if ((r != SPC_EFULL && r != SPC_EBUSY) && r != SPC_ENOMEM)
 			flag_bad("incr status", (uint64_t)-r, ok);
 		r = counter_get(which, "counter", buf, sizeof buf - 1, &n);
 		if (r != SPC_OK) {
@@ -185,11 +185,11 @@ static void phase_counter(const char *what, void *(*fn)(void *), const char *key
 
 		/* the previous phase's replaced entries may still wait for
 		 * their grace period (slow under sanitizers): SPC_EFULL then */
-		for (int tries = 0; tries < 10000 && r == SPC_EFULL; tries++) {
+		for (int tries = 0; tries < 10000 && (r == SPC_EFULL || r == SPC_EBUSY); tries++) {
 			r = p < SPC_POOL_COUNT
 			            ? spc_set(cache, p, key, strlen(key), "0", 1)
 			            : spc_set_at(cache, COUNTER_HEIGHT, key, strlen(key), "0", 1);
-			if (r == SPC_EFULL)
+			if (r == SPC_EFULL || r == SPC_EBUSY)
 				nap_ms(1);
 		}
 		ck_assert_int_eq(r, SPC_OK);
@@ -232,8 +232,8 @@ static void *append_thread(void *arg)
 			 * period (slow under sanitizers); try again */
 			do
 				r = spc_add(cache, pool, k, strlen(k), "", 0);
-			while ((r == SPC_EFULL || r == SPC_ENOMEM) && !stopping());
-			if (r == SPC_EFULL || r == SPC_ENOMEM)
+			while (((r == SPC_EFULL || r == SPC_EBUSY) || r == SPC_ENOMEM) && !stopping());
+			if ((r == SPC_EFULL || r == SPC_EBUSY) || r == SPC_ENOMEM)
 				break;
 			if (r != SPC_OK && r != SPC_EEXISTS)
 				flag_bad("append: add status", (uint64_t)-r, idx);
@@ -243,7 +243,7 @@ static void *append_thread(void *arg)
 		              NULL, NULL);
 		if (r == SPC_OK)
 			seq++;
-		else if (r != SPC_EFULL && r != SPC_ENOMEM)
+		else if ((r != SPC_EFULL && r != SPC_EBUSY) && r != SPC_ENOMEM)
 			flag_bad("append status", (uint64_t)-r, seq);
 	}
 	return (void *)(uintptr_t)seq; /* pieces 0..seq-1 acknowledged */
@@ -317,7 +317,7 @@ static void *cas_thread(void *arg)
 		r = spc_store(cache, pool, SPC_STORE_CAS, "casnum", 6, num, strlen(num), &it, NULL);
 		if (r == SPC_OK)
 			ok++;
-		else if (r != SPC_EEXISTS && r != SPC_EFULL && r != SPC_ENOMEM)
+		else if (r != SPC_EEXISTS && (r != SPC_EFULL && r != SPC_EBUSY) && r != SPC_ENOMEM)
 			flag_bad("cas: store status", (uint64_t)-r, ok);
 	}
 	return (void *)(uintptr_t)ok;
@@ -389,12 +389,12 @@ static void *expiry_writer(void *arg)
 		snprintf(k, sizeof k, "x%u", key);
 		if ((x >> 40) % 8 == 0) {
 			r = spc_touch(cache, pool, k, strlen(k), now + 1 + (x >> 44) % 3);
-			if (r != SPC_OK && r != SPC_ENOTFOUND && r != SPC_EFULL && r != SPC_ENOMEM)
+			if (r != SPC_OK && r != SPC_ENOTFOUND && (r != SPC_EFULL && r != SPC_EBUSY) && r != SPC_ENOMEM)
 				flag_bad("expiry: touch status", (uint64_t)-r, key);
 		} else {
 			r = spc_store(cache, pool, (x >> 40) % 8 == 1 ? SPC_STORE_ADD : SPC_STORE_SET, k,
 			              strlen(k), buf, len, &it, NULL);
-			if (r != SPC_OK && r != SPC_EEXISTS && r != SPC_EFULL && r != SPC_ENOMEM)
+			if (r != SPC_OK && r != SPC_EEXISTS && (r != SPC_EFULL && r != SPC_EBUSY) && r != SPC_ENOMEM)
 				flag_bad("expiry: store status", (uint64_t)-r, key);
 		}
 		n++;

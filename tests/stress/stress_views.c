@@ -244,7 +244,7 @@ static void *writer(void *arg)
 			if (h <= tip0 && __atomic_load_n(&g->lowerings, __ATOMIC_ACQUIRE) == done0)
 				flag_bad("refused at height %llu, tip %llu, no lowering",
 				         (unsigned long long)h, (unsigned long long)tip0);
-		} else if (r == SPC_EFULL || r == SPC_ENOMEM) {
+		} else if ((r == SPC_EFULL || r == SPC_EBUSY) || r == SPC_ENOMEM) {
 			efull++;
 		} else if (r != SPC_EEXISTS) {
 			flag_bad("store status %d", r);

@@ -380,7 +380,7 @@ static void *load_writer(void *arg)
 		r = spc_set(l->c, (enum spc_pool_id)(i & 1), k, strlen(k), v, sizeof v);
 		if (r == SPC_OK)
 			__atomic_fetch_add(&l->stored, 1, __ATOMIC_RELAXED);
-		else if (r == SPC_EFULL || r == SPC_ENOMEM)
+		else if (r == SPC_EFULL || r == SPC_EBUSY || r == SPC_ENOMEM)
 			l->refused++;
 		else
 			return (void *)1;

@@ -85,6 +85,10 @@ START_TEST(test_status_lines)
 	ck_assert_ptr_null(spc_proto_status_line(SPC_PROTO_INCR, SPC_OK));
 	ck_assert_str_eq(spc_proto_status_line(SPC_PROTO_SET, SPC_EFULL),
 			 "SERVER_ERROR out of memory storing object\r\n");
+	ck_assert_str_eq(spc_proto_status_line(SPC_PROTO_SET, SPC_EBUSY),
+			 "SERVER_ERROR out of memory storing object\r\n");
+	ck_assert_str_eq(spc_proto_status_line(SPC_PROTO_INCR, SPC_EBUSY),
+			 "SERVER_ERROR out of memory storing object\r\n");
 	ck_assert_str_eq(spc_proto_status_line(SPC_PROTO_APPEND, SPC_ETOOBIG),
 			 "SERVER_ERROR object too large for cache\r\n");
 	ck_assert_str_eq(spc_proto_status_line(SPC_PROTO_FLUSH_ALL, SPC_OK), "OK\r\n");
