@@ -35,11 +35,12 @@
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache)
 {
 	st->cache = cache;
-	return SPC_OK;
+	return spc_srv_marks_init(&st->marks);
 }
 
 void spc_srv_store_fini(struct spc_srv_store *st)
 {
+	spc_srv_marks_fini(&st->marks);
 	st->cache = NULL;
 }
 
@@ -97,6 +98,26 @@ int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const
 		    : spc_get_rcu(st->cache, ns->pool, key, klen, &v);
 	if (rc == SPC_OK)
 		item_of(&v, out);
+	return rc;
+}
+
+int spc_srv_get_copy(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		     size_t klen, struct spc_srv_item *out)
+{
+	char *buf = NULL;
+	int rc;
+
+	spc_read_lock(st->cache);
+	rc = spc_srv_get_rcu(st, ns, key, klen, 0, out);
+	if (rc == SPC_OK) {
+		buf = malloc(out->len ? out->len : 1);
+		if (buf)
+			memcpy(buf, out->data, out->len);
+		else
+			rc = SPC_ENOMEM;
+	}
+	spc_read_unlock(st->cache);
+	out->data = buf;
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "service/marks.h"
 #include "splitcache.h"
 
 /* Where an item lives: a pool, and for (height, key) entries the height. */
@@ -36,10 +37,12 @@ struct spc_srv_item {
 
 struct spc_srv_store {
 	struct spc_cache *cache;
+	struct spc_srv_marks marks; /* fetched, stale, win token, by cas */
 };
 
-/* Binds the item layer to an open cache. Returns SPC_OK.
- * Context: any thread, once, before any other call. */
+/* Binds the item layer to an open cache and allocates its marks table.
+ * Returns SPC_OK or SPC_ENOMEM. Context: any thread, once, before any
+ * other call. */
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache);
 /* Releases what init took (not the cache). Context: no call running. */
 void spc_srv_store_fini(struct spc_srv_store *st);
@@ -59,6 +62,12 @@ void spc_srv_ns_of(enum spc_pool_id pool, const char **key, size_t *klen, struct
  * SPC_ENOTFOUND, SPC_EINVAL. Context: read section (spc_read_lock). */
 int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
 		    size_t klen, uint64_t now, struct spc_srv_item *out);
+
+/* Copy-out lookup: as spc_srv_get_rcu, with out->data a malloc'd copy
+ * the caller frees (free()). Returns SPC_OK, SPC_ENOTFOUND, SPC_ENOMEM,
+ * SPC_EINVAL. Context: not in read section. */
+int spc_srv_get_copy(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		     size_t klen, struct spc_srv_item *out);
 
 /* Stores as memcached's set/add/replace/cas/append/prepend (mode from
  * enum spc_store_mode). cas is the expected cas (CAS; APPEND/PREPEND when
