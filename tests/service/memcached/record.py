@@ -273,6 +273,19 @@ CASES = [
     ("bad_verbosity", b"verbosity x\r\n"),
     ("bad_unknown", b"bogus\r\n"),
     ("bad_empty", b"\r\n"),
+    # -- proxy flags, combinations, pipelines -------------------------------
+    ("proxy_P_L", b"ms k 1 P/a L/b\r\nx\r\nmg k v P/a L/b\r\nmd k Lx\r\nma j N0 P1\r\nmn\r\n"),
+    ("mg_O_empty_hit", b"ms k 1\r\nx\r\nmg k O v\r\n"),
+    ("mg_N_R_existing", b"ms k 1 T100\r\nx\r\nmg k N30 R200 t\r\nmg k N30 R200 t\r\n"),
+    ("md_I_b64_k", b"ms Zm9v 1 b\r\nx\r\nmd Zm9v b I k\r\nmg Zm9v b k v\r\nme foo\r\n"),
+    ("ma_N_T_both", b"ma k N30 T60 t v\r\nmg k t\r\nma j T60 N30 t v\r\nmg j t\r\n"),
+    ("gat_stale", b"ms k 1\r\nx\r\nmd k I\r\ngat 100 k\r\nmg k t v\r\n"),
+    ("quiet_mixed_pipeline", b"mg a v q\r\nms a 1 q\r\nx\r\nmg a v q k\r\nmd a q\r\nmd a q\r\nma n q N0\r\nma n q\r\nmn\r\n"),
+    ("bad_mg_opaque_then_flag", b"mg k O" + X(32) + b" !\r\n"),
+    ("bad_ms_opaque_and_mode", b"ms k 1 O" + X(32) + b" MZ\r\nx\r\nmn\r\n"),
+    ("bad_md_opaque_and_flag", b"md k O" + X(32) + b" !\r\n"),
+    ("bad_ma_opaque_and_mode", b"ma k O" + X(32) + b" Mx\r\n"),
+    ("bad_mg_opaque_miss_hit", b"ms k 1\r\nx\r\nmg k v O" + X(32) + b"\r\nmg j v O" + X(32) + b"\r\n"),
 ]
 
 
@@ -328,8 +341,9 @@ def main():
     names = [n for n, _ in CASES]
     assert len(names) == len(set(names)), "duplicate case name"
     os.makedirs(OUT, exist_ok=True)
-    for f in os.listdir(OUT):
-        os.unlink(os.path.join(OUT, f))
+    for f in os.listdir(OUT):  # the hand-written .differs files stay
+        if not f.endswith(".differs"):
+            os.unlink(os.path.join(OUT, f))
     for name, data in CASES:
         srv, port = start(binary)
         try:
