@@ -143,21 +143,6 @@ static int store_mode(enum spc_proto_cmd cmd)
 	}
 }
 
-bool spc_srv_append_fits(struct spc_srv_ctx *ctx, const struct spc_srv_ns *ns, const char *k,
-			 size_t kl, size_t vlen)
-{
-	struct spc_srv_store *st = &ctx->srv->store;
-	struct spc_srv_item it;
-	bool fits = true;
-
-	spc_read_lock(st->cache);
-	if (spc_srv_get_rcu(st, ns, k, kl, ctx->now, &it) == SPC_OK)
-		fits = ctx->srv->limits.item_overhead + (it.flags ? 4 : 0) + kl + it.len + vlen <=
-		       ctx->srv->limits.item_max;
-	spc_read_unlock(st->cache);
-	return fits;
-}
-
 static enum spc_srv_exec exec_store(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
 {
 	const char *k = req->key;
@@ -168,7 +153,8 @@ static enum spc_srv_exec exec_store(struct spc_srv_ctx *ctx, const struct spc_pr
 
 	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
 	if ((req->cmd == SPC_PROTO_APPEND || req->cmd == SPC_PROTO_PREPEND) &&
-	    !spc_srv_append_fits(ctx, &ns, k, kl, req->bytes))
+	    !spc_srv_append_fits(&ctx->srv->store, &ns, k, kl, req->bytes, &ctx->srv->limits,
+				 ctx->now))
 		rc = SPC_ENOTFOUND; /* memcached: NOT_STORED, the old value stays */
 	else
 		rc = spc_srv_put(&ctx->srv->store, &ns, store_mode(req->cmd), k, kl, req->data,
@@ -200,7 +186,8 @@ static enum spc_srv_exec exec_arith(struct spc_srv_ctx *ctx, const struct spc_pr
 	int rc;
 
 	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
-	rc = spc_srv_arith_marked(ctx, &ns, k, kl, decr, req->delta, 0, &v, &cas, &expiry);
+	rc = spc_srv_arith_marked(&ctx->srv->store, &ns, k, kl, decr, req->delta, 0, ctx->now, &v,
+				  &cas, &expiry);
 	if (decr)
 		spc_srv_count(rc == SPC_ENOTFOUND ? &ctx->cnt->decr_misses : &ctx->cnt->decr_hits, 1);
 	else

@@ -32,10 +32,11 @@
 
 #include "service/server.h"
 
-#define NUM_BUF 48
 /* A read-modify-write that lost a race to another client is retried this
  * often before the request is answered as if the other came first. */
 #define RETRIES 8
+
+#define NUM_BUF 48
 /* memcached's item header with its cas, and the "\r\n" it stores. */
 #define ITEM_HEADER 56
 #define SLAB_BASE 96 /* its smallest slab class: header + 48 */
@@ -305,7 +306,7 @@ static enum spc_srv_exec exec_ms(struct spc_srv_ctx *ctx, const struct spc_proto
 	if (mode == SPC_STORE_CAS && has(m, 'I')) {
 		rc = ms_invalidate(ctx, req, &ns, k, kl, &cas);
 	} else if ((mode == SPC_STORE_APPEND || mode == SPC_STORE_PREPEND) &&
-		   !spc_srv_append_fits(ctx, &ns, k, kl, req->bytes)) {
+		   !spc_srv_append_fits(st, &ns, k, kl, req->bytes, &ctx->srv->limits, ctx->now)) {
 		rc = SPC_ENOTFOUND; /* NS, the old value stays */
 	} else {
 		rc = spc_srv_put(st, &ns, mode, k, kl, req->data, req->bytes, m->client_flags,
@@ -326,8 +327,10 @@ static enum spc_srv_exec exec_ms(struct spc_srv_ctx *ctx, const struct spc_proto
 	case SPC_ENOTFOUND:
 		return meta_code(ctx, req, mode == SPC_STORE_CAS ? SPC_PROTO_NF : SPC_PROTO_NS, &v);
 	default:
-		/* memcached never leaves the old value readable after a refused ms */
-		spc_srv_delete(st, &ns, k, kl, 0, ctx->now);
+		/* memcached never leaves the old value readable after an ms it
+		 * had no room for */
+		if (rc == SPC_EFULL || rc == SPC_ENOMEM || rc == SPC_ETOOBIG)
+			spc_srv_delete(st, &ns, k, kl, 0, ctx->now);
 		return meta_server_error(ctx, SPC_PROTO_SET, rc);
 	}
 }
@@ -399,56 +402,6 @@ static enum spc_srv_exec exec_md(struct spc_srv_ctx *ctx, const struct spc_proto
 
 /* ---- ma ------------------------------------------------------------- */
 
-/* Decimal digits of v. */
-static size_t digits(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		n++;
-	}
-	return n;
-}
-
-/* incr/decr of a live item, as memcached: in place (the marks stay) when
- * the new number is no longer than the old value, else a new item. cas:
- * the expected cas (0: any). Shared with the classic incr/decr. */
-int spc_srv_arith_marked(struct spc_srv_ctx *ctx, const struct spc_srv_ns *ns, const char *k,
-			 size_t kl, bool decr, uint64_t delta, uint64_t cas_expect,
-			 uint64_t *val, uint64_t *cas, uint64_t *expiry)
-{
-	struct spc_srv_store *st = &ctx->srv->store;
-	int rc = SPC_EEXISTS;
-
-	for (int i = 0; i < RETRIES && rc == SPC_EEXISTS; i++) {
-		struct spc_srv_item cur;
-		struct spc_srv_mark mark;
-		bool known;
-
-		spc_read_lock(st->cache);
-		rc = spc_srv_get_rcu(st, ns, k, kl, ctx->now, &cur);
-		spc_read_unlock(st->cache);
-		if (rc != SPC_OK)
-			return rc;
-		known = spc_srv_marks_get(&st->marks, cur.cas, &mark);
-		rc = spc_srv_arith(st, ns, k, kl, decr, delta, cas_expect ? cas_expect : cur.cas,
-				   ctx->now, val, cas);
-		if (rc != SPC_OK) {
-			if (cas_expect)
-				return rc;
-			continue;
-		}
-		*expiry = cur.expiry;
-		if (known && digits(*val) <= cur.len) /* in place: fetched is cleared */
-			spc_srv_marks_put(&st->marks, *cas, mark.marks & ~SPC_SRV_MARK_FETCHED,
-					  mark.atime);
-		else
-			spc_srv_marks_put(&st->marks, *cas, 0, ctx->now);
-	}
-	return rc;
-}
-
 /* The HD or VA of an ma that applied, shown even with q (the caller
  * decided). */
 static enum spc_srv_exec ma_reply(struct spc_srv_ctx *ctx, const struct spc_proto_req *req,
@@ -486,8 +439,9 @@ static enum spc_srv_exec exec_ma(struct spc_srv_ctx *ctx, const struct spc_proto
 
 	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
 	for (int i = 0; i < 2; i++) {
-		rc = spc_srv_arith_marked(ctx, &ns, k, kl, decr, m->delta,
-					  has(m, 'C') ? m->compare_cas : 0, &val, &cas, &expiry);
+		rc = spc_srv_arith_marked(st, &ns, k, kl, decr, m->delta,
+					  has(m, 'C') ? m->compare_cas : 0, ctx->now, &val, &cas,
+					  &expiry);
 		if (rc != SPC_ENOTFOUND || !has(m, 'N'))
 			break;
 		walk_flags(m, true, true, 0, ctx->now, &w);

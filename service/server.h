@@ -149,18 +149,6 @@ struct spc_srv_ctx {
 enum spc_srv_exec spc_srv_exec(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
 /* Meta commands (exec_meta.c). Same contract. */
 enum spc_srv_exec spc_srv_exec_meta(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
-/* incr/decr through the marks (exec_meta.c): as spc_srv_arith, retried
- * when another client changed the item meanwhile (cas_expect 0), and the
- * item's marks kept when memcached would change it in place. *expiry
- * receives the item's expiry. Context: the connection's worker. */
-int spc_srv_arith_marked(struct spc_srv_ctx *ctx, const struct spc_srv_ns *ns, const char *k,
-			 size_t kl, bool decr, uint64_t delta, uint64_t cas_expect,
-			 uint64_t *val, uint64_t *cas, uint64_t *expiry);
-/* False when appending vlen bytes to the live item would pass the item
- * size limit (memcached then answers NOT_STORED and keeps the item).
- * Context: the connection's worker, not in read section. */
-bool spc_srv_append_fits(struct spc_srv_ctx *ctx, const struct spc_srv_ns *ns, const char *k,
-			 size_t kl, size_t vlen);
 /* A request the parser refused (exec.c): its error line, and what
  * memcached does besides: a set or ms too large drops the old value.
  * Same contract as spc_srv_exec. */

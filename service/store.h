@@ -18,6 +18,8 @@
 #include "service/marks.h"
 #include "splitcache.h"
 
+struct spc_proto_limits;
+
 /* Where an item lives: a pool, and for (height, key) entries the height. */
 struct spc_srv_ns {
 	enum spc_pool_id pool;
@@ -86,6 +88,22 @@ int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_ns *ns, int mode,
 int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
 		  size_t klen, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
 		  uint64_t *value_out, uint64_t *cas_out);
+
+/* incr/decr through the marks table: as spc_srv_arith, retried when
+ * another client changed the item meanwhile (cas_expect 0), and the
+ * item's marks kept (fetched cleared) when memcached would change it in
+ * place -- the new number no longer than the old value; a longer one is a
+ * new item. *expiry receives the item's expiry. Returns as spc_srv_arith.
+ * Context: not in read section. */
+int spc_srv_arith_marked(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
+			 size_t kl, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
+			 uint64_t *val, uint64_t *cas, uint64_t *expiry);
+
+/* False when appending vlen bytes to the live item would pass the item
+ * size limit of lim (memcached then answers NOT_STORED and keeps it);
+ * true when it fits or there is no item. Context: not in read section. */
+bool spc_srv_append_fits(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
+			 size_t kl, size_t vlen, const struct spc_proto_limits *lim, uint64_t now);
 
 /* Sets a live item's expiry, keeps value, flags and cas. When out is not
  * NULL, copies the item (data into a buffer the caller frees with free()).
