@@ -6,6 +6,7 @@
 #   make test       deps + build + every test (ctest --output-on-failure)
 #   make test-asan  the tests under ASan+UBSan      make test-tsan  under TSan
 #   make bench      the headline benchmarks (Release build, about 80 s)
+#   make bench-deps memcached for bench/memcached-vs.sh, its daemon off
 #   make install    cmake --install (PREFIX=/usr/local)
 
 SHELL := /bin/bash
@@ -18,16 +19,18 @@ STRESS_SECONDS ?= 10
 
 # Debian packages the build, the tests and the bench need. The service
 # tests drive memcached's clients and tools (libmemcached-tools: memccapable,
-# memcaslap), pymemcache and nutcracker; memcached is the reference server
-# of bench/memcached-vs.sh (its Debian package also starts a daemon on
-# 11211: the tests never use fixed ports).
+# memcaslap), pymemcache and nutcracker. No server daemon: memcached, the
+# reference server of bench/memcached-vs.sh, comes with `make bench-deps`
+# (bench/install-memcached.sh), neither started nor enabled, so that
+# 11211 stays free for splitcached. No test needs the memcached binary
+# (its recorded replies are files and test expectations).
 PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 	liburcu-dev libjemalloc-dev check libsubunit-dev libxxhash-dev \
 	zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd gzip librocksdb-dev \
 	gnuplot-nox util-linux python3 \
-	memcached libmemcached-tools nutcracker python3-pymemcache
+	libmemcached-tools nutcracker python3-pymemcache
 
-.PHONY: all deps build release run test test-asan test-tsan bench install clean
+.PHONY: all deps bench-deps build release run test test-asan test-tsan bench install clean
 
 # After a passing run: the stress tests' counts (ctest shows the output of
 # failing tests only), so every log says how much each stress test did.
@@ -47,8 +50,12 @@ deps:
 	$$sudo apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing
 
+bench-deps: deps
+	bench/install-memcached.sh
+
 $(BUILD)/release/Makefile: | deps
-	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DSPC_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DSPC_BUILD_TESTS=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 release: deps $(BUILD)/release/Makefile
 	cmake --build $(BUILD)/release -j $(JOBS)
@@ -59,8 +66,8 @@ build: deps
 	cmake --build $(BUILD)/test -j $(JOBS)
 
 # splitcached in the foreground on memcached's port (index pool) and the
-# next one (view pool); when either is taken (Debian's memcached package
-# runs a daemon on 11211) it listens on free ports instead and prints them.
+# next one (view pool); when either is taken (say a memcached daemon runs
+# on 11211) it listens on free ports instead and prints them.
 RUN_FLAGS ?=
 run: release
 	@if [ -x $(BUILD)/release/service/splitcached ]; then \

@@ -2,7 +2,7 @@
 /*
  * base/base.c: dying, logging, fault-aware allocation, string building,
  * status strings and size parsing. Nothing here keeps state: every
- * function works from its arguments (STYLE.md 13).
+ * function works from its arguments (docs/style.md 13).
  */
 #include "base/base.h"
 

@@ -17,7 +17,7 @@
 #define SPC_CACHELINE 64
 
 /* Aborts with file, line and reason. Only for broken invariants and failed
- * pthread calls (STYLE.md 6); never for a failed allocation. */
+ * pthread calls (docs/style.md 6); never for a failed allocation. */
 _Noreturn void spc_die_at(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 #define spc_die(...) spc_die_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -29,7 +29,7 @@ _Noreturn void spc_die_at(const char *file, int line, const char *fmt, ...)
 			spc_die("invariant failed: %s", #cond);               \
 	} while (0)
 
-/* Checked in debug builds only (contract assertions, STYLE.md 4). */
+/* Checked in debug builds only (contract assertions, docs/style.md 4). */
 #ifdef NDEBUG
 #define SPC_DEBUG_CHECK(cond) ((void)0)
 #else

@@ -247,7 +247,8 @@ struct bench_row {
 
 struct bench_report {
 	const char *scenario;
-	char params_json[2048]; /* the object's inside, without braces */
+	char *params_json; /* the object's inside, without braces (heap; NULL: none yet) */
+	size_t params_len, params_cap;
 	struct bench_row *rows;
 	size_t n, cap;
 };
@@ -256,13 +257,15 @@ void bench_report_init(struct bench_report *r, const char *scenario);
 void bench_report_free(struct bench_report *r);
 /* Appends a row with every number null; returns it (NULL: out of memory). */
 struct bench_row *bench_report_add(struct bench_report *r, const char *system);
-/* Appends `"key": value` to params_json (value is JSON already). */
+/* Appends `"key": value` to params_json (value is JSON already). The
+ * string grows as needed, so no list of parameters is ever cut short; out
+ * of memory drops that one parameter and the file still parses. */
 void bench_report_param(struct bench_report *r, const char *key, const char *json_value);
 struct bench_opts;
 /* The parameters every timed scenario reports: duration_s, index_max_load
  * and threads, in that order. */
 void bench_report_timed_params(struct bench_report *r, const struct bench_opts *o);
-/* Writes the JSON result file (BENCH.md's schema). Returns 0 or -1. */
+/* Writes the JSON result file (docs/bench-format.md). Returns 0 or -1. */
 int bench_report_json(const struct bench_report *r, FILE *out);
 int bench_report_json_file(const struct bench_report *r, const char *path);
 /* Prints the table for the scenario on out. */
@@ -319,6 +322,9 @@ int bench_run_threads(int n, void *(*fn)(void *), void *args, size_t stride);
 int bench_parse_int_list(const char *s, int *out, int max);
 /* Appends a JSON string literal of s to buf. */
 void bench_json_str(char *buf, size_t cap, const char *s);
+/* A JSON array of n strings, whole however long (heap; free() it).
+ * Returns NULL when out of memory. */
+char *bench_json_str_list(const char *const *items, int n);
 
 /* ---- scenarios --------------------------------------------------------- */
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * main.c: splitcache-bench's command line. Parses the options of
- * BENCH.md, checks which systems are available in this build, runs one
- * scenario, prints its table on stdout and writes --json / --plot.
+ * docs/bench-format.md, checks which systems are available in this build,
+ * runs one scenario, prints its table on stdout and writes --json / --plot.
+ * A trace named without a '/' that is not in the working folder is read
+ * from the trace folder: --trace-dir, else the repository's
+ * tests/data/traces (SPC_BENCH_TRACE_DIR, fixed at build time).
  * Exit status: 0 success, 1 a scenario or output failed, 2 usage error.
  */
 #include "bench.h"
@@ -11,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#ifndef SPC_BENCH_TRACE_DIR
+#define SPC_BENCH_TRACE_DIR "tests/data/traces"
+#endif
 
 static void usage(FILE *f)
 {
@@ -23,7 +30,7 @@ static void usage(FILE *f)
 	        "                     view-during-index: readers, default nproc/2)\n"
 	        "  --seed N           seed of every generator (default 42)\n"
 	        "  --systems LIST     comma-separated (default: all built)\n"
-	        "  --json FILE        write the result file (BENCH.md schema)\n"
+	        "  --json FILE        write the result file (docs/bench-format.md)\n"
 	        "  --plot FILE.png    draw the result with gnuplot\n"
 	        "  --progress         progress on stderr even when it is not a terminal\n"
 	        "  --pin              pin worker threads to CPUs\n"
@@ -34,6 +41,8 @@ static void usage(FILE *f)
 	        "replay: --trace FILE[,FILE...] [--format FMT] --sizes N|N%%[,...]\n"
 	        "        [--policies lru-exact,s3fifo,clock] [--unit entries|bytes]\n"
 	        "        formats: lirs arc cache2k cloudphysics corda scarab address adaptsize\n"
+	        "        [--trace-dir DIR]: where a FILE named without '/' is looked up when\n"
+	        "        it is not in the working folder (default " SPC_BENCH_TRACE_DIR ")\n"
 	        "memory: --entries N (default 1048576)\n"
 	        "systems:");
 	for (const struct bench_sys *const *s = bench_systems_all(); *s; s++) {
@@ -79,6 +88,8 @@ int main(int argc, char **argv)
 	o.view_share = 0.5;
 	o.progress = isatty(STDERR_FILENO);
 	char *systems_arg = NULL, *policies_arg = NULL, *traces_arg = NULL;
+	const char *trace_dir = SPC_BENCH_TRACE_DIR;
+	char *trace_paths[BENCH_MAX_LIST] = {NULL};
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -133,6 +144,8 @@ int main(int argc, char **argv)
 			}
 		} else if (strcmp(a, "--trace") == 0) {
 			traces_arg = strdup(v);
+		} else if (strcmp(a, "--trace-dir") == 0) {
+			trace_dir = v;
 		} else if (strcmp(a, "--format") == 0) {
 			if (bench_trace_format_parse(v, &o.format) != 0) {
 				fprintf(stderr, "--format: unknown '%s'\n", v);
@@ -190,8 +203,25 @@ int main(int argc, char **argv)
 	}
 	if (policies_arg)
 		o.n_policies = split_list(policies_arg, o.policies, BENCH_MAX_LIST);
-	if (traces_arg)
+	if (traces_arg) {
 		o.n_traces = split_list(traces_arg, o.traces, BENCH_MAX_LIST);
+		if (o.n_traces < 0) {
+			fprintf(stderr, "--trace: at most %d files\n", BENCH_MAX_LIST);
+			return 2;
+		}
+	}
+	for (int i = 0; i < o.n_traces; i++) {
+		if (strchr(o.traces[i], '/') || access(o.traces[i], F_OK) == 0)
+			continue;
+		size_t len = strlen(trace_dir) + strlen(o.traces[i]) + 2;
+		trace_paths[i] = malloc(len);
+		if (!trace_paths[i]) {
+			fprintf(stderr, "--trace: out of memory\n");
+			return 1;
+		}
+		snprintf(trace_paths[i], len, "%s/%s", trace_dir, o.traces[i]);
+		o.traces[i] = trace_paths[i];
+	}
 	if (o.n_threads == 0) {
 		int n = bench_nproc();
 		if (strcmp(scenario, "view-during-index") == 0) {
@@ -261,5 +291,7 @@ int main(int argc, char **argv)
 	free(systems_arg);
 	free(policies_arg);
 	free(traces_arg);
+	for (int i = 0; i < BENCH_MAX_LIST; i++)
+		free(trace_paths[i]);
 	return status;
 }

@@ -37,7 +37,7 @@ on_server=${SERVER_CPUS:+taskset -c $SERVER_CPUS}
 on_client=${CLIENT_CPUS:+taskset -c $CLIENT_CPUS}
 
 for p in memcached memcaslap "$SPLITCACHED" "$PY"; do
-	command -v "$p" >/dev/null || { echo "memcached-vs: $p is missing (make deps; make release)" >&2; exit 2; }
+	command -v "$p" >/dev/null || { echo "memcached-vs: $p is missing (make bench-deps; make release)" >&2; exit 2; }
 done
 
 tmp=$(mktemp -d)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * report.c: result rows and the three ways they leave the bench: a table
- * on stdout, the JSON result file of BENCH.md and a gnuplot PNG.
+ * on stdout, the JSON result file and a gnuplot PNG.
  *
- * JSON schema (BENCH.md; names and units are the contract): an object
+ * JSON schema (docs/bench-format.md; names and units are the contract): an object
  * with "scenario", "params", "machine" and "results", one object per row
  * carrying every contract key in order, null where it does not apply,
  * followed by extra keys (max_ns, hits, requests, ratio_vs, ratio,
@@ -37,6 +37,7 @@ void bench_report_free(struct bench_report *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->rows[i].lat);
 	free(r->rows);
+	free(r->params_json);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -58,9 +59,20 @@ struct bench_row *bench_report_add(struct bench_report *r, const char *system)
 
 void bench_report_param(struct bench_report *r, const char *key, const char *json_value)
 {
-	size_t n = strlen(r->params_json);
-	snprintf(r->params_json + n, sizeof(r->params_json) - n, "%s\"%s\": %s", n ? ", " : "",
-	         key, json_value);
+	size_t need = r->params_len + strlen(key) + strlen(json_value) + 8;
+	if (need > r->params_cap) {
+		size_t nc = r->params_cap ? r->params_cap : 256;
+		while (nc < need)
+			nc *= 2;
+		char *p = realloc(r->params_json, nc);
+		if (!p)
+			return; /* this parameter is left out; the file still parses */
+		r->params_json = p;
+		r->params_cap = nc;
+	}
+	r->params_len += (size_t)snprintf(r->params_json + r->params_len,
+	                                  r->params_cap - r->params_len, "%s\"%s\": %s",
+	                                  r->params_len ? ", " : "", key, json_value);
 }
 
 void bench_report_timed_params(struct bench_report *r, const struct bench_opts *o)
@@ -130,7 +142,7 @@ int bench_report_json(const struct bench_report *r, FILE *f)
 	char machine[2048];
 	bench_machine_json(machine, sizeof(machine));
 	fprintf(f, "{\n  \"scenario\": \"%s\",\n  \"params\": { %s },\n  \"machine\": { %s },\n",
-	        r->scenario, r->params_json, machine);
+	        r->scenario, r->params_json ? r->params_json : "", machine);
 	fprintf(f, "  \"results\": [");
 	const char *ref = ref_system(r);
 	for (size_t i = 0; i < r->n; i++) {

@@ -73,6 +73,24 @@ void bench_json_str(char *buf, size_t cap, const char *s)
 	buf[n] = 0;
 }
 
+char *bench_json_str_list(const char *const *items, int n)
+{
+	size_t cap = 3;
+	for (int i = 0; i < n; i++)
+		cap += strlen(items[i]) * 6 + 12; /* worst case: every byte a \u00XX */
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	snprintf(buf, cap, "[");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strncat(buf, ", ", cap - strlen(buf) - 1);
+		bench_json_str(buf, cap, items[i]);
+	}
+	strncat(buf, "]", cap - strlen(buf) - 1);
+	return buf;
+}
+
 void bench_machine_json(char *buf, size_t cap)
 {
 	struct utsname u;

@@ -131,23 +131,15 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
 		fprintf(stderr, "replay: --trace FILE is required\n");
 		return -1;
 	}
-	char buf[1024] = "[";
-	for (int i = 0; i < o->n_traces; i++) {
-		if (i)
-			strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
-		bench_json_str(buf, sizeof(buf), o->traces[i]);
-	}
-	strncat(buf, "]", sizeof(buf) - strlen(buf) - 1);
+	char *list = bench_json_str_list(o->traces, o->n_traces);
 	bench_report_param(r, "duration_s", "null"); /* not timed: runs to completion */
-	bench_report_param(r, "traces", buf);
-	snprintf(buf, sizeof(buf), "[");
-	for (int i = 0; i < npol; i++) {
-		if (i)
-			strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
-		bench_json_str(buf, sizeof(buf), pols[i]);
-	}
-	strncat(buf, "]", sizeof(buf) - strlen(buf) - 1);
-	bench_report_param(r, "policies", buf);
+	if (list)
+		bench_report_param(r, "traces", list);
+	free(list);
+	list = bench_json_str_list(pols, npol);
+	if (list)
+		bench_report_param(r, "policies", list);
+	free(list);
 	bench_report_param(r, "unit", o->unit_bytes ? "\"bytes\"" : "\"entries\"");
 	bench_report_param(r, "threads", "[1]");
 	bench_report_param(r, "synchronous_maintenance", "true");

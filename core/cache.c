@@ -139,6 +139,8 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	c->cfg.root = NULL;
 	c->env = env;
 	c->seed = cfg->hash_seed;
+	/* Debug level only: the seed is what a key flood would need. */
+	spc_logf(&c->env, SPC_LOG_DEBUG, "index hash seed %llu", (unsigned long long)c->seed);
 	c->sync_mode = cfg->synchronous_maintenance != 0;
 	/* Relaxed: uniqueness is all we need. */
 	c->id = __atomic_fetch_add(&spc_next_cache_id, 1, __ATOMIC_RELAXED);
@@ -219,8 +221,8 @@ static int spc_anchor_set(struct spc_anchor *a, const struct spc_entry *e)
 	return 1;
 }
 
-/* Unpublishes every entry of a pool in short read sections (LIBS.md: a
- * long section starves the lfht's resize). Each section resumes at a live
+/* Unpublishes every entry of a pool in short read sections (docs/libraries.md:
+ * a long section starves the lfht's resize). Each section resumes at a live
  * entry it left in place at the end of the last one (found again by its
  * key), not at the table's start: restarting there would walk every
  * emptied bucket again, O(buckets) per section. Returns how many this
@@ -337,7 +339,7 @@ static inline int spc_key_ok(const struct spc_key *k)
 	return k->key && k->klen != 0 && k->klen <= SPC_KEY_MAX;
 }
 
-/* The bodies of the two reads, inlined into each public call (STYLE.md
+/* The bodies of the two reads, inlined into each public call (docs/style.md
  * 10): spc_get_rcu and spc_get reach the index in one call, not through
  * spc_get_key_rcu / spc_get_key, and the plain namespace folds away. */
 static inline __attribute__((always_inline)) int
@@ -634,24 +636,29 @@ int spc_clear(struct spc_cache *c, enum spc_pool_id pool)
 
 /* ---- mode ----------------------------------------------------------------------- */
 
-int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
+/* The budget the pools split: the reserved one, or the run-time limit
+ * below it (spc_set_memory_limit). Called with mode_mu held. */
+static uint64_t spc_split_budget(const struct spc_cache *c)
+{
+	uint64_t b = spc_mem_budget(c->mem);
+
+	return c->limit_bytes && c->limit_bytes < b ? c->limit_bytes : b;
+}
+
+/* New targets for mode, view_share and the split budget. Called with
+ * mode_mu held. */
+static int spc_retarget(struct spc_cache *c, enum spc_mode mode, double view_share)
 {
 	uint64_t want[SPC_POOL_COUNT];
 	unsigned ms;
 	int r = SPC_OK;
 
-	if (!c)
-		return SPC_EINVAL;
 	if (mode != SPC_MODE_SPLIT)
 		view_share = c->cfg.view_share; /* unused by the split, kept for the report */
-	if (spc_split_targets(spc_mem_budget(c->mem), mode, view_share, want) != SPC_OK)
+	if (spc_split_targets(spc_split_budget(c), mode, view_share, want) != SPC_OK)
 		return SPC_EINVAL;
-	SPC_ASSERT_NOT_IN_RCU();
-	spc_rcu_ensure();
 	ms = c->cfg.full_wait_ms * 10u > SPC_MODE_WAIT_MIN_MS ? c->cfg.full_wait_ms * 10u
 	                                                       : SPC_MODE_WAIT_MIN_MS;
-	if (pthread_mutex_lock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
 	/* Shrink first: lower the target (charges above it are refused from
 	 * now on), let the maintainer evict down, and only then grow the
 	 * other pool, so the two never sum above the budget. */
@@ -677,6 +684,43 @@ int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
 		c->cfg.view_share = view_share;
 		spc_mem_note_mode(c->mem, mode, view_share);
 	}
+	return r;
+}
+
+int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
+{
+	int r;
+
+	if (!c)
+		return SPC_EINVAL;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	if (pthread_mutex_lock(&c->mode_mu) != 0)
+		spc_die("pthread_mutex_lock failed");
+	r = spc_retarget(c, mode, view_share);
+	if (pthread_mutex_unlock(&c->mode_mu) != 0)
+		spc_die("pthread_mutex_unlock failed");
+	return r;
+}
+
+int spc_set_memory_limit(struct spc_cache *c, uint64_t bytes)
+{
+	uint64_t old;
+	int r;
+
+	if (!c)
+		return SPC_EINVAL;
+	if (bytes > spc_mem_budget(c->mem))
+		return SPC_ERANGE;
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_rcu_ensure();
+	if (pthread_mutex_lock(&c->mode_mu) != 0)
+		spc_die("pthread_mutex_lock failed");
+	old = c->limit_bytes;
+	c->limit_bytes = bytes;
+	r = spc_retarget(c, c->cfg.mode, c->cfg.view_share);
+	if (r == SPC_EINVAL)
+		c->limit_bytes = old; /* too small to split: nothing changed */
 	if (pthread_mutex_unlock(&c->mode_mu) != 0)
 		spc_die("pthread_mutex_unlock failed");
 	return r;

@@ -173,8 +173,12 @@ struct spc_cache {
 	int sync_mode;
 	_Alignas(SPC_CACHELINE) uint64_t cas_next; /* atomic */
 	struct spc_pstate ps[SPC_POOL_COUNT];
-	pthread_mutex_t mode_mu;      /* serialises spc_set_mode */
-	pthread_mutex_t slots_mu;     /* guards the slots list */
+	pthread_mutex_t mode_mu;      /* serialises spc_set_mode, guards limit_bytes */
+	uint64_t limit_bytes;         /* spc_set_memory_limit; 0: the budget */
+	pthread_mutex_t slots_mu;     /* guards the slots list and reset_base */
+	/* Counters at the last spc_stats_reset, per pool (spc_stats reports
+	 * the raw sums minus these; gauges are never based). */
+	struct spc_stats reset_base[SPC_POOL_COUNT];
 	struct spc_tslot *slots;
 	struct spc_tslot shared_slot;
 	spc_evict_hook_fn *evict_hook; /* tests only; set before any write */
@@ -287,7 +291,7 @@ static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum sp
 void spc_debug_note(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
                     int hit);
 
-/* The read path (STYLE.md 10): hash, lookup, touch, count. Never
+/* The read path (docs/style.md 10): hash, lookup, touch, count. Never
  * allocates, never blocks. Context: read section of a registered thread. */
 static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
                                                    const struct spc_key *k)
@@ -366,7 +370,7 @@ int spc_gat_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key
 
 /* ---- core/maint.c ---------------------------------------------------------- */
 
-/* Naming (STYLE.md 4): the static spc_maint_* functions of maint.c run only
+/* Naming (docs/style.md 4): the static spc_maint_* functions of maint.c run only
  * on the pool's maintainer (debug builds assert it); the functions declared
  * here run on writers', set_mode's or close's threads and only wake, feed
  * or wait for the maintainer. */
@@ -400,7 +404,7 @@ uint64_t spc_held_bytes(const struct spc_pstate *ps);
 
 /* ---- core/wait.c ------------------------------------------------------------ */
 
-/* pthread wrappers that die on failure (STYLE.md 6: a failed pthread call
+/* pthread wrappers that die on failure (docs/style.md 6: a failed pthread call
  * may abort, through spc_die). */
 void spc_lock(pthread_mutex_t *m);
 void spc_unlock(pthread_mutex_t *m);

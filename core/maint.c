@@ -189,7 +189,7 @@ uint64_t spc_held_bytes(const struct spc_pstate *ps)
  * so the check does not race with pthread_create storing the id). */
 static __thread const struct spc_pstate *spc_maint_current;
 
-/* Debug-build check of the spc_maint_ naming contract (STYLE.md 4). */
+/* Debug-build check of the spc_maint_ naming contract (docs/style.md 4). */
 __attribute__((unused)) static int spc_is_maintainer(const struct spc_pstate *ps)
 {
 	if (ps->cache->sync_mode)

@@ -18,7 +18,11 @@
  *  2. a failed slot allocation never fails an operation: the shared
  *     fallback slot is used instead;
  *  3. counts of exited threads are kept until the cache closes;
- *  4. items = inserts of new keys - deletes - clears - evictions - expired
+ *  4. spc_stats_reset zeroes what spc_stats reports for the counters
+ *     (hits ... expirations) by keeping their raw sums as a base, under
+ *     slots_mu; the gauges (items, bytes, targets, backlog) read the raw
+ *     state and are untouched, so guarantee 5 still holds;
+ *  5. items = inserts of new keys - deletes - clears - evictions - expired
  *     entries unpublished by the maintainer or a delete, exactly (an
  *     expired entry replaced by a write is an expiration that leaves
  *     items unchanged).
@@ -87,39 +91,67 @@ static void spc_sum_slot(const struct spc_tslot *s, int pool, uint64_t acc[SPC_C
 		acc[k] += __atomic_load_n(&s->c[pool][k], __ATOMIC_RELAXED);
 }
 
-static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
+/* The raw sums of one pool: counters since open, gauges now. Called with
+ * slots_mu held. */
+static void spc_pool_raw(struct spc_cache *c, int pool, struct spc_stats *out)
 {
 	struct spc_pstate *ps = &c->ps[pool];
 	uint64_t acc[SPC_C_COUNT] = { 0 };
 	uint64_t ev, ex;
 
-	if (pthread_mutex_lock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
 	for (const struct spc_tslot *s = c->slots; s; s = s->next)
 		spc_sum_slot(s, pool, acc);
-	if (pthread_mutex_unlock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
 	spc_sum_slot(&c->shared_slot, pool, acc);
 	/* Relaxed: single-writer counter of the maintainer. */
 	ev = __atomic_load_n(&ps->evictions, __ATOMIC_RELAXED);
 	/* Relaxed: single-writer counter of the maintainer. */
 	ex = __atomic_load_n(&ps->expirations, __ATOMIC_RELAXED);
 
-	out->hits += acc[SPC_C_HITS];
-	out->misses += acc[SPC_C_MISSES];
-	out->inserts += acc[SPC_C_INSERTS];
-	out->deletes += acc[SPC_C_DELETES];
-	out->efull += acc[SPC_C_EFULL];
+	memset(out, 0, sizeof *out);
+	out->hits = acc[SPC_C_HITS];
+	out->misses = acc[SPC_C_MISSES];
+	out->inserts = acc[SPC_C_INSERTS];
+	out->deletes = acc[SPC_C_DELETES];
+	out->efull = acc[SPC_C_EFULL];
 	/* The delta wraps back to the true count; a sum read while writers
 	 * run may be transiently below zero: report 0 then. */
 	if ((int64_t)(acc[SPC_C_ITEMS] - ev - ex) > 0)
-		out->items += acc[SPC_C_ITEMS] - ev - ex;
-	out->evictions += ev;
-	out->charged_bytes += spc_pool_charged(ps->pool);
-	out->target_bytes += spc_pool_target(ps->pool);
+		out->items = acc[SPC_C_ITEMS] - ev - ex;
+	out->evictions = ev;
+	out->charged_bytes = spc_pool_charged(ps->pool);
+	out->target_bytes = spc_pool_target(ps->pool);
 	/* Relaxed: a gauge. */
-	out->reclaim_backlog_bytes += __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
-	out->expirations += acc[SPC_C_EXPIRED] + ex;
+	out->reclaim_backlog_bytes = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
+	out->expirations = acc[SPC_C_EXPIRED] + ex;
+}
+
+/* a - b for a counter that only grows; 0 if a reset raced the read. */
+static uint64_t spc_since(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
+{
+	const struct spc_stats *b = &c->reset_base[pool];
+	struct spc_stats r;
+
+	if (pthread_mutex_lock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_lock failed");
+	spc_pool_raw(c, pool, &r);
+	out->hits += spc_since(r.hits, b->hits);
+	out->misses += spc_since(r.misses, b->misses);
+	out->inserts += spc_since(r.inserts, b->inserts);
+	out->deletes += spc_since(r.deletes, b->deletes);
+	out->efull += spc_since(r.efull, b->efull);
+	out->evictions += spc_since(r.evictions, b->evictions);
+	out->expirations += spc_since(r.expirations, b->expirations);
+	if (pthread_mutex_unlock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_unlock failed");
+	out->items += r.items;
+	out->charged_bytes += r.charged_bytes;
+	out->target_bytes += r.target_bytes;
+	out->reclaim_backlog_bytes += r.reclaim_backlog_bytes;
 }
 
 int spc_stats(struct spc_cache *c, int pool, struct spc_stats *out)
@@ -130,5 +162,18 @@ int spc_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	for (int p = 0; p < SPC_POOL_COUNT; p++)
 		if (pool == -1 || pool == p)
 			spc_pool_stats(c, p, out);
+	return SPC_OK;
+}
+
+int spc_stats_reset(struct spc_cache *c)
+{
+	if (!c)
+		return SPC_EINVAL;
+	if (pthread_mutex_lock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_lock failed");
+	for (int p = 0; p < SPC_POOL_COUNT; p++)
+		spc_pool_raw(c, p, &c->reset_base[p]);
+	if (pthread_mutex_unlock(&c->slots_mu) != 0)
+		spc_die("pthread_mutex_unlock failed");
 	return SPC_OK;
 }

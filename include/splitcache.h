@@ -5,9 +5,14 @@
  * A concurrent, memory-bounded key-value cache whose budget is detected at
  * open and split into an index pool (writers building an index) and a view
  * pool (readers answering queries). Readers never lock; one maintainer
- * thread per pool evicts. Handles are opaque; every call returns an
- * spc_status (0 or a negative code) and reports results through
- * out-parameters. Full contracts: docs/api.md.
+ * thread per pool evicts. Handles are opaque. A call that can fail
+ * returns an int status (SPC_OK = 0 or a negative enum spc_status) and
+ * reports results through out-parameters; the calls that cannot fail
+ * return nothing or a value instead (spc_strerror, spc_config_init,
+ * spc_close, spc_read_lock, spc_read_unlock, spc_now, spc_tip,
+ * spc_actual_memory_limit, spc_recommended_minimum,
+ * spc_below_recommended_minimum: a flag, spc_fork_*). Full contracts:
+ * docs/api.md.
  *
  * Context words used below:
  *   any thread   - any thread of the process; no registration needed (the
@@ -224,8 +229,11 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out);
 void spc_close(struct spc_cache *cache);
 
 /* Read-side section for zero-copy reads. Nestable; cheap (no syscall).
- * Context: any thread. Never block, sleep or call a writing function of
- * the cache for long inside it: reclamation waits for it. */
+ * Context: any thread. Inside it, only reads (spc_get_rcu, spc_get,
+ * spc_get_at_rcu, ...): never block or sleep, and never call a writing
+ * function of the cache (every call marked "not in read section": a
+ * writer may wait for room, which the section would hold up; debug builds
+ * abort). Reclamation waits for every open section. */
 void spc_read_lock(struct spc_cache *cache);
 /* Ends the section begun by the matching spc_read_lock; pointers obtained
  * inside it must not be used after. Context: read section. */
@@ -278,6 +286,19 @@ int spc_clear(struct spc_cache *cache, enum spc_pool_id pool);
  * holds, the other keeps its old target until the next call).
  * Context: any thread, not in read section. */
 int spc_set_mode(struct spc_cache *cache, enum spc_mode mode, double view_share);
+
+/* Lowers (or restores) at run time the memory the pools split: bytes at
+ * most the budget reserved at open; 0 restores the whole budget. The
+ * pools get new targets for the current mode and view share, shrinking
+ * pools first, as spc_set_mode. The memory report keeps the reserved
+ * budget; spc_stats' target_bytes show the new split.
+ * Returns SPC_OK, SPC_ERANGE (above the reserved budget: a cache never
+ * grows past what it reserved), SPC_EINVAL (NULL cache, or too small to
+ * give each pool its minimum: nothing changed), SPC_ETIMEDOUT (as
+ * spc_set_mode: the new targets of the shrinking pools hold).
+ * Context: any thread, not in read section; serialised with spc_set_mode.
+ * Ownership: nothing allocated. */
+int spc_set_memory_limit(struct spc_cache *cache, uint64_t bytes);
 
 /* ---- memcached item semantics (docs/api.md, "Items") -------------------------
  * Every pool. Entries carry 32-bit client flags, a 64-bit cas unique per
@@ -507,6 +528,16 @@ struct spc_stats {
  * Returns SPC_OK, SPC_EINVAL. Context: any thread. Counters are read
  * without stopping writers: each is exact, the set is not a snapshot. */
 int spc_stats(struct spc_cache *cache, int pool, struct spc_stats *out);
+
+/* Resets the counters of both pools: from this call on, spc_stats reports
+ * hits, misses, inserts, deletes, efull, evictions and expirations counted
+ * since the reset. The gauges -- items, charged_bytes, target_bytes,
+ * reclaim_backlog_bytes -- describe the cache as it is and are not
+ * touched. Operations running during the call land on either side of it.
+ * Returns SPC_OK, SPC_EINVAL (cache NULL). Context: any thread, not in
+ * read section; takes the statistics lock, never blocks readers or
+ * writers. Ownership: nothing allocated. */
+int spc_stats_reset(struct spc_cache *cache);
 
 /* The memory report of an open cache (charged bytes and arena statistics
  * included). Returns SPC_OK, SPC_EINVAL. Context: any thread. */

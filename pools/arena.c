@@ -24,7 +24,7 @@
  *   retain_grow_limit = the region's size: with opt.retain jemalloc grows
  *     its retained memory in geometrically larger steps, and it never
  *     coalesces extents across two steps (each is a "head"). Small steps
- *     (2 MiB, as LIBS.md suggests to avoid failing hook calls) strand the
+ *     (2 MiB, which keeps hook failures rare: docs/libraries.md) strand the
  *     tail of every step: a 16 MiB pool of 1 MiB values then reached only
  *     10 of its 15 values. Large steps cost nothing here (address space of
  *     the region, committed on use); when a step no longer fits, the hook

@@ -4,7 +4,7 @@
  *
  * Allocating to find out proves nothing under Linux overcommit (a 1 GiB
  * malloc succeeds 47 times on a 23 GiB machine), so we read the limits the
- * kernel will really enforce and take the tightest (DESIGN.md, "Memory"):
+ * kernel will really enforce and take the tightest (docs/memory.md, "The rule"):
  *
  *   budget = min( 0.6 x cgroup limit          tightest of cgroup v2
  *                                              memory.max / memory.high on

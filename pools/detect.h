@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * pools/detect.h: detection of the memory budget (DESIGN.md "Memory:
- * detect, reserve, split"). Private to pools/ and its unit tests.
+ * pools/detect.h: detection of the memory budget (docs/memory.md "The
+ * rule", "The sources"). Private to pools/ and its unit tests.
  *
  * Every /proc and /sys file is read through spc_detect_read(), which takes
- * a root path, so tests hand the detector a fake tree (STYLE.md 14).
+ * a root path, so tests hand the detector a fake tree (docs/style.md 14).
  * Resource limits come from getrlimit() unless the input overrides them.
  */
 #ifndef SPC_DETECT_H

@@ -26,7 +26,7 @@
  * shows it).
  *
  * Prefault (the original's pre-allocation, optional): after reserving a
- * rung, each pool's share of it (the split of DESIGN.md) is committed and
+ * rung, each pool's share of it (docs/memory.md, "The split") is committed and
  * touched (mprotect + MADV_POPULATE_WRITE, or a write per page on older
  * kernels); a refusal releases the rung and tries the next, like a failed
  * reservation.

@@ -3,7 +3,7 @@
  * pools/pool.c: the memory layer's handle (struct spc_mem) and its two
  * pools: detect -> reserve -> split -> arenas, then charging.
  *
- * Opening runs the pipeline of DESIGN.md once: detection (detect.c) gives
+ * Opening runs the pipeline of docs/memory.md once: detection (detect.c) gives
  * the budget, the ladder (ladder.c) reserves it or a smaller rung, the
  * split gives each pool its target, and each pool gets an arena carved
  * from its region (arena.c). If no rung can be reserved the handle opens

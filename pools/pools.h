@@ -7,7 +7,7 @@
  * reservation (a hard cap) plus a charge counter checked *before* every
  * allocation (memcached slabs.c). pools/ knows nothing of core/ or sync/.
  *
- * Charging contract (the budget rule of DESIGN.md):
+ * Charging contract (docs/memory.md, "Charging"):
  *   1. charge(pool, spc_pool_usable(pool, n) + overhead) before allocating;
  *   2. on allocation failure uncharge the same amount;
  *   3. uncharge only after the memory was really freed (after its grace
@@ -57,21 +57,21 @@ uint64_t spc_mem_budget(const struct spc_mem *mem);
  * Context: any thread. */
 int spc_mem_degraded(const struct spc_mem *mem);
 
-/* Pure split arithmetic of DESIGN.md: targets never sum above budget.
+/* Pure split arithmetic of docs/memory.md: targets never sum above budget.
  * Returns SPC_OK or SPC_EINVAL (unknown mode, share outside (0,1), budget
  * below two minimal pools). Context: any thread. */
 int spc_split_targets(uint64_t budget, enum spc_mode mode, double view_share,
                       uint64_t out[SPC_POOL_COUNT]);
 
 /* The targets a mode and share give this handle's budget: the split of
- * DESIGN.md, or minimal pools when degraded (the same rule open used).
+ * docs/memory.md, or minimal pools when degraded (the same rule open used).
  * Returns SPC_OK or SPC_EINVAL (bad mode or share; out unchanged).
  * Context: any thread. */
 int spc_mem_mode_targets(const struct spc_mem *mem, enum spc_mode mode, double view_share,
                          uint64_t out[SPC_POOL_COUNT]);
 
 /* Records a new mode in the report. The caller (core) changes the pools'
- * targets in the order DESIGN.md asks: shrink one, let it shed, grow the
+ * targets in the order docs/memory.md gives: shrink one, let it shed, grow the
  * other. */
 void spc_mem_note_mode(struct spc_mem *mem, enum spc_mode mode, double view_share);
 

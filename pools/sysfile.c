@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * pools/sysfile.c: the one place that reads /proc and /sys (STYLE.md 14),
+ * pools/sysfile.c: the one place that reads /proc and /sys (docs/style.md 14),
  * and the parser for the numbers found there.
  *
  * spc_detect_read() takes a root directory and a path relative to it, so a

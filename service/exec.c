@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/cli.h"
 #include "service/server.h"
 
 uint64_t spc_srv_expiry(int64_t exptime, uint64_t now)
@@ -241,6 +242,8 @@ static enum spc_srv_exec exec_flush(struct spc_srv_ctx *ctx, const struct spc_pr
 {
 	int rc = SPC_OK;
 
+	if (ctx->srv->opt.no_flush) /* -F: memcached 1.6.18's line, noreply honoured */
+		return line(ctx, req, "CLIENT_ERROR flush_all not allowed\r\n");
 	spc_srv_count(&ctx->cnt->cmd_flush, 1);
 	if (req->has_exptime && req->exptime > 0) {
 		uint64_t at = spc_srv_expiry(req->exptime, ctx->now);
@@ -267,6 +270,68 @@ enum spc_srv_exec spc_srv_exec_error(struct spc_srv_ctx *ctx, const struct spc_p
 		spc_srv_delete(&ctx->srv->store, &ns, k, kl, 0, ctx->now);
 	}
 	return spc_proto_reply_error(ctx->out, req) == SPC_OK ? SPC_SRV_DONE : SPC_SRV_CLOSE;
+}
+
+/* cache_memlimit <MiB>: memcached's reply lines; the new limit is the
+ * budget the pools split (spc_set_memory_limit), never above the one
+ * reserved at start. */
+static enum spc_srv_exec exec_memlimit(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
+{
+	int rc;
+
+	if (req->delta < 8)
+		return line(ctx, req, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+	rc = req->delta > (UINT64_MAX >> 20) ? SPC_ERANGE
+	     : spc_set_memory_limit(ctx->srv->cache, req->delta << 20);
+	spc_srv_log(ctx->srv, SPC_SRV_LOG_INFO, "cache_memlimit %llu: %s",
+		    (unsigned long long)req->delta, spc_strerror(rc));
+	if (rc == SPC_OK || rc == SPC_ETIMEDOUT) /* ETIMEDOUT: the targets hold */
+		return line(ctx, req, SPC_PROTO_OK);
+	return line(ctx, req, rc == SPC_ERANGE
+			      ? "SERVER_ERROR cache_memlimit above the budget reserved at start\r\n"
+			      : "SERVER_ERROR cache_memlimit too small to split\r\n");
+}
+
+/* split_mode <indexer|view|split> [<view share>]: spc_set_mode. */
+static enum spc_srv_exec exec_split_mode(struct spc_srv_ctx *ctx,
+					 const struct spc_proto_req *req)
+{
+	struct spc_server *srv = ctx->srv;
+	char word[16], share_s[32];
+	const char *w, *sh = NULL;
+	size_t pos = 0, wl, shl = 0;
+	double share = 0.5;
+	enum spc_mode mode;
+	int rc;
+
+	if (!spc_proto_next_key(req, &pos, &w, &wl) || wl >= sizeof word ||
+	    (spc_proto_next_key(req, &pos, &sh, &shl) && shl >= sizeof share_s))
+		return line(ctx, req, "CLIENT_ERROR bad command line format\r\n");
+	memcpy(word, w, wl);
+	word[wl] = '\0';
+	if (sh) {
+		memcpy(share_s, sh, shl);
+		share_s[shl] = '\0';
+	}
+	if (!spc_cli_mode(word, &mode) || (sh && !spc_cli_share(share_s, &share)))
+		return line(ctx, req, "CLIENT_ERROR bad command line format\r\n");
+	if (!sh) {
+		struct spc_mem_report *r = calloc(1, sizeof *r);
+
+		if (r && spc_memory_report(srv->cache, r) == SPC_OK)
+			share = r->view_share; /* keep the current share */
+		free(r);
+	}
+	rc = spc_set_mode(srv->cache, mode, share);
+	spc_srv_log(srv, SPC_SRV_LOG_INFO, "split_mode %s %.3f: %s", word, share, spc_strerror(rc));
+	if (rc == SPC_OK) {
+		/* Relaxed: a setting stats settings reports; any recent value. */
+		__atomic_store_n(&srv->opt.mode, mode, __ATOMIC_RELAXED);
+		return line(ctx, req, SPC_PROTO_OK);
+	}
+	return line(ctx, req, rc == SPC_ETIMEDOUT
+			      ? "SERVER_ERROR the shrinking pool could not shed in time\r\n"
+			      : "CLIENT_ERROR bad command line format\r\n");
 }
 
 enum spc_srv_exec spc_srv_exec(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
@@ -303,6 +368,10 @@ enum spc_srv_exec spc_srv_exec(struct spc_srv_ctx *ctx, const struct spc_proto_r
 		return line(ctx, req, SPC_PROTO_OK);
 	case SPC_PROTO_STATS:
 		return spc_srv_exec_stats(ctx, req);
+	case SPC_PROTO_CACHE_MEMLIMIT:
+		return exec_memlimit(ctx, req);
+	case SPC_PROTO_SPLIT_MODE:
+		return exec_split_mode(ctx, req);
 	case SPC_PROTO_QUIT:
 		return SPC_SRV_CLOSE;
 	case SPC_PROTO_MG:

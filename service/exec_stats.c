@@ -66,6 +66,8 @@ static int stats_general(struct spc_srv_ctx *ctx)
 	rc |= stat_u(o, "curr_connections", __atomic_load_n(&srv->curr_conns, __ATOMIC_RELAXED));
 	rc |= stat_u(o, "total_connections", c.total_connections);
 	rc |= stat_u(o, "rejected_connections", c.rejected_connections);
+	rc |= stat_u(o, "auth_cmds", c.auth_cmds);
+	rc |= stat_u(o, "auth_errors", c.auth_errors);
 	rc |= stat_u(o, "cmd_get", c.cmd_get);
 	rc |= stat_u(o, "cmd_set", c.cmd_set);
 	rc |= stat_u(o, "cmd_flush", c.cmd_flush);
@@ -105,6 +107,7 @@ static int stats_settings(struct spc_srv_ctx *ctx)
 {
 	struct spc_server *srv = ctx->srv;
 	struct spc_proto_out *o = ctx->out;
+	enum spc_mode mode;
 	int rc = 0;
 
 	rc |= stat_u(o, "maxbytes", srv->budget);
@@ -113,15 +116,18 @@ static int stats_settings(struct spc_srv_ctx *ctx)
 	rc |= stat_s(o, "view_listen", srv->opt.view_listen);
 	rc |= stat_u(o, "verbosity", (uint64_t)__atomic_load_n(&srv->verbose, __ATOMIC_RELAXED));
 	rc |= stat_u(o, "num_threads", srv->nworkers);
-	rc |= stat_s(o, "evictions", "on");
-	rc |= stat_s(o, "cas_enabled", "yes");
+	rc |= stat_s(o, "evictions", srv->opt.no_evict ? "off" : "on");
+	rc |= stat_s(o, "cas_enabled", srv->opt.no_cas ? "no" : "yes");
+	rc |= stat_s(o, "flush_enabled", srv->opt.no_flush ? "no" : "yes");
+	rc |= stat_s(o, "auth_enabled_ascii", srv->auth ? "yes" : "no");
 	rc |= stat_u(o, "item_size_max", srv->opt.item_max);
 	rc |= stat_u(o, "idle_time", srv->opt.idle_timeout_s);
 	rc |= stat_u(o, "max_line", srv->opt.line_max);
 	rc |= stat_u(o, "max_output", srv->opt.out_max);
 	rc |= stat_s(o, "binding_protocol", "ascii");
-	rc |= stat_s(o, "mode", srv->opt.mode == SPC_MODE_INDEXER ? "indexer"
-			      : srv->opt.mode == SPC_MODE_VIEW ? "view" : "split");
+	mode = __atomic_load_n(&srv->opt.mode, __ATOMIC_RELAXED); /* split_mode changes it */
+	rc |= stat_s(o, "mode", mode == SPC_MODE_INDEXER ? "indexer"
+			      : mode == SPC_MODE_VIEW ? "view" : "split");
 	return rc ? SPC_ENOMEM : SPC_OK;
 }
 
@@ -224,6 +230,7 @@ enum spc_srv_exec spc_srv_exec_stats(struct spc_srv_ctx *ctx, const struct spc_p
 	} else if (arg_is(a, n, "workers")) {
 		rc = stats_workers(ctx);
 	} else if (arg_is(a, n, "reset")) {
+		spc_srv_stats_reset(ctx->srv);
 		return ok_or_close(spc_proto_puts(ctx->out, SPC_PROTO_RESET));
 	} else if (arg_is(a, n, "items") || arg_is(a, n, "slabs") || arg_is(a, n, "sizes") ||
 		   arg_is(a, n, "conns")) {

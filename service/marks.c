@@ -20,7 +20,8 @@
  * one compare-and-swap: the win token is claimed by exactly one caller.
  *
  * The table is 1 MiB of the service's own memory, outside the pools'
- * budgets, fixed at start.
+ * budgets, fixed at start. Under -C every item reads with cas 0: cas 0
+ * is never tracked (every item reads as unknown, every claim wins).
  */
 #include "service/marks.h"
 
@@ -69,7 +70,7 @@ bool spc_srv_marks_get(const struct spc_srv_marks *t, uint64_t cas, struct spc_s
 {
 	/* Relaxed: the word is read whole; marks are hints about an item
 	 * whose value the caller read under the cache's own ordering. */
-	uint64_t w = __atomic_load_n(slot_of(t, cas), __ATOMIC_RELAXED);
+	uint64_t w = cas ? __atomic_load_n(slot_of(t, cas), __ATOMIC_RELAXED) : 0;
 
 	out->marks = 0;
 	out->atime = 0;
@@ -87,6 +88,9 @@ static bool update(struct spc_srv_marks *t, uint64_t cas, uint64_t fresh,
 		   uint64_t (*f)(uint64_t w, uint64_t arg), uint64_t arg, uint64_t *before)
 {
 	uint64_t *p = slot_of(t, cas);
+
+	if (cas == 0)
+		return false; /* -C: items have no identity to keep marks by */
 	/* Relaxed load and CAS: the slot's one word is the whole state, and
 	 * no other memory is published through it; the RMW alone makes the
 	 * win-token claim exclusive. */

@@ -7,7 +7,8 @@
  * A fixed table indexed by the item's cas. Every store gives an item a
  * new cas from one counter, so the table holds the marks of the most
  * recently written items; an older item whose slot was taken reads as
- * unknown (never fetched, not stale, no token sent).
+ * unknown (never fetched, not stale, no token sent), and so does every
+ * item under -C (cas 0).
  */
 #ifndef SPC_SRV_MARKS_H
 #define SPC_SRV_MARKS_H

@@ -366,6 +366,24 @@ static enum spc_proto_status parse_classic(const struct spc_proto_line *l,
 		if (!num_u32(&l->tok[1], &req->verbosity))
 			return spc_proto_fail(req, spc_proto_e_format, SPC_PROTO_CONTINUE);
 		break;
+	case SPC_PROTO_CACHE_MEMLIMIT:
+		/* memcached 1.6.18: ERROR for a missing or bad number, words
+		 * after the number ignored unless the last is noreply */
+		if (nt < 2 || !spc_proto_num_u64(&l->tok[1], &req->delta))
+			return spc_proto_fail(req, spc_proto_e_error, SPC_PROTO_CONTINUE);
+		req->noreply = nt > 2 && noreply_last(l);
+		req->silent = req->noreply;
+		break;
+	case SPC_PROTO_SPLIT_MODE:
+		if (nt < 2 || nt > 4)
+			return spc_proto_fail(req, spc_proto_e_error, SPC_PROTO_CONTINUE);
+		req->noreply = nt > 2 && noreply_last(l);
+		req->silent = req->noreply;
+		req->keys = l->tok[1].p;
+		req->keys_len = (size_t)(l->tok[nt - 1 - (req->noreply ? 1 : 0)].p +
+					 l->tok[nt - 1 - (req->noreply ? 1 : 0)].n - l->tok[1].p);
+		req->nkeys = (uint32_t)(nt - 1 - (req->noreply ? 1 : 0));
+		break;
 	case SPC_PROTO_STATS:
 		if (nt > 1) {
 			req->keys = l->tok[1].p;
@@ -396,6 +414,7 @@ static const struct {
 	{ "stats", SPC_PROTO_STATS }, { "quit", SPC_PROTO_QUIT }, { "mg", SPC_PROTO_MG },
 	{ "ms", SPC_PROTO_MS }, { "md", SPC_PROTO_MD }, { "ma", SPC_PROTO_MA },
 	{ "mn", SPC_PROTO_MN }, { "me", SPC_PROTO_ME },
+	{ "cache_memlimit", SPC_PROTO_CACHE_MEMLIMIT }, { "split_mode", SPC_PROTO_SPLIT_MODE },
 };
 
 const char *spc_proto_cmd_name(enum spc_proto_cmd cmd)

@@ -7,7 +7,7 @@
  * connection's input bytes and says what the client asked for (or which
  * error line memcached 1.6 would answer and what it would do next); the
  * reply writers append memcached's exact reply bytes to a caller-provided
- * growable buffer. No function keeps state between calls (STYLE.md 13), so
+ * growable buffer. No function keeps state between calls (docs/style.md 13), so
  * any number of connections and threads may use the module at once.
  *
  * The reference for every byte is memcached 1.6.18 (Debian); see
@@ -64,7 +64,9 @@ enum spc_proto_cmd {
 	SPC_PROTO_FLUSH_ALL, SPC_PROTO_VERSION, SPC_PROTO_VERBOSITY,
 	SPC_PROTO_STATS, SPC_PROTO_QUIT,
 	SPC_PROTO_MG, SPC_PROTO_MS, SPC_PROTO_MD, SPC_PROTO_MA, SPC_PROTO_MN,
-	SPC_PROTO_ME
+	SPC_PROTO_ME,
+	SPC_PROTO_CACHE_MEMLIMIT, /* cache_memlimit <MiB> [noreply]: delta */
+	SPC_PROTO_SPLIT_MODE      /* split_mode <mode> [<share>] [noreply]: keys */
 };
 
 enum spc_proto_status {
@@ -116,14 +118,15 @@ struct spc_proto_req {
 	/* the key (first key of get/gets/gat/gats) */
 	const char *key; size_t klen;
 	/* get/gets/gat/gats: every key, separated by one or more spaces;
-	 * iterate with spc_proto_next_key(). stats: its arguments, raw. */
+	 * iterate with spc_proto_next_key(). stats, split_mode: the
+	 * arguments, raw (split_mode: without a trailing noreply). */
 	const char *keys; size_t keys_len; uint32_t nkeys;
 
 	uint32_t flags;       /* storage: client flags */
 	int32_t exptime;      /* storage, touch, gat(s), flush_all delay */
 	bool has_exptime;     /* flush_all: a delay was given */
 	uint64_t cas;         /* cas: unique */
-	uint64_t delta;       /* incr/decr */
+	uint64_t delta;       /* incr/decr; cache_memlimit: MiB */
 	uint32_t verbosity;   /* verbosity level */
 	const char *data; size_t bytes; /* storage, ms: the value (no \r\n) */
 

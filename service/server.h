@@ -2,7 +2,10 @@
 /*
  * service/server.h: splitcached's parts and what they share.
  *
- *   splitcached.c  options, the cache, listeners, signals, start and stop
+ *   splitcached.c  the cache, listeners, signals, start and stop
+ *   options.c      the command line (memcached's options and ours)
+ *   auth.c         -Y: memcached's ASCII authentication file
+ *   startup.c      -d, -P, -r, -k, -u and the hash seed
  *   worker.c       one epoll loop per thread: accept, read, write, timeouts
  *   exec.c         classic text commands against the item layer
  *   exec_meta.c    meta commands (mg ms md ma mn me)
@@ -32,8 +35,10 @@
 #define SPC_SRV_MAX_LISTENERS 4
 #define SPC_SRV_ADDR_MAX 256
 
-/* Log levels as -v counts them. */
-enum spc_srv_log { SPC_SRV_LOG_ERR = 0, SPC_SRV_LOG_INFO = 1, SPC_SRV_LOG_DEBUG = 2 };
+/* Log levels as -v counts them; warnings are printed always, as errors. */
+enum spc_srv_log {
+	SPC_SRV_LOG_ERR = 0, SPC_SRV_LOG_INFO = 1, SPC_SRV_LOG_DEBUG = 2, SPC_SRV_LOG_WARN = 3
+};
 
 struct spc_srv_options {
 	char index_listen[SPC_SRV_ADDR_MAX]; /* "host:port" or "unix:/path"; "" none */
@@ -47,10 +52,75 @@ struct spc_srv_options {
 	size_t line_max;           /* longest request line without its end */
 	size_t out_max;            /* per-connection pending output cap */
 	enum spc_mode mode;
+	bool mode_set;             /* --mode given (else from the listeners) */
 	double view_share;
 	int verbose;               /* -v count */
 	bool allow_remote;         /* bind a non-loopback address */
+	unsigned unix_mask;        /* -a: mode of a unix socket file */
+	unsigned backlog;          /* -b */
+	unsigned reads_per_event;  /* -R */
+	const char *pid_file;      /* -P */
+	const char *user;          /* -u */
+	const char *auth_file;     /* -Y */
+	bool daemon;               /* -d */
+	bool core_dumps;           /* -r */
+	bool lock_memory;          /* -k */
+	bool prefault;             /* -L */
+	bool no_cas;               /* -C */
+	bool no_evict;             /* -M */
+	bool no_flush;             /* -F */
+	uint64_t hash_seed;        /* --hash-seed */
+	bool hash_seed_set;        /* else a random seed */
 };
+
+/* Fills *o with the defaults. Context: main thread. */
+void spc_srv_options_default(struct spc_srv_options *o);
+/* Parses the command line (options.c); may print --help/--version and
+ * exit 0. Returns 0, or the exit status of a usage error (64, the
+ * message already printed). Ownership: *o points into argv. Context:
+ * main thread, once. */
+int spc_srv_options_parse(int argc, char **argv, struct spc_srv_options *o);
+
+/* ---- start-up steps (startup.c) ---------------------------------------- */
+
+struct spc_server;
+
+/* p, or p made absolute under the working directory (into buf) so that
+ * it names the same file after -d's chdir("/"). Context: main thread. */
+const char *spc_srv_keep_path(const char *p, char *buf, size_t cap);
+/* -d: daemon(3). Returns 0, -1 (logged). Context: main, before threads. */
+int spc_srv_detach(struct spc_server *srv);
+/* -P: writes the pid. Returns 0, -1 (logged). Context: main thread. */
+int spc_srv_write_pid_file(struct spc_server *srv, const char *path);
+/* -r: raises the core limit; a failure is a warning. Context: main. */
+void spc_srv_raise_core(struct spc_server *srv);
+/* -k: mlockall as pages are touched; a failure is a warning. Context:
+ * main thread, before the cache opens. */
+void spc_srv_lock_memory(struct spc_server *srv);
+/* --hash-seed, else 64 bits from getrandom. Context: main thread. */
+uint64_t spc_srv_hash_seed(struct spc_server *srv);
+/* -u: as root, switches every thread to the user (not root: ignored).
+ * Returns 0, -1 (logged). Context: main thread, after bind and open. */
+int spc_srv_drop_privileges(struct spc_server *srv);
+/* -Y: loads srv->auth. Returns 0, -1 (logged). Context: main thread. */
+int spc_srv_load_auth(struct spc_server *srv);
+
+/* ---- -Y authentication (auth.c) ------------------------------------------ */
+
+struct spc_srv_auth; /* the user:password pairs of the file */
+
+/* Reads memcached's auth file: "user:password" lines. Returns SPC_OK,
+ * SPC_EINVAL (no valid line), SPC_ENOMEM, SPC_ESYS (cannot read: errno
+ * kept). Ownership: *out freed with spc_srv_auth_free. Context: main. */
+int spc_srv_auth_load(const char *path, struct spc_srv_auth **out);
+void spc_srv_auth_free(struct spc_srv_auth *a);
+/* Checks a "user password" token (the data of the authenticating set).
+ * Returns the reply memcached sends: "STORED\r\n",
+ * "CLIENT_ERROR authentication failure\r\n" or "CLIENT_ERROR bad
+ * authentication token format\r\n"; *ok tells success. Context: any
+ * thread (the table is read-only once loaded). */
+const char *spc_srv_auth_check(const struct spc_srv_auth *a, const char *tok, size_t len,
+			       bool *ok);
 
 /* Counters of one worker; written by it alone (relaxed atomics so the
  * stats reader in another worker sees whole values). */
@@ -61,6 +131,7 @@ struct spc_srv_counters {
 	uint64_t bytes_read, bytes_written, total_connections, rejected_connections;
 	uint64_t conns_closed_output, conns_closed_idle;
 	uint64_t conns_handed_off; /* accepted here, given to a less loaded worker */
+	uint64_t auth_cmds, auth_errors; /* -Y */
 };
 
 struct spc_srv_listener {
@@ -87,9 +158,14 @@ struct spc_server {
 	int stopping;                /* atomic: stop accepting, drain, exit */
 	int verbose;                 /* atomic: current log level (verbosity) */
 	uint64_t flush_at[SPC_POOL_COUNT]; /* atomic: delayed flush deadline, 0 none */
+	struct spc_srv_auth *auth;   /* -Y; NULL: no authentication */
+	pthread_mutex_t reset_mu;    /* guards reset_base */
+	struct spc_srv_counters reset_base; /* the sums at the last stats reset */
 };
 
-/* Logs one line on stderr when level <= the server's verbosity. */
+/* Logs one line on stderr, "<UTC time> splitcached[<pid>]: <level>: <text>",
+ * when level <= the server's verbosity (errors and warnings: always).
+ * Context: any thread. */
 void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -120,6 +196,10 @@ unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i);
 const struct spc_srv_counters *spc_srv_worker_counters(struct spc_server *srv, unsigned i);
 /* Sums every worker's counters into *out. Context: any thread. */
 void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out);
+/* stats reset: from now on spc_srv_counters_sum counts from zero (the
+ * per-worker counters of "stats workers" are not reset), and the cache's
+ * counters too (spc_stats_reset). Context: any thread. */
+void spc_srv_stats_reset(struct spc_server *srv);
 
 /* ---- one connection's requests (exec.c, exec_meta.c) ------------------ */
 

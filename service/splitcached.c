@@ -2,29 +2,37 @@
 /*
  * splitcached: the cache as a memcached-protocol service.
  *
- *   splitcached [--index-listen ADDR] [--view-listen ADDR] [--port-file FILE]
- *               [-m SIZE] [-c N] [-I SIZE] [-t N] [--idle-timeout S]
- *               [--max-line N] [--max-output SIZE] [--mode M] [--view-share F]
- *               [--allow-remote] [-v|-vv]
+ *   splitcached [memcached 1.6's options] [--index-listen ADDR]
+ *               [--view-listen ADDR] [--port-file FILE] [--mode M] ...
  *
- * One listener per pool (index on 127.0.0.1:11211, view on 127.0.0.1:11212
- * by default); ADDR is host:port, [v6]:port, unix:/path or "none". Port 0
- * picks a free port; --port-file writes the bound addresses ("index ADDR",
- * "view ADDR", one a line) once the listeners are up, so tests and scripts
- * learn them. docs/service.md has every flag.
+ * options.c reads the command line (memcached's options, and ours);
+ * docs/service.md maps every memcached option. One listener per pool
+ * (index on 127.0.0.1:11211, view on 127.0.0.1:11212 by default; with
+ * memcached's -p/-l/-s only the index pool's); ADDR is host:port,
+ * [v6]:port, unix:/path or "none". --port-file writes the bound addresses
+ * ("index ADDR", "view ADDR", one a line) once the listeners are up.
  *
- * Start-up: block the stop signals in every thread (set before spc_open,
- * so the library's threads inherit the mask), open the cache, print the
- * memory report and the listeners on stdout, bind, start the workers.
- * The main thread then waits for SIGTERM or SIGINT, once a second running
- * delayed flush_all deadlines. On a signal: the workers stop accepting,
- * finish what is in flight and close; the cache is closed; exit 0.
+ * Start-up, in this order: block the stop signals (before any thread, so
+ * every thread inherits the mask); raise the descriptor and core limits;
+ * load the -Y file; bind the listeners (as the starting user: a port
+ * below 1024 works as root); -d: detach (before any thread exists);
+ * -P: write the pid file; -k: lock memory; open the cache (its threads
+ * start here) with a random hash seed unless --hash-seed; -u: drop to
+ * the user; print the memory report and the listeners on stdout; start
+ * the workers. The main thread then waits for SIGTERM or SIGINT, once a
+ * second running delayed flush_all deadlines. On a signal: the workers
+ * stop accepting, finish what is in flight and close; the cache is
+ * closed; the pid file removed; exit 0.
  *
- * Exit status: 0 after a signal, 2 for a bad argument, 1 when the cache or
- * a listener cannot be set up.
+ * Log lines on stderr: "<UTC time> splitcached[<pid>]: <level>: <text>".
+ *
+ * Exit status: 0 after a signal, 64 for a usage error (an unknown or
+ * unsupported option, a bad value), 1 when the cache, a listener or the
+ * user switch cannot be set up.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,187 +41,51 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "service/cli.h"
 #include "service/server.h"
 
-#define DEFAULT_INDEX_LISTEN "127.0.0.1:11211"
-#define DEFAULT_VIEW_LISTEN "127.0.0.1:11212"
-#define DEFAULT_MAX_CONNS 1024
-#define DEFAULT_THREADS 4
-#define DEFAULT_OUT_MAX (8u << 20)
-#define DEFAULT_LINE_MAX 2048
-#define ITEM_MIN 1024                 /* memcached's -I bounds */
-#define ITEM_MAX (1024u << 20)
-#define THREADS_MAX 256
-#define LISTEN_BACKLOG 1024
 #define REPORT_CAP (1u << 16)
 #define FDS_RESERVED 64               /* listeners, logs, the library's files */
 
-static const char usage[] =
-	"usage: splitcached [options]\n"
-	"  --index-listen ADDR   index pool listener (default " DEFAULT_INDEX_LISTEN ")\n"
-	"  --view-listen ADDR    view pool listener (default " DEFAULT_VIEW_LISTEN ")\n"
-	"                        ADDR: host:port, [v6]:port, unix:/path, none; port 0: any\n"
-	"  --port-file FILE      write the bound addresses there once listening\n"
-	"  -m, --memory SIZE     memory budget (plain number: MiB; 512M, 2G; default: detect)\n"
-	"  -c, --max-conns N     most connections at once (default 1024)\n"
-	"  -I, --max-item SIZE   item size limit (default 1m, 1k..1024m)\n"
-	"  -t, --threads N       worker threads (default 4)\n"
-	"  --idle-timeout S      close connections idle for S seconds (default 0: never)\n"
-	"  --max-line N          longest request line (default 2048)\n"
-	"  --max-output SIZE     pending output per connection before it is closed (8M)\n"
-	"  --mode M              indexer, view or split (default split)\n"
-	"  --view-share F        view pool share in split mode (default 0.5)\n"
-	"  --allow-remote        allow non-loopback listen addresses\n"
-	"  -v, -vv               more log: stop, capped connections (-v); idle closes,\n"
-	"                        refused stores (-vv)\n"
-	"  -V, --version         print the version\n";
-
 void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
 {
-	static const char *const names[] = { "error", "info", "debug" };
-	char line[512];
+	char line[512], when[40];
+	struct timespec ts;
+	struct tm tm;
+	const char *name = level == SPC_SRV_LOG_ERR ? "error"
+			   : level == SPC_SRV_LOG_WARN ? "warning"
+			   : level == SPC_SRV_LOG_INFO ? "info" : "debug";
+	int need = level == SPC_SRV_LOG_WARN ? 0 : (int)level;
 	va_list ap;
 
-	if (srv && (int)level > __atomic_load_n(&srv->verbose, __ATOMIC_RELAXED))
+	/* Relaxed: the verbosity is a setting; any recent value will do. */
+	if (srv && need > __atomic_load_n(&srv->verbose, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "splitcached: %s: %s\n", names[level], line);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* One fprintf per line: stdio locks the stream, lines never mix. */
+	fprintf(stderr, "%s.%03ldZ splitcached[%d]: %s: %s\n", when, ts.tv_nsec / 1000000L,
+		(int)getpid(), name, line);
 }
 
-/* The library's log sink: warnings and errors always, info at -v. */
+/* The library's log sink: errors and warnings always (as what they are),
+ * info at -v, debug at -vv. */
 static void lib_log(void *arg, enum spc_log_level level, const char *message)
 {
 	struct spc_server *srv = arg;
-	enum spc_srv_log l = level <= SPC_LOG_WARN ? SPC_SRV_LOG_ERR
+	enum spc_srv_log l = level == SPC_LOG_ERROR ? SPC_SRV_LOG_ERR
+			     : level == SPC_LOG_WARN ? SPC_SRV_LOG_WARN
 			     : level == SPC_LOG_INFO ? SPC_SRV_LOG_INFO : SPC_SRV_LOG_DEBUG;
 
 	spc_srv_log(srv, l, "cache: %s", message);
-}
-
-static int bad(const char *what, const char *arg)
-{
-	fprintf(stderr, "splitcached: %s%s%s (try --help)\n", what, arg ? ": " : "",
-		arg ? arg : "");
-	return 2;
-}
-
-static bool parse_uint(const char *v, unsigned long long max, unsigned long long *out)
-{
-	char *end = NULL;
-
-	if (!*v || *v == '-' || *v == '+')
-		return false;
-	errno = 0;
-	*out = strtoull(v, &end, 10);
-	return !errno && end && !*end && *out <= max;
-}
-
-/* -m: a plain number is MiB (memcached), else spc_parse_size. */
-static bool parse_budget(const char *v, uint64_t *out)
-{
-	unsigned long long mib;
-
-	if (parse_uint(v, UINT64_MAX >> 20, &mib)) {
-		*out = (uint64_t)mib << 20;
-		return mib > 0;
-	}
-	return spc_parse_size(v, out) == SPC_OK && *out > 0;
-}
-
-static void options_default(struct spc_srv_options *o)
-{
-	memset(o, 0, sizeof *o);
-	snprintf(o->index_listen, sizeof o->index_listen, "%s", DEFAULT_INDEX_LISTEN);
-	snprintf(o->view_listen, sizeof o->view_listen, "%s", DEFAULT_VIEW_LISTEN);
-	o->max_conns = DEFAULT_MAX_CONNS;
-	o->item_max = 1u << 20;
-	o->threads = DEFAULT_THREADS;
-	o->line_max = DEFAULT_LINE_MAX;
-	o->out_max = DEFAULT_OUT_MAX;
-	o->mode = SPC_MODE_SPLIT;
-	o->view_share = 0.5;
-}
-
-static int parse_args(int argc, char **argv, struct spc_srv_options *o)
-{
-	unsigned long long n;
-	uint64_t sz;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		const char *v;
-
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(usage, stdout);
-			exit(0);
-		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
-			printf("splitcached %s\n", SPC_SRV_VERSION);
-			exit(0);
-		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "-vv")) {
-			o->verbose += (int)strlen(argv[i]) - 1;
-		} else if (!strcmp(argv[i], "--allow-remote")) {
-			o->allow_remote = true;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--index-listen"))) {
-			if (!*v || strlen(v) >= sizeof o->index_listen)
-				return bad("--index-listen needs an address", v);
-			snprintf(o->index_listen, sizeof o->index_listen, "%s", v);
-		} else if ((v = spc_cli_value(argc, argv, &i, "--view-listen"))) {
-			if (!*v || strlen(v) >= sizeof o->view_listen)
-				return bad("--view-listen needs an address", v);
-			snprintf(o->view_listen, sizeof o->view_listen, "%s", v);
-		} else if ((v = spc_cli_value(argc, argv, &i, "--port-file"))) {
-			if (!*v)
-				return bad("--port-file needs a file name", NULL);
-			o->port_file = v;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--memory")) ||
-			   (v = spc_cli_value(argc, argv, &i, "-m"))) {
-			if (!parse_budget(v, &o->budget))
-				return bad("-m is not a size", v);
-		} else if ((v = spc_cli_value(argc, argv, &i, "--max-conns")) ||
-			   (v = spc_cli_value(argc, argv, &i, "-c"))) {
-			if (!parse_uint(v, UINT32_MAX, &n) || n == 0)
-				return bad("-c is not a positive number", v);
-			o->max_conns = (unsigned)n;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--max-item")) ||
-			   (v = spc_cli_value(argc, argv, &i, "-I"))) {
-			if (spc_parse_size(v, &sz) != SPC_OK || sz < ITEM_MIN || sz > ITEM_MAX)
-				return bad("-I must be a size from 1k to 1024m", v);
-			o->item_max = (size_t)sz;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--threads")) ||
-			   (v = spc_cli_value(argc, argv, &i, "-t"))) {
-			if (!parse_uint(v, THREADS_MAX, &n) || n == 0)
-				return bad("-t must be 1..256", v);
-			o->threads = (unsigned)n;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--idle-timeout"))) {
-			if (!parse_uint(v, UINT32_MAX, &n))
-				return bad("--idle-timeout is not a number of seconds", v);
-			o->idle_timeout_s = (unsigned)n;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--max-line"))) {
-			if (!parse_uint(v, 1u << 20, &n) || n < SPC_PROTO_KEY_MAX + 16)
-				return bad("--max-line must be 266..1048576", v);
-			o->line_max = (size_t)n;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--max-output"))) {
-			if (spc_parse_size(v, &sz) != SPC_OK || sz == 0 || sz > SIZE_MAX / 4)
-				return bad("--max-output is not a size", v);
-			o->out_max = (size_t)sz;
-		} else if ((v = spc_cli_value(argc, argv, &i, "--mode"))) {
-			if (!spc_cli_mode(v, &o->mode))
-				return bad("--mode must be indexer, view or split", v);
-		} else if ((v = spc_cli_value(argc, argv, &i, "--view-share"))) {
-			if (!spc_cli_share(v, &o->view_share))
-				return bad("--view-share must be a number strictly between 0 and 1", v);
-		} else {
-			return bad("unknown argument", argv[i]);
-		}
-	}
-	return 0;
 }
 
 /* ---- listeners ------------------------------------------------------------ */
@@ -233,7 +105,7 @@ static bool is_loopback(const struct sockaddr *sa)
 	return false;
 }
 
-static int listen_unix(struct spc_srv_listener *l, const char *path)
+static int listen_unix(struct spc_srv_listener *l, const char *path, const struct spc_srv_options *o)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -248,7 +120,7 @@ static int listen_unix(struct spc_srv_listener *l, const char *path)
 		return -errno;
 	unlink(path); /* a stale socket file of an earlier run */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0 ||
-	    listen(fd, LISTEN_BACKLOG) != 0) {
+	    chmod(path, o->unix_mask) != 0 || listen(fd, (int)o->backlog) != 0) {
 		int e = errno;
 
 		close(fd);
@@ -288,7 +160,7 @@ static bool split_hostport(const char *a, char *host, size_t hcap, const char **
 	return true;
 }
 
-static int listen_tcp(struct spc_srv_listener *l, const char *a, bool allow_remote)
+static int listen_tcp(struct spc_srv_listener *l, const char *a, const struct spc_srv_options *o)
 {
 	struct addrinfo hints, *res = NULL;
 	struct sockaddr_storage ss;
@@ -306,7 +178,7 @@ static int listen_tcp(struct spc_srv_listener *l, const char *a, bool allow_remo
 	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (rc != 0 || !res)
 		return -EADDRNOTAVAIL;
-	if (!allow_remote && !is_loopback(res->ai_addr)) {
+	if (!o->allow_remote && !is_loopback(res->ai_addr)) {
 		freeaddrinfo(res);
 		return -EPERM;
 	}
@@ -317,7 +189,7 @@ static int listen_tcp(struct spc_srv_listener *l, const char *a, bool allow_remo
 		return rc;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, (int)o->backlog) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
 		rc = -errno;
 		close(fd);
@@ -349,8 +221,8 @@ static int open_listener(struct spc_server *srv, enum spc_pool_id pool, const ch
 	if (!strcmp(addr, "none"))
 		return 0;
 	l->pool = pool;
-	rc = !strncmp(addr, "unix:", 5) ? listen_unix(l, addr + 5)
-					: listen_tcp(l, addr, srv->opt.allow_remote);
+	rc = !strncmp(addr, "unix:", 5) ? listen_unix(l, addr + 5, &srv->opt)
+					: listen_tcp(l, addr, &srv->opt);
 	if (rc != 0) {
 		spc_srv_log(srv, SPC_SRV_LOG_ERR, "cannot listen on %s: %s%s", addr, strerror(-rc),
 			    rc == -EPERM ? " (not a loopback address: --allow-remote)" : "");
@@ -408,6 +280,8 @@ static int open_cache(struct spc_server *srv)
 	cfg.mode = srv->opt.mode;
 	cfg.view_share = srv->opt.view_share;
 	cfg.max_item_bytes = (uint32_t)srv->opt.item_max;
+	cfg.prefault = srv->opt.prefault;
+	cfg.hash_seed = srv->opt.hash_seed;
 	cfg.log = lib_log;
 	cfg.log_arg = srv;
 	rc = spc_open(&cfg, &srv->cache);
@@ -416,6 +290,9 @@ static int open_cache(struct spc_server *srv)
 		return rc;
 	}
 	rc = spc_srv_store_init(&srv->store, srv->cache);
+	srv->store.no_cas = srv->opt.no_cas;
+	srv->store.no_evict = srv->opt.no_evict;
+	srv->store.no_evict_pct = cfg.low_watermark_pct;
 	if (rc != SPC_OK) {
 		spc_close(srv->cache);
 		srv->cache = NULL;
@@ -453,7 +330,7 @@ static void raise_nofile(struct spc_server *srv)
 		return;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-		spc_srv_log(srv, SPC_SRV_LOG_ERR,
+		spc_srv_log(srv, SPC_SRV_LOG_WARN,
 			    "file descriptor limit %llu is below -c %u: connections past it are refused",
 			    (unsigned long long)rl.rlim_cur, srv->opt.max_conns);
 }
@@ -493,6 +370,8 @@ static void wait_for_stop(struct spc_server *srv, const sigset_t *stop)
 int main(int argc, char **argv)
 {
 	struct spc_server *srv = calloc(1, sizeof *srv);
+	char pid_buf[PATH_MAX + 8], port_buf[PATH_MAX + 8];
+	const char *pid_path = NULL;
 	sigset_t stop;
 	int rc, status = 1;
 
@@ -500,8 +379,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "splitcached: out of memory\n");
 		return 1;
 	}
-	options_default(&srv->opt);
-	rc = parse_args(argc, argv, &srv->opt);
+	pthread_mutex_init(&srv->reset_mu, NULL);
+	spc_srv_options_default(&srv->opt);
+	rc = spc_srv_options_parse(argc, argv, &srv->opt);
 	if (rc) {
 		free(srv);
 		return rc;
@@ -516,6 +396,8 @@ int main(int argc, char **argv)
 		spc_srv_log(srv, SPC_SRV_LOG_INFO, "--max-output raised to %zu (an item must fit)",
 			    srv->opt.out_max);
 	}
+	srv->opt.port_file = spc_srv_keep_path(srv->opt.port_file, port_buf, sizeof port_buf);
+	pid_path = spc_srv_keep_path(srv->opt.pid_file, pid_buf, sizeof pid_buf);
 
 	/* Before any thread exists, so every thread inherits the mask. */
 	sigemptyset(&stop);
@@ -525,7 +407,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	raise_nofile(srv);
-	if (open_cache(srv) != SPC_OK)
+	if (srv->opt.core_dumps)
+		spc_srv_raise_core(srv);
+	if (spc_srv_load_auth(srv) != 0)
 		goto out_free;
 	if (open_listener(srv, SPC_POOL_INDEX, srv->opt.index_listen) != 0 ||
 	    open_listener(srv, SPC_POOL_VIEW, srv->opt.view_listen) != 0)
@@ -534,25 +418,44 @@ int main(int argc, char **argv)
 		spc_srv_log(srv, SPC_SRV_LOG_ERR, "no listener (both addresses are none)");
 		goto out_listeners;
 	}
+	if (srv->opt.daemon && spc_srv_detach(srv) != 0)
+		goto out_listeners;
+	if (pid_path && spc_srv_write_pid_file(srv, pid_path) != 0)
+		pid_path = NULL;
+	if (srv->opt.lock_memory)
+		spc_srv_lock_memory(srv);
+	srv->opt.hash_seed = spc_srv_hash_seed(srv);
+	/* The value itself: the library's debug line (-vv), as it took it. */
+	spc_srv_log(srv, SPC_SRV_LOG_INFO, "hash seed: %s",
+		    srv->opt.hash_seed_set ? "--hash-seed" : "random (getrandom)");
+	if (open_cache(srv) != SPC_OK)
+		goto out_listeners;
+	if (spc_srv_drop_privileges(srv) != 0)
+		goto out_cache;
 	print_report(srv);
 	if (spc_srv_workers_start(srv) != SPC_OK) {
 		spc_srv_log(srv, SPC_SRV_LOG_ERR, "cannot start the worker threads");
-		goto out_listeners;
+		goto out_cache;
 	}
 	if (srv->opt.port_file && write_port_file(srv) != 0) {
 		spc_srv_log(srv, SPC_SRV_LOG_ERR, "cannot write %s: %s", srv->opt.port_file,
 			    strerror(errno));
 		spc_srv_workers_stop(srv);
-		goto out_listeners;
+		goto out_cache;
 	}
 	wait_for_stop(srv, &stop);
 	spc_srv_workers_stop(srv);
 	status = 0;
-out_listeners:
-	close_listeners(srv);
+out_cache:
 	spc_srv_store_fini(&srv->store);
 	spc_close(srv->cache);
+out_listeners:
+	close_listeners(srv);
+	if (pid_path)
+		unlink(pid_path);
 out_free:
+	spc_srv_auth_free(srv->auth);
+	pthread_mutex_destroy(&srv->reset_mu);
 	free(srv);
 	return status;
 }

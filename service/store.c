@@ -24,6 +24,17 @@
  *     SPC_EFULL before the cache is asked, so the pool's maintainer does
  *     not evict everything else while the writer waits for room it can
  *     never have.
+ *  3. -C (no_cas): every item reads with cas 0 and every request that
+ *     names a cas is refused as a mismatch (EXISTS; NOT_FOUND when the
+ *     key is absent), as memcached 1.6.18 -C answers. The library still
+ *     keeps a cas per entry; the compact entry without it is the index
+ *     work's.
+ *  4. -M (no_evict): a store or incr/decr is refused with SPC_EFULL when
+ *     the pool's charged bytes plus the item would pass the low
+ *     watermark, the level the maintainer evicts down to: so the
+ *     maintainer finds nothing to evict for room (expired entries are
+ *     still reclaimed). Writers racing past the check can overshoot it by
+ *     one item each, still below the high watermark.
  */
 #include "service/store.h"
 
@@ -44,6 +55,9 @@
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache)
 {
 	st->cache = cache;
+	st->no_cas = false;
+	st->no_evict = false;
+	st->no_evict_pct = 90;
 	return spc_srv_marks_init(&st->marks);
 }
 
@@ -105,8 +119,11 @@ int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const
 	(void)now; /* the library tests expiry on its own clock */
 	rc = ns->at ? spc_get_at_rcu(st->cache, ns->height, key, klen, &v)
 		    : spc_get_rcu(st->cache, ns->pool, key, klen, &v);
-	if (rc == SPC_OK)
+	if (rc == SPC_OK) {
 		item_of(&v, out);
+		if (st->no_cas)
+			out->cas = 0;
+	}
 	return rc;
 }
 
@@ -190,6 +207,31 @@ bool spc_srv_append_fits(struct spc_srv_store *st, const struct spc_srv_ns *ns, 
 	return fits;
 }
 
+/* SPC_EEXISTS when the key is live, else why not (a request whose cas can
+ * never match: cas 0, or any cas under -C). */
+static int cas_mismatch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+			size_t klen)
+{
+	struct spc_srv_item cur;
+	int rc;
+
+	spc_read_lock(st->cache);
+	rc = spc_srv_get_rcu(st, ns, key, klen, 0, &cur);
+	spc_read_unlock(st->cache);
+	return rc == SPC_OK ? SPC_EEXISTS : rc;
+}
+
+/* -M: false when `bytes` more would take the pool past the level its
+ * maintainer evicts down to. */
+static bool room_without_evicting(struct spc_srv_store *st, enum spc_pool_id pool, size_t bytes)
+{
+	struct spc_stats s;
+
+	if (spc_stats(st->cache, pool, &s) != SPC_OK)
+		return true;
+	return s.charged_bytes + bytes <= s.target_bytes / 100 * st->no_evict_pct;
+}
+
 /* False when `total` bytes exceed the pool's whole target. Asked for
  * large items only (the statistics take a lock). */
 static bool fits_pool(struct spc_srv_store *st, enum spc_pool_id pool, size_t total)
@@ -215,33 +257,42 @@ int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_ns *ns, int mode,
 		uint64_t cas, uint64_t now, uint64_t *cas_out)
 {
 	struct spc_item item = { flags, expiry, cas };
-	struct spc_srv_item cur;
+	int rc;
 
 	(void)now;
 	if (klen + vlen >= LARGE_ITEM && !fits_pool(st, ns->pool, klen + vlen))
 		return SPC_EFULL;
-	if (mode == SPC_STORE_CAS && cas == 0) {
-		/* No entry ever has cas 0: memcached answers EXISTS, or
-		 * NOT_FOUND when the key is absent. */
-		int rc;
-
-		spc_read_lock(st->cache);
-		rc = spc_srv_get_rcu(st, ns, key, klen, 0, &cur);
-		spc_read_unlock(st->cache);
-		return rc == SPC_OK ? SPC_EEXISTS : rc;
-	}
-	return store(st, ns, mode, key, klen, val, vlen, &item, cas_out);
+	/* No entry ever has cas 0: memcached answers EXISTS, or NOT_FOUND
+	 * when the key is absent; under -C no cas ever matches. */
+	if ((mode == SPC_STORE_CAS && (cas == 0 || st->no_cas)) ||
+	    (st->no_cas && cas != 0 && (mode == SPC_STORE_APPEND || mode == SPC_STORE_PREPEND)))
+		return cas_mismatch(st, ns, key, klen);
+	if (st->no_evict && !room_without_evicting(st, ns->pool, klen + vlen))
+		return SPC_EFULL;
+	rc = store(st, ns, mode, key, klen, val, vlen, &item, cas_out);
+	if (st->no_cas && cas_out)
+		*cas_out = 0;
+	return rc;
 }
 
 int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
 		  size_t klen, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
 		  uint64_t *value_out, uint64_t *cas_out)
 {
+	int rc;
+
 	(void)now;
-	if (ns->at)
-		return spc_arith_at(st->cache, ns->height, key, klen, decr, delta, cas_expect,
-				    value_out, cas_out);
-	return spc_arith(st->cache, ns->pool, key, klen, decr, delta, cas_expect, value_out, cas_out);
+	if (st->no_cas && cas_expect)
+		return cas_mismatch(st, ns, key, klen);
+	if (st->no_evict && !room_without_evicting(st, ns->pool, klen + 24))
+		return SPC_EFULL;
+	rc = ns->at ? spc_arith_at(st->cache, ns->height, key, klen, decr, delta, cas_expect,
+				   value_out, cas_out)
+		    : spc_arith(st->cache, ns->pool, key, klen, decr, delta, cas_expect, value_out,
+				cas_out);
+	if (st->no_cas && cas_out)
+		*cas_out = 0;
+	return rc;
 }
 
 int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
@@ -265,6 +316,8 @@ int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const c
 		if (rc == SPC_OK) {
 			item_of(&v, out);
 			out->data = buf;
+			if (st->no_cas)
+				out->cas = 0;
 			return rc;
 		}
 		free(buf);
@@ -278,6 +331,8 @@ int spc_srv_delete(struct spc_srv_store *st, const struct spc_srv_ns *ns, const 
 		   size_t klen, uint64_t cas_expect, uint64_t now)
 {
 	(void)now;
+	if (st->no_cas && cas_expect)
+		return cas_mismatch(st, ns, key, klen);
 	if (!ns->at)
 		return spc_delete_cas(st->cache, ns->pool, key, klen, cas_expect);
 	return spc_delete_at_cas(st->cache, ns->height, key, klen, cas_expect);

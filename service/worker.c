@@ -25,7 +25,7 @@
  *         order, appending replies to one output buffer, then
  *   send  the whole output at once (one send per batch of pipelined
  *         requests), and repeat while there is input, at most
- *         SPC_SRV_READS_PER_EVENT times so one busy client cannot starve
+ *         -R (opt.reads_per_event) times so one busy client cannot starve
  *         the others of its worker. A read that returned less than it
  *         asked for emptied the socket: after its requests are answered
  *         the connection goes back to epoll without a read that could
@@ -78,7 +78,6 @@
 
 #define SPC_SRV_EVENTS 256           /* epoll events taken per wait */
 #define SPC_SRV_TICK_MS 1000          /* idle checks, drain checks */
-#define SPC_SRV_READS_PER_EVENT 16    /* reads per connection per wakeup */
 #define SPC_SRV_ACCEPTS_PER_EVENT 64
 #define SPC_SRV_DRAIN_MS 2000         /* how long shutdown waits for output */
 #define SPC_SRV_IN_INITIAL 16384
@@ -116,6 +115,7 @@ struct conn {
 	struct spc_srv_ctx ctx;
 	struct spc_proto_req req; /* the suspended get */
 	bool suspended, closing, eof, capped, first;
+	bool authed;             /* -Y: authenticated (or no -Y) */
 	uint32_t interest;       /* current epoll events */
 	uint64_t last_active;    /* unix time of the last progress */
 	struct conn *prev, *next;
@@ -261,6 +261,32 @@ static void conn_result(struct conn *c, enum spc_srv_exec r, const struct spc_pr
 	}
 }
 
+/* -Y: what a connection that has not authenticated gets for a request or
+ * a parse error (st); see auth.c for memcached's replies. */
+static void conn_auth(struct conn *c, enum spc_proto_status st, const struct spc_proto_req *req)
+{
+	static const char unauth[] = "CLIENT_ERROR unauthenticated\r\n";
+	const char *reply = unauth;
+
+	c->in_off += req->consumed;
+	if (st == SPC_PROTO_ERROR) {
+		if (req->action == SPC_PROTO_SWALLOW)
+			c->swallow = req->swallow;
+		else if (req->action == SPC_PROTO_CLOSE)
+			c->closing = true;
+	} else if (req->cmd == SPC_PROTO_SET) {
+		bool ok;
+
+		reply = spc_srv_auth_check(c->w->srv->auth, req->data, req->bytes, &ok);
+		spc_srv_count(&c->w->cnt.auth_cmds, 1);
+		if (!ok)
+			spc_srv_count(&c->w->cnt.auth_errors, 1);
+		c->authed = ok;
+	}
+	if (spc_proto_puts(&c->out, reply) != SPC_OK)
+		c->closing = true;
+}
+
 /* Parses and executes every complete request in the input buffer. */
 static void conn_process(struct conn *c)
 {
@@ -289,6 +315,10 @@ static void conn_process(struct conn *c)
 		st = spc_proto_parse(&srv->limits, c->in + c->in_off, avail, &req);
 		if (st == SPC_PROTO_NEED_MORE)
 			break;
+		if (!c->authed) {
+			conn_auth(c, st, &req);
+			continue;
+		}
 		if (st == SPC_PROTO_ERROR) {
 			c->in_off += req.consumed;
 			if (spc_srv_exec_error(&c->ctx, &req) != SPC_SRV_DONE)
@@ -385,7 +415,7 @@ static void conn_run(struct conn *c)
 			goto close;
 		if (c->suspended)
 			continue;
-		if (c->closing || c->eof || drained || reads++ >= SPC_SRV_READS_PER_EVENT)
+		if (c->closing || c->eof || drained || reads++ >= c->w->srv->opt.reads_per_event)
 			break;
 		switch (conn_read(c)) {
 		case RD_SHORT:
@@ -457,6 +487,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 	c->out.grow = out_grow;
 	c->out.arg = c;
 	c->first = true;
+	c->authed = !w->srv->auth;
 	c->ctx.srv = srv;
 	c->ctx.cnt = &w->cnt;
 	c->ctx.pool = l->pool;
@@ -840,18 +871,44 @@ void spc_srv_workers_stop(struct spc_server *srv)
 	srv->nworkers = 0;
 }
 
-void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out)
+/* Every worker's counters summed, as they run. */
+static void counters_raw(struct spc_server *srv, struct spc_srv_counters *out)
 {
 	const size_t n = sizeof *out / sizeof(uint64_t);
+	uint64_t *dst = (uint64_t *)out;
 	unsigned i;
 	size_t j;
 
 	memset(out, 0, sizeof *out);
 	for (i = 0; i < srv->nworkers; i++) {
 		const uint64_t *src = (const uint64_t *)&srv->workers[i].cnt;
-		uint64_t *dst = (uint64_t *)out;
 
 		for (j = 0; j < n; j++)
 			dst[j] += spc_srv_read(&src[j]);
 	}
+}
+
+void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out)
+{
+	const size_t n = sizeof *out / sizeof(uint64_t);
+	const uint64_t *base = (const uint64_t *)&srv->reset_base;
+	uint64_t *dst = (uint64_t *)out;
+	size_t j;
+
+	counters_raw(srv, out);
+	pthread_mutex_lock(&srv->reset_mu);
+	for (j = 0; j < n; j++) /* counters only grow: never below the base */
+		dst[j] = dst[j] > base[j] ? dst[j] - base[j] : 0;
+	pthread_mutex_unlock(&srv->reset_mu);
+}
+
+void spc_srv_stats_reset(struct spc_server *srv)
+{
+	struct spc_srv_counters now;
+
+	counters_raw(srv, &now);
+	pthread_mutex_lock(&srv->reset_mu);
+	srv->reset_base = now;
+	pthread_mutex_unlock(&srv->reset_mu);
+	spc_stats_reset(srv->cache);
 }

@@ -11,7 +11,7 @@
  * process-wide, not per cache, so a thread may outlive every cache.
  *
  * Only the explicit urcu_memb_* names are used, so no mapping macro of
- * <urcu.h> leaks into callers (LIBS.md).
+ * <urcu.h> leaks into callers (docs/libraries.md).
  */
 #ifndef SPC_SYNC_RCU_H
 #define SPC_SYNC_RCU_H
@@ -21,8 +21,8 @@
 #include "base/base.h"
 
 /* Nonzero once this thread is registered with urcu-memb. Thread-local:
- * one of the few process-wide variables the library keeps (DESIGN.md,
- * STYLE.md 13 allows the RCU machinery's own). */
+ * one of the few process-wide variables the library keeps (docs/design.md
+ * "State"; docs/style.md 13 allows the RCU machinery's own). */
 extern __thread int spc_rcu_registered;
 
 /* Registers the calling thread (slow path of spc_rcu_ensure).
@@ -57,7 +57,7 @@ static inline void spc_rcu_read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
-/* Debug-build assertion of the _rcu naming contract (STYLE.md 4). */
+/* Debug-build assertion of the _rcu naming contract (docs/style.md 4). */
 #define SPC_ASSERT_IN_RCU() SPC_DEBUG_CHECK(spc_rcu_registered && urcu_memb_read_ongoing())
 #define SPC_ASSERT_NOT_IN_RCU() \
 	SPC_DEBUG_CHECK(!spc_rcu_registered || !urcu_memb_read_ongoing())

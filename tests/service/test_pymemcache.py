@@ -20,7 +20,7 @@ except ImportError:
     print("skipped: python3-pymemcache is not installed")
     sys.exit(77)
 from pymemcache.exceptions import (MemcacheClientError, MemcacheIllegalInputError,
-                                   MemcacheServerError, MemcacheUnknownCommandError)
+                                   MemcacheServerError)
 
 from svc import Server, TIMEOUT, ask
 
@@ -177,8 +177,14 @@ class Commands(unittest.TestCase):
 
     def test_unknown_command(self):
         self.assertEqual(raw(b"bogus\r\n", end=b"\r\n"), b"ERROR\r\n")
-        with self.assertRaises(MemcacheUnknownCommandError):
+
+    def test_cache_memlimit(self):
+        # memcached's command: lower the limit (OK), never above the budget
+        # the server reserved at start (-m 64 here)
+        self.assertTrue(self.c.cache_memlimit(48))
+        with self.assertRaises(MemcacheServerError):
             self.c.cache_memlimit(100)
+        self.assertTrue(self.c.cache_memlimit(64))
 
 
 class Errors(unittest.TestCase):

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Fail-the-N-th-call over spc_mem_open / use / mode change / spc_mem_close
- * (SQLite's out-of-memory testing, STYLE.md 12): the fault hook counts every
+ * (SQLite's out-of-memory testing, docs/style.md 12): the fault hook counts every
  * call of every site and refuses call N (transient) or call N and all after
  * it (persistent), for N = 1, 2, ... until a run never reaches call N.
  * Every run must end without a crash and without a leak (the ASan build

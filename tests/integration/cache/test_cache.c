@@ -55,6 +55,40 @@ START_TEST(set_get_replace_delete)
 }
 END_TEST
 
+/* spc_stats_reset zeroes the counters and leaves the gauges. */
+START_TEST(stats_reset_counters_not_gauges)
+{
+	struct spc_cache *c = open_cache(16u << 20, _i);
+	char buf[64];
+	struct spc_stats st;
+
+	ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, "k1", 2, "v1", 2), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, "k2", 2, "v2", 2), SPC_OK);
+	ck_assert_int_eq(spc_delete(c, SPC_POOL_INDEX, "k2", 2), SPC_OK);
+	ck_assert_int_eq(get_str(c, SPC_POOL_INDEX, "k1", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(get_str(c, SPC_POOL_INDEX, "zz", buf, sizeof buf), SPC_ENOTFOUND);
+	ck_assert_int_eq(spc_stats_reset(NULL), SPC_EINVAL);
+	ck_assert_int_eq(spc_stats_reset(c), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, -1, &st), SPC_OK);
+	ck_assert_uint_eq(st.hits, 0);
+	ck_assert_uint_eq(st.misses, 0);
+	ck_assert_uint_eq(st.inserts, 0);
+	ck_assert_uint_eq(st.deletes, 0);
+	ck_assert_uint_eq(st.items, 1);            /* a gauge: still one entry */
+	ck_assert_uint_gt(st.charged_bytes, 0);
+	ck_assert_uint_gt(st.target_bytes, 0);
+	/* counting goes on from zero */
+	ck_assert_int_eq(get_str(c, SPC_POOL_INDEX, "k1", buf, sizeof buf), SPC_OK);
+	ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, "k3", 2, "v3", 2), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.hits, 1);
+	ck_assert_uint_eq(st.misses, 0);
+	ck_assert_uint_eq(st.inserts, 1);
+	ck_assert_uint_eq(st.items, 2);
+	spc_close(c);
+}
+END_TEST
+
 START_TEST(add_only_if_absent)
 {
 	struct spc_cache *c = open_cache(16u << 20, _i);
@@ -405,6 +439,7 @@ static Suite *cache_suite(void)
 	/* _i: 0 = maintainer threads, 1 = synchronous maintenance */
 	tcase_add_loop_test(tc, set_get_replace_delete, 0, 2);
 	tcase_add_loop_test(tc, add_only_if_absent, 0, 2);
+	tcase_add_loop_test(tc, stats_reset_counters_not_gauges, 0, 2);
 	tcase_add_test(tc, arguments_and_limits);
 	tcase_add_test(tc, zero_copy_read);
 	tcase_add_loop_test(tc, clear_pool, 0, 2);

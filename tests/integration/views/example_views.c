@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The example of docs/views.md, compiled and run as a test so it cannot
- * rot: an indexer follows a chain, storing each block's entries at its
- * height and then advancing the tip; at height 150 the chain reorganises
+ * rot: an indexer follows a chain, advancing the tip to each block's
+ * height and then storing the block's entries there (stores above the tip
+ * are refused); at height 150 the chain reorganises
  * (blocks 148-150 replaced): lowering the tip drops them at once. A query
  * thread meanwhile reads historical heights with zero-copy reads and the
  * indexer's status from a named API entry. Exits 0 on success.
@@ -26,7 +27,8 @@ static int index_block(uint64_t height, int fork)
 	char val[64];
 
 	snprintf(val, sizeof val, "block %llu fork %d", (unsigned long long)height, fork);
-	/* Stores above the tip are refused, so store first, then advance. */
+	/* Stores above the tip are refused: the caller advances the tip to
+	 * height first, then stores. */
 	return spc_set_at(cache, height, "header", 6, val, strlen(val));
 }
 

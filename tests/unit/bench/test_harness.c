@@ -6,9 +6,11 @@
  *     chi-square bound, determinism, scrambled items in range
  *   - exact LRU: victim order, entry and byte bounds
  *   - trace parsers on small synthetic files (plain, gzip)
- *   - JSON: every key of BENCH.md's schema present, nulls where they do
+ *   - JSON: every key of docs/bench-format.md's schema present, nulls where they do
  *     not apply, and the file parses (python3's json module when present)
- *   - a tiny read-scaling and replay end to end through the scenarios
+ *   - a tiny read-scaling and replay end to end through the scenarios, and
+ *     the mixed scenario with the RocksDB peers (rocksdb-lru, rocksdb-hcc)
+ *     where this build has them (SPC_TEST_HAVE_ROCKSDB)
  */
 #include <check.h>
 #include <math.h>
@@ -400,6 +402,34 @@ START_TEST(test_scenarios_end_to_end)
 	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
 	check_json_file(path);
 	bench_report_free(&r);
+
+#ifdef SPC_TEST_HAVE_ROCKSDB
+	/* the RocksDB peers beside mutex-lru in one run: both built, both open,
+	 * both measured, each with a ratio against mutex-lru */
+	{
+		struct bench_opts m = o;
+		char why[160] = "";
+		ck_assert_msg(bench_sys_rocksdb_lru.available(why, sizeof(why)), "%s", why);
+		ck_assert_msg(bench_sys_rocksdb_hcc.available(why, sizeof(why)), "%s", why);
+		m.n_systems = 0;
+		m.systems[m.n_systems++] = &bench_sys_mutex_lru;
+		m.systems[m.n_systems++] = &bench_sys_rocksdb_lru;
+		m.systems[m.n_systems++] = &bench_sys_rocksdb_hcc;
+		bench_report_init(&r, "mixed");
+		ck_assert_int_eq(bench_scenario_mixed(&m, &r), 0);
+		int seen_lru = 0, seen_hcc = 0;
+		for (size_t i = 0; i < r.n; i++) {
+			const struct bench_row *w = &r.rows[i];
+			ck_assert(w->ops_per_sec.has && w->ops_per_sec.v > 0);
+			seen_lru |= strcmp(w->system, "rocksdb-lru") == 0;
+			seen_hcc |= strcmp(w->system, "rocksdb-hcc") == 0;
+		}
+		ck_assert(seen_lru && seen_hcc);
+		ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+		check_json_file(path);
+		bench_report_free(&r);
+	}
+#endif
 
 	/* replay through the scenario on a small real trace */
 	char trace[512];

