@@ -202,7 +202,7 @@ void spc_config_init(struct spc_config *cfg)
 	cfg->use_env = 1;
 	cfg->mode = SPC_MODE_SPLIT;
 	cfg->view_share = 0.5;
-	cfg->policy = SPC_POLICY_S3FIFO;
+	cfg->policy = SPC_POLICY_STEERED;
 	cfg->hash_seed = UINT64_C(0x5eed5b1dcac4e000); /* fixed: runs repeat */
 	cfg->high_watermark_pct = 95;
 	cfg->low_watermark_pct = 90;

@@ -62,7 +62,7 @@ enum spc_pool_id { SPC_POOL_INDEX = 0, SPC_POOL_VIEW = 1 };
 #define SPC_POOL_COUNT 2
 
 enum spc_mode { SPC_MODE_INDEXER = 0, SPC_MODE_VIEW = 1, SPC_MODE_SPLIT = 2 };
-enum spc_policy { SPC_POLICY_S3FIFO = 0, SPC_POLICY_CLOCK = 1 };
+enum spc_policy { SPC_POLICY_S3FIFO = 0, SPC_POLICY_CLOCK = 1, SPC_POLICY_STEERED = 2 };
 enum spc_log_level { SPC_LOG_ERROR = 0, SPC_LOG_WARN, SPC_LOG_INFO, SPC_LOG_DEBUG };
 
 /* Log sink; message has no trailing newline. Context: called on any
@@ -101,7 +101,7 @@ struct spc_config {
 	enum spc_mode mode;        /* default SPC_MODE_SPLIT */
 	double view_share;         /* split mode, in (0, 1); default 0.5 */
 	int prefault;              /* commit pages up front (default 0) */
-	enum spc_policy policy;    /* default SPC_POLICY_S3FIFO */
+	enum spc_policy policy;    /* default SPC_POLICY_STEERED */
 	uint64_t hash_seed;        /* fixed default; change it for adversarial keys */
 	unsigned high_watermark_pct; /* maintainer starts evicting above (default 95) */
 	unsigned low_watermark_pct;  /* and evicts down to (default 90) % of target */
