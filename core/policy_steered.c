@@ -27,8 +27,9 @@
  *            the most items ever queued). Both are rotating Bloom filters
  *            (core/policy_ghost.c).
  *   target:  s_target, the items S may hold before evictions turn to M;
- *            between P / 20 (at least 1) and P; it starts at a tenth of
- *            the expected items, S3-FIFO's split.
+ *            between P / 20 (at least 1) and P; it starts at that floor
+ *            and follows it up while the cache fills (starting at S3-FIFO's
+ *            tenth measured a little worse: +3.84 points against +3.94).
  *   admit(x):
  *     hash(x) in GS: x was evicted from S and is back: S was too short
  *            for it. x goes to M; s_target += 1.
@@ -128,7 +129,7 @@ int spc_policy_steered_init(struct spc_policy_state *p, size_t expected_items)
 	struct spc_policy_ghost empty;
 
 	memset(&empty, 0, sizeof empty);
-	p->s_target = expected_items / 10 ? expected_items / 10 : 1;
+	p->s_target = 1; /* the floor of an empty cache; it follows the peak */
 	if (spc_policy_ghost_prepare(&p->env, &empty, gs_limit(expected_items), &p->ghost) != SPC_OK)
 		return SPC_ENOMEM;
 	return spc_policy_ghost_prepare(&p->env, &empty, gm_limit(expected_items), &p->mghost);
@@ -150,7 +151,7 @@ size_t spc_policy_steered_target(const struct spc_policy_state *p)
 	return p->s_target;
 }
 
-/* Moves s_target by +grow or -shrink and keeps it within its bounds. */
+/* Moves s_target by +grow or -shrink within its bounds, [floor, peak]. */
 static void steer(struct spc_policy_state *p, size_t grow, size_t shrink)
 {
 	size_t lo = s_floor(p->peak), t = p->s_target;
