@@ -178,12 +178,13 @@ START_TEST(test_steered_dead)
 END_TEST
 
 /* One run of a random stream (keys hit, admitted, evicted over a cache of
- * `cap`), with allocation number fail_at failing when fail_at >= 0. A
+ * CAP items growing to CAP + STEPS / 20), where every fail_every-th admission (none when 0) sees its first
+ * allocation fail. A
  * failed admission must change nothing: size, memory, target, queues;
  * then it is retried and succeeds. Writes the victims' ids into out. */
 static int fault_run(long fail_every, int *out, int cap_out)
 {
-	enum { KEYS = 600, CAP = 100, STEPS = 6000 };
+	enum { KEYS = 900, CAP = 20, STEPS = 6000 };
 	struct fault_counter fc = { .armed = 0, .seen = 0, .fail_at = -1, .failures = 0 };
 	struct spc_env env = { .fault = fault_nth, .fault_arg = &fc };
 	static struct fitem it[KEYS];
@@ -208,8 +209,8 @@ static int fault_run(long fail_every, int *out, int cap_out)
 				it[k].freq++;
 			continue;
 		}
-		if (fail_every > 0)
-			fc.fail_at = fc.seen + (step % fail_every);
+		if (fail_every > 0 && step % fail_every == 0)
+			fc.fail_at = fc.seen; /* its next allocation, if any, fails */
 		for (;;) {
 			size_t size = spc_policy_size(p), mem = spc_policy_memory(p);
 			size_t t = spc_policy_steered_target(p), s = q_count(p, 0), m = q_count(p, 1);
@@ -226,7 +227,9 @@ static int fault_run(long fail_every, int *out, int cap_out)
 		fc.fail_at = -1;
 		it[k].freq = 0;
 		resident[k] = 1;
-		while (spc_policy_size(p) > CAP) {
+		/* the cache grows through the run, so admissions keep
+		 * allocating (chunks, directories, ghosts) */
+		while (spc_policy_size(p) > (size_t)(CAP + step / 20)) {
 			FAST_ASSERT(spc_policy_next(p, 1000, &v) == SPC_VICTIM_EVICT);
 			resident[((struct fitem *)v)->id] = 0;
 			FAST_ASSERT(n < cap_out);
@@ -244,7 +247,7 @@ static int fault_run(long fail_every, int *out, int cap_out)
 START_TEST(test_steered_enomem_changes_nothing)
 {
 	static int a[8000], b[8000];
-	static const long every[] = { 2, 3, 7 };
+	static const long every[] = { 1, 2, 7 };
 	int na = fault_run(0, a, 8000), nb, i;
 
 	ck_assert_int_gt(na, 1000);
