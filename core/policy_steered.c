@@ -86,8 +86,9 @@
  * Guarantees (tests/unit/policy checks them)
  *  1. A new item whose hash is in GS or GM goes to M (from GM with freq
  *     1), any other to S.
- *  2. s_target stays within [max(1, P / 20), P]; a return through GS
- *     raises it by 1, one through GM lowers it by 3, within the bounds.
+ *  2. From the first admission on, s_target stays within
+ *     [max(1, P / 20), P]; a return through GS raises it by 1, one
+ *     through GM lowers it by 3, within the bounds.
  *  3. Evictions come from S while |S| >= s_target (or M is empty), in
  *     S's order: an item never hit goes, one hit once gets one more lap in
  *     S, one hit twice or more moves to M.
