@@ -32,7 +32,9 @@ static void usage(FILE *f)
 	        "                     before it grows (default 2; 0.5: faster lookups, more memory)\n"
 	        "view-during-index: --indexers N (default nproc/2), --view-share F (0.5)\n"
 	        "replay: --trace FILE[,FILE...] [--format FMT] --sizes N|N%%[,...]\n"
-	        "        [--policies lru-exact,s3fifo,clock] [--unit entries|bytes]\n"
+	        "        [--policies P[,P...]] [--unit entries|bytes]\n"
+	        "        policies: lru-exact opt default steered s3fifo clock\n"
+	        "        (default all but default; opt: entries only)\n"
 	        "        formats: lirs arc cache2k cloudphysics corda scarab address adaptsize\n"
 	        "memory: --entries N (default 1048576)\n"
 	        "systems:");
