@@ -4,9 +4,10 @@
  *
  * Three systems: `splitcache` (the cache's default policy, ghost-steered
  * S3-FIFO), `splitcache-clock` and `splitcache-s3fifo` (the default before
- * it, kept beside it so speed figures compare the two in one run). The cache is opened in split mode with the budget
- * and view share the scenario chose; environment variables are ignored
- * (use_env = 0) so a run is reproducible. Reads use spc_get: one library
+ * it, kept beside it so speed figures compare the two in one run). The
+ * cache is opened in split mode with the budget and view share the
+ * scenario chose; environment variables are ignored (use_env = 0) so a
+ * run is reproducible. Reads use spc_get: one library
  * call that enters a read section, looks up, copies the value out and
  * leaves, which is the work of the peers' copy-out lookups (lfht-bare's
  * get does the same in one function). The zero-copy path (spc_read_lock,

@@ -178,8 +178,8 @@ START_TEST(test_steered_dead)
 END_TEST
 
 /* One run of a random stream (keys hit, admitted, evicted over a cache of
- * CAP items growing to CAP + STEPS / 20), where every fail_every-th admission (none when 0) sees its first
- * allocation fail. A
+ * CAP items growing to CAP + STEPS / 20), where every fail_every-th
+ * admission (none when 0) sees its first allocation fail. A
  * failed admission must change nothing: size, memory, target, queues;
  * then it is retried and succeeds. Writes the victims' ids into out. */
 static int fault_run(long fail_every, int *out, int cap_out)
