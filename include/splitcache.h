@@ -11,8 +11,8 @@
  * return nothing or a value instead (spc_strerror, spc_config_init,
  * spc_close, spc_read_lock, spc_read_unlock, spc_now, spc_tip,
  * spc_actual_memory_limit, spc_recommended_minimum,
- * spc_below_recommended_minimum: a flag, spc_fork_*). Full contracts:
- * docs/api.md.
+ * spc_below_recommended_minimum and spc_debug_enabled: flags, spc_fork_*).
+ * Full contracts: docs/api.md.
  *
  * Context words used below:
  *   any thread   - any thread of the process; no registration needed (the
