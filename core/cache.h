@@ -260,15 +260,6 @@ static inline int spc_match(struct cds_lfht_node *n, const void *k)
 	const struct spc_entry *e = spc_entry_of(n);
 	size_t klen = lk->klen;
 
-#ifdef __SANITIZE_THREAD__
-	/* ThreadSanitizer cannot see the lfht's rcu_assign_pointer that
-	 * published e (liburcu 0.13 is not instrumented): the acquire load of
-	 * the cas, which the writer stores last with release (core/edit.c),
-	 * shows it the publication before we read meta, length and key. On
-	 * the real memory model the lookup's dependency already orders these
-	 * reads; other builds skip the load. */
-	(void)spc_entry_acquire(e);
-#endif
 	if (__builtin_expect((spc_entry_meta(e) & (SPC_META_OPTIONAL | SPC_META_NS)) == 0 &&
 	                     lk->ns == SPC_NS_PLAIN && klen >= 8 && klen <= 32, 1))
 		return e->klen == klen && spc_bytes_eq(e->data, lk->key, klen);
