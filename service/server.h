@@ -71,6 +71,7 @@ struct spc_srv_options {
 	bool no_flush;             /* -F */
 	uint64_t hash_seed;        /* --hash-seed */
 	bool hash_seed_set;        /* else a random seed */
+	uint32_t full_wait_ms;     /* --full-wait-ms: a store's wait for room */
 };
 
 /* Fills *o with the defaults. Context: main thread. */

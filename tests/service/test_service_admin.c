@@ -314,10 +314,13 @@ START_TEST(test_no_evictions)
 }
 END_TEST
 
-/* Without -M the same fill evicts and is never refused. */
+/* Without -M the same fill evicts and is never refused. The wait for
+ * room is long: each store needs an eviction and a grace period, which
+ * can take longer than the default 100 ms on a loaded sanitizer build. */
 START_TEST(test_evictions_by_default)
 {
-	static const char *const extra[] = { "--view-listen", "none", NULL };
+	static const char *const extra[] = { "--view-listen", "none", "--full-wait-ms", "20000",
+					     NULL };
 	bool refused;
 
 	up(extra);
