@@ -86,6 +86,52 @@ def ask(port, req, end=b"\r\n", half_close=False):
     return out
 
 
+def start_memcached(binary="/usr/bin/memcached"):
+    """Debian's memcached as the recording scripts run it (-I 1k, small
+    slab chunks, as nobody when root). Returns (process, port)."""
+    port = free_port()
+    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-I", "1k",
+            "-o", "slab_chunk_max=512"]
+    if os.geteuid() == 0:
+        args += ["-u", "nobody"]
+    proc = subprocess.Popen(args)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("memcached did not start")
+
+
+def exchange(port, data, idle=0.5):
+    """Sends data on a new connection and reads until the server has been
+    silent for `idle` seconds or closed. Returns (reply, closed); a silent
+    reply is asked again with a longer wait, for a busy machine."""
+    for wait in (idle, 4 * idle):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(data)
+        s.settimeout(wait)
+        out, closed = b"", False
+        while True:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not d:
+                closed = True
+                break
+            out += d
+        s.close()
+        if out or closed:
+            break
+    return out, closed
+
+
 class Checks:
     """Named checks printed as they run, and the closing count line."""
 

@@ -16,10 +16,11 @@ test_service_memcached.c replays every case against a fresh splitcached
 The network is used only here, on the loopback, never by the tests.
 """
 import os
-import socket
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import svc  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "cases")
@@ -289,52 +290,6 @@ CASES = [
 ]
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start(binary):
-    port = free_port()
-    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-I", "1k",
-            "-o", "slab_chunk_max=512"]
-    if os.geteuid() == 0:
-        args += ["-u", "nobody"]
-    srv = subprocess.Popen(args)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            return srv, port
-        except OSError:
-            time.sleep(0.05)
-    srv.kill()
-    raise SystemExit("memcached did not start")
-
-
-def exchange(port, data, idle):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(data)
-    s.settimeout(idle)
-    out, closed = b"", False
-    while True:
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            closed = True
-            break
-        if not d:
-            closed = True
-            break
-        out += d
-    s.close()
-    return out, closed
-
-
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "/usr/bin/memcached"
     version = subprocess.run([binary, "-V"], capture_output=True, text=True).stdout.strip()
@@ -345,11 +300,9 @@ def main():
         if not f.endswith(".differs"):
             os.unlink(os.path.join(OUT, f))
     for name, data in CASES:
-        srv, port = start(binary)
+        srv, port = svc.start_memcached(binary)
         try:
-            out, closed = exchange(port, data, 0.5)
-            if not out and not closed:  # a busy machine: make sure
-                out, closed = exchange(port, data, 2.0)
+            out, closed = svc.exchange(port, data)
         finally:
             srv.terminate()
             srv.wait()
