@@ -12,6 +12,7 @@
  *   exec_stats.c   stats
  *   marks.c        per-item marks of the meta commands (marks.h)
  *   store.c        memcached items over the cache (store.h)
+ *   server.c       the handle's log and counters
  *
  * Threads: the main thread waits for signals and runs delayed flushes;
  * each worker owns its connections (no connection is ever touched by two
@@ -135,6 +136,13 @@ struct spc_srv_counters {
 	uint64_t auth_cmds, auth_errors; /* -Y */
 };
 
+/* One worker's tally: its counters and its load, written by that worker
+ * (load also by the worker that hands it a connection, atomically). */
+struct spc_srv_tally {
+	struct spc_srv_counters cnt;
+	unsigned load;           /* atomic: connections served + handed in, not yet taken */
+};
+
 struct spc_srv_listener {
 	int fd;
 	enum spc_pool_id pool;
@@ -153,6 +161,8 @@ struct spc_server {
 	unsigned nlisteners;
 	struct spc_srv_worker *workers;
 	unsigned nworkers;
+	struct spc_srv_tally *tallies; /* one per worker (server.c) */
+	unsigned ntallies;
 	uint64_t started;            /* unix time */
 	uint64_t budget;             /* the budget the cache runs with */
 	uint64_t curr_conns;         /* atomic */
@@ -164,11 +174,17 @@ struct spc_server {
 	struct spc_srv_counters reset_base; /* the sums at the last stats reset */
 };
 
+/* ---- the handle's log and counters (server.c) ---------------------------- */
+
 /* Logs one line on stderr, "<UTC time> splitcached[<pid>]: <level>: <text>",
  * when level <= the server's verbosity (errors and warnings: always).
  * Context: any thread. */
 void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The library's log sink (spc_config.log, arg the handle): its errors and
+ * warnings always, as what they are; info at -v, debug at -vv. Context:
+ * any thread. */
+void spc_srv_lib_log(void *arg, enum spc_log_level level, const char *message);
 
 /* Relaxed counter add (single writer). */
 static inline void spc_srv_count(uint64_t *c, uint64_t n)
@@ -181,14 +197,11 @@ static inline uint64_t spc_srv_read(const uint64_t *c)
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
-/* ---- workers (worker.c) ---------------------------------------------- */
-
-/* Creates and starts srv->opt.threads workers serving srv->listeners.
- * Returns SPC_OK, SPC_ENOMEM, SPC_ESYS. Context: main thread. */
-int spc_srv_workers_start(struct spc_server *srv);
-/* Asks every worker to stop (close listeners, finish in-flight requests,
- * flush, close), waits for them and frees them. Context: main thread. */
-void spc_srv_workers_stop(struct spc_server *srv);
+/* Allocates n zeroed tallies (srv->tallies). Returns SPC_OK or
+ * SPC_ENOMEM. Context: main thread, before the workers start. */
+int spc_srv_tallies_open(struct spc_server *srv, unsigned n);
+/* Frees them. Context: main thread, every worker joined. */
+void spc_srv_tallies_close(struct spc_server *srv);
 /* Connections worker i serves or was handed (0 past the last worker).
  * Context: any thread; a relaxed snapshot. */
 unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i);
@@ -202,6 +215,14 @@ void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out);
  * counters too (spc_stats_reset). Context: any thread. */
 void spc_srv_stats_reset(struct spc_server *srv);
 
+/* ---- workers (worker.c) ---------------------------------------------- */
+
+/* Creates and starts srv->opt.threads workers serving srv->listeners.
+ * Returns SPC_OK, SPC_ENOMEM, SPC_ESYS. Context: main thread. */
+int spc_srv_workers_start(struct spc_server *srv);
+/* Asks every worker to stop (close listeners, finish in-flight requests,
+ * flush, close), waits for them and frees them. Context: main thread. */
+void spc_srv_workers_stop(struct spc_server *srv);
 /* ---- one connection's requests (exec.c, exec_meta.c) ------------------ */
 
 /* What exec does with a request. */

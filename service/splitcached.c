@@ -35,7 +35,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,43 +49,6 @@
 
 #define REPORT_CAP (1u << 16)
 #define FDS_RESERVED 64               /* listeners, logs, the library's files */
-
-void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
-{
-	char line[512], when[40];
-	struct timespec ts;
-	struct tm tm;
-	const char *name = level == SPC_SRV_LOG_ERR ? "error"
-			   : level == SPC_SRV_LOG_WARN ? "warning"
-			   : level == SPC_SRV_LOG_INFO ? "info" : "debug";
-	int need = level == SPC_SRV_LOG_WARN ? 0 : (int)level;
-	va_list ap;
-
-	/* Relaxed: the verbosity is a setting; any recent value will do. */
-	if (srv && need > __atomic_load_n(&srv->verbose, __ATOMIC_RELAXED))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	/* One fprintf per line: stdio locks the stream, lines never mix. */
-	fprintf(stderr, "%s.%03ldZ splitcached[%d]: %s: %s\n", when, ts.tv_nsec / 1000000L,
-		(int)getpid(), name, line);
-}
-
-/* The library's log sink: errors and warnings always (as what they are),
- * info at -v, debug at -vv. */
-static void lib_log(void *arg, enum spc_log_level level, const char *message)
-{
-	struct spc_server *srv = arg;
-	enum spc_srv_log l = level == SPC_LOG_ERROR ? SPC_SRV_LOG_ERR
-			     : level == SPC_LOG_WARN ? SPC_SRV_LOG_WARN
-			     : level == SPC_LOG_INFO ? SPC_SRV_LOG_INFO : SPC_SRV_LOG_DEBUG;
-
-	spc_srv_log(srv, l, "cache: %s", message);
-}
 
 /* ---- listeners ------------------------------------------------------------ */
 
@@ -283,7 +245,7 @@ static int open_cache(struct spc_server *srv)
 	cfg.prefault = srv->opt.prefault;
 	cfg.hash_seed = srv->opt.hash_seed;
 	cfg.full_wait_ms = srv->opt.full_wait_ms;
-	cfg.log = lib_log;
+	cfg.log = spc_srv_lib_log;
 	cfg.log_arg = srv;
 	rc = spc_open(&cfg, &srv->cache);
 	if (rc != SPC_OK) {

@@ -133,11 +133,10 @@ struct spc_srv_worker {
 	struct lsrc lsrc[SPC_SRV_MAX_LISTENERS];
 	struct conn *conns;
 	unsigned nconns;
-	unsigned load;           /* atomic: nconns + handed in, not yet taken */
+	struct spc_srv_tally *t; /* counters and load (server.c) */
 	pthread_mutex_t hand_mu; /* guards hand, hand_n, hand_cap */
 	struct handoff *hand;
 	unsigned hand_n, hand_cap;
-	struct spc_srv_counters cnt;
 };
 
 /* ---- output -------------------------------------------------------------- */
@@ -186,7 +185,7 @@ static bool conn_flush(struct conn *c)
 		}
 		c->out_off += (size_t)n;
 		c->last_active = c->ctx.now;
-		spc_srv_count(&c->w->cnt.bytes_written, (uint64_t)n);
+		spc_srv_count(&c->w->t->cnt.bytes_written, (uint64_t)n);
 	}
 	if (c->out_off == c->out.len) {
 		c->out_off = c->out.len = 0;
@@ -213,7 +212,7 @@ static void conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
-	__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&w->srv->curr_conns, 1, __ATOMIC_RELAXED);
 	free(c->in);
 	spc_proto_out_free(&c->out);
@@ -278,9 +277,9 @@ static void conn_auth(struct conn *c, enum spc_proto_status st, const struct spc
 		bool ok;
 
 		reply = spc_srv_auth_check(c->w->srv->auth, req->data, req->bytes, &ok);
-		spc_srv_count(&c->w->cnt.auth_cmds, 1);
+		spc_srv_count(&c->w->t->cnt.auth_cmds, 1);
 		if (!ok)
-			spc_srv_count(&c->w->cnt.auth_errors, 1);
+			spc_srv_count(&c->w->t->cnt.auth_errors, 1);
 		c->authed = ok;
 	}
 	if (spc_proto_puts(&c->out, reply) != SPC_OK)
@@ -372,7 +371,7 @@ static enum rd conn_read(struct conn *c)
 		return RD_EOF;
 	c->in_len += (size_t)n;
 	c->last_active = c->ctx.now;
-	spc_srv_count(&c->w->cnt.bytes_read, (uint64_t)n);
+	spc_srv_count(&c->w->t->cnt.bytes_read, (uint64_t)n);
 	return (size_t)n < want ? RD_SHORT : RD_DATA;
 }
 
@@ -440,7 +439,7 @@ static void conn_run(struct conn *c)
 	return;
 close:
 	if (c->capped) {
-		spc_srv_count(&c->w->cnt.conns_closed_output, 1);
+		spc_srv_count(&c->w->t->cnt.conns_closed_output, 1);
 		spc_srv_log(c->w->srv, SPC_SRV_LOG_INFO, "closing a connection: output over %zu bytes",
 			    c->w->srv->opt.out_max);
 	}
@@ -462,8 +461,8 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 		(void)n; /* best effort, as memcached */
 		close(fd);
 		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
-		spc_srv_count(&w->cnt.rejected_connections, 1);
+		__atomic_sub_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
+		spc_srv_count(&w->t->cnt.rejected_connections, 1);
 		return;
 	}
 	c = calloc(1, sizeof *c);
@@ -474,7 +473,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 			free(c);
 		close(fd);
 		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
 		spc_srv_log(srv, SPC_SRV_LOG_ERR, "out of memory accepting a connection");
 		return;
 	}
@@ -489,7 +488,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 	c->first = true;
 	c->authed = !w->srv->auth;
 	c->ctx.srv = srv;
-	c->ctx.cnt = &w->cnt;
+	c->ctx.cnt = &w->t->cnt;
 	c->ctx.pool = l->pool;
 	c->ctx.out = &c->out;
 	c->ctx.out_soft = srv->opt.out_max / 2 < SPC_SRV_OUT_SOFT ? srv->opt.out_max / 2
@@ -504,7 +503,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 		free(c);
 		close(fd);
 		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	c->next = w->conns;
@@ -512,7 +511,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	spc_srv_count(&w->cnt.total_connections, 1);
+	spc_srv_count(&w->t->cnt.total_connections, 1);
 }
 
 /* Serialises every accept4 of the process with refuse_one's
@@ -538,7 +537,7 @@ static void refuse_one(struct spc_srv_worker *w, struct spc_srv_listener *l)
 
 		(void)n; /* best effort */
 		close(fd);
-		spc_srv_count(&w->cnt.rejected_connections, 1);
+		spc_srv_count(&w->t->cnt.rejected_connections, 1);
 	}
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "accept: out of file descriptors (raise ulimit -n)");
@@ -551,11 +550,11 @@ static struct spc_srv_worker *least_loaded(struct spc_srv_worker *self)
 {
 	struct spc_server *srv = self->srv;
 	struct spc_srv_worker *best = self;
-	unsigned best_load = __atomic_load_n(&self->load, __ATOMIC_RELAXED), i;
+	unsigned best_load = __atomic_load_n(&self->t->load, __ATOMIC_RELAXED), i;
 
 	for (i = 0; i < srv->nworkers; i++) {
 		struct spc_srv_worker *w = &srv->workers[i];
-		unsigned load = __atomic_load_n(&w->load, __ATOMIC_RELAXED);
+		unsigned load = __atomic_load_n(&w->t->load, __ATOMIC_RELAXED);
 
 		if (load < best_load) {
 			best = w;
@@ -617,7 +616,7 @@ static void take_handoffs(struct spc_srv_worker *w, bool draining)
 	for (i = 0; i < n; i++) {
 		if (draining) {
 			close(hand[i].fd);
-			__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
 		} else {
 			conn_new(w, hand[i].fd, hand[i].l);
 		}
@@ -640,10 +639,10 @@ static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 			refuse_one(w, l);
 		if (fd >= 0) {
 			to = least_loaded(w);
-			__atomic_add_fetch(&to->load, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&to->t->load, 1, __ATOMIC_RELAXED);
 			if (to != w && !hand_to(to, fd, l)) {
-				__atomic_sub_fetch(&to->load, 1, __ATOMIC_RELAXED);
-				__atomic_add_fetch(&w->load, 1, __ATOMIC_RELAXED);
+				__atomic_sub_fetch(&to->t->load, 1, __ATOMIC_RELAXED);
+				__atomic_add_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
 				to = w;
 			}
 		}
@@ -653,18 +652,8 @@ static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 		if (to == w)
 			conn_new(w, fd, l);
 		else
-			spc_srv_count(&w->cnt.conns_handed_off, 1);
+			spc_srv_count(&w->t->cnt.conns_handed_off, 1);
 	}
-}
-
-unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i)
-{
-	return i < srv->nworkers ? __atomic_load_n(&srv->workers[i].load, __ATOMIC_RELAXED) : 0;
-}
-
-const struct spc_srv_counters *spc_srv_worker_counters(struct spc_server *srv, unsigned i)
-{
-	return i < srv->nworkers ? &srv->workers[i].cnt : NULL;
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -678,7 +667,7 @@ static void idle_check(struct spc_srv_worker *w, uint64_t now)
 		next = c->next;
 		c->ctx.now = now;
 		if (timeout && now > c->last_active + timeout) {
-			spc_srv_count(&w->cnt.conns_closed_idle, 1);
+			spc_srv_count(&w->t->cnt.conns_closed_idle, 1);
 			spc_srv_log(w->srv, SPC_SRV_LOG_DEBUG, "closing an idle connection");
 			conn_close(c);
 		}
@@ -791,6 +780,7 @@ static int worker_init(struct spc_server *srv, struct spc_srv_worker *w, unsigne
 
 	w->srv = srv;
 	w->id = id;
+	w->t = &srv->tallies[id];
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -817,9 +807,13 @@ int spc_srv_workers_start(struct spc_server *srv)
 {
 	unsigned i;
 
-	srv->workers = calloc(srv->opt.threads, sizeof *srv->workers);
-	if (!srv->workers)
+	if (spc_srv_tallies_open(srv, srv->opt.threads) != SPC_OK)
 		return SPC_ENOMEM;
+	srv->workers = calloc(srv->opt.threads, sizeof *srv->workers);
+	if (!srv->workers) {
+		spc_srv_tallies_close(srv);
+		return SPC_ENOMEM;
+	}
 	srv->nworkers = srv->opt.threads;
 	for (i = 0; i < srv->nworkers; i++) {
 		srv->workers[i].epfd = srv->workers[i].wakefd = srv->workers[i].spare_fd = -1;
@@ -869,46 +863,5 @@ void spc_srv_workers_stop(struct spc_server *srv)
 	free(srv->workers);
 	srv->workers = NULL;
 	srv->nworkers = 0;
-}
-
-/* Every worker's counters summed, as they run. */
-static void counters_raw(struct spc_server *srv, struct spc_srv_counters *out)
-{
-	const size_t n = sizeof *out / sizeof(uint64_t);
-	uint64_t *dst = (uint64_t *)out;
-	unsigned i;
-	size_t j;
-
-	memset(out, 0, sizeof *out);
-	for (i = 0; i < srv->nworkers; i++) {
-		const uint64_t *src = (const uint64_t *)&srv->workers[i].cnt;
-
-		for (j = 0; j < n; j++)
-			dst[j] += spc_srv_read(&src[j]);
-	}
-}
-
-void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out)
-{
-	const size_t n = sizeof *out / sizeof(uint64_t);
-	const uint64_t *base = (const uint64_t *)&srv->reset_base;
-	uint64_t *dst = (uint64_t *)out;
-	size_t j;
-
-	counters_raw(srv, out);
-	pthread_mutex_lock(&srv->reset_mu);
-	for (j = 0; j < n; j++) /* counters only grow: never below the base */
-		dst[j] = dst[j] > base[j] ? dst[j] - base[j] : 0;
-	pthread_mutex_unlock(&srv->reset_mu);
-}
-
-void spc_srv_stats_reset(struct spc_server *srv)
-{
-	struct spc_srv_counters now;
-
-	counters_raw(srv, &now);
-	pthread_mutex_lock(&srv->reset_mu);
-	srv->reset_base = now;
-	pthread_mutex_unlock(&srv->reset_mu);
-	spc_stats_reset(srv->cache);
+	spc_srv_tallies_close(srv);
 }
