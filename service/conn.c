@@ -55,7 +55,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "service/auth.h"
 #include "service/conn.h"
+#include "service/exec.h"
 #include "service/server.h"
 
 #define SPC_SRV_IN_INITIAL 16384

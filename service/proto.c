@@ -439,9 +439,9 @@ static enum spc_proto_status unknown(const struct spc_proto_line *l, struct spc_
 	return spc_proto_fail(req, spc_proto_e_error, SPC_PROTO_CONTINUE);
 }
 
-enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
-				      const char *buf, size_t len,
-				      struct spc_proto_req *req)
+static enum spc_proto_status parse_request(const struct spc_proto_limits *lim,
+					   const char *buf, size_t len,
+					   struct spc_proto_req *req)
 {
 	struct spc_proto_line line;
 	const char *nl = len ? memchr(buf, '\n', len) : NULL;
@@ -526,6 +526,39 @@ enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
 	return st;
 }
 
+bool spc_proto_key_at(const char *key, size_t klen, uint64_t *height, size_t *prefix)
+{
+	uint64_t h = 0;
+	size_t i;
+
+	if (klen < 3 || key[0] != '@')
+		return false;
+	for (i = 1; i < klen && key[i] >= '0' && key[i] <= '9'; i++) {
+		unsigned d = (unsigned)(key[i] - '0');
+
+		if (i > SPC_PROTO_HEIGHT_DIGITS || h > (UINT64_MAX - d) / 10)
+			return false;
+		h = h * 10 + d;
+	}
+	if (i == 1 || i + 1 >= klen || key[i] != '/')
+		return false;
+	*height = h;
+	*prefix = i + 1;
+	return true;
+}
+
+enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
+				      const char *buf, size_t len,
+				      struct spc_proto_req *req)
+{
+	enum spc_proto_status st = parse_request(lim, buf, len, req);
+
+	/* Requests and errors alike: a too-large set still names its key. */
+	if (req->key)
+		req->at = spc_proto_key_at(req->key, req->klen, &req->height, &req->at_len);
+	return st;
+}
+
 bool spc_proto_next_key(const struct spc_proto_req *req, size_t *pos,
 			const char **key, size_t *klen)
 {
@@ -547,6 +580,15 @@ bool spc_proto_next_key(const struct spc_proto_req *req, size_t *pos,
 bool spc_proto_is_binary(const char *buf, size_t len)
 {
 	return len > 0 && (unsigned char)buf[0] == 0x80;
+}
+
+uint64_t spc_proto_expiry(int64_t exptime, uint64_t now)
+{
+	int64_t t = spc_proto_exptime(exptime, (int64_t)now);
+
+	if (t < 0)
+		return 1; /* a deadline in the past: invisible at once */
+	return (uint64_t)t;
 }
 
 int64_t spc_proto_exptime(int64_t exptime, int64_t now)

@@ -45,7 +45,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "service/auth.h"
+#include "service/options.h"
 #include "service/server.h"
+#include "service/startup.h"
+#include "service/worker.h"
 
 #define REPORT_CAP (1u << 16)
 #define FDS_RESERVED 64               /* listeners, logs, the library's files */

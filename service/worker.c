@@ -47,6 +47,7 @@
 
 #include "service/conn.h"
 #include "service/server.h"
+#include "service/worker.h"
 
 #define SPC_SRV_EVENTS 256           /* epoll events taken per wait */
 #define SPC_SRV_TICK_MS 1000          /* idle checks, drain checks */
