@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * service/server.c: the server handle's log and counters.
+ * service/server.c: the server handle: made and freed here, and its log
+ * and counters.
  *
  * Every part of splitcached logs and counts through the handle (struct
  * spc_server, server.h), so this file sits below all of them: it calls
@@ -32,6 +33,29 @@
 #include <unistd.h>
 
 #include "service/server.h"
+
+int spc_srv_new(struct spc_server **out)
+{
+	struct spc_server *srv = calloc(1, sizeof *srv);
+
+	*out = NULL;
+	if (!srv)
+		return SPC_ENOMEM;
+	if (pthread_mutex_init(&srv->reset_mu, NULL) != 0) {
+		free(srv);
+		return SPC_ENOMEM;
+	}
+	*out = srv;
+	return SPC_OK;
+}
+
+void spc_srv_free(struct spc_server *srv)
+{
+	if (!srv)
+		return;
+	pthread_mutex_destroy(&srv->reset_mu);
+	free(srv);
+}
 
 void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
 {

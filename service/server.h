@@ -123,6 +123,14 @@ struct spc_server {
 
 /* ---- the handle's log and counters (server.c) ---------------------------- */
 
+/* A zeroed handle with its reset lock. Returns SPC_OK or SPC_ENOMEM (*out
+ * NULL). Context: main thread. Ownership: freed with spc_srv_free. */
+int spc_srv_new(struct spc_server **out);
+/* Frees the handle (srv may be NULL); what its fields own (the cache,
+ * listeners, auth table) is released by their owners first. Context:
+ * main thread, no worker running. */
+void spc_srv_free(struct spc_server *srv);
+
 /* Logs one line on stderr, "<UTC time> splitcached[<pid>]: <level>: <text>",
  * when level <= the server's verbosity (errors and warnings: always).
  * Context: any thread. */

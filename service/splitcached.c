@@ -336,21 +336,20 @@ static void wait_for_stop(struct spc_server *srv, const sigset_t *stop)
 
 int main(int argc, char **argv)
 {
-	struct spc_server *srv = calloc(1, sizeof *srv);
+	struct spc_server *srv = NULL;
 	char pid_buf[PATH_MAX + 8], port_buf[PATH_MAX + 8];
 	const char *pid_path = NULL;
 	sigset_t stop;
 	int rc, status = 1;
 
-	if (!srv) {
+	if (spc_srv_new(&srv) != SPC_OK) {
 		fprintf(stderr, "splitcached: out of memory\n");
 		return 1;
 	}
-	pthread_mutex_init(&srv->reset_mu, NULL);
 	spc_srv_options_default(&srv->opt);
 	rc = spc_srv_options_parse(argc, argv, &srv->opt);
 	if (rc) {
-		free(srv);
+		spc_srv_free(srv);
 		return rc;
 	}
 	srv->verbose = srv->opt.verbose;
@@ -422,7 +421,6 @@ out_listeners:
 		unlink(pid_path);
 out_free:
 	spc_srv_auth_free(srv->auth);
-	pthread_mutex_destroy(&srv->reset_mu);
-	free(srv);
+	spc_srv_free(srv);
 	return status;
 }
