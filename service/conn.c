@@ -155,6 +155,10 @@ void spc_srv_conn_close(struct spc_srv_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	set->n--;
+	/* Relaxed, here and in spc_srv_conn_new: load is the hint the
+	 * accepting worker balances by (read under accept_mu, worker.c),
+	 * curr_conns the count -c and stats compare; both are counts only,
+	 * they order no other memory. */
 	__atomic_sub_fetch(&set->t->load, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&set->srv->curr_conns, 1, __ATOMIC_RELAXED);
 	free(c->in);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * service/exec_ctx.h: what a command runs with: the connection's context
- * and what it tells the connection to do next. Types only, shared by
- * conn.c and the command files (exec.c, exec_meta.c, exec_stats.c).
+ * service/exec_ctx.h: what a command runs with: the connection's context,
+ * what it tells the connection to do next, and the request's addressed
+ * key. Types and one inline helper (no .c of its own), shared by conn.c
+ * and the command files (exec.c, exec_meta.c, exec_stats.c).
  */
 #ifndef SPC_SRV_EXEC_CTX_H
 #define SPC_SRV_EXEC_CTX_H
