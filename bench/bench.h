@@ -8,6 +8,7 @@
  *   trace.c     trace readers (gzip, xz, zstd; every format of the traces README)
  *   lru.c       exact LRU (hash map + list): mutex-lru peer and lru-exact replay
  *   opt.c       Belady's MIN, offline: the opt replay reference
+ *   classic.c   ARC, 2Q and LRU-2: published policies as replay references
  *   systems.c   the system vtable and the registry of systems
  *   sys_*.c     one adapter per system (splitcache, lfht-bare, mutex-lru, rocksdb)
  *   report.c    result rows, table, JSON, gnuplot
@@ -154,6 +155,15 @@ size_t bench_trace_count_distinct(struct bench_trace *t);
  * in the future). Returns 0, or -1 when out of memory, size is 0 or the
  * trace has 2^32 requests or more. */
 int bench_opt_hits(const struct bench_trace *t, uint64_t size, uint64_t *hits);
+
+/* ---- ARC, 2Q, LRU-2 (classic.c) ----------------------------------------- */
+
+/* Hits of a published policy on t with a cache of `size` entries, demand
+ * paging: policy "arc", "2q" or "lru2" (classic.c says which variant).
+ * Returns 0, or -1 when the policy is none of these, out of memory, size
+ * is 0 or the trace has 2^32 requests or more. */
+int bench_classic_hits(const struct bench_trace *t, const char *policy, uint64_t size,
+                       uint64_t *hits);
 
 /* ---- exact LRU (lru.c) ------------------------------------------------- */
 
@@ -356,8 +366,8 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r);
 int bench_scenario_memory(const struct bench_opts *o, struct bench_report *r);
 
 /* Replays one trace through one policy at one size; fills hits.
- * policy: "lru-exact", "opt" (entries only), "default", "steered", "s3fifo",
- * "clock". unit_bytes: size in bytes.
+ * policy: "lru-exact", "opt", "arc", "2q", "lru2" (these four in entries
+ * only), "default", "steered", "s3fifo", "clock". unit_bytes: size in bytes.
  * Returns 0, -1 (policy unknown or unavailable; why in err). */
 int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t size,
                      int unit_bytes, uint64_t *hits, char *err, size_t errcap);

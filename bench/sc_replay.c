@@ -6,6 +6,8 @@
  * cold start, hit ratio = hits / all requests). Policies:
  *   lru-exact  the bench's own exact LRU (lru.c): the reference
  *   opt        Belady's MIN (opt.c): offline, the limit of any policy
+ *   arc, 2q, lru2  ARC, 2Q and LRU-2 (classic.c): published policies, to
+ *              set a table against the literature's (sizes in entries)
  *   default    splitcache itself with its default policy (printed as its
  *              name: steered)
  *   steered    splitcache itself (ghost-steered S3-FIFO) through the public API
@@ -126,10 +128,22 @@ int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t s
 		}
 		return 0;
 	}
+	if (strcmp(policy, "arc") == 0 || strcmp(policy, "2q") == 0 || strcmp(policy, "lru2") == 0) {
+		if (unit_bytes) {
+			snprintf(err, errcap, "%s: sizes in entries only (--unit entries)", policy);
+			return -1;
+		}
+		if (bench_classic_hits(t, policy, size, hits) != 0) {
+			snprintf(err, errcap, "%s: out of memory", policy);
+			return -1;
+		}
+		return 0;
+	}
 	if (bench_splitcache_policy(policy, &pol) == 0)
 		return replay_cache(t, &bench_sys_splitcache, pol, size, unit_bytes, hits, err, errcap);
 	snprintf(err, errcap,
-	         "unknown policy '%s' (lru-exact, opt, default, steered, s3fifo, clock)", policy);
+	         "unknown policy '%s' (lru-exact, opt, arc, 2q, lru2, default, steered, s3fifo, "
+	         "clock)", policy);
 	return -1;
 }
 
@@ -211,6 +225,9 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
 					pname = bench_splitcache_policy_name(pol);
 				const char *sysname = strcmp(pname, "lru-exact") == 0 ? "lru-exact"
 				                      : strcmp(pname, "opt") == 0     ? "opt"
+				                      : strcmp(pname, "arc") == 0     ? "arc"
+				                      : strcmp(pname, "2q") == 0      ? "2q"
+				                      : strcmp(pname, "lru2") == 0    ? "lru2"
 				                      : strcmp(pname, "clock") == 0   ? "splitcache-clock"
 				                      : strcmp(pname, "s3fifo") == 0  ? "splitcache-s3fifo"
 				                                                      : "splitcache";
