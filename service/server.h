@@ -6,7 +6,8 @@
  *   options.c      the command line (memcached's options and ours)
  *   auth.c         -Y: memcached's ASCII authentication file
  *   startup.c      -d, -P, -r, -k, -u and the hash seed
- *   worker.c       one epoll loop per thread: accept, read, write, timeouts
+ *   worker.c       one event loop per thread: accept, read, write, timeouts
+ *   io_uring.c     a worker's io_uring, the other backend of its loop (io.h)
  *   exec.c         classic text commands against the item layer
  *   exec_meta.c    meta commands (mg ms md ma mn me)
  *   exec_stats.c   stats
@@ -27,6 +28,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "service/io.h"
 #include "service/proto.h"
 #include "service/store.h"
 #include "splitcache.h"
@@ -72,6 +74,7 @@ struct spc_srv_options {
 	uint64_t hash_seed;        /* --hash-seed */
 	bool hash_seed_set;        /* else a random seed */
 	uint32_t full_wait_ms;     /* --full-wait-ms: a store's wait for room */
+	enum spc_srv_io io;        /* --io; auto is resolved at start (worker.c) */
 };
 
 /* Fills *o with the defaults. Context: main thread. */

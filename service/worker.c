@@ -33,6 +33,14 @@
  *         meanwhile wakes it again at once). One recv per request, not
  *         two, for a client that waits for each reply.
  *
+ * With io_uring (--io, io.h) the same steps run on completions instead
+ * of readiness: a receive is kept queued into each connection's input
+ * buffer, each completion is parsed and executed, its reply and the next
+ * receive are queued, and one io_uring_enter per batch submits every
+ * connection's sends and receives and waits for the next completions.
+ * Listeners and the eventfd stay on epfd, which the ring polls, so
+ * accepting and the hand-off are shared.
+ *
  * Bounds. The input buffer grows only as far as the longest request the
  * parser can accept (a get line of get_line_max, or a line plus a data
  * block of item_max); larger requests are refused by the parser before
@@ -74,6 +82,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "service/io.h"
 #include "service/server.h"
 
 #define SPC_SRV_EVENTS 256           /* epoll events taken per wait */
@@ -83,6 +92,8 @@
 #define SPC_SRV_IN_INITIAL 16384
 #define SPC_SRV_OUT_SOFT (256u * 1024) /* a get reply pauses past this */
 #define SPC_SRV_OUT_KEEP (64u * 1024)  /* an empty output buffer above this is freed */
+#define SPC_SRV_RING_ENTRIES 256      /* io_uring submission queue (completions: 8x) */
+#define SPC_SRV_RING_LINGER_US 1000   /* ring_turn's longest wait for one more */
 
 static const char e_too_many[] = "ERROR Too many open connections\r\n";
 
@@ -116,6 +127,10 @@ struct conn {
 	struct spc_proto_req req; /* the suspended get */
 	bool suspended, closing, eof, capped, first;
 	bool authed;             /* -Y: authenticated (or no -Y) */
+	bool rx_busy, tx_busy;   /* io_uring: a receive, a send queued or in flight */
+	bool dead;               /* io_uring: closed, freed at its last completion */
+	char *tx;                /* io_uring: the output the kernel is sending */
+	size_t tx_off, tx_len, tx_cap; /* its bytes sent, its bytes, its size */
 	uint32_t interest;       /* current epoll events */
 	uint64_t last_active;    /* unix time of the last progress */
 	struct conn *prev, *next;
@@ -133,6 +148,10 @@ struct spc_srv_worker {
 	struct lsrc lsrc[SPC_SRV_MAX_LISTENERS];
 	struct conn *conns;
 	unsigned nconns;
+	struct spc_srv_ring *ring; /* NULL: epoll serves the connections */
+	bool ring_polled;        /* io_uring: epfd (listeners, wakefd) ready */
+	unsigned ring_sends;     /* io_uring: sends queued since the last wait */
+	struct conn *dead;       /* io_uring: closed, completions outstanding */
 	unsigned load;           /* atomic: nconns + handed in, not yet taken */
 	pthread_mutex_t hand_mu; /* guards hand, hand_n, hand_cap */
 	struct handoff *hand;
@@ -147,9 +166,10 @@ static int out_grow(struct spc_proto_out *out, size_t need)
 {
 	struct conn *c = out->arg;
 	size_t max = c->w->srv->opt.out_max, cap = out->cap ? out->cap : 4096;
+	size_t sending = c->tx_len - c->tx_off; /* io_uring: counts against the cap too */
 	char *p;
 
-	if (need > max) {
+	if (need > max || sending > max - need) {
 		c->capped = true;
 		return -1;
 	}
@@ -200,12 +220,26 @@ static bool conn_flush(struct conn *c)
 
 /* ---- connections ------------------------------------------------------ */
 
+static void conn_free(struct conn *c)
+{
+	close(c->fd);
+	free(c->tx);
+	free(c->in);
+	spc_proto_out_free(&c->out);
+	free(c);
+}
+
+static uint64_t ring_token(void *p, enum spc_srv_ring_op op)
+{
+	return (uint64_t)(uintptr_t)p | op;
+}
+
 static void conn_close(struct conn *c)
 {
 	struct spc_srv_worker *w = c->w;
 
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	if (!w->ring)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -215,9 +249,25 @@ static void conn_close(struct conn *c)
 	w->nconns--;
 	__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&w->srv->curr_conns, 1, __ATOMIC_RELAXED);
-	free(c->in);
-	spc_proto_out_free(&c->out);
-	free(c);
+	if (c->rx_busy || c->tx_busy) {
+		/* io_uring: the ring still holds its buffers, and may not
+		 * have seen the descriptor yet (a queued receive would then
+		 * find the number reused): it stays open, shut down, until
+		 * the last completion frees the connection (ring_done). */
+		shutdown(c->fd, SHUT_RDWR);
+		if (c->rx_busy)
+			spc_srv_ring_cancel(w->ring, ring_token(c, SPC_RING_RECV));
+		if (c->tx_busy)
+			spc_srv_ring_cancel(w->ring, ring_token(c, SPC_RING_SEND));
+		c->dead = true;
+		c->prev = NULL;
+		c->next = w->dead;
+		if (w->dead)
+			w->dead->prev = c;
+		w->dead = c;
+		return;
+	}
+	conn_free(c);
 }
 
 static void conn_interest(struct conn *c)
@@ -336,15 +386,16 @@ static void conn_process(struct conn *c)
 /* RD_SHORT: data, fewer bytes than asked for (the socket is empty now). */
 enum rd { RD_DATA, RD_SHORT, RD_AGAIN, RD_EOF, RD_ERR };
 
-/* Reads up to read_max bytes, growing the input buffer as far as the
- * longest acceptable request. */
-static enum rd conn_read(struct conn *c)
+/* Makes room for the next read, growing the input buffer as far as the
+ * longest acceptable request. Returns how many bytes to ask for (at most
+ * read_max), 0 when out of memory or past the longest request (the
+ * parser refuses anything that long first). */
+static size_t conn_room(struct conn *c)
 {
 	struct spc_server *srv = c->w->srv;
 	size_t in_max = srv->limits.get_line_max + srv->limits.item_max + srv->limits.read_max +
 			srv->limits.line_max;
-	size_t room, want;
-	ssize_t n;
+	size_t room;
 
 	if (c->in_off > 0) {
 		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
@@ -357,14 +408,22 @@ static enum rd conn_read(struct conn *c)
 		char *p = realloc(c->in, cap);
 
 		if (!p)
-			return RD_ERR;
+			return 0;
 		c->in = p;
 		c->in_cap = cap;
 		room = cap - c->in_len;
 	}
-	if (room == 0)
-		return RD_ERR; /* the parser refuses anything this long */
-	want = room < srv->limits.read_max ? room : srv->limits.read_max;
+	return room < srv->limits.read_max ? room : srv->limits.read_max;
+}
+
+/* Reads up to read_max bytes. */
+static enum rd conn_read(struct conn *c)
+{
+	size_t want = conn_room(c);
+	ssize_t n;
+
+	if (want == 0)
+		return RD_ERR;
 	n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? RD_AGAIN : RD_ERR;
@@ -447,6 +506,146 @@ close:
 	conn_close(c);
 }
 
+/* ---- the same, over io_uring (io.h) ----------------------------------------
+ *
+ * A connection on a ring has at most one receive and one send queued.
+ * The kernel owns the free end of the input buffer while a receive is
+ * queued, so that buffer is compacted or grown only before one is queued.
+ * A send takes the pending output as it is (the buffer moves to c->tx)
+ * and the connection's requests go on filling an output buffer of their
+ * own; both count against --max-output, so a client that sends and does
+ * not read is closed at the cap, as under epoll. Every completion of a
+ * batch queues what its connection needs next, and the next wait submits
+ * the whole lot in one system call. */
+
+/* Output pending: not sent yet, in the kernel's hands or not. */
+static size_t ring_pending(const struct conn *c)
+{
+	return pending(c) + (c->tx_len - c->tx_off);
+}
+
+/* Hands the pending output to the kernel; requests go on into the spare
+ * buffer (the last send's, kept when small). */
+static void ring_send(struct conn *c)
+{
+	char *spare = c->tx;
+	size_t spare_cap = c->tx_cap;
+
+	c->tx = c->out.data;
+	c->tx_cap = c->out.cap;
+	c->tx_off = c->out_off;
+	c->tx_len = c->out.len;
+	c->out.data = spare;
+	c->out.cap = spare_cap;
+	c->out.len = c->out_off = 0;
+	c->tx_busy = true;
+	c->w->ring_sends++;
+	spc_srv_ring_send(c->w->ring, c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off,
+			  ring_token(c, SPC_RING_SEND));
+}
+
+/* Everything a completion does for one connection. */
+static void ring_step(struct conn *c)
+{
+	if (c->suspended) {
+		if (ring_pending(c) <= c->ctx.out_soft / 2) {
+			conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
+			if (!c->suspended && !c->closing)
+				conn_process(c);
+		}
+	} else if (!c->closing) {
+		conn_process(c);
+	}
+	if (c->capped)
+		goto close; /* a reply passed the output cap */
+	if (pending(c) > 0 && !c->tx_busy)
+		ring_send(c);
+	if ((c->closing || c->eof) && !c->suspended && ring_pending(c) == 0)
+		goto close;
+	if (!c->rx_busy && !c->suspended && !c->closing && !c->eof) {
+		size_t want;
+
+		conn_trim(c);
+		want = conn_room(c);
+		if (want == 0)
+			goto close;
+		c->rx_busy = true;
+		spc_srv_ring_recv(c->w->ring, c->fd, c->in + c->in_len, want,
+				  ring_token(c, SPC_RING_RECV));
+	}
+	return;
+close:
+	if (c->capped) {
+		spc_srv_count(&c->w->cnt.conns_closed_output, 1);
+		spc_srv_log(c->w->srv, SPC_SRV_LOG_INFO, "closing a connection: output over %zu bytes",
+			    c->w->srv->opt.out_max);
+	}
+	conn_close(c);
+}
+
+/* One completion (spc_srv_ring_wait's callback). */
+static void ring_done(void *arg, uint64_t token, int res)
+{
+	struct spc_srv_worker *w = arg;
+	unsigned op = (unsigned)(token & SPC_RING_OP_MASK);
+	struct conn *c = (struct conn *)(uintptr_t)(token & ~(uint64_t)SPC_RING_OP_MASK);
+
+	if (op == SPC_RING_CANCEL)
+		return;
+	if (op == SPC_RING_POLL) {
+		w->ring_polled = true;
+		return;
+	}
+	if (op == SPC_RING_RECV)
+		c->rx_busy = false;
+	else
+		c->tx_busy = false;
+	if (c->dead) {
+		if (!c->rx_busy && !c->tx_busy) {
+			if (c->prev)
+				c->prev->next = c->next;
+			else
+				w->dead = c->next;
+			if (c->next)
+				c->next->prev = c->prev;
+			conn_free(c);
+		}
+		return;
+	}
+	c->ctx.now = spc_srv_now();
+	if (res == -EINTR || res == -EAGAIN) {
+		/* nothing moved: ring_step queues it again */
+	} else if (res < 0) {
+		conn_close(c);
+		return;
+	} else if (op == SPC_RING_RECV && res == 0) {
+		c->eof = true;
+	} else if (op == SPC_RING_RECV) {
+		c->in_len += (size_t)res;
+		c->last_active = c->ctx.now;
+		spc_srv_count(&w->cnt.bytes_read, (uint64_t)res);
+	} else {
+		c->tx_off += (size_t)res;
+		c->last_active = c->ctx.now;
+		spc_srv_count(&w->cnt.bytes_written, (uint64_t)res);
+	}
+	if (op == SPC_RING_SEND && c->tx_off < c->tx_len) {
+		/* a short send (or EINTR): the rest, before anything newer */
+		c->tx_busy = true;
+		w->ring_sends++;
+		spc_srv_ring_send(w->ring, c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off,
+				  ring_token(c, SPC_RING_SEND));
+	} else if (op == SPC_RING_SEND) {
+		c->tx_off = c->tx_len = 0;
+		if (c->tx_cap > SPC_SRV_OUT_KEEP) { /* a large reply's buffer goes back */
+			free(c->tx);
+			c->tx = NULL;
+			c->tx_cap = 0;
+		}
+	}
+	ring_step(c);
+}
+
 /* Makes fd a connection of w, whose load already counts it.
  * Context: w's thread. */
 static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *l)
@@ -499,7 +698,7 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 	c->interest = EPOLLIN;
 	e.events = EPOLLIN;
 	e.data.ptr = &c->src;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+	if (!w->ring && epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
 		free(c->in);
 		free(c);
 		close(fd);
@@ -513,6 +712,8 @@ static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *
 	w->conns = c;
 	w->nconns++;
 	spc_srv_count(&w->cnt.total_connections, 1);
+	if (w->ring)
+		ring_step(c); /* its first receive */
 }
 
 /* Serialises every accept4 of the process with refuse_one's
@@ -704,7 +905,72 @@ static void drain_begin(struct spc_srv_worker *w)
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		c->closing = true;
-		conn_run(c);
+		if (w->ring)
+			ring_step(c);
+		else
+			conn_run(c);
+	}
+}
+
+/* io_uring: submits what the last batch queued, waits for completions
+ * and handles them; when the listeners or the wakefd are ready (a poll
+ * of epfd, which holds only those), takes their events into ev. Returns
+ * the number of events in ev. */
+static int ring_turn(struct spc_srv_worker *w, struct epoll_event *ev)
+{
+	unsigned sends = w->ring_sends;
+	int n;
+
+	/* A send to a client that reads completes as it is submitted; its
+	 * completion alone must not end the wait, or each batch would take
+	 * two system calls (one that submits and returns at once with the
+	 * sends' completions, one that waits for the next requests). So
+	 * wait for one completion more than the sends just queued -- for at
+	 * most SPC_SRV_RING_LINGER_US, in case a send has to wait for its
+	 * client to read (then it is the next receive that waits that long,
+	 * only when no other completion comes meanwhile). */
+	w->ring_sends = 0;
+	n = spc_srv_ring_wait(w->ring, sends + 1,
+			      sends ? SPC_SRV_RING_LINGER_US : SPC_SRV_TICK_MS * 1000u, ring_done, w);
+
+	if (n < 0)
+		spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "worker %u: io_uring_enter: %s", w->id,
+			    strerror(-n));
+	if (!w->ring_polled)
+		return 0;
+	w->ring_polled = false;
+	spc_srv_ring_poll(w->ring, w->epfd, ring_token(w, SPC_RING_POLL));
+	return epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, 0);
+}
+
+/* --io uring (resolved from auto at start): this worker's own ring, made
+ * on its thread (single issuer); where it cannot be made, epoll. */
+static void ring_start(struct spc_srv_worker *w)
+{
+	int rc;
+
+	if (w->srv->opt.io != SPC_SRV_IO_URING)
+		return;
+	rc = spc_srv_ring_open(&w->ring, SPC_SRV_RING_ENTRIES);
+	if (rc < 0) {
+		spc_srv_log(w->srv, SPC_SRV_LOG_WARN, "worker %u: io_uring: %s: using epoll", w->id,
+			    strerror(-rc));
+		return;
+	}
+	spc_srv_ring_poll(w->ring, w->epfd, ring_token(w, SPC_RING_POLL));
+}
+
+static void ring_stop(struct spc_srv_worker *w)
+{
+	if (!w->ring)
+		return;
+	spc_srv_ring_close(w->ring); /* cancels what is in flight */
+	w->ring = NULL;
+	while (w->dead) {
+		struct conn *c = w->dead;
+
+		w->dead = c->next;
+		conn_free(c);
 	}
 }
 
@@ -719,6 +985,7 @@ static void *worker_main(void *arg)
 	/* "spc-worker-N", cut to the kernel's 15 bytes; for top and perf. */
 	snprintf(name, sizeof name, "spc-worker-%u", w->id);
 	pthread_setname_np(pthread_self(), name);
+	ring_start(w);
 
 	for (;;) {
 		int n, i;
@@ -728,7 +995,10 @@ static void *worker_main(void *arg)
 		/* Before waiting: a handoff queued before this worker first
 		 * waited has no wakeup of its own to come. */
 		take_handoffs(w, draining);
-		n = epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, SPC_SRV_TICK_MS);
+		if (w->ring)
+			n = ring_turn(w, ev);
+		else
+			n = epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, SPC_SRV_TICK_MS);
 		now = spc_srv_now();
 
 		for (i = 0; i < n; i++) {
@@ -764,6 +1034,7 @@ static void *worker_main(void *arg)
 	while (w->conns)
 		conn_close(w->conns);
 	take_handoffs(w, true);
+	ring_stop(w);
 	return NULL;
 }
 
@@ -813,9 +1084,41 @@ static int worker_init(struct spc_server *srv, struct spc_srv_worker *w, unsigne
 	return SPC_OK;
 }
 
+/* --io: auto becomes uring where a ring can be set up here, else epoll;
+ * uring that cannot be set up fails the start. Logged. Returns SPC_OK,
+ * SPC_ESYS. Context: main thread. */
+static int io_choose(struct spc_server *srv)
+{
+	struct spc_srv_ring *r;
+	int rc;
+
+	if (srv->opt.io == SPC_SRV_IO_EPOLL) {
+		spc_srv_log(srv, SPC_SRV_LOG_INFO, "io: epoll");
+		return SPC_OK;
+	}
+	rc = spc_srv_ring_open(&r, 8);
+	spc_srv_ring_close(r);
+	if (rc == 0) {
+		srv->opt.io = SPC_SRV_IO_URING;
+		spc_srv_log(srv, SPC_SRV_LOG_INFO, "io: io_uring");
+		return SPC_OK;
+	}
+	if (srv->opt.io == SPC_SRV_IO_URING) {
+		spc_srv_log(srv, SPC_SRV_LOG_ERR, "--io uring: io_uring cannot be set up: %s",
+			    strerror(-rc));
+		return SPC_ESYS;
+	}
+	srv->opt.io = SPC_SRV_IO_EPOLL;
+	spc_srv_log(srv, SPC_SRV_LOG_WARN, "io: epoll: io_uring unavailable (%s)", strerror(-rc));
+	return SPC_OK;
+}
+
 int spc_srv_workers_start(struct spc_server *srv)
 {
 	unsigned i;
+
+	if (io_choose(srv) != SPC_OK)
+		return SPC_ESYS;
 
 	srv->workers = calloc(srv->opt.threads, sizeof *srv->workers);
 	if (!srv->workers)

@@ -89,6 +89,7 @@ static void remove_dir(const char *dir, bool show_log)
 int srv_start(struct srv *s, const char *const *extra)
 {
 	const char *argv[MAX_ARGS];
+	const char *io = getenv("SPC_TEST_IO");
 	char pf[256], log[256];
 	long long deadline;
 	int n = 0;
@@ -110,6 +111,10 @@ int srv_start(struct srv *s, const char *const *extra)
 	argv[n++] = "64";
 	argv[n++] = "-t";
 	argv[n++] = "2";
+	if (io && *io) { /* the I/O backend of this run (CTest's variants) */
+		argv[n++] = "--io";
+		argv[n++] = io;
+	}
 	while (extra && *extra && n < MAX_ARGS - 1)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
