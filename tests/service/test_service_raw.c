@@ -310,6 +310,37 @@ START_TEST(test_io_backend)
 }
 END_TEST
 
+/* Where io_uring is refused (a seccomp filter, as in a container):
+ * --io auto serves over epoll and says so in its log; --io uring does
+ * not start. */
+START_TEST(test_io_uring_refused)
+{
+	static const char *const io_auto[] = { "--io", "auto", NULL };
+	static const char *const io_uring[] = { "--io", "uring", NULL };
+	char path[200], log[8192] = "";
+	struct srv s2;
+	const char *r;
+	FILE *f;
+	size_t n;
+
+	ck_assert_int_eq(setenv("SPC_TEST_DENY_URING", "1", 1), 0);
+	up(io_auto);
+	r = conn_ask(fd, "stats settings\r\n", "END\r\n");
+	ck_assert_ptr_nonnull(strstr(r, "STAT io epoll\r\n"));
+	expect("set k 0 0 1\r\nv\r\nget k\r\n", "STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+	snprintf(path, sizeof path, "%s/log", S.dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(log, 1, sizeof log - 1, f);
+	log[n] = '\0';
+	fclose(f);
+	ck_assert_msg(strstr(log, "warning: io: epoll: io_uring unavailable"), "log: %s", log);
+	down();
+	ck_assert_int_eq(srv_start(&s2, io_uring), -1); /* exit 1, nothing served */
+	ck_assert_int_eq(unsetenv("SPC_TEST_DENY_URING"), 0);
+}
+END_TEST
+
 /* A multi-get reply many times the output cap, read slowly in small
  * pieces: it streams through the bounded buffer and arrives whole. */
 START_TEST(test_large_multiget_slow_reader)
@@ -561,6 +592,7 @@ int main(void)
 		test_large_multiget_slow_reader,
 		test_hundred_key_multiget,
 		test_io_backend,
+		test_io_uring_refused,
 		test_view_key_convention,
 		test_stats_fields,
 		test_connections_spread_over_workers,
