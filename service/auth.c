@@ -23,7 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/server.h"
+#include "service/auth.h"
+#include "splitcache.h"
 
 #define AUTH_FILE_MAX (1u << 20)
 #define AUTH_ENTRIES_MAX 4096

@@ -31,16 +31,10 @@
 #include <string.h>
 
 #include "service/cli.h"
+#include "service/exec.h"
+#include "service/exec_meta.h"
+#include "service/exec_stats.h"
 #include "service/server.h"
-
-uint64_t spc_srv_expiry(int64_t exptime, uint64_t now)
-{
-	int64_t t = spc_proto_exptime(exptime, (int64_t)now);
-
-	if (t < 0)
-		return 1; /* a deadline in the past: invisible at once */
-	return (uint64_t)t;
-}
 
 /* Appends a fixed line unless noreply. SPC_SRV_CLOSE when the cap refused. */
 static enum spc_srv_exec line(struct spc_srv_ctx *ctx, const struct spc_proto_req *req,
@@ -71,16 +65,17 @@ static int get_one(struct spc_srv_ctx *ctx, const struct spc_proto_req *req, con
 	bool touch = req->cmd == SPC_PROTO_GAT || req->cmd == SPC_PROTO_GATS;
 	bool with_cas = req->cmd == SPC_PROTO_GETS || req->cmd == SPC_PROTO_GATS;
 	struct spc_srv_store *st = &ctx->srv->store;
-	const char *k = key;
-	size_t kl = klen;
 	struct spc_srv_item it;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
+	uint64_t height = 0;
+	size_t prefix = 0;
+	bool at = spc_proto_key_at(key, klen, &height, &prefix);
 	int rc, wrc = SPC_OK;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+	spc_srv_key_of(ctx->pool, key, klen, at, height, prefix, &ak);
 	if (touch) {
 		spc_srv_count(&ctx->cnt->cmd_touch, 1);
-		rc = spc_srv_touch(st, &ns, k, kl, spc_srv_expiry(req->exptime, ctx->now), ctx->now,
+		rc = spc_srv_touch(st, &ak, spc_proto_expiry(req->exptime, ctx->now), ctx->now,
 				   &it);
 		if (rc == SPC_OK) {
 			wrc = spc_proto_reply_value(ctx->out, key, klen, it.flags, it.data, it.len,
@@ -91,7 +86,7 @@ static int get_one(struct spc_srv_ctx *ctx, const struct spc_proto_req *req, con
 		spc_srv_count(rc == SPC_OK ? &ctx->cnt->touch_hits : &ctx->cnt->touch_misses, 1);
 	} else {
 		spc_read_lock(st->cache);
-		rc = spc_srv_get_rcu(st, &ns, k, kl, ctx->now, &it);
+		rc = spc_srv_get_rcu(st, &ak, ctx->now, &it);
 		if (rc == SPC_OK) {
 			wrc = spc_proto_reply_value(ctx->out, key, klen, it.flags, it.data, it.len,
 						    with_cas, it.cas);
@@ -146,27 +141,25 @@ static int store_mode(enum spc_proto_cmd cmd)
 
 static enum spc_srv_exec exec_store(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
 {
-	const char *k = req->key;
-	size_t kl = req->klen;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	uint64_t cas = 0;
 	int rc;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+	spc_srv_req_key(ctx, req, &ak);
 	if ((req->cmd == SPC_PROTO_APPEND || req->cmd == SPC_PROTO_PREPEND) &&
-	    !spc_srv_append_fits(&ctx->srv->store, &ns, k, kl, req->bytes, &ctx->srv->limits,
+	    !spc_srv_append_fits(&ctx->srv->store, &ak, req->bytes, &ctx->srv->limits,
 				 ctx->now))
 		rc = SPC_ENOTFOUND; /* memcached: NOT_STORED, the old value stays */
 	else
-		rc = spc_srv_put(&ctx->srv->store, &ns, store_mode(req->cmd), k, kl, req->data,
-				 req->bytes, req->flags, spc_srv_expiry(req->exptime, ctx->now),
+		rc = spc_srv_put(&ctx->srv->store, &ak, store_mode(req->cmd), req->data,
+				 req->bytes, req->flags, spc_proto_expiry(req->exptime, ctx->now),
 				 req->cas, ctx->now, &cas);
 	if (rc == SPC_OK)
 		spc_srv_marks_put(&ctx->srv->store.marks, cas, 0, ctx->now);
 	else if (req->cmd == SPC_PROTO_SET && (rc == SPC_EFULL || rc == SPC_ENOMEM ||
 					       rc == SPC_ETOOBIG))
 		/* memcached drops the old value of a set it could not store */
-		spc_srv_delete(&ctx->srv->store, &ns, k, kl, 0, ctx->now);
+		spc_srv_delete(&ctx->srv->store, &ak, 0, ctx->now);
 	spc_srv_count(&ctx->cnt->cmd_set, 1);
 	if (req->cmd == SPC_PROTO_CAS)
 		spc_srv_count(rc == SPC_OK ? &ctx->cnt->cas_hits
@@ -180,14 +173,12 @@ static enum spc_srv_exec exec_store(struct spc_srv_ctx *ctx, const struct spc_pr
 static enum spc_srv_exec exec_arith(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
 {
 	bool decr = req->cmd == SPC_PROTO_DECR;
-	const char *k = req->key;
-	size_t kl = req->klen;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	uint64_t v = 0, cas = 0, expiry = 0;
 	int rc;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
-	rc = spc_srv_arith_marked(&ctx->srv->store, &ns, k, kl, decr, req->delta, 0, ctx->now, &v,
+	spc_srv_req_key(ctx, req, &ak);
+	rc = spc_srv_arith_marked(&ctx->srv->store, &ak, decr, req->delta, 0, ctx->now, &v,
 				  &cas, &expiry);
 	if (decr)
 		spc_srv_count(rc == SPC_ENOTFOUND ? &ctx->cnt->decr_misses : &ctx->cnt->decr_hits, 1);
@@ -202,32 +193,28 @@ static enum spc_srv_exec exec_arith(struct spc_srv_ctx *ctx, const struct spc_pr
 
 static enum spc_srv_exec exec_delete(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
 {
-	const char *k = req->key;
-	size_t kl = req->klen;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	int rc;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
-	rc = spc_srv_delete(&ctx->srv->store, &ns, k, kl, 0, ctx->now);
+	spc_srv_req_key(ctx, req, &ak);
+	rc = spc_srv_delete(&ctx->srv->store, &ak, 0, ctx->now);
 	spc_srv_count(rc == SPC_OK ? &ctx->cnt->delete_hits : &ctx->cnt->delete_misses, 1);
 	return status_line(ctx, req, rc);
 }
 
 static enum spc_srv_exec exec_touch(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
 {
-	const char *k = req->key;
-	size_t kl = req->klen;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	int rc;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
-	rc = spc_srv_touch(&ctx->srv->store, &ns, k, kl, spc_srv_expiry(req->exptime, ctx->now),
+	spc_srv_req_key(ctx, req, &ak);
+	rc = spc_srv_touch(&ctx->srv->store, &ak, spc_proto_expiry(req->exptime, ctx->now),
 			   ctx->now, NULL);
 	if (rc == SPC_OK) { /* memcached's touch reads the item: fetched */
 		struct spc_srv_item it;
 
 		spc_read_lock(ctx->srv->store.cache);
-		if (spc_srv_get_rcu(&ctx->srv->store, &ns, k, kl, ctx->now, &it) == SPC_OK)
+		if (spc_srv_get_rcu(&ctx->srv->store, &ak, ctx->now, &it) == SPC_OK)
 			spc_srv_marks_fetch(&ctx->srv->store.marks, it.cas, ctx->now);
 		spc_read_unlock(ctx->srv->store.cache);
 	}
@@ -246,7 +233,7 @@ static enum spc_srv_exec exec_flush(struct spc_srv_ctx *ctx, const struct spc_pr
 		return line(ctx, req, "CLIENT_ERROR flush_all not allowed\r\n");
 	spc_srv_count(&ctx->cnt->cmd_flush, 1);
 	if (req->has_exptime && req->exptime > 0) {
-		uint64_t at = spc_srv_expiry(req->exptime, ctx->now);
+		uint64_t at = spc_proto_expiry(req->exptime, ctx->now);
 
 		__atomic_store_n(&ctx->srv->flush_at[ctx->pool], at, __ATOMIC_RELAXED);
 	} else {
@@ -262,12 +249,10 @@ enum spc_srv_exec spc_srv_exec_error(struct spc_srv_ctx *ctx, const struct spc_p
 		/* memcached unlinks the old item so that a client never reads
 		 * the value it tried to replace (set only; ms whatever its
 		 * mode) */
-		const char *k = req->key;
-		size_t kl = req->klen;
-		struct spc_srv_ns ns;
+		struct spc_srv_key ak;
 
-		spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
-		spc_srv_delete(&ctx->srv->store, &ns, k, kl, 0, ctx->now);
+		spc_srv_req_key(ctx, req, &ak);
+		spc_srv_delete(&ctx->srv->store, &ak, 0, ctx->now);
 	}
 	return spc_proto_reply_error(ctx->out, req) == SPC_OK ? SPC_SRV_DONE : SPC_SRV_CLOSE;
 }

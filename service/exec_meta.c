@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/exec_meta.h"
 #include "service/server.h"
 
 /* A read-modify-write that lost a race to another client is retried this
@@ -94,15 +95,15 @@ static void walk_flags(const struct spc_proto_meta *m, bool apply_t, bool create
 			break;
 		case 'T':
 			if (apply_t)
-				w->expiry = spc_srv_expiry(m->ttl, now);
+				w->expiry = spc_proto_expiry(m->ttl, now);
 			break;
 		case 'N':
 			if (created)
-				w->expiry = spc_srv_expiry(m->vivify_ttl, now);
+				w->expiry = spc_proto_expiry(m->vivify_ttl, now);
 			break;
 		case 'R':
 			if (!created && w->expiry != 0 &&
-			    w->expiry < spc_srv_expiry(m->recache_ttl, now))
+			    w->expiry < spc_proto_expiry(m->recache_ttl, now))
 				w->recache = true;
 			break;
 		default:
@@ -166,7 +167,7 @@ static int mg_reply(struct spc_srv_ctx *ctx, const struct spc_proto_req *req,
 
 /* mg with T or N: read a copy, create or touch, then reply. */
 static enum spc_srv_exec mg_modify(struct spc_srv_ctx *ctx, const struct spc_proto_req *req,
-				   const struct spc_srv_ns *ns, const char *k, size_t kl)
+				   const struct spc_srv_key *ak)
 {
 	const struct spc_proto_meta *m = &req->meta;
 	struct spc_srv_store *st = &ctx->srv->store;
@@ -176,11 +177,11 @@ static enum spc_srv_exec mg_modify(struct spc_srv_ctx *ctx, const struct spc_pro
 	int rc = SPC_ENOTFOUND, wrc;
 
 	for (int i = 0; i < RETRIES; i++) {
-		rc = spc_srv_get_copy(st, ns, k, kl, &it);
+		rc = spc_srv_get_copy(st, ak, &it);
 		if (rc != SPC_ENOTFOUND || !has(m, 'N'))
 			break;
 		walk_flags(m, true, true, 0, ctx->now, &w);
-		rc = spc_srv_put(st, ns, SPC_STORE_ADD, k, kl, "", 0, 0, w.expiry, 0, ctx->now,
+		rc = spc_srv_put(st, ak, SPC_STORE_ADD, "", 0, 0, w.expiry, 0, ctx->now,
 				 &it.cas);
 		if (rc == SPC_EEXISTS)
 			continue; /* created meanwhile: read it */
@@ -203,7 +204,7 @@ static enum spc_srv_exec mg_modify(struct spc_srv_ctx *ctx, const struct spc_pro
 		return meta_server_error(ctx, SPC_PROTO_SET, rc);
 	walk_flags(m, true, created, created ? 0 : it.expiry, ctx->now, &w);
 	if (!created && has(m, 'T') && w.expiry != it.expiry)
-		spc_srv_touch(st, ns, k, kl, w.expiry, ctx->now, NULL);
+		spc_srv_touch(st, ak, w.expiry, ctx->now, NULL);
 	spc_srv_count(has(m, 'T') ? &ctx->cnt->touch_hits : &ctx->cnt->get_hits, 1);
 	wrc = mg_reply(ctx, req, &it, created, &w);
 	free((void *)it.data);
@@ -214,19 +215,17 @@ static enum spc_srv_exec exec_mg(struct spc_srv_ctx *ctx, const struct spc_proto
 {
 	const struct spc_proto_meta *m = &req->meta;
 	struct spc_srv_store *st = &ctx->srv->store;
-	const char *k = req->key;
-	size_t kl = req->klen;
 	struct spc_srv_item it;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	struct walk w;
 	int rc, wrc = SPC_OK;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+	spc_srv_req_key(ctx, req, &ak);
 	if (has(m, 'T') || has(m, 'N'))
-		return mg_modify(ctx, req, &ns, k, kl);
+		return mg_modify(ctx, req, &ak);
 	spc_srv_count(&ctx->cnt->cmd_get, 1);
 	spc_read_lock(st->cache);
-	rc = spc_srv_get_rcu(st, &ns, k, kl, ctx->now, &it);
+	rc = spc_srv_get_rcu(st, &ak, ctx->now, &it);
 	if (rc == SPC_OK) {
 		walk_flags(m, false, false, it.expiry, ctx->now, &w);
 		wrc = mg_reply(ctx, req, &it, false, &w);
@@ -256,7 +255,7 @@ static int ms_mode(const struct spc_proto_meta *m)
 /* ms with C and I: a cas older than the item's still stores, keeps the
  * item's ttl and marks it stale (a token already sent stays sent). */
 static int ms_invalidate(struct spc_srv_ctx *ctx, const struct spc_proto_req *req,
-			 const struct spc_srv_ns *ns, const char *k, size_t kl, uint64_t *cas)
+			 const struct spc_srv_key *ak, uint64_t *cas)
 {
 	const struct spc_proto_meta *m = &req->meta;
 	struct spc_srv_store *st = &ctx->srv->store;
@@ -267,21 +266,21 @@ static int ms_invalidate(struct spc_srv_ctx *ctx, const struct spc_proto_req *re
 		struct spc_srv_mark mark;
 
 		spc_read_lock(st->cache);
-		rc = spc_srv_get_rcu(st, ns, k, kl, ctx->now, &cur);
+		rc = spc_srv_get_rcu(st, ak, ctx->now, &cur);
 		spc_read_unlock(st->cache);
 		if (rc != SPC_OK)
 			return rc;
 		if (m->compare_cas >= cur.cas) {
-			rc = spc_srv_put(st, ns, SPC_STORE_CAS, k, kl, req->data, req->bytes,
+			rc = spc_srv_put(st, ak, SPC_STORE_CAS, req->data, req->bytes,
 					 m->client_flags, has(m, 'T') ?
-					 spc_srv_expiry(m->ttl, ctx->now) : 0, m->compare_cas,
+					 spc_proto_expiry(m->ttl, ctx->now) : 0, m->compare_cas,
 					 ctx->now, cas);
 			if (rc == SPC_OK)
 				spc_srv_marks_put(&st->marks, *cas, stored_marks(req), ctx->now);
 			return rc;
 		}
 		spc_srv_marks_get(&st->marks, cur.cas, &mark);
-		rc = spc_srv_put(st, ns, SPC_STORE_CAS, k, kl, req->data, req->bytes,
+		rc = spc_srv_put(st, ak, SPC_STORE_CAS, req->data, req->bytes,
 				 m->client_flags, cur.expiry, cur.cas, ctx->now, cas);
 		if (rc == SPC_OK)
 			spc_srv_marks_put(&st->marks, *cas, SPC_SRV_MARK_STALE | stored_marks(req) |
@@ -296,21 +295,19 @@ static enum spc_srv_exec exec_ms(struct spc_srv_ctx *ctx, const struct spc_proto
 	struct spc_srv_store *st = &ctx->srv->store;
 	int mode = ms_mode(m);
 	struct spc_proto_meta_vals v;
-	const char *k = req->key;
-	size_t kl = req->klen;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	uint64_t cas = 0;
 	int rc;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+	spc_srv_req_key(ctx, req, &ak);
 	if (mode == SPC_STORE_CAS && has(m, 'I')) {
-		rc = ms_invalidate(ctx, req, &ns, k, kl, &cas);
+		rc = ms_invalidate(ctx, req, &ak, &cas);
 	} else if ((mode == SPC_STORE_APPEND || mode == SPC_STORE_PREPEND) &&
-		   !spc_srv_append_fits(st, &ns, k, kl, req->bytes, &ctx->srv->limits, ctx->now)) {
+		   !spc_srv_append_fits(st, &ak, req->bytes, &ctx->srv->limits, ctx->now)) {
 		rc = SPC_ENOTFOUND; /* NS, the old value stays */
 	} else {
-		rc = spc_srv_put(st, &ns, mode, k, kl, req->data, req->bytes, m->client_flags,
-				 has(m, 'T') ? spc_srv_expiry(m->ttl, ctx->now) : 0,
+		rc = spc_srv_put(st, &ak, mode, req->data, req->bytes, m->client_flags,
+				 has(m, 'T') ? spc_proto_expiry(m->ttl, ctx->now) : 0,
 				 has(m, 'C') ? m->compare_cas : 0, ctx->now, &cas);
 		if (rc == SPC_OK)
 			spc_srv_marks_put(&st->marks, cas, stored_marks(req), ctx->now);
@@ -330,7 +327,7 @@ static enum spc_srv_exec exec_ms(struct spc_srv_ctx *ctx, const struct spc_proto
 		/* memcached never leaves the old value readable after an ms it
 		 * had no room for */
 		if (rc == SPC_EFULL || rc == SPC_ENOMEM || rc == SPC_ETOOBIG)
-			spc_srv_delete(st, &ns, k, kl, 0, ctx->now);
+			spc_srv_delete(st, &ak, 0, ctx->now);
 		return meta_server_error(ctx, SPC_PROTO_SET, rc);
 	}
 }
@@ -339,7 +336,7 @@ static enum spc_srv_exec exec_ms(struct spc_srv_ctx *ctx, const struct spc_proto
 
 /* md I: the same value under a new cas, marked stale, its token free. */
 static int md_invalidate(struct spc_srv_ctx *ctx, const struct spc_proto_req *req,
-			 const struct spc_srv_ns *ns, const char *k, size_t kl)
+			 const struct spc_srv_key *ak)
 {
 	const struct spc_proto_meta *m = &req->meta;
 	struct spc_srv_store *st = &ctx->srv->store;
@@ -351,7 +348,7 @@ static int md_invalidate(struct spc_srv_ctx *ctx, const struct spc_proto_req *re
 		uint64_t cas = 0;
 		bool known;
 
-		rc = spc_srv_get_copy(st, ns, k, kl, &cur);
+		rc = spc_srv_get_copy(st, ak, &cur);
 		if (rc != SPC_OK)
 			return rc;
 		if (has(m, 'C') && m->compare_cas != cur.cas) {
@@ -359,8 +356,8 @@ static int md_invalidate(struct spc_srv_ctx *ctx, const struct spc_proto_req *re
 			return SPC_EEXISTS;
 		}
 		known = spc_srv_marks_get(&st->marks, cur.cas, &mark);
-		rc = spc_srv_put(st, ns, SPC_STORE_CAS, k, kl, cur.data, cur.len, cur.flags,
-				 has(m, 'T') ? spc_srv_expiry(m->ttl, ctx->now) : cur.expiry,
+		rc = spc_srv_put(st, ak, SPC_STORE_CAS, cur.data, cur.len, cur.flags,
+				 has(m, 'T') ? spc_proto_expiry(m->ttl, ctx->now) : cur.expiry,
 				 cur.cas, ctx->now, &cas);
 		free((void *)cur.data);
 		if (rc == SPC_OK)
@@ -376,16 +373,14 @@ static int md_invalidate(struct spc_srv_ctx *ctx, const struct spc_proto_req *re
 static enum spc_srv_exec exec_md(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
 {
 	const struct spc_proto_meta *m = &req->meta;
-	const char *k = req->key;
-	size_t kl = req->klen;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	int rc;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+	spc_srv_req_key(ctx, req, &ak);
 	if (has(m, 'I'))
-		rc = md_invalidate(ctx, req, &ns, k, kl);
+		rc = md_invalidate(ctx, req, &ak);
 	else
-		rc = spc_srv_delete(&ctx->srv->store, &ns, k, kl,
+		rc = spc_srv_delete(&ctx->srv->store, &ak,
 				    has(m, 'C') ? m->compare_cas : 0, ctx->now);
 	spc_srv_count(rc == SPC_OK ? &ctx->cnt->delete_hits : &ctx->cnt->delete_misses, 1);
 	switch (rc) {
@@ -428,25 +423,23 @@ static enum spc_srv_exec exec_ma(struct spc_srv_ctx *ctx, const struct spc_proto
 	bool decr = m->mode == 'D' || m->mode == '-';
 	struct spc_srv_store *st = &ctx->srv->store;
 	struct spc_proto_meta_vals v;
-	const char *k = req->key;
-	size_t kl = req->klen;
 	char num[NUM_BUF];
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	uint64_t val = 0, cas = 0, expiry = 0;
 	bool created = false;
 	struct walk w;
 	int rc, n;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+	spc_srv_req_key(ctx, req, &ak);
 	for (int i = 0; i < 2; i++) {
-		rc = spc_srv_arith_marked(st, &ns, k, kl, decr, m->delta,
+		rc = spc_srv_arith_marked(st, &ak, decr, m->delta,
 					  has(m, 'C') ? m->compare_cas : 0, ctx->now, &val, &cas,
 					  &expiry);
 		if (rc != SPC_ENOTFOUND || !has(m, 'N'))
 			break;
 		walk_flags(m, true, true, 0, ctx->now, &w);
 		n = snprintf(num, sizeof num, "%llu", (unsigned long long)m->initial);
-		rc = spc_srv_put(st, &ns, SPC_STORE_ADD, k, kl, num, (size_t)n, 0, w.expiry, 0,
+		rc = spc_srv_put(st, &ak, SPC_STORE_ADD, num, (size_t)n, 0, w.expiry, 0,
 				 ctx->now, &cas);
 		if (rc == SPC_EEXISTS)
 			continue; /* created meanwhile: apply the delta to it */
@@ -473,7 +466,7 @@ static enum spc_srv_exec exec_ma(struct spc_srv_ctx *ctx, const struct spc_proto
 	}
 	walk_flags(m, true, created, created ? 0 : expiry, ctx->now, &w);
 	if (!created && has(m, 'T') && w.expiry != expiry)
-		spc_srv_touch(st, &ns, k, kl, w.expiry, ctx->now, NULL);
+		spc_srv_touch(st, &ak, w.expiry, ctx->now, NULL);
 	/* memcached's q hides the reply of an increment, VA too, and not
 	 * the reply of a creation */
 	if (m->quiet && !created)
@@ -511,19 +504,18 @@ static unsigned slab_class(size_t size, size_t item_max)
 static enum spc_srv_exec exec_me(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
 {
 	struct spc_srv_store *st = &ctx->srv->store;
-	const char *k = req->key;
-	size_t kl = req->klen, size;
+	size_t size;
 	struct spc_srv_item it;
 	struct spc_srv_mark mark;
-	struct spc_srv_ns ns;
+	struct spc_srv_key ak;
 	char key[4 * (SPC_PROTO_KEY_MAX + 2) / 3 + 4];
 	char line[sizeof key + 200];
 	int rc, n = 0;
 	bool known;
 
-	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+	spc_srv_req_key(ctx, req, &ak);
 	spc_read_lock(st->cache);
-	rc = spc_srv_get_rcu(st, &ns, k, kl, ctx->now, &it);
+	rc = spc_srv_get_rcu(st, &ak, ctx->now, &it);
 	spc_read_unlock(st->cache);
 	if (rc != SPC_OK)
 		return ok_or_close(spc_proto_puts(ctx->out, "EN\r\n"));

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "service/exec_stats.h"
 #include "service/server.h"
 
 #define NUM_BUF 48

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "service/cli.h"
+#include "service/options.h"
 #include "service/server.h"
 
 #define EX_USAGE_CODE 64 /* sysexits.h EX_USAGE, as memcached */

@@ -54,10 +54,6 @@
 
 #include "splitcache.h"
 
-const char spc_proto_e_format[] = "CLIENT_ERROR bad command line format\r\n";
-const char spc_proto_e_error[] = "ERROR\r\n";
-const char spc_proto_e_too_large[] = "SERVER_ERROR object too large for cache\r\n";
-static const char e_chunk[] = "CLIENT_ERROR bad data chunk\r\n";
 static const char e_delta[] = "CLIENT_ERROR invalid numeric delta argument\r\n";
 static const char e_exptime[] = "CLIENT_ERROR invalid exptime argument\r\n";
 static const char e_delete[] =
@@ -70,85 +66,6 @@ void spc_proto_limits_default(struct spc_proto_limits *lim)
 	lim->get_line_max = 1u << 20;
 	lim->item_max = 1u << 20;
 	lim->item_overhead = 59;
-}
-
-enum spc_proto_status spc_proto_fail(struct spc_proto_req *req, const char *reply,
-				     enum spc_proto_action action)
-{
-	req->reply = reply;
-	req->reply_len = reply ? strlen(reply) : 0;
-	req->action = action;
-	return SPC_PROTO_ERROR;
-}
-
-bool spc_proto_tok_is(const struct spc_proto_tok *t, const char *s)
-{
-	size_t n = strlen(s);
-
-	return t->n == n && memcmp(t->p, s, n) == 0;
-}
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-/* strtoull/strtoll shape: *neg, magnitude (saturating), *ovf; returns the
- * index after the digits, or 0 when there are none. */
-static size_t scan_digits(const struct spc_proto_tok *t, bool *neg, uint64_t *mag, bool *ovf,
-			  uint64_t limit)
-{
-	size_t i = 0, start;
-
-	*neg = false;
-	*mag = 0;
-	*ovf = false;
-	while (i < t->n && is_space(t->p[i]))
-		i++;
-	if (i < t->n && (t->p[i] == '+' || t->p[i] == '-'))
-		*neg = t->p[i++] == '-';
-	start = i;
-	for (; i < t->n && t->p[i] >= '0' && t->p[i] <= '9'; i++) {
-		unsigned d = (unsigned)(t->p[i] - '0');
-
-		if (*ovf || *mag > (limit - d) / 10)
-			*ovf = true;
-		else
-			*mag = *mag * 10 + d;
-	}
-	if (i == start)
-		return 0;
-	/* whitespace is tolerated after the number, anything else fails */
-	if (i < t->n && !is_space(t->p[i]))
-		return 0;
-	return i;
-}
-
-bool spc_proto_num_u64(const struct spc_proto_tok *t, uint64_t *out)
-{
-	bool neg, ovf;
-	uint64_t mag, v;
-
-	if (!scan_digits(t, &neg, &mag, &ovf, UINT64_MAX) || ovf)
-		return false;
-	v = neg ? (uint64_t)0 - mag : mag;
-	if (neg && (v >> 63))
-		return false;
-	*out = v;
-	return true;
-}
-
-bool spc_proto_num_i64(const struct spc_proto_tok *t, int64_t *out)
-{
-	bool neg, ovf;
-	uint64_t mag;
-
-	if (!scan_digits(t, &neg, &mag, &ovf, UINT64_MAX) || ovf)
-		return false;
-	if (neg ? mag > (UINT64_C(1) << 63) : mag > (uint64_t)INT64_MAX)
-		return false;
-	*out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
-	return true;
 }
 
 /* The C conversion of an out-of-range value to a narrower type, spelt out
@@ -216,34 +133,6 @@ static bool is_get_line(const char *buf, size_t len)
 	len -= i;
 	return (len >= 4 && memcmp(buf, "get ", 4) == 0) ||
 	       (len >= 5 && memcmp(buf, "gets ", 5) == 0);
-}
-
-enum spc_proto_status spc_proto_data_block(const struct spc_proto_limits *lim,
-					   const char *buf, size_t len,
-					   struct spc_proto_req *req, bool silent_errors)
-{
-	size_t need = req->consumed + req->bytes + 2;
-	uint32_t flags = req->cmd == SPC_PROTO_MS ? req->meta.client_flags : req->flags;
-	/* memcached stores nonzero client flags in 4 more header bytes */
-	size_t overhead = lim->item_overhead + (flags ? sizeof flags : 0);
-
-	if (overhead + req->klen + req->bytes > lim->item_max || req->bytes > lim->item_max) {
-		req->silent = silent_errors;
-		req->too_large = true;
-		req->swallow = (uint64_t)req->bytes + 2;
-		return spc_proto_fail(req, spc_proto_e_too_large, SPC_PROTO_SWALLOW);
-	}
-	if (len < need) {
-		req->consumed = 0;
-		return SPC_PROTO_NEED_MORE;
-	}
-	req->data = buf + req->consumed;
-	req->consumed = need;
-	if (buf[need - 2] != '\r' || buf[need - 1] != '\n') {
-		req->silent = silent_errors;
-		return spc_proto_fail(req, e_chunk, SPC_PROTO_CONTINUE);
-	}
-	return SPC_PROTO_REQUEST;
 }
 
 static bool key_ok(struct spc_proto_req *req, const struct spc_proto_tok *t)
@@ -439,9 +328,9 @@ static enum spc_proto_status unknown(const struct spc_proto_line *l, struct spc_
 	return spc_proto_fail(req, spc_proto_e_error, SPC_PROTO_CONTINUE);
 }
 
-enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
-				      const char *buf, size_t len,
-				      struct spc_proto_req *req)
+static enum spc_proto_status parse_request(const struct spc_proto_limits *lim,
+					   const char *buf, size_t len,
+					   struct spc_proto_req *req)
 {
 	struct spc_proto_line line;
 	const char *nl = len ? memchr(buf, '\n', len) : NULL;
@@ -526,6 +415,18 @@ enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
 	return st;
 }
 
+enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
+				      const char *buf, size_t len,
+				      struct spc_proto_req *req)
+{
+	enum spc_proto_status st = parse_request(lim, buf, len, req);
+
+	/* Requests and errors alike: a too-large set still names its key. */
+	if (req->key)
+		req->at = spc_proto_key_at(req->key, req->klen, &req->height, &req->at_len);
+	return st;
+}
+
 bool spc_proto_next_key(const struct spc_proto_req *req, size_t *pos,
 			const char **key, size_t *klen)
 {
@@ -547,15 +448,4 @@ bool spc_proto_next_key(const struct spc_proto_req *req, size_t *pos,
 bool spc_proto_is_binary(const char *buf, size_t len)
 {
 	return len > 0 && (unsigned char)buf[0] == 0x80;
-}
-
-int64_t spc_proto_exptime(int64_t exptime, int64_t now)
-{
-	if (exptime == 0)
-		return 0;
-	if (exptime < 0)
-		return -1;
-	if (exptime <= SPC_PROTO_RELATIVE_MAX)
-		return now + exptime;
-	return exptime > now ? exptime : -1;
 }

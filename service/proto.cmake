@@ -10,7 +10,8 @@ endif()
 set(SPC_PROTO_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/proto.c
   ${CMAKE_CURRENT_LIST_DIR}/proto_meta.c
-  ${CMAKE_CURRENT_LIST_DIR}/proto_reply.c)
+  ${CMAKE_CURRENT_LIST_DIR}/proto_reply.c
+  ${CMAKE_CURRENT_LIST_DIR}/proto_tok.c)
 
 add_library(spc_proto STATIC ${SPC_PROTO_SOURCES})
 target_include_directories(spc_proto PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include)

@@ -29,6 +29,7 @@ extern "C" {
 #define SPC_PROTO_OPAQUE_MAX 31       /* longest meta O token */
 #define SPC_PROTO_META_TOKENS_MAX 19  /* meta line: command + key + flags */
 #define SPC_PROTO_RELATIVE_MAX 2592000 /* exptime up to 30 days is relative */
+#define SPC_PROTO_HEIGHT_DIGITS 20    /* longest decimal height (2^64 - 1) */
 
 /* ---- limits ------------------------------------------------------------- */
 
@@ -132,6 +133,12 @@ struct spc_proto_req {
 
 	struct spc_proto_meta meta;
 
+	/* The key's address in the view pool's convention (docs/service.md),
+	 * decoded for requests and errors alike (spc_proto_key_at): when at,
+	 * req->key is "@<height>/<rest>" and at_len the length of its
+	 * "@<height>/" prefix. Which listeners honour it is the server's. */
+	bool at; uint64_t height; size_t at_len;
+
 	/* errors (status SPC_PROTO_ERROR) */
 	const char *reply; size_t reply_len; /* exact line with \r\n; NULL: none */
 	bool silent;          /* noreply: memcached sends nothing for it */
@@ -161,6 +168,13 @@ enum spc_proto_status spc_proto_parse(const struct spc_proto_limits *lim,
 				      const char *buf, size_t len,
 				      struct spc_proto_req *req);
 
+/* The view pool's key convention: "@<height>/<rest>", height 1 to
+ * SPC_PROTO_HEIGHT_DIGITS decimal digits that fit 64 bits, rest not
+ * empty. Returns true and sets *height and *prefix (the length of
+ * "@<height>/") for such a key, false (nothing set) for any other.
+ * Context: any thread. */
+bool spc_proto_key_at(const char *key, size_t klen, uint64_t *height, size_t *prefix);
+
 /* Walks the keys of a get-family request: *pos starts at 0. Returns true
  * and sets *key, *klen for the next key, false when there are no more.
  * Context: any thread. */
@@ -181,6 +195,12 @@ const char *spc_proto_cmd_name(enum spc_proto_cmd cmd);
  * Returns the absolute expiry time, 0 or -1. Context: any thread.
  */
 int64_t spc_proto_exptime(int64_t exptime, int64_t now);
+
+/* The item expiry of exptime at time now (unix seconds), as the cache
+ * takes it: 0 never; an exptime already past (spc_proto_exptime's -1)
+ * gives 1, a time in the past, so the item is invisible at once.
+ * Context: any thread. */
+uint64_t spc_proto_expiry(int64_t exptime, uint64_t now);
 
 /* ---- replies ------------------------------------------------------------ */
 

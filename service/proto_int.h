@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * service/proto_int.h: what proto.c and proto_meta.c share; private to the
- * protocol module (nothing outside service/proto*.c includes it).
+ * service/proto_int.h: proto_tok.c's pieces that both parsers (proto.c,
+ * proto_meta.c) and the reply writers use; private to the protocol module
+ * (nothing outside service/proto*.c includes it).
  */
 #ifndef SPC_PROTO_INT_H
 #define SPC_PROTO_INT_H

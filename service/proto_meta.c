@@ -97,28 +97,6 @@ static size_t b64_decode(const char *src, size_t n, char *dst)
 	return nq ? 0 : out;
 }
 
-size_t spc_proto_base64_encode(const void *src, size_t n, char *dst)
-{
-	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s = src;
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		dst[o++] = abc[(v >> 18) & 63];
-		dst[o++] = abc[(v >> 12) & 63];
-		dst[o++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
-		dst[o++] = i + 2 < n ? abc[v & 63] : '=';
-	}
-	return o;
-}
-
 static bool flag_known(enum spc_proto_cmd cmd, char c)
 {
 	if (c == '\0')

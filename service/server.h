@@ -1,18 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * service/server.h: splitcached's parts and what they share.
- *
- *   splitcached.c  the cache, listeners, signals, start and stop
- *   options.c      the command line (memcached's options and ours)
- *   auth.c         -Y: memcached's ASCII authentication file
- *   startup.c      -d, -P, -r, -k, -u and the hash seed
- *   worker.c       one event loop per thread: accept, read, write, timeouts
- *   io_uring.c     a worker's io_uring, the other backend of its loop (io.h)
- *   exec.c         classic text commands against the item layer
- *   exec_meta.c    meta commands (mg ms md ma mn me)
- *   exec_stats.c   stats
- *   marks.c        per-item marks of the meta commands (marks.h)
- *   store.c        memcached items over the cache (store.h)
+ * service/server.h: the server handle (struct spc_server: settings,
+ * listeners, the cache, the item layer) and its log and counters
+ * (server.c). Every file of splitcached may include it; it includes only
+ * the files below it (store.h, proto.h). The files and the one way their
+ * calls go: docs/service.md, "How the service is built".
  *
  * Threads: the main thread waits for signals and runs delayed flushes;
  * each worker owns its connections (no connection is ever touched by two
@@ -77,54 +69,9 @@ struct spc_srv_options {
 	enum spc_srv_io io;        /* --io; auto is resolved at start (worker.c) */
 };
 
-/* Fills *o with the defaults. Context: main thread. */
-void spc_srv_options_default(struct spc_srv_options *o);
-/* Parses the command line (options.c); may print --help/--version and
- * exit 0. Returns 0, or the exit status of a usage error (64, the
- * message already printed). Ownership: *o points into argv. Context:
- * main thread, once. */
-int spc_srv_options_parse(int argc, char **argv, struct spc_srv_options *o);
 
-/* ---- start-up steps (startup.c) ---------------------------------------- */
 
-struct spc_server;
-
-/* p, or p made absolute under the working directory (into buf) so that
- * it names the same file after -d's chdir("/"). Context: main thread. */
-const char *spc_srv_keep_path(const char *p, char *buf, size_t cap);
-/* -d: daemon(3). Returns 0, -1 (logged). Context: main, before threads. */
-int spc_srv_detach(struct spc_server *srv);
-/* -P: writes the pid. Returns 0, -1 (logged). Context: main thread. */
-int spc_srv_write_pid_file(struct spc_server *srv, const char *path);
-/* -r: raises the core limit; a failure is a warning. Context: main. */
-void spc_srv_raise_core(struct spc_server *srv);
-/* -k: mlockall as pages are touched; a failure is a warning. Context:
- * main thread, before the cache opens. */
-void spc_srv_lock_memory(struct spc_server *srv);
-/* --hash-seed, else 64 bits from getrandom. Context: main thread. */
-uint64_t spc_srv_hash_seed(struct spc_server *srv);
-/* -u: as root, switches every thread to the user (not root: ignored).
- * Returns 0, -1 (logged). Context: main thread, after bind and open. */
-int spc_srv_drop_privileges(struct spc_server *srv);
-/* -Y: loads srv->auth. Returns 0, -1 (logged). Context: main thread. */
-int spc_srv_load_auth(struct spc_server *srv);
-
-/* ---- -Y authentication (auth.c) ------------------------------------------ */
-
-struct spc_srv_auth; /* the user:password pairs of the file */
-
-/* Reads memcached's auth file: "user:password" lines. Returns SPC_OK,
- * SPC_EINVAL (no valid line), SPC_ENOMEM, SPC_ESYS (cannot read: errno
- * kept). Ownership: *out freed with spc_srv_auth_free. Context: main. */
-int spc_srv_auth_load(const char *path, struct spc_srv_auth **out);
-void spc_srv_auth_free(struct spc_srv_auth *a);
-/* Checks a "user password" token (the data of the authenticating set).
- * Returns the reply memcached sends: "STORED\r\n",
- * "CLIENT_ERROR authentication failure\r\n" or "CLIENT_ERROR bad
- * authentication token format\r\n"; *ok tells success. Context: any
- * thread (the table is read-only once loaded). */
-const char *spc_srv_auth_check(const struct spc_srv_auth *a, const char *tok, size_t len,
-			       bool *ok);
+struct spc_srv_auth; /* -Y: the user:password pairs (auth.h) */
 
 /* Counters of one worker; written by it alone (relaxed atomics so the
  * stats reader in another worker sees whole values). */
@@ -136,6 +83,13 @@ struct spc_srv_counters {
 	uint64_t conns_closed_output, conns_closed_idle;
 	uint64_t conns_handed_off; /* accepted here, given to a less loaded worker */
 	uint64_t auth_cmds, auth_errors; /* -Y */
+};
+
+/* One worker's tally: its counters and its load, written by that worker
+ * (load also by the worker that hands it a connection, atomically). */
+struct spc_srv_tally {
+	struct spc_srv_counters cnt;
+	unsigned load;           /* atomic: connections served + handed in, not yet taken */
 };
 
 struct spc_srv_listener {
@@ -156,6 +110,8 @@ struct spc_server {
 	unsigned nlisteners;
 	struct spc_srv_worker *workers;
 	unsigned nworkers;
+	struct spc_srv_tally *tallies; /* one per worker (server.c) */
+	unsigned ntallies;
 	uint64_t started;            /* unix time */
 	uint64_t budget;             /* the budget the cache runs with */
 	uint64_t curr_conns;         /* atomic */
@@ -167,11 +123,25 @@ struct spc_server {
 	struct spc_srv_counters reset_base; /* the sums at the last stats reset */
 };
 
+/* ---- the handle's log and counters (server.c) ---------------------------- */
+
+/* A zeroed handle with its reset lock. Returns SPC_OK or SPC_ENOMEM (*out
+ * NULL). Context: main thread. Ownership: freed with spc_srv_free. */
+int spc_srv_new(struct spc_server **out);
+/* Frees the handle (srv may be NULL); what its fields own (the cache,
+ * listeners, auth table) is released by their owners first. Context:
+ * main thread, no worker running. */
+void spc_srv_free(struct spc_server *srv);
+
 /* Logs one line on stderr, "<UTC time> splitcached[<pid>]: <level>: <text>",
  * when level <= the server's verbosity (errors and warnings: always).
  * Context: any thread. */
 void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The library's log sink (spc_config.log, arg the handle): its errors and
+ * warnings always, as what they are; info at -v, debug at -vv. Context:
+ * any thread. */
+void spc_srv_lib_log(void *arg, enum spc_log_level level, const char *message);
 
 /* Relaxed counter add (single writer). */
 static inline void spc_srv_count(uint64_t *c, uint64_t n)
@@ -184,14 +154,11 @@ static inline uint64_t spc_srv_read(const uint64_t *c)
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
-/* ---- workers (worker.c) ---------------------------------------------- */
-
-/* Creates and starts srv->opt.threads workers serving srv->listeners.
- * Returns SPC_OK, SPC_ENOMEM, SPC_ESYS. Context: main thread. */
-int spc_srv_workers_start(struct spc_server *srv);
-/* Asks every worker to stop (close listeners, finish in-flight requests,
- * flush, close), waits for them and frees them. Context: main thread. */
-void spc_srv_workers_stop(struct spc_server *srv);
+/* Allocates n zeroed tallies (srv->tallies). Returns SPC_OK or
+ * SPC_ENOMEM. Context: main thread, before the workers start. */
+int spc_srv_tallies_open(struct spc_server *srv, unsigned n);
+/* Frees them. Context: main thread, every worker joined. */
+void spc_srv_tallies_close(struct spc_server *srv);
 /* Connections worker i serves or was handed (0 past the last worker).
  * Context: any thread; a relaxed snapshot. */
 unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i);
@@ -204,44 +171,5 @@ void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out);
  * per-worker counters of "stats workers" are not reset), and the cache's
  * counters too (spc_stats_reset). Context: any thread. */
 void spc_srv_stats_reset(struct spc_server *srv);
-
-/* ---- one connection's requests (exec.c, exec_meta.c) ------------------ */
-
-/* What exec does with a request. */
-enum spc_srv_exec {
-	SPC_SRV_DONE = 0,  /* reply written; the request is consumed */
-	SPC_SRV_SUSPEND,   /* a get reply is partly written: call again when the
-	                      output drained (cursor kept in the context) */
-	SPC_SRV_CLOSE      /* close the connection after flushing the output */
-};
-
-/* The per-connection state exec needs. */
-struct spc_srv_ctx {
-	struct spc_server *srv;
-	struct spc_srv_counters *cnt;
-	enum spc_pool_id pool;          /* the listener's pool */
-	struct spc_proto_out *out;
-	size_t out_soft;                /* suspend a get reply past this */
-	size_t get_pos;                 /* next key of a suspended get */
-	bool get_started;
-	uint64_t now;
-};
-
-/* Executes one parsed request, appending its reply to ctx->out.
- * Returns SPC_SRV_DONE, SPC_SRV_SUSPEND or SPC_SRV_CLOSE (quit, or the
- * output cap refused the reply). Context: the connection's worker. */
-enum spc_srv_exec spc_srv_exec(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
-/* Meta commands (exec_meta.c). Same contract. */
-enum spc_srv_exec spc_srv_exec_meta(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
-/* A request the parser refused (exec.c): its error line, and what
- * memcached does besides: a set or ms too large drops the old value.
- * Same contract as spc_srv_exec. */
-enum spc_srv_exec spc_srv_exec_error(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
-/* stats [args] (exec_stats.c). Same contract. */
-enum spc_srv_exec spc_srv_exec_stats(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
-
-/* memcached exptime -> absolute expiry for the item layer: 0 never;
- * already expired -> 1 (a time in the past). */
-uint64_t spc_srv_expiry(int64_t exptime, uint64_t now);
 
 #endif /* SPC_SRV_SERVER_H */

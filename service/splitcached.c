@@ -35,7 +35,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,47 +45,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "service/auth.h"
+#include "service/options.h"
 #include "service/server.h"
+#include "service/startup.h"
+#include "service/worker.h"
 
 #define REPORT_CAP (1u << 16)
 #define FDS_RESERVED 64               /* listeners, logs, the library's files */
-
-void spc_srv_log(struct spc_server *srv, enum spc_srv_log level, const char *fmt, ...)
-{
-	char line[512], when[40];
-	struct timespec ts;
-	struct tm tm;
-	const char *name = level == SPC_SRV_LOG_ERR ? "error"
-			   : level == SPC_SRV_LOG_WARN ? "warning"
-			   : level == SPC_SRV_LOG_INFO ? "info" : "debug";
-	int need = level == SPC_SRV_LOG_WARN ? 0 : (int)level;
-	va_list ap;
-
-	/* Relaxed: the verbosity is a setting; any recent value will do. */
-	if (srv && need > __atomic_load_n(&srv->verbose, __ATOMIC_RELAXED))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	/* One fprintf per line: stdio locks the stream, lines never mix. */
-	fprintf(stderr, "%s.%03ldZ splitcached[%d]: %s: %s\n", when, ts.tv_nsec / 1000000L,
-		(int)getpid(), name, line);
-}
-
-/* The library's log sink: errors and warnings always (as what they are),
- * info at -v, debug at -vv. */
-static void lib_log(void *arg, enum spc_log_level level, const char *message)
-{
-	struct spc_server *srv = arg;
-	enum spc_srv_log l = level == SPC_LOG_ERROR ? SPC_SRV_LOG_ERR
-			     : level == SPC_LOG_WARN ? SPC_SRV_LOG_WARN
-			     : level == SPC_LOG_INFO ? SPC_SRV_LOG_INFO : SPC_SRV_LOG_DEBUG;
-
-	spc_srv_log(srv, l, "cache: %s", message);
-}
 
 /* ---- listeners ------------------------------------------------------------ */
 
@@ -283,7 +249,7 @@ static int open_cache(struct spc_server *srv)
 	cfg.prefault = srv->opt.prefault;
 	cfg.hash_seed = srv->opt.hash_seed;
 	cfg.full_wait_ms = srv->opt.full_wait_ms;
-	cfg.log = lib_log;
+	cfg.log = spc_srv_lib_log;
 	cfg.log_arg = srv;
 	rc = spc_open(&cfg, &srv->cache);
 	if (rc != SPC_OK) {
@@ -370,21 +336,20 @@ static void wait_for_stop(struct spc_server *srv, const sigset_t *stop)
 
 int main(int argc, char **argv)
 {
-	struct spc_server *srv = calloc(1, sizeof *srv);
+	struct spc_server *srv = NULL;
 	char pid_buf[PATH_MAX + 8], port_buf[PATH_MAX + 8];
 	const char *pid_path = NULL;
 	sigset_t stop;
 	int rc, status = 1;
 
-	if (!srv) {
+	if (spc_srv_new(&srv) != SPC_OK) {
 		fprintf(stderr, "splitcached: out of memory\n");
 		return 1;
 	}
-	pthread_mutex_init(&srv->reset_mu, NULL);
 	spc_srv_options_default(&srv->opt);
 	rc = spc_srv_options_parse(argc, argv, &srv->opt);
 	if (rc) {
-		free(srv);
+		spc_srv_free(srv);
 		return rc;
 	}
 	srv->verbose = srv->opt.verbose;
@@ -456,7 +421,6 @@ out_listeners:
 		unlink(pid_path);
 out_free:
 	spc_srv_auth_free(srv->auth);
-	pthread_mutex_destroy(&srv->reset_mu);
-	free(srv);
+	spc_srv_free(srv);
 	return status;
 }

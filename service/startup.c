@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "service/auth.h"
 #include "service/server.h"
+#include "service/startup.h"
 
 /* A path that still means the same file after -d's chdir("/"): absolute
  * paths as they are, relative ones under the working directory. */

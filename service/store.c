@@ -13,6 +13,10 @@
  * the same calls at a height (spc_store_at, spc_get_at_rcu, spc_arith_at,
  * spc_touch_at, spc_gat_at, spc_delete_at_cas), each as atomic.
  *
+ * The commands above see one family of calls, each taking an addressed
+ * key (struct spc_srv_key, built from what the parser decoded): this file
+ * is the one place that picks the library's plain or height call for it.
+ *
  * The marks memcached keeps in an item's header and the library does not
  * (marks.h) are kept here by cas: incr/decr carry them over when
  * memcached would change the item in place.
@@ -49,8 +53,6 @@
 /* A read-modify-write that lost a race to another client is retried this
  * often before the request is answered as if the other came first. */
 #define RETRIES 8
-/* Longest decimal height (2^64 - 1). */
-#define HEIGHT_DIGITS 20
 
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache)
 {
@@ -75,32 +77,6 @@ uint64_t spc_srv_now(void)
 	return (uint64_t)ts.tv_sec;
 }
 
-void spc_srv_ns_of(enum spc_pool_id pool, const char **key, size_t *klen, struct spc_srv_ns *ns)
-{
-	const char *k = *key;
-	size_t n = *klen, i;
-	uint64_t h = 0;
-
-	ns->pool = pool;
-	ns->at = false;
-	ns->height = 0;
-	if (pool != SPC_POOL_VIEW || n < 3 || k[0] != '@')
-		return;
-	for (i = 1; i < n && k[i] >= '0' && k[i] <= '9'; i++) {
-		unsigned d = (unsigned)(k[i] - '0');
-
-		if (i > HEIGHT_DIGITS || h > (UINT64_MAX - d) / 10)
-			return;
-		h = h * 10 + d;
-	}
-	if (i == 1 || i + 1 >= n || k[i] != '/')
-		return;
-	ns->at = true;
-	ns->height = h;
-	*key = k + i + 1;
-	*klen = n - i - 1;
-}
-
 static void item_of(const struct spc_value *v, struct spc_srv_item *out)
 {
 	out->data = v->data;
@@ -110,15 +86,15 @@ static void item_of(const struct spc_value *v, struct spc_srv_item *out)
 	out->expiry = v->expiry;
 }
 
-int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
-		    size_t klen, uint64_t now, struct spc_srv_item *out)
+int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_key *k, uint64_t now,
+		    struct spc_srv_item *out)
 {
 	struct spc_value v;
 	int rc;
 
 	(void)now; /* the library tests expiry on its own clock */
-	rc = ns->at ? spc_get_at_rcu(st->cache, ns->height, key, klen, &v)
-		    : spc_get_rcu(st->cache, ns->pool, key, klen, &v);
+	rc = k->at ? spc_get_at_rcu(st->cache, k->height, k->key, k->klen, &v)
+		   : spc_get_rcu(st->cache, k->pool, k->key, k->klen, &v);
 	if (rc == SPC_OK) {
 		item_of(&v, out);
 		if (st->no_cas)
@@ -127,14 +103,14 @@ int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const
 	return rc;
 }
 
-int spc_srv_get_copy(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
-		     size_t klen, struct spc_srv_item *out)
+int spc_srv_get_copy(struct spc_srv_store *st, const struct spc_srv_key *k,
+		     struct spc_srv_item *out)
 {
 	char *buf = NULL;
 	int rc;
 
 	spc_read_lock(st->cache);
-	rc = spc_srv_get_rcu(st, ns, key, klen, 0, out);
+	rc = spc_srv_get_rcu(st, k, 0, out);
 	if (rc == SPC_OK) {
 		buf = malloc(out->len ? out->len : 1);
 		if (buf)
@@ -159,9 +135,9 @@ static size_t digits(uint64_t v)
 	return n;
 }
 
-int spc_srv_arith_marked(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
-			 size_t kl, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
-			 uint64_t *val, uint64_t *cas, uint64_t *expiry)
+int spc_srv_arith_marked(struct spc_srv_store *st, const struct spc_srv_key *k, bool decr,
+			 uint64_t delta, uint64_t cas_expect, uint64_t now, uint64_t *val,
+			 uint64_t *cas, uint64_t *expiry)
 {
 	int rc = SPC_EEXISTS;
 
@@ -171,13 +147,13 @@ int spc_srv_arith_marked(struct spc_srv_store *st, const struct spc_srv_ns *ns, 
 		bool known;
 
 		spc_read_lock(st->cache);
-		rc = spc_srv_get_rcu(st, ns, k, kl, now, &cur);
+		rc = spc_srv_get_rcu(st, k, now, &cur);
 		spc_read_unlock(st->cache);
 		if (rc != SPC_OK)
 			return rc;
 		known = spc_srv_marks_get(&st->marks, cur.cas, &mark);
-		rc = spc_srv_arith(st, ns, k, kl, decr, delta, cas_expect ? cas_expect : cur.cas,
-				   now, val, cas);
+		rc = spc_srv_arith(st, k, decr, delta, cas_expect ? cas_expect : cur.cas, now, val,
+				   cas);
 		if (rc != SPC_OK) {
 			if (cas_expect)
 				return rc;
@@ -193,30 +169,29 @@ int spc_srv_arith_marked(struct spc_srv_store *st, const struct spc_srv_ns *ns, 
 	return rc;
 }
 
-bool spc_srv_append_fits(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
-			 size_t kl, size_t vlen, const struct spc_proto_limits *lim, uint64_t now)
+bool spc_srv_append_fits(struct spc_srv_store *st, const struct spc_srv_key *k, size_t vlen,
+			 const struct spc_proto_limits *lim, uint64_t now)
 {
 	struct spc_srv_item it;
 	bool fits = true;
 
 	spc_read_lock(st->cache);
-	if (spc_srv_get_rcu(st, ns, k, kl, now, &it) == SPC_OK)
-		fits = lim->item_overhead + (it.flags ? sizeof it.flags : 0) + kl + it.len + vlen <=
-		       lim->item_max;
+	if (spc_srv_get_rcu(st, k, now, &it) == SPC_OK)
+		fits = lim->item_overhead + (it.flags ? sizeof it.flags : 0) + k->klen + it.len + vlen
+		       <= lim->item_max;
 	spc_read_unlock(st->cache);
 	return fits;
 }
 
 /* SPC_EEXISTS when the key is live, else why not (a request whose cas can
  * never match: cas 0, or any cas under -C). */
-static int cas_mismatch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
-			size_t klen)
+static int cas_mismatch(struct spc_srv_store *st, const struct spc_srv_key *k)
 {
 	struct spc_srv_item cur;
 	int rc;
 
 	spc_read_lock(st->cache);
-	rc = spc_srv_get_rcu(st, ns, key, klen, 0, &cur);
+	rc = spc_srv_get_rcu(st, k, 0, &cur);
 	spc_read_unlock(st->cache);
 	return rc == SPC_OK ? SPC_EEXISTS : rc;
 }
@@ -241,69 +216,68 @@ static bool fits_pool(struct spc_srv_store *st, enum spc_pool_id pool, size_t to
 	return spc_stats(st->cache, pool, &s) != SPC_OK || total <= s.target_bytes;
 }
 
-static int store(struct spc_srv_store *st, const struct spc_srv_ns *ns, int mode, const char *key,
-		 size_t klen, const void *val, size_t vlen, const struct spc_item *item,
-		 uint64_t *cas_out)
+static int store(struct spc_srv_store *st, const struct spc_srv_key *k, int mode, const void *val,
+		 size_t vlen, const struct spc_item *item, uint64_t *cas_out)
 {
-	if (ns->at)
-		return spc_store_at(st->cache, ns->height, (enum spc_store_mode)mode, key, klen, val,
-				    vlen, item, cas_out);
-	return spc_store(st->cache, ns->pool, (enum spc_store_mode)mode, key, klen, val, vlen, item,
-			 cas_out);
+	if (k->at)
+		return spc_store_at(st->cache, k->height, (enum spc_store_mode)mode, k->key, k->klen,
+				    val, vlen, item, cas_out);
+	return spc_store(st->cache, k->pool, (enum spc_store_mode)mode, k->key, k->klen, val, vlen,
+			 item, cas_out);
 }
 
-int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_ns *ns, int mode, const char *key,
-		size_t klen, const void *val, size_t vlen, uint32_t flags, uint64_t expiry,
-		uint64_t cas, uint64_t now, uint64_t *cas_out)
+int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_key *k, int mode, const void *val,
+		size_t vlen, uint32_t flags, uint64_t expiry, uint64_t cas, uint64_t now,
+		uint64_t *cas_out)
 {
 	struct spc_item item = { flags, expiry, cas };
 	int rc;
 
 	(void)now;
-	if (klen + vlen >= LARGE_ITEM && !fits_pool(st, ns->pool, klen + vlen))
+	if (k->klen + vlen >= LARGE_ITEM && !fits_pool(st, k->pool, k->klen + vlen))
 		return SPC_EFULL;
 	/* No entry ever has cas 0: memcached answers EXISTS, or NOT_FOUND
 	 * when the key is absent; under -C no cas ever matches. */
 	if ((mode == SPC_STORE_CAS && (cas == 0 || st->no_cas)) ||
 	    (st->no_cas && cas != 0 && (mode == SPC_STORE_APPEND || mode == SPC_STORE_PREPEND)))
-		return cas_mismatch(st, ns, key, klen);
-	if (st->no_evict && !room_without_evicting(st, ns->pool, klen + vlen))
+		return cas_mismatch(st, k);
+	if (st->no_evict && !room_without_evicting(st, k->pool, k->klen + vlen))
 		return SPC_EFULL;
-	rc = store(st, ns, mode, key, klen, val, vlen, &item, cas_out);
+	rc = store(st, k, mode, val, vlen, &item, cas_out);
 	if (st->no_cas && cas_out)
 		*cas_out = 0;
 	return rc;
 }
 
-int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
-		  size_t klen, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
+int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_key *k, bool decr, uint64_t delta,
+		  uint64_t cas_expect, uint64_t now,
 		  uint64_t *value_out, uint64_t *cas_out)
 {
 	int rc;
 
 	(void)now;
 	if (st->no_cas && cas_expect)
-		return cas_mismatch(st, ns, key, klen);
-	if (st->no_evict && !room_without_evicting(st, ns->pool, klen + 24))
+		return cas_mismatch(st, k);
+	if (st->no_evict && !room_without_evicting(st, k->pool, k->klen + 24))
 		return SPC_EFULL;
-	rc = ns->at ? spc_arith_at(st->cache, ns->height, key, klen, decr, delta, cas_expect,
-				   value_out, cas_out)
-		    : spc_arith(st->cache, ns->pool, key, klen, decr, delta, cas_expect, value_out,
-				cas_out);
+	rc = k->at ? spc_arith_at(st->cache, k->height, k->key, k->klen, decr, delta, cas_expect,
+				  value_out, cas_out)
+		   : spc_arith(st->cache, k->pool, k->key, k->klen, decr, delta, cas_expect,
+			       value_out, cas_out);
 	if (st->no_cas && cas_out)
 		*cas_out = 0;
 	return rc;
 }
 
-int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
-		  size_t klen, uint64_t expiry, uint64_t now, struct spc_srv_item *out)
+int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_key *k, uint64_t expiry,
+		  uint64_t now, struct spc_srv_item *out)
 {
 	size_t cap = 256;
 
 	(void)now;
 	if (!out)
-		return ns->at ? spc_touch_at(st->cache, ns->height, key, klen, expiry)
-			      : spc_touch(st->cache, ns->pool, key, klen, expiry);
+		return k->at ? spc_touch_at(st->cache, k->height, k->key, k->klen, expiry)
+			     : spc_touch(st->cache, k->pool, k->key, k->klen, expiry);
 	for (;;) {
 		struct spc_value v;
 		char *buf = malloc(cap);
@@ -311,8 +285,8 @@ int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const c
 
 		if (!buf)
 			return SPC_ENOMEM;
-		rc = ns->at ? spc_gat_at(st->cache, ns->height, key, klen, expiry, buf, cap, &v)
-			    : spc_gat(st->cache, ns->pool, key, klen, expiry, buf, cap, &v);
+		rc = k->at ? spc_gat_at(st->cache, k->height, k->key, k->klen, expiry, buf, cap, &v)
+			   : spc_gat(st->cache, k->pool, k->key, k->klen, expiry, buf, cap, &v);
 		if (rc == SPC_OK) {
 			item_of(&v, out);
 			out->data = buf;
@@ -327,13 +301,13 @@ int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_ns *ns, const c
 	}
 }
 
-int spc_srv_delete(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
-		   size_t klen, uint64_t cas_expect, uint64_t now)
+int spc_srv_delete(struct spc_srv_store *st, const struct spc_srv_key *k, uint64_t cas_expect,
+		   uint64_t now)
 {
 	(void)now;
 	if (st->no_cas && cas_expect)
-		return cas_mismatch(st, ns, key, klen);
-	if (!ns->at)
-		return spc_delete_cas(st->cache, ns->pool, key, klen, cas_expect);
-	return spc_delete_at_cas(st->cache, ns->height, key, klen, cas_expect);
+		return cas_mismatch(st, k);
+	if (!k->at)
+		return spc_delete_cas(st->cache, k->pool, k->key, k->klen, cas_expect);
+	return spc_delete_at_cas(st->cache, k->height, k->key, k->klen, cas_expect);
 }

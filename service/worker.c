@@ -2,10 +2,13 @@
 /*
  * service/worker.c: one event loop per worker thread.
  *
- * Each worker owns an epoll instance, its connections and its counters.
- * Every worker watches every listener with EPOLLEXCLUSIVE, so the kernel
- * wakes one idle worker per incoming connection, without a dispatcher
- * thread. (Why plain epoll and not libevent: docs/service.md.)
+ * Each worker owns an epoll instance, its connections (conn.c) and its
+ * tally (server.c). Every worker watches every listener with
+ * EPOLLEXCLUSIVE, so the kernel wakes one idle worker per incoming
+ * connection, without a dispatcher thread. (Why plain epoll and not
+ * libevent: docs/service.md.) The loop accepts, hands connections over,
+ * and gives each ready connection to conn.c; what a connection does with
+ * its bytes is conn.c's, and nothing below calls back up into the loop.
  *
  * Balance. The worker that accepts a connection gives it to the worker
  * with the fewest connections (itself on a tie): it counts the connection
@@ -18,42 +21,11 @@
  * connection then lives on its owner, and no connection state is ever
  * shared.
  *
- * A connection's life, level-triggered:
- *
- *   read  up to read_max bytes (16 KiB, memcached's read size), then
- *   parse every complete request in the input buffer and execute it in
- *         order, appending replies to one output buffer, then
- *   send  the whole output at once (one send per batch of pipelined
- *         requests), and repeat while there is input, at most
- *         -R (opt.reads_per_event) times so one busy client cannot starve
- *         the others of its worker. A read that returned less than it
- *         asked for emptied the socket: after its requests are answered
- *         the connection goes back to epoll without a read that could
- *         only fail with EAGAIN (level-triggered, so data that arrived
- *         meanwhile wakes it again at once). One recv per request, not
- *         two, for a client that waits for each reply.
- *
- * With io_uring (--io, io.h) the same steps run on completions instead
- * of readiness: a receive is kept queued into each connection's input
- * buffer, each completion is parsed and executed, its reply and the next
- * receive are queued, and one io_uring_enter per batch submits every
- * connection's sends and receives and waits for the next completions.
- * Listeners and the eventfd stay on epfd, which the ring polls, so
- * accepting and the hand-off are shared.
- *
- * Bounds. The input buffer grows only as far as the longest request the
- * parser can accept (a get line of get_line_max, or a line plus a data
- * block of item_max); larger requests are refused by the parser before
- * that. The output buffer's grow() refuses to pass opt.out_max: a reply
- * that does not fit closes the connection at once, so a client that sends
- * requests and never reads its replies is cut off once its pending output
- * passes the cap. Multi-key gets stream: past out_soft the reply stops
- * (exec.c), the worker stops reading that connection, sends, and resumes
- * the reply when the client has read enough; a client that reads slowly
- * gets the whole reply slowly, in bounded memory. A connection that makes
- * no progress for idle_timeout seconds (nothing read, nothing sent) is
- * closed, when a timeout is set. Buffers that a large request or reply
- * grew are given back once empty.
+ * With --io uring (io.h) the loop waits on the worker's io_uring instead:
+ * one io_uring_enter submits every connection's queued sends and
+ * receives and waits for the next completions (conn_ring.c handles
+ * them). Listeners and the eventfd stay on epfd, which the ring polls, so
+ * accepting and the hand-off are the same for both.
  *
  * Shutdown: the main thread sets srv->stopping and wakes each worker
  * through its eventfd. The worker stops accepting, stops reading, keeps
@@ -62,17 +34,14 @@
  * closes every connection and returns.
  *
  * Guarantees (tests/service):
- *  1. Replies go out in request order, on every connection.
- *  2. Per-connection memory is bounded by the input and output caps.
- *  3. A connection past the cap, idle or broken is closed; the others on
- *     the same worker keep being served.
- *  4. Past max_conns a new connection gets "ERROR Too many open
- *     connections" and is closed (memcached's behaviour).
+ *  1. A burst of connections spreads over the workers by load.
+ *  2. Out of file descriptors, a waiting connection is refused as past
+ *     -c, and the loop keeps serving the others (no busy loop).
+ *  3. At shutdown, replies to requests already read are sent, for up to
+ *     SPC_SRV_DRAIN_MS, before the connections close.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,29 +51,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "service/conn.h"
 #include "service/io.h"
 #include "service/server.h"
+#include "service/worker.h"
 
 #define SPC_SRV_EVENTS 256           /* epoll events taken per wait */
 #define SPC_SRV_TICK_MS 1000          /* idle checks, drain checks */
 #define SPC_SRV_ACCEPTS_PER_EVENT 64
 #define SPC_SRV_DRAIN_MS 2000         /* how long shutdown waits for output */
-#define SPC_SRV_IN_INITIAL 16384
-#define SPC_SRV_OUT_SOFT (256u * 1024) /* a get reply pauses past this */
-#define SPC_SRV_OUT_KEEP (64u * 1024)  /* an empty output buffer above this is freed */
 #define SPC_SRV_RING_ENTRIES 256      /* io_uring submission queue (completions: 8x) */
 #define SPC_SRV_RING_LINGER_US 1000   /* ring_turn's longest wait for one more */
 
-static const char e_too_many[] = "ERROR Too many open connections\r\n";
-
-enum src_kind { SRC_LISTENER, SRC_WAKE, SRC_CONN };
-
-struct src {
-	enum src_kind kind;
-};
-
 struct lsrc {
-	struct src src;
+	struct spc_srv_src src;
 	struct spc_srv_listener *l;
 };
 
@@ -112,28 +72,6 @@ struct lsrc {
 struct handoff {
 	int fd;
 	struct spc_srv_listener *l;
-};
-
-struct conn {
-	struct src src;
-	int fd;
-	struct spc_srv_worker *w;
-	char *in;
-	size_t in_off, in_len, in_cap;
-	uint64_t swallow;        /* input bytes still to discard */
-	struct spc_proto_out out;
-	size_t out_off;          /* bytes of out already sent */
-	struct spc_srv_ctx ctx;
-	struct spc_proto_req req; /* the suspended get */
-	bool suspended, closing, eof, capped, first;
-	bool authed;             /* -Y: authenticated (or no -Y) */
-	bool rx_busy, tx_busy;   /* io_uring: a receive, a send queued or in flight */
-	bool dead;               /* io_uring: closed, freed at its last completion */
-	char *tx;                /* io_uring: the output the kernel is sending */
-	size_t tx_off, tx_len, tx_cap; /* its bytes sent, its bytes, its size */
-	uint32_t interest;       /* current epoll events */
-	uint64_t last_active;    /* unix time of the last progress */
-	struct conn *prev, *next;
 };
 
 struct spc_srv_worker {
@@ -144,577 +82,15 @@ struct spc_srv_worker {
 	int epfd;
 	int wakefd;
 	int spare_fd;            /* /dev/null, given back when out of fds */
-	struct src wake;
+	struct spc_srv_src wake;
 	struct lsrc lsrc[SPC_SRV_MAX_LISTENERS];
-	struct conn *conns;
-	unsigned nconns;
-	struct spc_srv_ring *ring; /* NULL: epoll serves the connections */
-	bool ring_polled;        /* io_uring: epfd (listeners, wakefd) ready */
-	unsigned ring_sends;     /* io_uring: sends queued since the last wait */
-	struct conn *dead;       /* io_uring: closed, completions outstanding */
-	unsigned load;           /* atomic: nconns + handed in, not yet taken */
+	struct spc_srv_conns conns; /* what it serves (conn.c) */
+	struct spc_srv_tally *t; /* counters and load (server.c) */
 	pthread_mutex_t hand_mu; /* guards hand, hand_n, hand_cap */
 	struct handoff *hand;
 	unsigned hand_n, hand_cap;
-	struct spc_srv_counters cnt;
+	bool ring_polled;        /* io_uring: epfd (listeners, wakefd) ready */
 };
-
-/* ---- output -------------------------------------------------------------- */
-
-/* grow() of a connection's output: doubling, never past opt.out_max. */
-static int out_grow(struct spc_proto_out *out, size_t need)
-{
-	struct conn *c = out->arg;
-	size_t max = c->w->srv->opt.out_max, cap = out->cap ? out->cap : 4096;
-	size_t sending = c->tx_len - c->tx_off; /* io_uring: counts against the cap too */
-	char *p;
-
-	if (need > max || sending > max - need) {
-		c->capped = true;
-		return -1;
-	}
-	while (cap < need)
-		cap = cap > max / 2 ? max : cap * 2;
-	p = realloc(out->data, cap);
-	if (!p) {
-		c->capped = true;
-		return -1;
-	}
-	out->data = p;
-	out->cap = cap;
-	return 0;
-}
-
-static size_t pending(const struct conn *c)
-{
-	return c->out.len - c->out_off;
-}
-
-/* Sends what is pending. Returns false when the connection broke. */
-static bool conn_flush(struct conn *c)
-{
-	while (pending(c) > 0) {
-		ssize_t n = send(c->fd, c->out.data + c->out_off, pending(c),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return false;
-		}
-		c->out_off += (size_t)n;
-		c->last_active = c->ctx.now;
-		spc_srv_count(&c->w->cnt.bytes_written, (uint64_t)n);
-	}
-	if (c->out_off == c->out.len) {
-		c->out_off = c->out.len = 0;
-	} else if (c->out_off > 0) {
-		memmove(c->out.data, c->out.data + c->out_off, pending(c));
-		c->out.len = pending(c);
-		c->out_off = 0;
-	}
-	return true;
-}
-
-/* ---- connections ------------------------------------------------------ */
-
-static void conn_free(struct conn *c)
-{
-	close(c->fd);
-	free(c->tx);
-	free(c->in);
-	spc_proto_out_free(&c->out);
-	free(c);
-}
-
-static uint64_t ring_token(void *p, enum spc_srv_ring_op op)
-{
-	return (uint64_t)(uintptr_t)p | op;
-}
-
-static void conn_close(struct conn *c)
-{
-	struct spc_srv_worker *w = c->w;
-
-	if (!w->ring)
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	w->nconns--;
-	__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&w->srv->curr_conns, 1, __ATOMIC_RELAXED);
-	if (c->rx_busy || c->tx_busy) {
-		/* io_uring: the ring still holds its buffers, and may not
-		 * have seen the descriptor yet (a queued receive would then
-		 * find the number reused): it stays open, shut down, until
-		 * the last completion frees the connection (ring_done). */
-		shutdown(c->fd, SHUT_RDWR);
-		if (c->rx_busy)
-			spc_srv_ring_cancel(w->ring, ring_token(c, SPC_RING_RECV));
-		if (c->tx_busy)
-			spc_srv_ring_cancel(w->ring, ring_token(c, SPC_RING_SEND));
-		c->dead = true;
-		c->prev = NULL;
-		c->next = w->dead;
-		if (w->dead)
-			w->dead->prev = c;
-		w->dead = c;
-		return;
-	}
-	conn_free(c);
-}
-
-static void conn_interest(struct conn *c)
-{
-	uint32_t ev = 0;
-	struct epoll_event e;
-
-	if (!c->suspended && !c->closing && !c->eof)
-		ev |= EPOLLIN;
-	if (pending(c) > 0)
-		ev |= EPOLLOUT;
-	if (ev == c->interest)
-		return;
-	e.events = ev;
-	e.data.ptr = &c->src;
-	if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
-		c->interest = ev;
-}
-
-/* Handles one exec result for a request of `consumed` bytes. */
-static void conn_result(struct conn *c, enum spc_srv_exec r, const struct spc_proto_req *req)
-{
-	switch (r) {
-	case SPC_SRV_DONE:
-		c->in_off += req->consumed;
-		c->suspended = false;
-		break;
-	case SPC_SRV_SUSPEND:
-		/* Only get-family requests suspend; their keys point into the
-		 * input buffer (never into req->keybuf), which stays put: the
-		 * connection reads nothing until the request is done. */
-		if (&c->req != req)
-			c->req = *req;
-		c->suspended = true;
-		break;
-	case SPC_SRV_CLOSE:
-		c->in_off += req->consumed;
-		c->suspended = false;
-		c->closing = true;
-		break;
-	}
-}
-
-/* -Y: what a connection that has not authenticated gets for a request or
- * a parse error (st); see auth.c for memcached's replies. */
-static void conn_auth(struct conn *c, enum spc_proto_status st, const struct spc_proto_req *req)
-{
-	static const char unauth[] = "CLIENT_ERROR unauthenticated\r\n";
-	const char *reply = unauth;
-
-	c->in_off += req->consumed;
-	if (st == SPC_PROTO_ERROR) {
-		if (req->action == SPC_PROTO_SWALLOW)
-			c->swallow = req->swallow;
-		else if (req->action == SPC_PROTO_CLOSE)
-			c->closing = true;
-	} else if (req->cmd == SPC_PROTO_SET) {
-		bool ok;
-
-		reply = spc_srv_auth_check(c->w->srv->auth, req->data, req->bytes, &ok);
-		spc_srv_count(&c->w->cnt.auth_cmds, 1);
-		if (!ok)
-			spc_srv_count(&c->w->cnt.auth_errors, 1);
-		c->authed = ok;
-	}
-	if (spc_proto_puts(&c->out, reply) != SPC_OK)
-		c->closing = true;
-}
-
-/* Parses and executes every complete request in the input buffer. */
-static void conn_process(struct conn *c)
-{
-	struct spc_server *srv = c->w->srv;
-	struct spc_proto_req req;
-
-	if (c->first && c->in_len > c->in_off) {
-		c->first = false;
-		if (spc_proto_is_binary(c->in + c->in_off, c->in_len - c->in_off)) {
-			c->closing = true;
-			c->in_off = c->in_len;
-			return;
-		}
-	}
-	while (!c->closing && !c->suspended && c->in_off < c->in_len) {
-		size_t avail = c->in_len - c->in_off;
-		enum spc_proto_status st;
-
-		if (c->swallow) {
-			size_t n = c->swallow < avail ? (size_t)c->swallow : avail;
-
-			c->swallow -= n;
-			c->in_off += n;
-			continue;
-		}
-		st = spc_proto_parse(&srv->limits, c->in + c->in_off, avail, &req);
-		if (st == SPC_PROTO_NEED_MORE)
-			break;
-		if (!c->authed) {
-			conn_auth(c, st, &req);
-			continue;
-		}
-		if (st == SPC_PROTO_ERROR) {
-			c->in_off += req.consumed;
-			if (spc_srv_exec_error(&c->ctx, &req) != SPC_SRV_DONE)
-				c->closing = true;
-			if (req.action == SPC_PROTO_SWALLOW)
-				c->swallow = req.swallow;
-			else if (req.action == SPC_PROTO_CLOSE)
-				c->closing = true;
-			continue;
-		}
-		conn_result(c, spc_srv_exec(&c->ctx, &req), &req);
-	}
-}
-
-/* RD_SHORT: data, fewer bytes than asked for (the socket is empty now). */
-enum rd { RD_DATA, RD_SHORT, RD_AGAIN, RD_EOF, RD_ERR };
-
-/* Makes room for the next read, growing the input buffer as far as the
- * longest acceptable request. Returns how many bytes to ask for (at most
- * read_max), 0 when out of memory or past the longest request (the
- * parser refuses anything that long first). */
-static size_t conn_room(struct conn *c)
-{
-	struct spc_server *srv = c->w->srv;
-	size_t in_max = srv->limits.get_line_max + srv->limits.item_max + srv->limits.read_max +
-			srv->limits.line_max;
-	size_t room;
-
-	if (c->in_off > 0) {
-		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-		c->in_len -= c->in_off;
-		c->in_off = 0;
-	}
-	room = c->in_cap - c->in_len;
-	if (room < srv->limits.read_max && c->in_cap < in_max) {
-		size_t cap = c->in_cap * 2 < in_max ? c->in_cap * 2 : in_max;
-		char *p = realloc(c->in, cap);
-
-		if (!p)
-			return 0;
-		c->in = p;
-		c->in_cap = cap;
-		room = cap - c->in_len;
-	}
-	return room < srv->limits.read_max ? room : srv->limits.read_max;
-}
-
-/* Reads up to read_max bytes. */
-static enum rd conn_read(struct conn *c)
-{
-	size_t want = conn_room(c);
-	ssize_t n;
-
-	if (want == 0)
-		return RD_ERR;
-	n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? RD_AGAIN : RD_ERR;
-	if (n == 0)
-		return RD_EOF;
-	c->in_len += (size_t)n;
-	c->last_active = c->ctx.now;
-	spc_srv_count(&c->w->cnt.bytes_read, (uint64_t)n);
-	return (size_t)n < want ? RD_SHORT : RD_DATA;
-}
-
-/* Gives back buffers a large request or reply grew, once they are empty,
- * so that idle connections cost SPC_SRV_IN_INITIAL bytes each. */
-static void conn_trim(struct conn *c)
-{
-	if (!c->suspended && c->in_off == c->in_len && c->in_cap > SPC_SRV_IN_INITIAL) {
-		char *p = realloc(c->in, SPC_SRV_IN_INITIAL);
-
-		c->in_off = c->in_len = 0;
-		if (p) {
-			c->in = p;
-			c->in_cap = SPC_SRV_IN_INITIAL;
-		}
-	}
-	if (pending(c) == 0 && c->out.cap > SPC_SRV_OUT_KEEP)
-		spc_proto_out_free(&c->out);
-}
-
-/* Everything a wakeup does for one connection. */
-static void conn_run(struct conn *c)
-{
-	unsigned reads = 0;
-	bool drained = false;
-
-	for (;;) {
-		if (c->suspended) {
-			if (pending(c) > c->ctx.out_soft / 2)
-				break; /* wait until the client has read enough */
-			conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
-			if (!c->suspended && !c->closing)
-				conn_process(c);
-		} else if (!c->closing) {
-			conn_process(c);
-		}
-		if (c->capped)
-			goto close; /* a reply passed the output cap */
-		if (!conn_flush(c))
-			goto close;
-		if (c->suspended)
-			continue;
-		if (c->closing || c->eof || drained || reads++ >= c->w->srv->opt.reads_per_event)
-			break;
-		switch (conn_read(c)) {
-		case RD_SHORT:
-			drained = true;
-			continue;
-		case RD_DATA:
-			continue;
-		case RD_AGAIN:
-			break;
-		case RD_EOF:
-			c->eof = true;
-			break;
-		case RD_ERR:
-			goto close;
-		}
-		break;
-	}
-	if ((c->closing || c->eof) && !c->suspended && pending(c) == 0)
-		goto close;
-	conn_trim(c);
-	conn_interest(c);
-	return;
-close:
-	if (c->capped) {
-		spc_srv_count(&c->w->cnt.conns_closed_output, 1);
-		spc_srv_log(c->w->srv, SPC_SRV_LOG_INFO, "closing a connection: output over %zu bytes",
-			    c->w->srv->opt.out_max);
-	}
-	conn_close(c);
-}
-
-/* ---- the same, over io_uring (io.h) ----------------------------------------
- *
- * A connection on a ring has at most one receive and one send queued.
- * The kernel owns the free end of the input buffer while a receive is
- * queued, so that buffer is compacted or grown only before one is queued.
- * A send takes the pending output as it is (the buffer moves to c->tx)
- * and the connection's requests go on filling an output buffer of their
- * own; both count against --max-output, so a client that sends and does
- * not read is closed at the cap, as under epoll. Every completion of a
- * batch queues what its connection needs next, and the next wait submits
- * the whole lot in one system call. */
-
-/* Output pending: not sent yet, in the kernel's hands or not. */
-static size_t ring_pending(const struct conn *c)
-{
-	return pending(c) + (c->tx_len - c->tx_off);
-}
-
-/* Hands the pending output to the kernel; requests go on into the spare
- * buffer (the last send's, kept when small). */
-static void ring_send(struct conn *c)
-{
-	char *spare = c->tx;
-	size_t spare_cap = c->tx_cap;
-
-	c->tx = c->out.data;
-	c->tx_cap = c->out.cap;
-	c->tx_off = c->out_off;
-	c->tx_len = c->out.len;
-	c->out.data = spare;
-	c->out.cap = spare_cap;
-	c->out.len = c->out_off = 0;
-	c->tx_busy = true;
-	c->w->ring_sends++;
-	spc_srv_ring_send(c->w->ring, c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off,
-			  ring_token(c, SPC_RING_SEND));
-}
-
-/* Everything a completion does for one connection. */
-static void ring_step(struct conn *c)
-{
-	if (c->suspended) {
-		if (ring_pending(c) <= c->ctx.out_soft / 2) {
-			conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
-			if (!c->suspended && !c->closing)
-				conn_process(c);
-		}
-	} else if (!c->closing) {
-		conn_process(c);
-	}
-	if (c->capped)
-		goto close; /* a reply passed the output cap */
-	if (pending(c) > 0 && !c->tx_busy)
-		ring_send(c);
-	if ((c->closing || c->eof) && !c->suspended && ring_pending(c) == 0)
-		goto close;
-	if (!c->rx_busy && !c->suspended && !c->closing && !c->eof) {
-		size_t want;
-
-		conn_trim(c);
-		want = conn_room(c);
-		if (want == 0)
-			goto close;
-		c->rx_busy = true;
-		spc_srv_ring_recv(c->w->ring, c->fd, c->in + c->in_len, want,
-				  ring_token(c, SPC_RING_RECV));
-	}
-	return;
-close:
-	if (c->capped) {
-		spc_srv_count(&c->w->cnt.conns_closed_output, 1);
-		spc_srv_log(c->w->srv, SPC_SRV_LOG_INFO, "closing a connection: output over %zu bytes",
-			    c->w->srv->opt.out_max);
-	}
-	conn_close(c);
-}
-
-/* One completion (spc_srv_ring_wait's callback). */
-static void ring_done(void *arg, uint64_t token, int res)
-{
-	struct spc_srv_worker *w = arg;
-	unsigned op = (unsigned)(token & SPC_RING_OP_MASK);
-	struct conn *c = (struct conn *)(uintptr_t)(token & ~(uint64_t)SPC_RING_OP_MASK);
-
-	if (op == SPC_RING_CANCEL)
-		return;
-	if (op == SPC_RING_POLL) {
-		w->ring_polled = true;
-		return;
-	}
-	if (op == SPC_RING_RECV)
-		c->rx_busy = false;
-	else
-		c->tx_busy = false;
-	if (c->dead) {
-		if (!c->rx_busy && !c->tx_busy) {
-			if (c->prev)
-				c->prev->next = c->next;
-			else
-				w->dead = c->next;
-			if (c->next)
-				c->next->prev = c->prev;
-			conn_free(c);
-		}
-		return;
-	}
-	c->ctx.now = spc_srv_now();
-	if (res == -EINTR || res == -EAGAIN) {
-		/* nothing moved: ring_step queues it again */
-	} else if (res < 0) {
-		conn_close(c);
-		return;
-	} else if (op == SPC_RING_RECV && res == 0) {
-		c->eof = true;
-	} else if (op == SPC_RING_RECV) {
-		c->in_len += (size_t)res;
-		c->last_active = c->ctx.now;
-		spc_srv_count(&w->cnt.bytes_read, (uint64_t)res);
-	} else {
-		c->tx_off += (size_t)res;
-		c->last_active = c->ctx.now;
-		spc_srv_count(&w->cnt.bytes_written, (uint64_t)res);
-	}
-	if (op == SPC_RING_SEND && c->tx_off < c->tx_len) {
-		/* a short send (or EINTR): the rest, before anything newer */
-		c->tx_busy = true;
-		w->ring_sends++;
-		spc_srv_ring_send(w->ring, c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off,
-				  ring_token(c, SPC_RING_SEND));
-	} else if (op == SPC_RING_SEND) {
-		c->tx_off = c->tx_len = 0;
-		if (c->tx_cap > SPC_SRV_OUT_KEEP) { /* a large reply's buffer goes back */
-			free(c->tx);
-			c->tx = NULL;
-			c->tx_cap = 0;
-		}
-	}
-	ring_step(c);
-}
-
-/* Makes fd a connection of w, whose load already counts it.
- * Context: w's thread. */
-static void conn_new(struct spc_srv_worker *w, int fd, struct spc_srv_listener *l)
-{
-	struct spc_server *srv = w->srv;
-	struct epoll_event e;
-	struct conn *c;
-	int one = 1;
-
-	if (__atomic_add_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED) > srv->opt.max_conns) {
-		ssize_t n = send(fd, e_too_many, sizeof e_too_many - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		(void)n; /* best effort, as memcached */
-		close(fd);
-		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
-		spc_srv_count(&w->cnt.rejected_connections, 1);
-		return;
-	}
-	c = calloc(1, sizeof *c);
-	if (c)
-		c->in = malloc(SPC_SRV_IN_INITIAL);
-	if (!c || !c->in) {
-		if (c)
-			free(c);
-		close(fd);
-		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
-		spc_srv_log(srv, SPC_SRV_LOG_ERR, "out of memory accepting a connection");
-		return;
-	}
-	if (l->unix_path[0] == '\0')
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c->src.kind = SRC_CONN;
-	c->fd = fd;
-	c->w = w;
-	c->in_cap = SPC_SRV_IN_INITIAL;
-	c->out.grow = out_grow;
-	c->out.arg = c;
-	c->first = true;
-	c->authed = !w->srv->auth;
-	c->ctx.srv = srv;
-	c->ctx.cnt = &w->cnt;
-	c->ctx.pool = l->pool;
-	c->ctx.out = &c->out;
-	c->ctx.out_soft = srv->opt.out_max / 2 < SPC_SRV_OUT_SOFT ? srv->opt.out_max / 2
-								 : SPC_SRV_OUT_SOFT;
-	c->ctx.now = spc_srv_now();
-	c->last_active = c->ctx.now;
-	c->interest = EPOLLIN;
-	e.events = EPOLLIN;
-	e.data.ptr = &c->src;
-	if (!w->ring && epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
-		free(c->in);
-		free(c);
-		close(fd);
-		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
-		return;
-	}
-	c->next = w->conns;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
-	w->nconns++;
-	spc_srv_count(&w->cnt.total_connections, 1);
-	if (w->ring)
-		ring_step(c); /* its first receive */
-}
 
 /* Serialises every accept4 of the process with refuse_one's
  * close-accept-reopen of its spare descriptor: the descriptor table is the
@@ -735,11 +111,8 @@ static void refuse_one(struct spc_srv_worker *w, struct spc_srv_listener *l)
 		close(w->spare_fd);
 	fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
-		ssize_t n = send(fd, e_too_many, sizeof e_too_many - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		(void)n; /* best effort */
-		close(fd);
-		spc_srv_count(&w->cnt.rejected_connections, 1);
+		spc_srv_conn_refuse(fd);
+		spc_srv_count(&w->t->cnt.rejected_connections, 1);
 	}
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "accept: out of file descriptors (raise ulimit -n)");
@@ -752,11 +125,11 @@ static struct spc_srv_worker *least_loaded(struct spc_srv_worker *self)
 {
 	struct spc_server *srv = self->srv;
 	struct spc_srv_worker *best = self;
-	unsigned best_load = __atomic_load_n(&self->load, __ATOMIC_RELAXED), i;
+	unsigned best_load = __atomic_load_n(&self->t->load, __ATOMIC_RELAXED), i;
 
 	for (i = 0; i < srv->nworkers; i++) {
 		struct spc_srv_worker *w = &srv->workers[i];
-		unsigned load = __atomic_load_n(&w->load, __ATOMIC_RELAXED);
+		unsigned load = __atomic_load_n(&w->t->load, __ATOMIC_RELAXED);
 
 		if (load < best_load) {
 			best = w;
@@ -818,9 +191,9 @@ static void take_handoffs(struct spc_srv_worker *w, bool draining)
 	for (i = 0; i < n; i++) {
 		if (draining) {
 			close(hand[i].fd);
-			__atomic_sub_fetch(&w->load, 1, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
 		} else {
-			conn_new(w, hand[i].fd, hand[i].l);
+			spc_srv_conn_new(&w->conns, hand[i].fd, hand[i].l);
 		}
 	}
 	free(hand);
@@ -841,10 +214,10 @@ static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 			refuse_one(w, l);
 		if (fd >= 0) {
 			to = least_loaded(w);
-			__atomic_add_fetch(&to->load, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&to->t->load, 1, __ATOMIC_RELAXED);
 			if (to != w && !hand_to(to, fd, l)) {
-				__atomic_sub_fetch(&to->load, 1, __ATOMIC_RELAXED);
-				__atomic_add_fetch(&w->load, 1, __ATOMIC_RELAXED);
+				__atomic_sub_fetch(&to->t->load, 1, __ATOMIC_RELAXED);
+				__atomic_add_fetch(&w->t->load, 1, __ATOMIC_RELAXED);
 				to = w;
 			}
 		}
@@ -852,39 +225,13 @@ static void accept_some(struct spc_srv_worker *w, struct spc_srv_listener *l)
 		if (fd < 0)
 			return; /* EAGAIN: another worker took it, or none left */
 		if (to == w)
-			conn_new(w, fd, l);
+			spc_srv_conn_new(&w->conns, fd, l);
 		else
-			spc_srv_count(&w->cnt.conns_handed_off, 1);
+			spc_srv_count(&w->t->cnt.conns_handed_off, 1);
 	}
-}
-
-unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i)
-{
-	return i < srv->nworkers ? __atomic_load_n(&srv->workers[i].load, __ATOMIC_RELAXED) : 0;
-}
-
-const struct spc_srv_counters *spc_srv_worker_counters(struct spc_server *srv, unsigned i)
-{
-	return i < srv->nworkers ? &srv->workers[i].cnt : NULL;
 }
 
 /* ---- the loop ------------------------------------------------------------- */
-
-static void idle_check(struct spc_srv_worker *w, uint64_t now)
-{
-	unsigned timeout = w->srv->opt.idle_timeout_s;
-	struct conn *c, *next;
-
-	for (c = w->conns; c; c = next) {
-		next = c->next;
-		c->ctx.now = now;
-		if (timeout && now > c->last_active + timeout) {
-			spc_srv_count(&w->cnt.conns_closed_idle, 1);
-			spc_srv_log(w->srv, SPC_SRV_LOG_DEBUG, "closing an idle connection");
-			conn_close(c);
-		}
-	}
-}
 
 static uint64_t mono_ms(void)
 {
@@ -897,28 +244,33 @@ static uint64_t mono_ms(void)
 /* Stops accepting and reading: every connection sends what it has. */
 static void drain_begin(struct spc_srv_worker *w)
 {
-	struct conn *c, *next;
 	unsigned i;
 
 	for (i = 0; i < w->srv->nlisteners; i++)
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->srv->listeners[i].fd, NULL);
-	for (c = w->conns; c; c = next) {
-		next = c->next;
-		c->closing = true;
-		if (w->ring)
-			ring_step(c);
-		else
-			conn_run(c);
-	}
+	spc_srv_conns_drain(&w->conns);
 }
 
-/* io_uring: submits what the last batch queued, waits for completions
- * and handles them; when the listeners or the wakefd are ready (a poll
- * of epfd, which holds only those), takes their events into ev. Returns
- * the number of events in ev. */
+/* ---- io_uring (io.h; the connections' side is conn_ring.c) ------------------ */
+
+/* One completion: the epfd poll is the loop's, the rest its connections'. */
+static void ring_done(void *arg, uint64_t token, int res)
+{
+	struct spc_srv_worker *w = arg;
+
+	if ((token & SPC_RING_OP_MASK) == SPC_RING_POLL)
+		w->ring_polled = true;
+	else
+		spc_srv_conns_ring_done(&w->conns, token, res);
+}
+
+/* Submits what the last batch queued, waits for completions and handles
+ * them; when the listeners or the wakefd are ready (a poll of epfd, which
+ * holds only those on a ring), takes their events into ev. Returns the
+ * number of events in ev. */
 static int ring_turn(struct spc_srv_worker *w, struct epoll_event *ev)
 {
-	unsigned sends = w->ring_sends;
+	unsigned sends = w->conns.ring_sends;
 	int n;
 
 	/* A send to a client that reads completes as it is submitted; its
@@ -929,17 +281,16 @@ static int ring_turn(struct spc_srv_worker *w, struct epoll_event *ev)
 	 * most SPC_SRV_RING_LINGER_US, in case a send has to wait for its
 	 * client to read (then it is the next receive that waits that long,
 	 * only when no other completion comes meanwhile). */
-	w->ring_sends = 0;
-	n = spc_srv_ring_wait(w->ring, sends + 1,
+	w->conns.ring_sends = 0;
+	n = spc_srv_ring_wait(w->conns.ring, sends + 1,
 			      sends ? SPC_SRV_RING_LINGER_US : SPC_SRV_TICK_MS * 1000u, ring_done, w);
-
 	if (n < 0)
 		spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "worker %u: io_uring_enter: %s", w->id,
 			    strerror(-n));
 	if (!w->ring_polled)
 		return 0;
 	w->ring_polled = false;
-	spc_srv_ring_poll(w->ring, w->epfd, ring_token(w, SPC_RING_POLL));
+	spc_srv_ring_poll(w->conns.ring, w->epfd, (uint64_t)(uintptr_t)w | SPC_RING_POLL);
 	return epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, 0);
 }
 
@@ -951,27 +302,22 @@ static void ring_start(struct spc_srv_worker *w)
 
 	if (w->srv->opt.io != SPC_SRV_IO_URING)
 		return;
-	rc = spc_srv_ring_open(&w->ring, SPC_SRV_RING_ENTRIES);
+	rc = spc_srv_ring_open(&w->conns.ring, SPC_SRV_RING_ENTRIES);
 	if (rc < 0) {
 		spc_srv_log(w->srv, SPC_SRV_LOG_WARN, "worker %u: io_uring: %s: using epoll", w->id,
 			    strerror(-rc));
 		return;
 	}
-	spc_srv_ring_poll(w->ring, w->epfd, ring_token(w, SPC_RING_POLL));
+	spc_srv_ring_poll(w->conns.ring, w->epfd, (uint64_t)(uintptr_t)w | SPC_RING_POLL);
 }
 
 static void ring_stop(struct spc_srv_worker *w)
 {
-	if (!w->ring)
+	if (!w->conns.ring)
 		return;
-	spc_srv_ring_close(w->ring); /* cancels what is in flight */
-	w->ring = NULL;
-	while (w->dead) {
-		struct conn *c = w->dead;
-
-		w->dead = c->next;
-		conn_free(c);
-	}
+	spc_srv_ring_close(w->conns.ring); /* cancels what is in flight */
+	w->conns.ring = NULL;
+	spc_srv_conns_ring_free(&w->conns);
 }
 
 static void *worker_main(void *arg)
@@ -990,32 +336,29 @@ static void *worker_main(void *arg)
 	for (;;) {
 		int n, i;
 		uint64_t now, ms;
-		struct conn *c;
 
 		/* Before waiting: a handoff queued before this worker first
 		 * waited has no wakeup of its own to come. */
 		take_handoffs(w, draining);
-		if (w->ring)
+		if (w->conns.ring)
 			n = ring_turn(w, ev);
 		else
 			n = epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, SPC_SRV_TICK_MS);
 		now = spc_srv_now();
 
 		for (i = 0; i < n; i++) {
-			struct src *s = ev[i].data.ptr;
+			struct spc_srv_src *s = ev[i].data.ptr;
 
-			if (s->kind == SRC_LISTENER) {
+			if (s->kind == SPC_SRV_SRC_LISTENER) {
 				if (!draining)
 					accept_some(w, ((struct lsrc *)s)->l);
-			} else if (s->kind == SRC_WAKE) {
+			} else if (s->kind == SPC_SRV_SRC_WAKE) {
 				uint64_t v;
 				ssize_t r = read(w->wakefd, &v, sizeof v);
 
 				(void)r; /* handoffs are taken below */
 			} else {
-				c = (struct conn *)s;
-				c->ctx.now = now;
-				conn_run(c);
+				spc_srv_conn_run((struct spc_srv_conn *)s, now);
 			}
 		}
 		ms = mono_ms();
@@ -1024,15 +367,14 @@ static void *worker_main(void *arg)
 			drain_until = ms + SPC_SRV_DRAIN_MS;
 			drain_begin(w);
 		}
-		if (draining && (w->nconns == 0 || ms >= drain_until))
+		if (draining && (w->conns.n == 0 || ms >= drain_until))
 			break;
 		if (ms >= last_tick + SPC_SRV_TICK_MS) {
 			last_tick = ms;
-			idle_check(w, now);
+			spc_srv_conns_idle(&w->conns, now);
 		}
 	}
-	while (w->conns)
-		conn_close(w->conns);
+	spc_srv_conns_close(&w->conns);
 	take_handoffs(w, true);
 	ring_stop(w);
 	return NULL;
@@ -1062,18 +404,22 @@ static int worker_init(struct spc_server *srv, struct spc_srv_worker *w, unsigne
 
 	w->srv = srv;
 	w->id = id;
+	w->t = &srv->tallies[id];
+	w->conns.srv = srv;
+	w->conns.t = w->t;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (w->epfd < 0 || w->wakefd < 0 || w->spare_fd < 0)
 		return SPC_ESYS;
-	w->wake.kind = SRC_WAKE;
+	w->conns.epfd = w->epfd;
+	w->wake.kind = SPC_SRV_SRC_WAKE;
 	e.events = EPOLLIN;
 	e.data.ptr = &w->wake;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &e) != 0)
 		return SPC_ESYS;
 	for (i = 0; i < srv->nlisteners; i++) {
-		w->lsrc[i].src.kind = SRC_LISTENER;
+		w->lsrc[i].src.kind = SPC_SRV_SRC_LISTENER;
 		w->lsrc[i].l = &srv->listeners[i];
 		/* EXCLUSIVE: one worker woken per connection, not all. */
 		e.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -1084,9 +430,9 @@ static int worker_init(struct spc_server *srv, struct spc_srv_worker *w, unsigne
 	return SPC_OK;
 }
 
-/* --io: auto becomes uring where a ring can be set up here, else epoll;
- * uring that cannot be set up fails the start. Logged. Returns SPC_OK,
- * SPC_ESYS. Context: main thread. */
+/* --io: auto becomes uring where a ring can be set up here, else epoll
+ * (a warning); uring that cannot be set up fails the start. Returns
+ * SPC_OK, SPC_ESYS. Context: main thread. */
 static int io_choose(struct spc_server *srv)
 {
 	struct spc_srv_ring *r;
@@ -1120,9 +466,13 @@ int spc_srv_workers_start(struct spc_server *srv)
 	if (io_choose(srv) != SPC_OK)
 		return SPC_ESYS;
 
-	srv->workers = calloc(srv->opt.threads, sizeof *srv->workers);
-	if (!srv->workers)
+	if (spc_srv_tallies_open(srv, srv->opt.threads) != SPC_OK)
 		return SPC_ENOMEM;
+	srv->workers = calloc(srv->opt.threads, sizeof *srv->workers);
+	if (!srv->workers) {
+		spc_srv_tallies_close(srv);
+		return SPC_ENOMEM;
+	}
 	srv->nworkers = srv->opt.threads;
 	for (i = 0; i < srv->nworkers; i++) {
 		srv->workers[i].epfd = srv->workers[i].wakefd = srv->workers[i].spare_fd = -1;
@@ -1172,46 +522,5 @@ void spc_srv_workers_stop(struct spc_server *srv)
 	free(srv->workers);
 	srv->workers = NULL;
 	srv->nworkers = 0;
-}
-
-/* Every worker's counters summed, as they run. */
-static void counters_raw(struct spc_server *srv, struct spc_srv_counters *out)
-{
-	const size_t n = sizeof *out / sizeof(uint64_t);
-	uint64_t *dst = (uint64_t *)out;
-	unsigned i;
-	size_t j;
-
-	memset(out, 0, sizeof *out);
-	for (i = 0; i < srv->nworkers; i++) {
-		const uint64_t *src = (const uint64_t *)&srv->workers[i].cnt;
-
-		for (j = 0; j < n; j++)
-			dst[j] += spc_srv_read(&src[j]);
-	}
-}
-
-void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out)
-{
-	const size_t n = sizeof *out / sizeof(uint64_t);
-	const uint64_t *base = (const uint64_t *)&srv->reset_base;
-	uint64_t *dst = (uint64_t *)out;
-	size_t j;
-
-	counters_raw(srv, out);
-	pthread_mutex_lock(&srv->reset_mu);
-	for (j = 0; j < n; j++) /* counters only grow: never below the base */
-		dst[j] = dst[j] > base[j] ? dst[j] - base[j] : 0;
-	pthread_mutex_unlock(&srv->reset_mu);
-}
-
-void spc_srv_stats_reset(struct spc_server *srv)
-{
-	struct spc_srv_counters now;
-
-	counters_raw(srv, &now);
-	pthread_mutex_lock(&srv->reset_mu);
-	srv->reset_base = now;
-	pthread_mutex_unlock(&srv->reset_mu);
-	spc_stats_reset(srv->cache);
+	spc_srv_tallies_close(srv);
 }
