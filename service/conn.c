@@ -176,7 +176,8 @@ static void conn_interest(struct spc_srv_conn *c)
 		c->interest = ev;
 }
 
-void spc_srv_conn_result(struct spc_srv_conn *c, enum spc_srv_exec r, const struct spc_proto_req *req)
+void spc_srv_conn_result(struct spc_srv_conn *c, enum spc_srv_exec r,
+			 const struct spc_proto_req *req)
 {
 	switch (r) {
 	case SPC_SRV_DONE:

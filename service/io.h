@@ -29,7 +29,9 @@ const char *spc_srv_io_name(enum spc_srv_io io);
 
 /* What a completion was for: the low bits of its token (the rest is the
  * connection's address, aligned to 8). */
-enum spc_srv_ring_op { SPC_RING_RECV = 0, SPC_RING_SEND = 1, SPC_RING_POLL = 2, SPC_RING_CANCEL = 3 };
+enum spc_srv_ring_op {
+	SPC_RING_RECV = 0, SPC_RING_SEND = 1, SPC_RING_POLL = 2, SPC_RING_CANCEL = 3
+};
 #define SPC_RING_OP_MASK 3u
 
 struct spc_srv_ring; /* one worker's io_uring */
