@@ -28,7 +28,7 @@ PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 	liburcu-dev libjemalloc-dev check libsubunit-dev libxxhash-dev \
 	zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd gzip librocksdb-dev \
 	gnuplot-nox util-linux python3 \
-	libmemcached-tools nutcracker python3-pymemcache
+	libmemcached-tools nutcracker python3-pymemcache liburing-dev
 
 .PHONY: all deps bench-deps build release run test test-asan test-tsan bench install clean
 

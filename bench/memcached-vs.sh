@@ -3,33 +3,46 @@
 # splitcached against Debian's memcached on the same machine, same worker
 # threads, same memory budget, same client load. Never run by the tests.
 #
-#   bench/memcached-vs.sh [RUNS] [SECONDS]       (defaults 3 and 10)
+#   bench/memcached-vs.sh [RUNS] [SECONDS]       (defaults 7 and 10)
 #
 # 1. Throughput and latency: memcaslap (libmemcached-tools), 90 % get /
-#    10 % set, 32-byte keys, 100-byte values, CONC connections over 2
-#    client threads, RUNS runs per server, alternating which goes first.
-#    Reports ops/s and p99 (from memcaslap's log2 latency histogram: the
-#    upper edge of the bucket holding the 99th percentile, so a power of
-#    two in microseconds) per run, their medians and splitcached/memcached;
-#    per run also the share of requests in the histogram's buckets above
-#    8.2 ms, and for splitcached how many connections each worker accepted
-#    to serve (`stats workers`: one worker taking most is a regression).
+#    10 % set, 32-byte keys, 100-byte values, over 2 client threads, RUNS
+#    rounds, each round every load against each server, alternating which
+#    server goes first. Three loads:
+#      base   CONC connections (32), single-key gets;
+#      c1000  MANY connections (1,000) held open and all in use;
+#      mget   CONC connections, every get a multi-get of MGET keys (100;
+#             memcaslap's --division; ops/s as memcaslap counts them).
+#    Reports per run ops/s and p99 (from memcaslap's log2 latency
+#    histogram: the upper edge of the bucket holding the 99th percentile,
+#    so a power of two in microseconds), the share of requests in the
+#    buckets above 8.2 ms, and, under perf stat (when perf can attach),
+#    the server's system calls per request, context switches per request
+#    and CPU time (task-clock) per million requests; for splitcached also
+#    how many connections each worker accepted (`stats workers`). Then the
+#    medians per load and server and the ratios splitcached/memcached.
 # 2. Memory per item: a fresh server of each loads ITEMS items (32-byte
 #    keys, 100-byte values, pipelined noreply sets); reports the growth of
 #    the process's RSS per item and the server's own "bytes" per item.
 #
 # Environment: THREADS (server threads, 2), BUDGET_MB (256), CONC (32),
-# ITEMS (200000), SPLITCACHED (build/release/service/splitcached),
+# MANY (1000), MGET (100), LOADS ("base c1000 mget"), ITEMS (200000),
+# SPLITCACHED (build/release/service/splitcached), SPLITCACHED_ARGS (extra
+# arguments, e.g. "--io epoll"),
 # SERVER_CPUS / CLIENT_CPUS (taskset CPU lists, e.g. 1 and 0: server and
 # client on separate cores instead of sharing both; default unpinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${1:-3}
+RUNS=${1:-7}
 SECONDS_PER_RUN=${2:-10}
 THREADS=${THREADS:-2}
 BUDGET_MB=${BUDGET_MB:-256}
 CONC=${CONC:-32}
+MANY=${MANY:-1000}
+MGET=${MGET:-100}
+LOADS=${LOADS:-base c1000 mget}
+SPLITCACHED_ARGS=${SPLITCACHED_ARGS:-}
 ITEMS=${ITEMS:-200000}
 SPLITCACHED=${SPLITCACHED:-build/release/service/splitcached}
 PY=/usr/bin/python3
@@ -39,6 +52,13 @@ on_client=${CLIENT_CPUS:+taskset -c $CLIENT_CPUS}
 for p in memcached memcaslap "$SPLITCACHED" "$PY"; do
 	command -v "$p" >/dev/null || { echo "memcached-vs: $p is missing (make bench-deps; make release)" >&2; exit 2; }
 done
+
+# 1,000 connections: a descriptor each in the client, the servers take -c 4096.
+ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+perf_ok=false
+if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter -o /dev/null true 2>/dev/null; then
+	perf_ok=true
+fi
 
 tmp=$(mktemp -d)
 pid=""
@@ -70,8 +90,9 @@ start_server() {
 		$on_server memcached -l 127.0.0.1 -p "$port" -U 0 -t "$THREADS" -m "$BUDGET_MB" -c 4096 \
 			$([ "$(id -u)" = 0 ] && echo -u nobody) >"$tmp/server.log" 2>&1 &
 	else
+		# shellcheck disable=SC2086 # SPLITCACHED_ARGS is a word list
 		$on_server "$SPLITCACHED" --index-listen "127.0.0.1:$port" --view-listen none --mode indexer \
-			-t "$THREADS" -m "$BUDGET_MB" -c 4096 >"$tmp/server.log" 2>&1 &
+			-t "$THREADS" -m "$BUDGET_MB" -c 4096 $SPLITCACHED_ARGS >"$tmp/server.log" 2>&1 &
 	fi
 	pid=$!
 	for _ in $(seq 100); do
@@ -131,43 +152,73 @@ latency_of() {
 	}' "$1"
 }
 
+# run_load SERVER LOAD ROUND: one memcaslap run; appends "ops/s p99 over
+# syscalls/req cs/req cpu_ms/Mreq" to $tmp/SERVER.LOAD.
 run_load() {
-	local name=$1 out=$tmp/$1.$2.txt
+	local name=$1 load=$2 out=$tmp/$1.$2.$3.txt perf_out=$tmp/perf.txt conc=$CONC extra=()
+	case $load in
+	c1000) conc=$MANY ;;
+	mget) extra=(-d "$MGET") ;;
+	esac
 	start_server "$name"
-	$on_client memcaslap -s "127.0.0.1:$port" -F "$tmp/mix.cfg" -t "${SECONDS_PER_RUN}s" -T 2 -c "$CONC" \
-		-S "${SECONDS_PER_RUN}s" >"$out" 2>&1 || true
-	local tps p99 over spread=""
-	if [ "$name" = splitcached ]; then spread="  connections per worker $(spread_of "$port")"; fi
+	local perf_pid=""
+	if $perf_ok; then
+		perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "$pid" -o "$perf_out" &
+		perf_pid=$!
+	fi
+	$on_client memcaslap -s "127.0.0.1:$port" -F "$tmp/mix.cfg" -t "${SECONDS_PER_RUN}s" -T 2 -c "$conc" \
+		-S "${SECONDS_PER_RUN}s" "${extra[@]}" >"$out" 2>&1 || true
+	if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+	local tps ops p99 over spread="" sc="nan" cs="nan" cpu="nan"
+	if [ "$name" = splitcached ]; then spread="  conns/worker $(spread_of "$port")"; fi
 	stop_server
 	tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' "$out" | tail -1)
+	ops=$(sed -n 's/^Run time: .* Ops: \([0-9]*\) .*/\1/p' "$out" | tail -1)
 	read -r p99 over < <(latency_of "$out")
-	echo "$tps $p99 $over" >> "$tmp/$name.results"
-	printf '  %-11s run %d: %8s ops/s  p99 <= %s us  > 8 ms %s %%%s\n' "$name" "$2" "${tps:-?}" \
-		"$p99" "$over" "$spread"
+	if [ -n "$perf_pid" ] && [ -n "$ops" ] && [ "$ops" -gt 0 ]; then
+		read -r sc cs cpu < <(awk -v ops="$ops" '
+			{ gsub(",", "", $1) }
+			/raw_syscalls:sys_enter/ { sc = $1 }
+			/context-switches/ { cs = $1 }
+			/task-clock/ { tc = $1 }
+			END { printf "%.3f %.3f %.0f\n", sc / ops, cs / ops, tc / ops * 1e6 }' "$perf_out")
+	fi
+	echo "${tps:-0} $p99 $over $sc $cs $cpu" >> "$tmp/$name.$load"
+	printf '  %-5s %-11s run %d: %8s ops/s  p99 <= %5s us  > 8 ms %5s %%  syscalls/req %s  cs/req %s  cpu ms/Mreq %s%s\n' \
+		"$load" "$name" "$3" "${tps:-?}" "$p99" "$over" "$sc" "$cs" "$cpu" "$spread"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 && a == a + 0) printf "%.2f", a / b; else print "nan" }'; }
 
-echo "machine: $(nproc) CPUs, $(uname -r), $(memcached -V), splitcached $("$SPLITCACHED" --version | awk '{print $2}')"
-echo "load: memcaslap 90 % get / 10 % set, 32 B keys, 100 B values, $CONC connections, 2 client threads, ${SECONDS_PER_RUN} s per run"
-echo "servers: $THREADS threads, ${BUDGET_MB} MiB; CPUs: server ${SERVER_CPUS:-any}, client ${CLIENT_CPUS:-any}"
+echo "machine: $(nproc) CPUs, $(uname -r), $(memcached -V), splitcached $("$SPLITCACHED" --version | awk '{print $2}') $SPLITCACHED_ARGS"
+echo "load: memcaslap 90 % get / 10 % set, 32 B keys, 100 B values, 2 client threads, ${SECONDS_PER_RUN} s per run;"
+echo "      base $CONC connections, c1000 $MANY connections, mget $CONC connections x $MGET-key gets"
+echo "servers: $THREADS threads, ${BUDGET_MB} MiB; CPUs: server ${SERVER_CPUS:-any}, client ${CLIENT_CPUS:-any}; loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$RUNS"); do
 	if [ $((r % 2)) -eq 1 ]; then order="memcached splitcached"; else order="splitcached memcached"; fi
-	for s in $order; do run_load "$s" "$r"; done
+	for load in $LOADS; do
+		for s in $order; do run_load "$s" "$load" "$r"; done
+	done
 done
 
-m_tps=$(awk '{print $1}' "$tmp/memcached.results" | median)
-s_tps=$(awk '{print $1}' "$tmp/splitcached.results" | median)
-m_p99=$(awk '{print $2}' "$tmp/memcached.results" | median)
-s_p99=$(awk '{print $2}' "$tmp/splitcached.results" | median)
 echo
-printf 'median ops/s   memcached %s  splitcached %s  ratio %s\n' "$m_tps" "$s_tps" \
-	"$(awk -v a="$s_tps" -v b="$m_tps" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
-printf 'median p99 us  memcached %s  splitcached %s  ratio %s\n' "$m_p99" "$s_p99" \
-	"$(awk -v a="$s_p99" -v b="$m_p99" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
-m_over=$(awk '{print $3}' "$tmp/memcached.results" | median)
-s_over=$(awk '{print $3}' "$tmp/splitcached.results" | median)
-printf 'median > 8 ms  memcached %s %%  splitcached %s %%\n' "$m_over" "$s_over"
+echo "medians of $RUNS rounds (loadavg now $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-6s %-11s %9s %8s %9s %8s %12s\n' load server "ops/s" "p99 us" "sys/req" "cs/req" "cpu ms/Mreq"
+for load in $LOADS; do
+	declare -A med=()
+	for s in memcached splitcached; do
+		for col in 1 2 4 5 6; do
+			med[$s.$col]=$(awk -v c="$col" '{ print $c }' "$tmp/$s.$load" | median)
+		done
+		printf '%-6s %-11s %9s %8s %9s %8s %12s\n' "$load" "$s" "${med[$s.1]}" "${med[$s.2]}" \
+			"${med[$s.4]}" "${med[$s.5]}" "${med[$s.6]}"
+	done
+	printf '%-6s %-11s %9s %8s %9s %8s %12s\n' "$load" "ratio" "$(ratio "${med[splitcached.1]}" "${med[memcached.1]}")" \
+		"$(ratio "${med[splitcached.2]}" "${med[memcached.2]}")" "$(ratio "${med[splitcached.4]}" "${med[memcached.4]}")" \
+		"$(ratio "${med[splitcached.5]}" "${med[memcached.5]}")" "$(ratio "${med[splitcached.6]}" "${med[memcached.6]}")"
+	unset med
+done
 
 # Memory per item.
 cat > "$tmp/load.py" <<'EOF'

@@ -38,6 +38,9 @@
  * closed, when a timeout is set. Buffers that a large request or reply
  * grew are given back once empty.
  *
+ * With io_uring (--io, io.h) the same cycle runs on completions instead
+ * of readiness: conn_ring.c.
+ *
  * Guarantees (tests/service):
  *  1. Replies go out in request order, on every connection.
  *  2. Per-connection memory is bounded by the input and output caps.
@@ -57,30 +60,9 @@
 
 #include "service/auth.h"
 #include "service/conn.h"
+#include "service/conn_int.h"
 #include "service/exec.h"
 #include "service/server.h"
-
-#define SPC_SRV_IN_INITIAL 16384
-#define SPC_SRV_OUT_SOFT (256u * 1024) /* a get reply pauses past this */
-#define SPC_SRV_OUT_KEEP (64u * 1024)  /* an empty output buffer above this is freed */
-
-struct spc_srv_conn {
-	struct spc_srv_src src; /* first: epoll data points here */
-	int fd;
-	struct spc_srv_conns *set; /* the worker's connections it belongs to */
-	char *in;
-	size_t in_off, in_len, in_cap;
-	uint64_t swallow;        /* input bytes still to discard */
-	struct spc_proto_out out;
-	size_t out_off;          /* bytes of out already sent */
-	struct spc_srv_ctx ctx;
-	struct spc_proto_req req; /* the suspended get */
-	bool suspended, closing, eof, capped, first;
-	bool authed;             /* -Y: authenticated (or no -Y) */
-	uint32_t interest;       /* current epoll events */
-	uint64_t last_active;    /* unix time of the last progress */
-	struct spc_srv_conn *prev, *next;
-};
 
 /* ---- output -------------------------------------------------------------- */
 
@@ -89,9 +71,10 @@ static int out_grow(struct spc_proto_out *out, size_t need)
 {
 	struct spc_srv_conn *c = out->arg;
 	size_t max = c->set->srv->opt.out_max, cap = out->cap ? out->cap : 4096;
+	size_t sending = c->tx_len - c->tx_off; /* io_uring: counts against the cap too */
 	char *p;
 
-	if (need > max) {
+	if (need > max || sending > max - need) {
 		c->capped = true;
 		return -1;
 	}
@@ -109,7 +92,7 @@ static int out_grow(struct spc_proto_out *out, size_t need)
 
 static size_t pending(const struct spc_srv_conn *c)
 {
-	return c->out.len - c->out_off;
+	return spc_srv_conn_pending(c);
 }
 
 /* Sends what is pending. Returns false when the connection broke. */
@@ -142,12 +125,21 @@ static bool conn_flush(struct spc_srv_conn *c)
 
 /* ---- connections ------------------------------------------------------ */
 
+void spc_srv_conn_free(struct spc_srv_conn *c)
+{
+	close(c->fd);
+	free(c->tx);
+	free(c->in);
+	spc_proto_out_free(&c->out);
+	free(c);
+}
+
 void spc_srv_conn_close(struct spc_srv_conn *c)
 {
 	struct spc_srv_conns *set = c->set;
 
-	epoll_ctl(set->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	if (!set->ring)
+		epoll_ctl(set->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -161,9 +153,10 @@ void spc_srv_conn_close(struct spc_srv_conn *c)
 	 * they order no other memory. */
 	__atomic_sub_fetch(&set->t->load, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&set->srv->curr_conns, 1, __ATOMIC_RELAXED);
-	free(c->in);
-	spc_proto_out_free(&c->out);
-	free(c);
+	if (c->rx_busy || c->tx_busy)
+		spc_srv_conn_ring_bury(c); /* freed at its last completion */
+	else
+		spc_srv_conn_free(c);
 }
 
 static void conn_interest(struct spc_srv_conn *c)
@@ -183,8 +176,8 @@ static void conn_interest(struct spc_srv_conn *c)
 		c->interest = ev;
 }
 
-/* Handles one exec result for a request of `consumed` bytes. */
-static void conn_result(struct spc_srv_conn *c, enum spc_srv_exec r, const struct spc_proto_req *req)
+void spc_srv_conn_result(struct spc_srv_conn *c, enum spc_srv_exec r,
+			 const struct spc_proto_req *req)
 {
 	switch (r) {
 	case SPC_SRV_DONE:
@@ -233,8 +226,7 @@ static void conn_auth(struct spc_srv_conn *c, enum spc_proto_status st, const st
 		c->closing = true;
 }
 
-/* Parses and executes every complete request in the input buffer. */
-static void conn_process(struct spc_srv_conn *c)
+void spc_srv_conn_process(struct spc_srv_conn *c)
 {
 	struct spc_server *srv = c->set->srv;
 	struct spc_proto_req req;
@@ -275,22 +267,19 @@ static void conn_process(struct spc_srv_conn *c)
 				c->closing = true;
 			continue;
 		}
-		conn_result(c, spc_srv_exec(&c->ctx, &req), &req);
+		spc_srv_conn_result(c, spc_srv_exec(&c->ctx, &req), &req);
 	}
 }
 
 /* RD_SHORT: data, fewer bytes than asked for (the socket is empty now). */
 enum rd { RD_DATA, RD_SHORT, RD_AGAIN, RD_EOF, RD_ERR };
 
-/* Reads up to read_max bytes, growing the input buffer as far as the
- * longest acceptable request. */
-static enum rd conn_read(struct spc_srv_conn *c)
+size_t spc_srv_conn_room(struct spc_srv_conn *c)
 {
 	struct spc_server *srv = c->set->srv;
 	size_t in_max = srv->limits.get_line_max + srv->limits.item_max + srv->limits.read_max +
 			srv->limits.line_max;
-	size_t room, want;
-	ssize_t n;
+	size_t room;
 
 	if (c->in_off > 0) {
 		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
@@ -303,14 +292,22 @@ static enum rd conn_read(struct spc_srv_conn *c)
 		char *p = realloc(c->in, cap);
 
 		if (!p)
-			return RD_ERR;
+			return 0;
 		c->in = p;
 		c->in_cap = cap;
 		room = cap - c->in_len;
 	}
-	if (room == 0)
-		return RD_ERR; /* the parser refuses anything this long */
-	want = room < srv->limits.read_max ? room : srv->limits.read_max;
+	return room < srv->limits.read_max ? room : srv->limits.read_max;
+}
+
+/* Reads up to read_max bytes. */
+static enum rd conn_read(struct spc_srv_conn *c)
+{
+	size_t want = spc_srv_conn_room(c);
+	ssize_t n;
+
+	if (want == 0)
+		return RD_ERR; /* out of memory, or longer than the parser takes */
 	n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? RD_AGAIN : RD_ERR;
@@ -322,9 +319,7 @@ static enum rd conn_read(struct spc_srv_conn *c)
 	return (size_t)n < want ? RD_SHORT : RD_DATA;
 }
 
-/* Gives back buffers a large request or reply grew, once they are empty,
- * so that idle connections cost SPC_SRV_IN_INITIAL bytes each. */
-static void conn_trim(struct spc_srv_conn *c)
+void spc_srv_conn_trim(struct spc_srv_conn *c)
 {
 	if (!c->suspended && c->in_off == c->in_len && c->in_cap > SPC_SRV_IN_INITIAL) {
 		char *p = realloc(c->in, SPC_SRV_IN_INITIAL);
@@ -349,11 +344,11 @@ void spc_srv_conn_run(struct spc_srv_conn *c, uint64_t now)
 		if (c->suspended) {
 			if (pending(c) > c->ctx.out_soft / 2)
 				break; /* wait until the client has read enough */
-			conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
+			spc_srv_conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
 			if (!c->suspended && !c->closing)
-				conn_process(c);
+				spc_srv_conn_process(c);
 		} else if (!c->closing) {
-			conn_process(c);
+			spc_srv_conn_process(c);
 		}
 		if (c->capped)
 			goto close; /* a reply passed the output cap */
@@ -381,7 +376,7 @@ void spc_srv_conn_run(struct spc_srv_conn *c, uint64_t now)
 	}
 	if ((c->closing || c->eof) && !c->suspended && pending(c) == 0)
 		goto close;
-	conn_trim(c);
+	spc_srv_conn_trim(c);
 	conn_interest(c);
 	return;
 close:
@@ -449,7 +444,7 @@ void spc_srv_conn_new(struct spc_srv_conns *set, int fd, const struct spc_srv_li
 	c->interest = EPOLLIN;
 	e.events = EPOLLIN;
 	e.data.ptr = &c->src;
-	if (epoll_ctl(set->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+	if (!set->ring && epoll_ctl(set->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
 		free(c->in);
 		free(c);
 		close(fd);
@@ -463,6 +458,8 @@ void spc_srv_conn_new(struct spc_srv_conns *set, int fd, const struct spc_srv_li
 	set->head = c;
 	set->n++;
 	spc_srv_count(&set->t->cnt.total_connections, 1);
+	if (set->ring)
+		spc_srv_conn_ring_step(c); /* its first receive */
 }
 
 void spc_srv_conns_idle(struct spc_srv_conns *set, uint64_t now)
@@ -488,7 +485,10 @@ void spc_srv_conns_drain(struct spc_srv_conns *set)
 	for (c = set->head; c; c = next) {
 		next = c->next;
 		c->closing = true;
-		spc_srv_conn_run(c, c->ctx.now);
+		if (set->ring)
+			spc_srv_conn_ring_step(c);
+		else
+			spc_srv_conn_run(c, c->ctx.now);
 	}
 }
 

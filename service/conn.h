@@ -29,6 +29,9 @@ struct spc_srv_conns {
 	struct spc_srv_tally *t;     /* the worker's counters and load */
 	struct spc_srv_conn *head;   /* every connection it serves */
 	unsigned n;
+	struct spc_srv_ring *ring;   /* the worker's io_uring; NULL: epoll */
+	unsigned ring_sends;         /* sends queued since the ring's last wait */
+	struct spc_srv_conn *dead;   /* closed, completions outstanding */
 };
 
 /* Refuses fd as memcached refuses a connection past -c: "ERROR Too many
@@ -56,5 +59,13 @@ void spc_srv_conns_idle(struct spc_srv_conns *set, uint64_t now);
 void spc_srv_conns_drain(struct spc_srv_conns *set);
 /* Closes every connection of set. Context: set's worker. */
 void spc_srv_conns_close(struct spc_srv_conns *set);
+
+/* io_uring (conn_ring.c). One completion of a connection's request
+ * (token and res as spc_srv_ring_wait gives them): what the connection
+ * does next is queued on set->ring. Context: set's worker. */
+void spc_srv_conns_ring_done(struct spc_srv_conns *set, uint64_t token, int res);
+/* After the ring is closed (its requests gone): frees the connections
+ * that waited for their completions. Context: set's worker. */
+void spc_srv_conns_ring_free(struct spc_srv_conns *set);
 
 #endif /* SPC_SRV_CONN_H */

@@ -128,6 +128,7 @@ static int stats_settings(struct spc_srv_ctx *ctx)
 	rc |= stat_u(o, "max_line", srv->opt.line_max);
 	rc |= stat_u(o, "max_output", srv->opt.out_max);
 	rc |= stat_s(o, "binding_protocol", "ascii");
+	rc |= stat_s(o, "io", spc_srv_io_name(srv->opt.io));
 	mode = __atomic_load_n(&srv->opt.mode, __ATOMIC_RELAXED); /* split_mode changes it */
 	rc |= stat_s(o, "mode", mode == SPC_MODE_INDEXER ? "indexer"
 			      : mode == SPC_MODE_VIEW ? "view" : "split");

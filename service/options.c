@@ -77,6 +77,7 @@ static const char usage[] =
 	"  --view-share F        view pool share in split mode (default 0.5)\n"
 	"  --hash-seed N         fixed hash seed (default: random per process)\n"
 	"  --full-wait-ms N      how long a store waits for room before it is refused (100)\n"
+	"  --io B                epoll, uring or auto (default: io_uring where allowed)\n"
 	"  --allow-remote        allow non-loopback listen addresses\n"
 	"docs/service.md maps every memcached option.\n";
 
@@ -84,7 +85,7 @@ static const char usage[] =
 enum {
 	OPT_INDEX_LISTEN = 256, OPT_VIEW_LISTEN, OPT_PORT_FILE, OPT_IDLE_TIMEOUT,
 	OPT_MAX_LINE, OPT_MAX_OUTPUT, OPT_MODE, OPT_VIEW_SHARE, OPT_ALLOW_REMOTE,
-	OPT_HASH_SEED, OPT_FULL_WAIT
+	OPT_HASH_SEED, OPT_FULL_WAIT, OPT_IO
 };
 
 static const struct option longopts[] = {
@@ -141,6 +142,7 @@ static const struct option longopts[] = {
 	{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
 	{ "hash-seed", required_argument, NULL, OPT_HASH_SEED },
 	{ "full-wait-ms", required_argument, NULL, OPT_FULL_WAIT },
+	{ "io", required_argument, NULL, OPT_IO },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -517,6 +519,16 @@ static int own_option(int c, const char *v, struct spc_srv_options *o, bool *ind
 		if (!parse_uint(v, 60000, &n))
 			return usage_error("--full-wait-ms must be 0 to 60000: %s%s", v, NULL);
 		o->full_wait_ms = (uint32_t)n;
+		return 0;
+	case OPT_IO:
+		if (strcmp(v, "auto") == 0)
+			o->io = SPC_SRV_IO_AUTO;
+		else if (strcmp(v, "epoll") == 0)
+			o->io = SPC_SRV_IO_EPOLL;
+		else if (strcmp(v, "uring") == 0)
+			o->io = SPC_SRV_IO_URING;
+		else
+			return usage_error("--io must be epoll, uring or auto: %s%s", v, NULL);
 		return 0;
 	default:
 		return -1;

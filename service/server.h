@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "service/io.h"
 #include "service/proto.h"
 #include "service/store.h"
 #include "splitcache.h"
@@ -65,6 +66,7 @@ struct spc_srv_options {
 	uint64_t hash_seed;        /* --hash-seed */
 	bool hash_seed_set;        /* else a random seed */
 	uint32_t full_wait_ms;     /* --full-wait-ms: a store's wait for room */
+	enum spc_srv_io io;        /* --io; auto is resolved at start (worker.c) */
 };
 
 

@@ -21,6 +21,12 @@
  * connection then lives on its owner, and no connection state is ever
  * shared.
  *
+ * With --io uring (io.h) the loop waits on the worker's io_uring instead:
+ * one io_uring_enter submits every connection's queued sends and
+ * receives and waits for the next completions (conn_ring.c handles
+ * them). Listeners and the eventfd stay on epfd, which the ring polls, so
+ * accepting and the hand-off are the same for both.
+ *
  * Shutdown: the main thread sets srv->stopping and wakes each worker
  * through its eventfd. The worker stops accepting, stops reading, keeps
  * sending what its connections already have pending (replies to requests
@@ -46,6 +52,7 @@
 #include <unistd.h>
 
 #include "service/conn.h"
+#include "service/io.h"
 #include "service/server.h"
 #include "service/worker.h"
 
@@ -53,6 +60,8 @@
 #define SPC_SRV_TICK_MS 1000          /* idle checks, drain checks */
 #define SPC_SRV_ACCEPTS_PER_EVENT 64
 #define SPC_SRV_DRAIN_MS 2000         /* how long shutdown waits for output */
+#define SPC_SRV_RING_ENTRIES 256      /* io_uring submission queue (completions: 8x) */
+#define SPC_SRV_RING_LINGER_US 1000   /* ring_turn's longest wait for one more */
 
 struct lsrc {
 	struct spc_srv_src src;
@@ -80,6 +89,7 @@ struct spc_srv_worker {
 	pthread_mutex_t hand_mu; /* guards hand, hand_n, hand_cap */
 	struct handoff *hand;
 	unsigned hand_n, hand_cap;
+	bool ring_polled;        /* io_uring: epfd (listeners, wakefd) ready */
 };
 
 /* Serialises every accept4 of the process with refuse_one's
@@ -241,6 +251,75 @@ static void drain_begin(struct spc_srv_worker *w)
 	spc_srv_conns_drain(&w->conns);
 }
 
+/* ---- io_uring (io.h; the connections' side is conn_ring.c) ------------------ */
+
+/* One completion: the epfd poll is the loop's, the rest its connections'. */
+static void ring_done(void *arg, uint64_t token, int res)
+{
+	struct spc_srv_worker *w = arg;
+
+	if ((token & SPC_RING_OP_MASK) == SPC_RING_POLL)
+		w->ring_polled = true;
+	else
+		spc_srv_conns_ring_done(&w->conns, token, res);
+}
+
+/* Submits what the last batch queued, waits for completions and handles
+ * them; when the listeners or the wakefd are ready (a poll of epfd, which
+ * holds only those on a ring), takes their events into ev. Returns the
+ * number of events in ev. */
+static int ring_turn(struct spc_srv_worker *w, struct epoll_event *ev)
+{
+	unsigned sends = w->conns.ring_sends;
+	int n;
+
+	/* A send to a client that reads completes as it is submitted; its
+	 * completion alone must not end the wait, or each batch would take
+	 * two system calls (one that submits and returns at once with the
+	 * sends' completions, one that waits for the next requests). So
+	 * wait for one completion more than the sends just queued -- for at
+	 * most SPC_SRV_RING_LINGER_US, in case a send has to wait for its
+	 * client to read (then it is the next receive that waits that long,
+	 * only when no other completion comes meanwhile). */
+	w->conns.ring_sends = 0;
+	n = spc_srv_ring_wait(w->conns.ring, sends + 1,
+			      sends ? SPC_SRV_RING_LINGER_US : SPC_SRV_TICK_MS * 1000u, ring_done, w);
+	if (n < 0)
+		spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "worker %u: io_uring_enter: %s", w->id,
+			    strerror(-n));
+	if (!w->ring_polled)
+		return 0;
+	w->ring_polled = false;
+	spc_srv_ring_poll(w->conns.ring, w->epfd, (uint64_t)(uintptr_t)w | SPC_RING_POLL);
+	return epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, 0);
+}
+
+/* --io uring (resolved from auto at start): this worker's own ring, made
+ * on its thread (single issuer); where it cannot be made, epoll. */
+static void ring_start(struct spc_srv_worker *w)
+{
+	int rc;
+
+	if (w->srv->opt.io != SPC_SRV_IO_URING)
+		return;
+	rc = spc_srv_ring_open(&w->conns.ring, SPC_SRV_RING_ENTRIES);
+	if (rc < 0) {
+		spc_srv_log(w->srv, SPC_SRV_LOG_WARN, "worker %u: io_uring: %s: using epoll", w->id,
+			    strerror(-rc));
+		return;
+	}
+	spc_srv_ring_poll(w->conns.ring, w->epfd, (uint64_t)(uintptr_t)w | SPC_RING_POLL);
+}
+
+static void ring_stop(struct spc_srv_worker *w)
+{
+	if (!w->conns.ring)
+		return;
+	spc_srv_ring_close(w->conns.ring); /* cancels what is in flight */
+	w->conns.ring = NULL;
+	spc_srv_conns_ring_free(&w->conns);
+}
+
 static void *worker_main(void *arg)
 {
 	struct spc_srv_worker *w = arg;
@@ -252,6 +331,7 @@ static void *worker_main(void *arg)
 	/* "spc-worker-N", cut to the kernel's 15 bytes; for top and perf. */
 	snprintf(name, sizeof name, "spc-worker-%u", w->id);
 	pthread_setname_np(pthread_self(), name);
+	ring_start(w);
 
 	for (;;) {
 		int n, i;
@@ -260,7 +340,10 @@ static void *worker_main(void *arg)
 		/* Before waiting: a handoff queued before this worker first
 		 * waited has no wakeup of its own to come. */
 		take_handoffs(w, draining);
-		n = epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, SPC_SRV_TICK_MS);
+		if (w->conns.ring)
+			n = ring_turn(w, ev);
+		else
+			n = epoll_wait(w->epfd, ev, SPC_SRV_EVENTS, SPC_SRV_TICK_MS);
 		now = spc_srv_now();
 
 		for (i = 0; i < n; i++) {
@@ -293,6 +376,7 @@ static void *worker_main(void *arg)
 	}
 	spc_srv_conns_close(&w->conns);
 	take_handoffs(w, true);
+	ring_stop(w);
 	return NULL;
 }
 
@@ -346,9 +430,41 @@ static int worker_init(struct spc_server *srv, struct spc_srv_worker *w, unsigne
 	return SPC_OK;
 }
 
+/* --io: auto becomes uring where a ring can be set up here, else epoll
+ * (a warning); uring that cannot be set up fails the start. Returns
+ * SPC_OK, SPC_ESYS. Context: main thread. */
+static int io_choose(struct spc_server *srv)
+{
+	struct spc_srv_ring *r;
+	int rc;
+
+	if (srv->opt.io == SPC_SRV_IO_EPOLL) {
+		spc_srv_log(srv, SPC_SRV_LOG_INFO, "io: epoll");
+		return SPC_OK;
+	}
+	rc = spc_srv_ring_open(&r, 8);
+	spc_srv_ring_close(r);
+	if (rc == 0) {
+		srv->opt.io = SPC_SRV_IO_URING;
+		spc_srv_log(srv, SPC_SRV_LOG_INFO, "io: io_uring");
+		return SPC_OK;
+	}
+	if (srv->opt.io == SPC_SRV_IO_URING) {
+		spc_srv_log(srv, SPC_SRV_LOG_ERR, "--io uring: io_uring cannot be set up: %s",
+			    strerror(-rc));
+		return SPC_ESYS;
+	}
+	srv->opt.io = SPC_SRV_IO_EPOLL;
+	spc_srv_log(srv, SPC_SRV_LOG_WARN, "io: epoll: io_uring unavailable (%s)", strerror(-rc));
+	return SPC_OK;
+}
+
 int spc_srv_workers_start(struct spc_server *srv)
 {
 	unsigned i;
+
+	if (io_choose(srv) != SPC_OK)
+		return SPC_ESYS;
 
 	if (spc_srv_tallies_open(srv, srv->opt.threads) != SPC_OK)
 		return SPC_ENOMEM;

@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -14,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,9 +91,28 @@ static void remove_dir(const char *dir, bool show_log)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
+/* In the server's child before exec, with SPC_TEST_DENY_URING set: a
+ * seccomp filter that answers io_uring_setup with EPERM, as a container's
+ * or the systemd unit's does. */
+static void deny_io_uring(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		_exit(126);
+}
+
 int srv_start(struct srv *s, const char *const *extra)
 {
 	const char *argv[MAX_ARGS];
+	const char *io = getenv("SPC_TEST_IO");
 	char pf[256], log[256];
 	long long deadline;
 	int n = 0;
@@ -110,6 +134,10 @@ int srv_start(struct srv *s, const char *const *extra)
 	argv[n++] = "64";
 	argv[n++] = "-t";
 	argv[n++] = "2";
+	if (io && *io) { /* the I/O backend of this run (CTest's variants) */
+		argv[n++] = "--io";
+		argv[n++] = io;
+	}
 	while (extra && *extra && n < MAX_ARGS - 1)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
@@ -124,6 +152,8 @@ int srv_start(struct srv *s, const char *const *extra)
 			dup2(fd, 2);
 			close(fd);
 		}
+		if (getenv("SPC_TEST_DENY_URING"))
+			deny_io_uring();
 		execv(SERVER_BIN, (char *const *)argv);
 		_exit(127);
 	}

@@ -24,8 +24,10 @@ struct srv {
 unsigned harness_scale(unsigned normal, unsigned light);
 
 /* Starts build/.../service/splitcached with the default test options
- * (-m 64, -t 2) plus the NULL-terminated extra arguments, waits until it
- * listens. Returns 0 or -1. */
+ * (-m 64, -t 2, and --io $SPC_TEST_IO when that is set) plus the
+ * NULL-terminated extra arguments, waits until it listens. With
+ * SPC_TEST_DENY_URING set, the server runs under a seccomp filter that
+ * refuses io_uring_setup (EPERM). Returns 0 or -1. */
 int srv_start(struct srv *s, const char *const *extra);
 /* SIGTERM, then waits (bounded); returns the exit status, 128 + signal
  * when killed by one, -1 on a timeout (it is then killed). */

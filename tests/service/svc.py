@@ -21,7 +21,9 @@ class Server:
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [binary, "--index-listen", "127.0.0.1:0", "--view-listen", "127.0.0.1:0",
-             "--port-file", self.port_file, "-m", "64", "-t", "2"] + list(extra),
+             "--port-file", self.port_file, "-m", "64", "-t", "2"]
+            + (["--io", os.environ["SPC_TEST_IO"]] if os.environ.get("SPC_TEST_IO") else [])
+            + list(extra),
             stdout=log, stderr=log)
         log.close()
         self.ports = {}

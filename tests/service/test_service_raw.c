@@ -235,6 +235,112 @@ START_TEST(test_byte_by_byte)
 }
 END_TEST
 
+/* One get of 100 keys (a multi-get as clients batch them), hits and
+ * misses mixed, values of different sizes: every hit in the order asked,
+ * byte for byte, in one reply; the same as gets and as 100 pipelined mg. */
+START_TEST(test_hundred_key_multiget)
+{
+	enum { K = 100 };
+	size_t cap = 1 << 20, rl = 0, wl = 0, ml = 0, mw = 0;
+	char *req = malloc(cap), *want = malloc(cap), *got = malloc(cap);
+	char *mreq = malloc(cap), *mwant = malloc(cap), val[600];
+	char set[700];
+	unsigned i;
+
+	ck_assert(req && want && got && mreq && mwant);
+	up(NULL);
+	for (i = 0; i < K; i += 1) {
+		if (i % 7 == 3)
+			continue; /* a miss */
+		memset(val, 'a' + i % 26, (i * 37) % 500 + 1);
+		val[(i * 37) % 500 + 1] = '\0';
+		snprintf(set, sizeof set, "set multi:%03u %u 0 %zu\r\n%s\r\n", i, i, strlen(val), val);
+		expect(set, "STORED\r\n");
+	}
+	rl = (size_t)snprintf(req, cap, "get");
+	for (i = 0; i < K; i++) {
+		rl += (size_t)snprintf(req + rl, cap - rl, " multi:%03u", i);
+		ml += (size_t)snprintf(mreq + ml, cap - ml, "mg multi:%03u f v\r\n", i);
+		if (i % 7 == 3) {
+			mw += (size_t)snprintf(mwant + mw, cap - mw, "EN\r\n");
+			continue;
+		}
+		memset(val, 'a' + i % 26, (i * 37) % 500 + 1);
+		val[(i * 37) % 500 + 1] = '\0';
+		wl += (size_t)snprintf(want + wl, cap - wl, "VALUE multi:%03u %u %zu\r\n%s\r\n", i, i,
+				       strlen(val), val);
+		mw += (size_t)snprintf(mwant + mw, cap - mw, "VA %zu f%u\r\n%s\r\n", strlen(val), i,
+				       val);
+	}
+	rl += (size_t)snprintf(req + rl, cap - rl, "\r\n");
+	wl += (size_t)snprintf(want + wl, cap - wl, "END\r\n");
+	ck_assert(conn_send(fd, req, rl));
+	ck_assert(conn_recv_n(fd, got, wl));
+	ck_assert(memcmp(got, want, wl) == 0);
+	ck_assert(conn_send(fd, mreq, ml)); /* 100 pipelined mg: same values */
+	ck_assert(conn_recv_n(fd, got, mw));
+	ck_assert(memcmp(got, mwant, mw) == 0);
+	expect("mn\r\n", "MN\r\n"); /* nothing more came */
+	free(req);
+	free(want);
+	free(got);
+	free(mreq);
+	free(mwant);
+	down();
+}
+END_TEST
+
+/* The I/O backend the server chose is the one asked for ($SPC_TEST_IO,
+ * CTest's variants), or one of the two (auto), and `stats settings`
+ * says which. */
+START_TEST(test_io_backend)
+{
+	const char *want = getenv("SPC_TEST_IO"), *r, *line;
+
+	up(NULL);
+	r = conn_ask(fd, "stats settings\r\n", "END\r\n");
+	line = strstr(r, "STAT io ");
+	ck_assert_ptr_nonnull(line);
+	if (want && *want && strcmp(want, "auto") != 0) {
+		ck_assert_msg(strncmp(line + 8, want, strlen(want)) == 0, "%.20s", line);
+	} else {
+		ck_assert(strncmp(line + 8, "uring\r", 6) == 0 || strncmp(line + 8, "epoll\r", 6) == 0);
+	}
+	down();
+}
+END_TEST
+
+/* Where io_uring is refused (a seccomp filter, as in a container):
+ * --io auto serves over epoll and says so in its log; --io uring does
+ * not start. */
+START_TEST(test_io_uring_refused)
+{
+	static const char *const io_auto[] = { "--io", "auto", NULL };
+	static const char *const io_uring[] = { "--io", "uring", NULL };
+	char path[200], log[8192] = "";
+	struct srv s2;
+	const char *r;
+	FILE *f;
+	size_t n;
+
+	ck_assert_int_eq(setenv("SPC_TEST_DENY_URING", "1", 1), 0);
+	up(io_auto);
+	r = conn_ask(fd, "stats settings\r\n", "END\r\n");
+	ck_assert_ptr_nonnull(strstr(r, "STAT io epoll\r\n"));
+	expect("set k 0 0 1\r\nv\r\nget k\r\n", "STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+	snprintf(path, sizeof path, "%s/log", S.dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(log, 1, sizeof log - 1, f);
+	log[n] = '\0';
+	fclose(f);
+	ck_assert_msg(strstr(log, "warning: io: epoll: io_uring unavailable"), "log: %s", log);
+	down();
+	ck_assert_int_eq(srv_start(&s2, io_uring), -1); /* exit 1, nothing served */
+	ck_assert_int_eq(unsetenv("SPC_TEST_DENY_URING"), 0);
+}
+END_TEST
+
 /* A multi-get reply many times the output cap, read slowly in small
  * pieces: it streams through the bounded buffer and arrives whole. */
 START_TEST(test_large_multiget_slow_reader)
@@ -484,6 +590,9 @@ int main(void)
 		test_pipelining,
 		test_byte_by_byte,
 		test_large_multiget_slow_reader,
+		test_hundred_key_multiget,
+		test_io_backend,
+		test_io_uring_refused,
 		test_view_key_convention,
 		test_stats_fields,
 		test_connections_spread_over_workers,

@@ -28,7 +28,7 @@ CHAIN = [
     ("main", ["splitcached.c", "splitcache-mem.c"], []),
     ("start-up", ["options.c", "startup.c"], ["options.h", "startup.h"]),
     ("worker", ["worker.c"], ["worker.h"]),
-    ("conn", ["conn.c"], ["conn.h"]),
+    ("conn", ["conn.c", "conn_ring.c"], ["conn.h", "conn_int.h"]),
     ("exec", ["exec.c"], ["exec.h"]),
     ("exec_meta", ["exec_meta.c"], ["exec_meta.h"]),
     ("exec_stats", ["exec_stats.c"], ["exec_stats.h"]),
@@ -38,6 +38,7 @@ CHAIN = [
     ("store", ["store.c"], ["store.h"]),
     ("marks", ["marks.c"], ["marks.h"]),
     ("cli", ["cli.c"], ["cli.h"]),
+    ("io", ["io_uring.c"], ["io.h"]),
     ("proto", ["proto.c", "proto_meta.c", "proto_reply.c", "proto_tok.c"],
      ["proto.h", "proto_int.h"]),
 ]

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * service/io.h: the workers' I/O backends.
+ *
+ * A worker moves its connections' bytes either with epoll (readiness, then
+ * one recv and one send per request, worker.c) or with an io_uring of its
+ * own (io_uring.c): receives and sends are queued as submissions and the
+ * whole batch -- every connection's reply, every re-armed receive -- goes
+ * to the kernel in one io_uring_enter, which also waits for the next
+ * completions. Under a request/reply load that is one system call per
+ * batch instead of two per request.
+ *
+ * --io chooses: `epoll`, `uring`, or `auto` (the default: io_uring when the
+ * kernel lets the process set one up, epoll otherwise -- a container whose
+ * seccomp filter refuses io_uring_setup gets EPERM or ENOSYS, the fallback
+ * is logged). Without liburing at build time, `auto` is epoll and `uring`
+ * is refused.
+ */
+#ifndef SPC_SRV_IO_H
+#define SPC_SRV_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum spc_srv_io { SPC_SRV_IO_AUTO = 0, SPC_SRV_IO_EPOLL, SPC_SRV_IO_URING };
+
+/* The name of a backend ("auto", "epoll", "uring"). Context: any. */
+const char *spc_srv_io_name(enum spc_srv_io io);
+
+/* What a completion was for: the low bits of its token (the rest is the
+ * connection's address, aligned to 8). */
+enum spc_srv_ring_op {
+	SPC_RING_RECV = 0, SPC_RING_SEND = 1, SPC_RING_POLL = 2, SPC_RING_CANCEL = 3
+};
+#define SPC_RING_OP_MASK 3u
+
+struct spc_srv_ring; /* one worker's io_uring */
+
+/* Tries to set up a ring (the probe of --io auto, and each worker's own).
+ * Returns 0, or a negative errno: -ENOSYS without kernel or build
+ * support, -EPERM where seccomp or kernel.io_uring_disabled refuse it,
+ * -ENOMEM. Ownership: *out closed with spc_srv_ring_close. Context: the
+ * thread that will use the ring alone (it is set up single-issuer). */
+int spc_srv_ring_open(struct spc_srv_ring **out, unsigned entries);
+/* Frees the ring; requests still in flight are cancelled by the kernel.
+ * Context: the ring's thread. */
+void spc_srv_ring_close(struct spc_srv_ring *r);
+
+/* Queue one request; nothing reaches the kernel before spc_srv_ring_wait.
+ * The buffer must stay in place until the request's completion.
+ * Context: the ring's thread. */
+void spc_srv_ring_recv(struct spc_srv_ring *r, int fd, void *buf, size_t len, uint64_t token);
+void spc_srv_ring_send(struct spc_srv_ring *r, int fd, const void *buf, size_t len,
+		       uint64_t token);
+/* One-shot readiness (POLLIN) of fd: completes at once when fd is ready. */
+void spc_srv_ring_poll(struct spc_srv_ring *r, int fd, uint64_t token);
+/* Cancels every request whose token is `target`; the cancelled ones
+ * complete with -ECANCELED, the cancel itself with `target | CANCEL`. */
+void spc_srv_ring_cancel(struct spc_srv_ring *r, uint64_t target);
+
+/* Submits everything queued and waits, up to timeout_us, until wait_nr
+ * completions are there; then calls done(arg, token, res) for every
+ * completion there is (after the timeout: fewer, or none), res as the
+ * system call would return it (negative errno). Returns the number of
+ * completions handled, or a negative errno. Context: the ring's thread. */
+int spc_srv_ring_wait(struct spc_srv_ring *r, unsigned wait_nr, unsigned timeout_us,
+		      void (*done)(void *arg, uint64_t token, int res), void *arg);
+
+#endif /* SPC_SRV_IO_H */
