@@ -29,9 +29,16 @@
  *     10 of its 15 values. Large steps cost nothing here (address space of
  *     the region, committed on use); when a step no longer fits, the hook
  *     fails cheaply and jemalloc falls back to an exact-size extent.
- *   dirty_decay_ms 100, muzzy_decay_ms 0: freed pages are purged within
- *     ~0.1 s of the next arena activity instead of 10 s, so the resident
- *     memory follows the charged bytes and stays near the budget.
+ *   dirty_decay_ms -1, muzzy_decay_ms -1: jemalloc never gives freed
+ *     pages back on a timer; it keeps them and reuses them first. The
+ *     region is a hard cap and the charge keeps what the pool holds under
+ *     its target, so under steady churn purging bought nothing: it cost a
+ *     madvise per extent and a TLB shootdown that interrupts every CPU
+ *     running a reader, and a page fault per page on reuse. Pages go back
+ *     when they must: spc_arena_trim (arena.<i>.purge), which a pool whose
+ *     target shrinks calls (pool.c), and the purge before the retry below.
+ *     Measured against 100/0 (the former setting) and a 10 s decay in
+ *     docs/memory.md, "Giving memory back".
  *
  * Fallbacks. A region smaller than SPC_REGION_MIN_FOR_ARENA cannot host
  * jemalloc's metadata (~2 MiB) plus useful extents: the pool then gets a
@@ -353,7 +360,7 @@ void spc_arena_trim(struct spc_arena *a)
 	if (a->kind != SPC_ARENA_MALLOC) {
 		char key[64];
 
-		snprintf(key, sizeof key, "arena.%u.decay", a->index);
+		snprintf(key, sizeof key, "arena.%u.purge", a->index);
 		(void)mallctl(key, NULL, NULL, NULL, 0);
 	}
 #else

@@ -51,10 +51,26 @@
  *             size, else a new chunk. A free pushes the slot on its slab's
  *             free list; a slab that becomes empty is cached if the class
  *             has no empty slab yet (a free/alloc ping-pong at a slab
- *             boundary costs nothing), else released: its pages go back to
- *             the system (madvise MADV_DONTNEED) and the slab to its chunk,
- *             where any class of that slab size may take it. A chunk whose
- *             slabs are all released goes back to the arena.
+ *             boundary costs nothing), else released to its chunk, where
+ *             any class of that slab size may take it. A chunk whose slabs
+ *             are all released goes back to the arena.
+ *   released slabs keep their pages while a set's released slabs stay
+ *             within 1/SPC_SLAB_KEEP_DIV (1/16) of its chunk bytes; beyond
+ *             that a released slab's pages go back to the system (madvise
+ *             MADV_DONTNEED, all but the header page, which keeps the free
+ *             list's link). Why: the pool lives in a region with a hard
+ *             cap, and under steady churn (a full pool evicting as fast as
+ *             writers insert) slabs empty and are taken again within
+ *             milliseconds: giving their pages back bought nothing and cost
+ *             one madvise per slab, a TLB shootdown interrupting every CPU
+ *             that runs a reader, and a page fault per page when the slab
+ *             was used again (measured: 99 % of the process's madvise
+ *             calls in view-during-index, docs/memory.md). 1/16 is above the
+ *             maintainer's hysteresis (it evicts 5 % of the target at a
+ *             time), so a steady pool does not madvise at all, and it
+ *             bounds what a pool holds resident beyond its slabs in use.
+ *             spc_slabs_purge gives every kept page back: a pool whose
+ *             target shrinks calls it (pool.c), so does spc_pool_trim.
  *
  * Locks. Readers never touch the allocator: only writers (allocations) and
  * the reclamation thread (frees) take these locks, so a mutex is enough
@@ -112,6 +128,8 @@
  *  S5. A refused allocation (fault hook, region exhausted) returns NULL
  *      and changes no statistic; the pool keeps working.
  *  S6. spc_slabs_destroy gives every chunk back, live slots or not.
+ *  S7. Released slabs whose pages are kept stay within 1/SPC_SLAB_KEEP_DIV
+ *      of their set's chunk bytes; after spc_slabs_purge none is.
  */
 #include "pools/slab.h"
 
@@ -138,6 +156,7 @@ struct slab {
 	uint32_t bump;  /* slots [bump, slots) were never handed out */
 	uint32_t cls;
 	uint32_t magic;
+	uint32_t resident; /* free in its chunk with its pages kept (chunk_lock) */
 };
 _Static_assert(sizeof(struct slab) <= SPC_SLAB_HEADER, "slab header too large");
 
@@ -147,8 +166,9 @@ struct chunk {
 	struct chunk *next, *prev; /* its set's avail or full list */
 	struct slab_set *set;
 	char *base;
-	struct slab *free; /* released slabs, pages given back */
+	struct slab *free; /* released slabs */
 	unsigned nslabs, fresh, nfree; /* slabs [fresh, nslabs) never used */
+	unsigned nresident; /* released slabs whose pages are kept */
 	int on_avail;
 };
 
@@ -158,6 +178,8 @@ struct slab_set {
 	size_t chunk_slabs;  /* constant: slabs per chunk when the region allows */
 	struct chunk *avail; /* chunks with a free or fresh slab; under chunk_lock */
 	struct chunk *full;  /* under chunk_lock */
+	size_t chunk_bytes;  /* of this set's chunks; under chunk_lock */
+	size_t resident;     /* released slabs with their pages kept; under chunk_lock */
 };
 
 struct slab_class {
@@ -292,6 +314,7 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 			return NULL;
 		stat_add(&s->chunk_bytes, chunk_bytes(fresh_chunk));
 		lock(&s->chunk_lock);
+		set->chunk_bytes += chunk_bytes(fresh_chunk);
 		/* Another class may have added a chunk meanwhile: both stay,
 		 * the new one first. */
 		fresh_chunk->on_avail = 1;
@@ -302,6 +325,10 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 		sl = c->free;
 		c->free = sl->next;
 		c->nfree--;
+		if (sl->resident) {
+			c->nresident--;
+			set->resident--;
+		}
 		stat_sub(&s->free_slabs, 1);
 	} else {
 		sl = (struct slab *)(void *)(c->base + (size_t)c->fresh * set->slab_bytes);
@@ -320,27 +347,60 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 	sl->bump = 0;
 	sl->cls = cls;
 	sl->magic = SLAB_MAGIC;
+	sl->resident = 0;
 	stat_add(&s->slabs, 1);
 	stat_add(&s->inuse_bytes, set->slab_bytes);
 	return sl;
 }
 
-/* Gives an empty slab, no longer on any class list, back to its chunk and
- * its pages to the system; frees the chunk when all its slabs are back.
- * Called without a class lock. */
+/* Whether a released slab of set may keep its pages: while the set's
+ * released slabs with pages kept stay within 1/SPC_SLAB_KEEP_DIV of its
+ * chunks (see the essay, "released slabs"). Called with chunk_lock. */
+static int keep_pages(const struct slab_set *set)
+{
+#if SPC_SLAB_KEEP_DIV > 0
+	return (set->resident + 1) * set->slab_bytes <= set->chunk_bytes / SPC_SLAB_KEEP_DIV;
+#else
+	(void)set;
+	return 0;
+#endif
+}
+
+/* Gives the pages of a slab back to the system, all but its first page,
+ * which holds the header and the chunk's free-list link: the slab stays
+ * linked, and purging never faults a page back in. */
+static void drop_pages(struct slab *sl, size_t slab_bytes, size_t page)
+{
+	/* Failure only keeps them resident. */
+	if (slab_bytes > page)
+		(void)madvise((char *)sl + page, slab_bytes - page, MADV_DONTNEED);
+}
+
+/* Gives an empty slab, no longer on any class list, back to its chunk;
+ * its pages stay if keep_pages allows, else go back to the system. Frees
+ * the chunk when all its slabs are back. Called without a class lock. */
 static void slab_release(struct spc_slabs *s, struct slab *sl)
 {
 	struct chunk *c = sl->chunk;
 	struct slab_set *set = c->set;
-	int drop = 0;
+	int drop = 0, keep;
 
-	/* The slab is ours alone now: give its pages back before locking.
-	 * Failure only keeps them resident; the header is rewritten next. */
-	(void)madvise(sl, set->slab_bytes, MADV_DONTNEED);
 	sl->magic = 0;
 	stat_sub(&s->slabs, 1);
 	stat_sub(&s->inuse_bytes, set->slab_bytes);
 	lock(&s->chunk_lock);
+	keep = keep_pages(set);
+	if (keep) {
+		set->resident++; /* reserve the place before dropping the lock */
+	} else {
+		/* The slab is ours alone until it is on the free list: give its
+		 * pages back outside the lock (a syscall, and a TLB shootdown). */
+		unlock(&s->chunk_lock);
+		drop_pages(sl, set->slab_bytes, s->arena->page);
+		lock(&s->chunk_lock);
+	}
+	sl->resident = (uint32_t)keep;
+	c->nresident += (unsigned)keep;
 	sl->next = c->free;
 	c->free = sl;
 	c->nfree++;
@@ -351,6 +411,8 @@ static void slab_release(struct spc_slabs *s, struct slab *sl)
 		else
 			LIST_UNLINK(set->full, c);
 		stat_sub(&s->free_slabs, c->nfree - 1);
+		set->resident -= c->nresident;
+		set->chunk_bytes -= chunk_bytes(c);
 		drop = 1;
 	} else {
 		stat_add(&s->free_slabs, 1);
@@ -365,6 +427,30 @@ static void slab_release(struct spc_slabs *s, struct slab *sl)
 		stat_sub(&s->chunk_bytes, chunk_bytes(c));
 		chunk_delete(s, c);
 	}
+}
+
+void spc_slabs_purge(struct spc_slabs *s)
+{
+	unsigned i;
+
+	if (!s)
+		return;
+	/* Cold (a pool that shrank, or an explicit trim): the lock is held
+	 * across the madvise calls so no slab leaves its chunk meanwhile. */
+	lock(&s->chunk_lock);
+	for (i = 0; i < 2; i++) {
+		struct slab_set *set = &s->sets[i];
+
+		for (struct chunk *c = set->avail; c; c = c->next)
+			for (struct slab *sl = c->free; sl && c->nresident; sl = sl->next)
+				if (sl->resident) {
+					drop_pages(sl, set->slab_bytes, s->arena->page);
+					sl->resident = 0;
+					c->nresident--;
+					set->resident--;
+				}
+	}
+	unlock(&s->chunk_lock);
 }
 
 /* ---- the layer --------------------------------------------------------- */
