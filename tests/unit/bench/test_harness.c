@@ -377,6 +377,46 @@ START_TEST(test_lfht_dense)
 }
 END_TEST
 
+/* view-during-index: phase B carries the CPU per insert, its background
+ * share beside it (a test of its own: the scenario fills a hot set and
+ * warms the index pool up, seconds under a sanitizer) */
+START_TEST(test_vdi_cpu_per_insert)
+{
+	struct bench_opts v;
+	struct bench_report r;
+	char path[] = "/tmp/spc-bench-json-XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	memset(&v, 0, sizeof(v));
+	v.duration_s = 0.05;
+	v.threads[0] = 1;
+	v.n_threads = 1;
+	v.seed = 1;
+	v.view_share = 0.5;
+	v.systems[v.n_systems++] = &bench_sys_splitcache;
+	v.systems[v.n_systems++] = &bench_sys_mutex_lru;
+	v.indexers = 1;
+	v.budget_bytes = 16 << 20;
+	bench_report_init(&r, "view-during-index");
+	ck_assert_int_eq(bench_scenario_view_during_index(&v, &r), 0);
+	ck_assert_uint_eq(r.n, 4);
+	for (size_t i = 0; i < r.n; i++) {
+		const struct bench_row *w = &r.rows[i];
+		int b = strcmp(w->phase, "B") == 0;
+		ck_assert(!b || (w->cpu_ns_per_insert.has && w->cpu_ns_per_insert.v > 0));
+		ck_assert(!b || w->bg_cpu_ns_per_insert.has);
+		ck_assert(!b || w->bg_cpu_ns_per_insert.v <= w->cpu_ns_per_insert.v);
+		ck_assert(b || !w->cpu_ns_per_insert.has);
+	}
+	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+	check_json_file(path);
+	bench_report_free(&r);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_scenarios_end_to_end)
 {
 	struct bench_opts o;
@@ -407,31 +447,6 @@ START_TEST(test_scenarios_end_to_end)
 	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
 	check_json_file(path);
 	bench_report_free(&r);
-
-	/* view-during-index: phase B carries the CPU per insert, its
-	 * background share beside it */
-	{
-		struct bench_opts v = o;
-		v.n_systems = 0;
-		v.systems[v.n_systems++] = &bench_sys_splitcache;
-		v.systems[v.n_systems++] = &bench_sys_mutex_lru;
-		v.indexers = 1;
-		v.budget_bytes = 16 << 20;
-		bench_report_init(&r, "view-during-index");
-		ck_assert_int_eq(bench_scenario_view_during_index(&v, &r), 0);
-		ck_assert_uint_eq(r.n, 4);
-		for (size_t i = 0; i < r.n; i++) {
-			const struct bench_row *w = &r.rows[i];
-			int b = strcmp(w->phase, "B") == 0;
-			ck_assert(!b || (w->cpu_ns_per_insert.has && w->cpu_ns_per_insert.v > 0));
-			ck_assert(!b || w->bg_cpu_ns_per_insert.has);
-			ck_assert(!b || w->bg_cpu_ns_per_insert.v <= w->cpu_ns_per_insert.v);
-			ck_assert(b || !w->cpu_ns_per_insert.has);
-		}
-		ck_assert_int_eq(bench_report_json_file(&r, path), 0);
-		check_json_file(path);
-		bench_report_free(&r);
-	}
 
 #ifdef SPC_TEST_HAVE_ROCKSDB
 	/* the RocksDB peers beside mutex-lru in one run: both built, both open,
@@ -498,6 +513,7 @@ int main(void)
 	tcase_add_test(tc, test_json_schema);
 	tcase_add_test(tc, test_lfht_dense);
 	tcase_add_test(tc, test_scenarios_end_to_end);
+	tcase_add_test(tc, test_vdi_cpu_per_insert);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
