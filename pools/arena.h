@@ -35,13 +35,14 @@ struct spc_env;
 #define SPC_REGION_SLACK(rung) (SPC_REGION_SLACK_FIXED + (rung) / 16 / 65536 * 65536)
 /* Below this a region cannot host a jemalloc arena: plain arena instead. */
 #define SPC_REGION_MIN_FOR_ARENA (UINT64_C(8) << 20)
-/* jemalloc's decay times for the pool arenas (see arena.c): -1 = freed
- * pages are never given back on a timer, only by spc_arena_trim. */
+/* jemalloc's decay times for the pool arenas: freed pages go back to the
+ * system this fast (see arena.c; -1 and 1 s measured in docs/memory.md,
+ * "Giving memory back"). Overridable at build time for such comparisons. */
 #ifndef SPC_ARENA_DIRTY_DECAY_MS
-#define SPC_ARENA_DIRTY_DECAY_MS (-1)
+#define SPC_ARENA_DIRTY_DECAY_MS 100
 #endif
 #ifndef SPC_ARENA_MUZZY_DECAY_MS
-#define SPC_ARENA_MUZZY_DECAY_MS (-1)
+#define SPC_ARENA_MUZZY_DECAY_MS 0
 #endif
 
 struct spc_region {

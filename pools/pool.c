@@ -31,8 +31,8 @@
  *  P5. A pool whose target is lowered gives its free pages back to the
  *      system (spc_pool_trim) once its charge is at or below the new
  *      target: at once if it already is, else in the uncharge that gets it
- *      there. The arenas and slabs keep freed pages otherwise (arena.c,
- *      slab.c), so this is how a shrinking pool returns memory.
+ *      there. The slabs keep freed pages otherwise (slab.c), the arenas
+ *      until their decay time passes and jemalloc ticks (arena.c).
  */
 #include "pools/pools.h"
 

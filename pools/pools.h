@@ -118,12 +118,12 @@ void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
  * n > 0. Context: any thread. */
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n);
 
-/* Gives every free page the pool keeps back to the system: released
- * slabs' pages (spc_slabs_purge) and the arena's free extents
- * (spc_arena_trim). The pools keep freed pages for reuse and never give
- * them back on a timer; this is how they go back. Costs a madvise per
- * free extent or slab: called when a pool's target shrinks
- * (spc_pool_set_target), not on the hot path. Context: any thread. */
+/* Gives every free page the pool keeps back to the system now: released
+ * slabs' kept pages (spc_slabs_purge; the slab layer keeps up to 1/16 of
+ * its chunks for reuse) and the arena's free extents (spc_arena_trim;
+ * jemalloc would purge them after its 100 ms decay, at its next tick).
+ * Costs a madvise per free extent or slab: called when a pool's target
+ * shrinks (spc_pool_set_target), not on the hot path. Context: any thread. */
 void spc_pool_trim(struct spc_pool *pool);
 
 /* Allocates n > 0 bytes from the pool's arena (or plain malloc in the

@@ -3,12 +3,13 @@
  * tests/integration/mem/test_shrink_rss.c: a pool that shrinks gives its
  * memory back to the system.
  *
- * The pools keep freed pages for reuse and never give them back on a
- * timer (docs/memory.md, "Giving memory back"); what must still hold is
- * that a pool whose target shrinks, through spc_set_mode or
- * spc_set_memory_limit, returns the pages it no longer needs. Each test
- * fills the index pool of a 64 MiB cache (32 MiB) with 3000-byte values
- * (served by the pool's jemalloc arena, which the decay setting governs),
+ * The pools keep freed pages for reuse (the slab layer up to 1/16 of its
+ * chunks, jemalloc for its decay time, 100 ms from its next tick:
+ * docs/memory.md, "Giving memory back"); a pool whose target shrinks,
+ * through spc_set_mode or spc_set_memory_limit, gives the pages it no
+ * longer needs back at once. Each test fills the index pool of a 64 MiB
+ * cache (32 MiB) with 3000-byte values (served by the pool's jemalloc
+ * arena),
  * well past its target, then shrinks it and checks the process's resident
  * set: it must fall by at least 12 MiB (the shrink frees about 24 to
  * 31 MiB). Synchronous maintenance frees before the call returns; with a

@@ -350,9 +350,10 @@ static size_t fill_pool(struct spc_pool *p, size_t n, char ***out)
 	return count;
 }
 
-/* The pools keep freed pages for reuse and never give them back on a
- * timer (docs/memory.md, "Giving memory back"); a pool whose target
- * shrinks gives them back once its charge is down to the new target:
+/* The pools keep freed pages for reuse (slabs up to 1/16 of their chunks,
+ * jemalloc until its decay time passes and it ticks: docs/memory.md,
+ * "Giving memory back"); a pool whose target shrinks gives them back at
+ * once when its charge is down to the new target:
  * (a) in the uncharge that gets it there, (b) at once when it already is.
  * Sizes: a slab class, a jemalloc bin, a jemalloc large extent. Asserted
  * on the process's resident set with wide margins (half of what was
