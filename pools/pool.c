@@ -19,7 +19,8 @@
  * so relaxed ordering suffices (the allocation that follows a charge is
  * ordered by jemalloc's own synchronisation, not by ours).
  *
- * Guarantees (tests/unit/pools/test_pool.c and tests/fault/pools check):
+ * Guarantees (tests/unit/pools/test_pool.c, test_give_back.c (P5) and
+ * tests/fault/pools check):
  *  P1. spc_split_targets: targets never sum above the budget; indexer and
  *      view leave the other pool exactly 1 MiB; split gives view
  *      view_share x budget rounded down to a page, index the rest.

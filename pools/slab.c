@@ -2,11 +2,10 @@
 /*
  * pools/slab.c: fine size classes for small entries.
  *
- * Why. A cache entry is one allocation: a 32-byte header, the key and the
- * value. jemalloc's small size classes step by 25 % (..., 128, 160, 192,
- * 224, 256, 320, ...), so a 164-byte entry takes 192 bytes: 28 bytes lost,
- * about 12 % on average over sizes. The memory goal (<= 48 bytes per entry
- * beyond key and value, everything counted) cannot afford it.
+ * Why. A cache entry is one allocation (header, key, value). jemalloc's
+ * small classes step by 25 % (..., 160, 192, 224, ...), so a 164-byte
+ * entry takes 192 bytes, about 12 % lost on average: more than the memory
+ * goal (<= 48 bytes per entry beyond key and value) can afford.
  *
  * The algorithm is memcached's slab allocator (slabs.c) with finer classes
  * and jemalloc underneath, and Bonwick's slab layout (USENIX 1994, "The
@@ -24,26 +23,21 @@
  *             The header (one cache line) holds the class, the count of
  *             live slots, the free list and a bump index: slots never
  *             handed out are not touched (nor made resident) until needed.
- *             Header and tail cost 0.6 % of a 168-byte class's slots, at
- *             most 3.3 % (2048). Small classes get small slabs because a
- *             slab goes back only when its last slot is freed: after
- *             random evictions that keep 1 % of 164-byte entries, 64 KiB
- *             slabs (389 slots) were 98 % pinned by a survivor, 16 KiB
- *             ones (97 slots) 62 % (measured resident: 265 vs 194 MB of a
- *             256 MiB pool; jemalloc's 12 KiB bins: 130 MB).
+ *             Header and tail: 0.6 % of a 168-byte class, at most 3.3 %.
+ *             Small classes get small slabs, a slab going back only with
+ *             its last slot: keeping 1 % of 164-byte entries at random,
+ *             64 KiB slabs were 98 % pinned, 16 KiB ones 62 % (resident
+ *             265 vs 194 MB of 256 MiB; jemalloc's 12 KiB bins: 130 MB).
  *   chunks    slabs come from chunks, one aligned allocation each from
  *             the pool's arena, of one slab size: 2 MiB (32 or 128 slabs)
  *             for regions of 64 MiB and more, region / 32 below, at least
- *             one slab. Why not one mallocx per slab: jemalloc adds a page
- *             to every large allocation (opt.cache_oblivious), so an
- *             aligned 64 KiB request takes a 68 KiB extent and the next
- *             one starts 128 KiB further: measured, half the region's
- *             address space lost; 56 KiB slabs still lose 1/8. A chunk
- *             loses at most one slab's worth of address space (the page
- *             and the alignment gap), 3 % of 2 MiB. When the region cannot
- *             give a whole chunk, half, down to one slab, so its last
- *             pieces (jemalloc does not coalesce across its growth steps)
- *             still serve.
+ *             one slab. Not one mallocx per slab: jemalloc adds a page to
+ *             every large allocation (opt.cache_oblivious), so aligned
+ *             64 KiB slabs lost half the region's address space; a chunk
+ *             loses at most one slab's worth, 3 % of 2 MiB. When the
+ *             region cannot give a whole chunk, half, down to one slab, so
+ *             its last pieces (not coalesced across jemalloc's growth
+ *             steps) still serve.
  *   per class a mutex, a doubly linked list of slabs with free slots and
  *             at most one cached empty slab. Allocation takes a slot of
  *             the first partial slab (its free list, else its bump index),
@@ -56,21 +50,15 @@
  *             are all released goes back to the arena.
  *   released slabs keep their pages while a set's released slabs stay
  *             within 1/SPC_SLAB_KEEP_DIV (1/16) of its chunk bytes; beyond
- *             that a released slab's pages go back to the system (madvise
- *             MADV_DONTNEED, all but the header page, which keeps the free
- *             list's link). Why: the pool lives in a region with a hard
- *             cap, and under steady churn (a full pool evicting as fast as
- *             writers insert) slabs empty and are taken again within
- *             milliseconds: giving their pages back bought nothing and cost
- *             one madvise per slab, a TLB shootdown interrupting every CPU
- *             that runs a reader, and a page fault per page when the slab
- *             was used again (measured: 99 % of the process's madvise
- *             calls in view-during-index, docs/memory.md). 1/16 is above the
- *             maintainer's hysteresis (it evicts 5 % of the target at a
- *             time), so a steady pool does not madvise at all, and it
- *             bounds what a pool holds resident beyond its slabs in use.
- *             spc_slabs_purge gives every kept page back: a pool whose
- *             target shrinks calls it (pool.c), so does spc_pool_trim.
+ *             that their pages go back (MADV_DONTNEED, all but the header
+ *             page, which holds the free list's link). Under steady churn
+ *             slabs empty and are taken again within milliseconds: giving
+ *             their pages back cost a madvise, a TLB shootdown on every
+ *             CPU running a reader and a page fault per page on reuse, for
+ *             nothing (the region caps the pool; 99.8 % of the madvise
+ *             calls of view-during-index: docs/memory.md). 1/16 is above
+ *             the maintainer's 5 % hysteresis. spc_slabs_purge gives the
+ *             kept pages back (a shrinking pool, spc_pool_trim: pool.c).
  *
  * Locks. Readers never touch the allocator: only writers (allocations) and
  * the reclamation thread (frees) take these locks, so a mutex is enough
@@ -82,30 +70,24 @@
  * Charging. spc_pool_usable(n) is the class size, exact, so the pool's
  * charge counts every live entry's slot. What the pool holds beyond that
  * is not charged: free slots of partially used slabs, the cached empty
- * slab of each class, slab headers and tails, and the address space of
- * released slabs (not resident). Charging whole slabs instead would make
- * the charge strict but an eviction would then free nothing until a whole
- * slab empties, and the core evicts entries, not slabs. So entries are
- * charged, the excess is bounded where it can be and reported where it
- * cannot:
+ * slab of each class, slab headers and tails, released slabs (their
+ * header page, and up to 1/16 of the chunks kept for reuse). Charging
+ * whole slabs would make the charge strict, but an eviction would free
+ * nothing until a whole slab empties. So entries are charged, the excess
+ * bounded where it can be and reported where it cannot:
  *   - headers and tails: 0.6 % for 168-byte slots; measured, a pool
  *     filled to its target with 164-byte entries is resident at 0.8 %
  *     above its charge (1 GiB), 100-byte ones at 1.2 %;
  *   - cached empty slabs: at most one per class, 32 x 16 KiB + 48 x
  *     64 KiB = 3.5 MiB per pool in the worst case (every class used, then
  *     drained);
- *   - free slots in partial slabs: while a class is in use they are
- *     reused first, so a class in steady state strands less than one
- *     slab. After the workload moves to other sizes, the old classes'
- *     slabs keep their survivors until eviction reaches them: worst case
- *     one live slot per slab (16 or 64 KiB for one entry). memcached has
- *     the same "calcification" (its slab mover fixes it); jemalloc's bins
- *     do the same with 4-28 KiB slabs. The region's hard cap still holds
- *     (an allocation fails cleanly when the region is full; never memory
- *     outside it), spc_pool_slab_excess() gives the excess to the
- *     maintainer, which keeps the resident memory near the target by
- *     evicting while charged + excess is above its watermark, and the
- *     report shows it (slab_held_bytes).
+ *   - free slots in partial slabs: reused first while a class is in use
+ *     (less than one slab stranded in steady state); after the workload
+ *     moves to other sizes, survivors pin their slabs, worst case one
+ *     slot per 16 or 64 KiB (memcached's "calcification"; jemalloc's bins
+ *     alike). The region's hard cap still holds, spc_pool_slab_excess()
+ *     lets the maintainer evict while charged + excess is above its
+ *     watermark, and the report shows it (slab_held_bytes).
 
  * Sanitizer builds (SPC_POOL_MALLOC) and pools whose arena is plain malloc
  * have no slab layer (pool.c does not create one): every entry is its own
@@ -113,7 +95,7 @@
  * arena (chunks from posix_memalign over malloc), so its unit tests run
  * it under ASan and TSan too.
  *
- * Guarantees (tests/unit/pools/test_slab.c checks each):
+ * Guarantees (tests/unit/pools/test_slab.c checks each, test_give_back.c S7):
  *  S1. For every 1 <= n <= SPC_SLAB_MAX_CLASS: class size >= n, waste
  *      < 8 bytes up to 256, < 16 to 512, < 32 to 1 KiB, < 64 to 2 KiB,
  *      never above jemalloc's own size class for n; header and tail
@@ -353,9 +335,8 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 	return sl;
 }
 
-/* Whether a released slab of set may keep its pages: while the set's
- * released slabs with pages kept stay within 1/SPC_SLAB_KEEP_DIV of its
- * chunks (see the essay, "released slabs"). Called with chunk_lock. */
+/* Whether a released slab of set may keep its pages (the essay,
+ * "released slabs"). Called with chunk_lock. */
 static int keep_pages(const struct slab_set *set)
 {
 #if SPC_SLAB_KEEP_DIV > 0
@@ -366,13 +347,11 @@ static int keep_pages(const struct slab_set *set)
 #endif
 }
 
-/* Gives the pages of a slab back to the system, all but its first page,
- * which holds the header and the chunk's free-list link: the slab stays
- * linked, and purging never faults a page back in. */
+/* Gives a slab's pages back but its first (the header and free-list
+ * link, so purging never faults a page back in). */
 static void drop_pages(struct slab *sl, size_t slab_bytes, size_t page)
 {
-	/* Failure only keeps them resident. */
-	if (slab_bytes > page)
+	if (slab_bytes > page) /* failure only keeps them resident */
 		(void)madvise((char *)sl + page, slab_bytes - page, MADV_DONTNEED);
 }
 
@@ -390,11 +369,8 @@ static void slab_release(struct spc_slabs *s, struct slab *sl)
 	stat_sub(&s->inuse_bytes, set->slab_bytes);
 	lock(&s->chunk_lock);
 	keep = keep_pages(set);
-	if (keep) {
-		set->resident++; /* reserve the place before dropping the lock */
-	} else {
-		/* The slab is ours alone until it is on the free list: give its
-		 * pages back outside the lock (a syscall, and a TLB shootdown). */
+	set->resident += (size_t)keep; /* the place is taken before unlocking */
+	if (!keep) { /* ours alone until on the free list: madvise unlocked */
 		unlock(&s->chunk_lock);
 		drop_pages(sl, set->slab_bytes, s->arena->page);
 		lock(&s->chunk_lock);
@@ -435,21 +411,18 @@ void spc_slabs_purge(struct spc_slabs *s)
 
 	if (!s)
 		return;
-	/* Cold (a pool that shrank, or an explicit trim): the lock is held
-	 * across the madvise calls so no slab leaves its chunk meanwhile. */
+	/* Cold (a shrink, a trim): the lock stays held across the madvise
+	 * calls so no slab leaves its chunk meanwhile. */
 	lock(&s->chunk_lock);
-	for (i = 0; i < 2; i++) {
-		struct slab_set *set = &s->sets[i];
-
-		for (struct chunk *c = set->avail; c; c = c->next)
+	for (i = 0; i < 2; i++)
+		for (struct chunk *c = s->sets[i].avail; c; c = c->next)
 			for (struct slab *sl = c->free; sl && c->nresident; sl = sl->next)
 				if (sl->resident) {
-					drop_pages(sl, set->slab_bytes, s->arena->page);
+					drop_pages(sl, s->sets[i].slab_bytes, s->arena->page);
 					sl->resident = 0;
 					c->nresident--;
-					set->resident--;
+					s->sets[i].resident--;
 				}
-	}
 	unlock(&s->chunk_lock);
 }
 

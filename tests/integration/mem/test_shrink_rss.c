@@ -31,6 +31,7 @@
 #define MIB (UINT64_C(1) << 20)
 #define VLEN 3000
 
+#ifndef SPC_POOL_MALLOC
 static uint64_t rss_bytes(void)
 {
 	unsigned long size = 0, resident = 0;
@@ -48,6 +49,7 @@ static void sleep_ms(long ms)
 
 	nanosleep(&ts, NULL);
 }
+#endif /* !SPC_POOL_MALLOC */
 
 /* _i: bit 0 threaded maintenance, bit 1 spc_set_memory_limit instead of
  * spc_set_mode. */

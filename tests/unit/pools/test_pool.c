@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of pools/pool.c (P1, P2, P5), pools/arena.c (A1-A3) and
- * pools/report.c (R1, R2).
+ * Unit tests of pools/pool.c (P1, P2), pools/arena.c (A1-A3) and
+ * pools/report.c (R1, R2); P5 and S7 in test_give_back.c.
  */
 #include <check.h>
 #include <math.h>
@@ -312,116 +312,6 @@ START_TEST(pool_reaches_target_after_mode_change)
 }
 END_TEST
 
-/* ---- giving memory back when a pool shrinks ---------------------------- */
-
-static uint64_t rss_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-/* Fills pool p with allocations of n bytes (charged, every byte written)
- * until the charge refuses; returns how many, pointers in *out. */
-static size_t fill_pool(struct spc_pool *p, size_t n, char ***out)
-{
-	size_t u = spc_pool_usable(p, n), cap = spc_pool_target(p) / u + 1, count = 0;
-	char **ptrs = calloc(cap, sizeof *ptrs);
-	int nulls = 0;
-
-	ck_assert_ptr_nonnull(ptrs);
-	/* (one check at the end: Check's assertions cost a write each) */
-	while (count < cap && spc_pool_charge(p, u) == SPC_OK) {
-		ptrs[count] = spc_pool_alloc(p, n);
-		if (!ptrs[count]) {
-			nulls++;
-			spc_pool_uncharge(p, u);
-			break;
-		}
-		memset(ptrs[count], 0x5a, n);
-		count++;
-	}
-	ck_assert_int_eq(nulls, 0);
-	*out = ptrs;
-	return count;
-}
-
-/* The pools keep freed pages for reuse (slabs up to 1/16 of their chunks,
- * jemalloc until its decay time passes and it ticks: docs/memory.md,
- * "Giving memory back"); a pool whose target shrinks gives them back at
- * once when its charge is down to the new target:
- * (a) in the uncharge that gets it there, (b) at once when it already is.
- * Sizes: a slab class, a jemalloc bin, a jemalloc large extent. Asserted
- * on the process's resident set with wide margins (half of what was
- * freed), never on time. */
-START_TEST(shrink_gives_memory_back)
-{
-#ifdef SPC_POOL_MALLOC
-	printf("SKIP shrink_gives_memory_back: SPC_POOL_MALLOC build\n");
-#else
-	static const size_t sizes[] = { 100, 4000, 200000 };
-	size_t n = sizes[_i], u, count, i, half;
-	struct spc_config cfg;
-	struct spc_mem *mem = NULL;
-	struct spc_pool *p;
-	uint64_t rss0, full, target, filled;
-	char **ptrs;
-
-	small_config(&cfg, 32ull << 20);
-	ck_assert_int_eq(spc_mem_open(&cfg, NULL, &mem), SPC_OK);
-	p = spc_mem_pool(mem, SPC_POOL_INDEX);
-	target = spc_pool_target(p);
-	u = spc_pool_usable(p, n);
-	rss0 = rss_bytes();
-	count = fill_pool(p, n, &ptrs);
-	full = rss_bytes();
-	filled = (uint64_t)count * n;
-	ck_assert_uint_gt(filled, target / 2);
-	ck_assert_uint_ge(full, rss0 + filled / 2);
-
-	/* (a) Half the target: nothing goes back while the charge is above
-	 * it; freeing more than half crosses it and trims the pool. */
-	spc_pool_set_target(p, target / 2);
-	half = count / 2 + count / 8;
-	for (i = 0; i < half; i++) {
-		spc_pool_free(p, ptrs[i], n);
-		spc_pool_uncharge(p, u);
-	}
-	ck_assert_uint_le(spc_pool_charged(p), target / 2);
-	ck_assert_msg(rss_bytes() + (uint64_t)half * n / 2 <= full,
-	              "size %zu: resident %llu after freeing %llu of %llu (full %llu)", n,
-	              (unsigned long long)rss_bytes(), (unsigned long long)half * n,
-	              (unsigned long long)filled, (unsigned long long)full);
-
-	/* Growing back and filling again reuses the region. */
-	spc_pool_set_target(p, target);
-	for (i = 0; i < half; i++) {
-		if (spc_pool_charge(p, u) != SPC_OK || !(ptrs[i] = spc_pool_alloc(p, n)))
-			break;
-		memset(ptrs[i], 0x3c, n);
-	}
-	ck_assert_uint_eq(i, half);
-
-	/* (b) Everything freed with the target unchanged, then a shrink: the
-	 * charge is already below the new target, the pages go back at once. */
-	for (i = 0; i < count; i++) {
-		spc_pool_free(p, ptrs[i], n);
-		spc_pool_uncharge(p, u);
-	}
-	free(ptrs);
-	spc_pool_set_target(p, SPC_MINIMAL_POOL_BYTES);
-	ck_assert_msg(rss_bytes() <= rss0 + filled / 4,
-	              "size %zu: resident %llu after a shrink to 1 MiB, %llu before the fill", n,
-	              (unsigned long long)rss_bytes(), (unsigned long long)rss0);
-	spc_mem_close(mem);
-#endif
-}
-END_TEST
-
 START_TEST(usable_size)
 {
 	struct spc_config cfg;
@@ -658,7 +548,6 @@ int main(void)
 	tcase_add_test(tc, charge_never_passes_target_two_threads);
 	tcase_add_test(tc, arena_stays_in_region);
 	tcase_add_loop_test(tc, pool_reaches_target_after_mode_change, 0, 5);
-	tcase_add_loop_test(tc, shrink_gives_memory_back, 0, 3);
 	tcase_add_test(tc, usable_size);
 	tcase_add_test(tc, two_handles);
 	tcase_add_test(tc, free_on_another_thread);

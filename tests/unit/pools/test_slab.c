@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of pools/slab.c (S1-S7), through the pool API where the slab
+ * Unit tests of pools/slab.c (S1-S6; S7 in test_give_back.c), through the pool API where the slab
  * layer sits (spc_pool_usable / alloc / free) and its report fields.
  */
 #include <check.h>
@@ -226,65 +226,6 @@ START_TEST(empty_slabs_return)
 	pool_report(mem, SPC_POOL_INDEX, &r);
 	ck_assert_uint_eq(r.slab_live_slots, 0);
 	ck_assert_uint_le(r.slab_slabs, spc_slab_class_of(999) - spc_slab_class_of(100) + 2);
-	free(ptrs);
-	spc_mem_close(mem);
-#endif
-}
-END_TEST
-
-static uint64_t rss_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-/* S7: released slabs keep their pages only up to 1/SPC_SLAB_KEEP_DIV of
- * their chunks; spc_pool_trim gives the kept ones back. 32 chunks of
- * 2 MiB are filled with 100-byte slots (every byte written); one slot per
- * chunk stays live so no chunk goes back to the arena; the rest is freed.
- * Asserted on the resident set with wide margins: released slabs beyond
- * the bound keep only their header page (12 of 16 KiB go back), and the
- * trim returns most of the kept slabs' 4 MiB. */
-START_TEST(released_slabs_keep_bounded_pages)
-{
-#ifdef SPC_POOL_MALLOC
-	SKIP_IN_MALLOC_BUILD("released_slabs_keep_bounded_pages");
-#else
-	struct spc_mem *mem = open_mem(256ull << 20, NULL);
-	struct spc_pool *p = spc_mem_pool(mem, SPC_POOL_INDEX);
-	size_t per_slab = spc_slab_slots(spc_slab_class_of(100));
-	size_t per_chunk = ((size_t)2 << 20) / SPC_SLAB_SMALL_BYTES * per_slab;
-	size_t n = 32 * per_chunk, i, nulls = 0;
-	void **ptrs = calloc(n, sizeof *ptrs);
-	uint64_t full, freed, trimmed;
-
-	ck_assert_ptr_nonnull(ptrs);
-	for (i = 0; i < n; i++) { /* (one check at the end: Check's cost a write) */
-		ptrs[i] = spc_pool_alloc(p, 100);
-		if (!ptrs[i])
-			nulls++;
-		else
-			memset(ptrs[i], 0x5a, 100);
-	}
-	ck_assert_uint_eq(nulls, 0);
-	full = rss_bytes();
-	for (i = 0; i < n; i++)
-		if (i % per_chunk != 0)
-			spc_pool_free(p, ptrs[i], 100);
-	freed = rss_bytes();
-	ck_assert_msg(freed + (24u << 20) <= full, "resident %llu after the frees, %llu before",
-	              (unsigned long long)freed, (unsigned long long)full);
-	spc_pool_trim(p);
-	trimmed = rss_bytes();
-	ck_assert_msg(trimmed + (2u << 20) <= freed, "resident %llu after the trim, %llu before",
-	              (unsigned long long)trimmed, (unsigned long long)freed);
-	for (i = 0; i < n; i += per_chunk)
-		spc_pool_free(p, ptrs[i], 100);
 	free(ptrs);
 	spc_mem_close(mem);
 #endif
@@ -618,7 +559,6 @@ int main(void)
 	tcase_add_test(tc, usable_is_class_size);
 	tcase_add_test(tc, slots_distinct_aligned_in_region);
 	tcase_add_test(tc, empty_slabs_return);
-	tcase_add_test(tc, released_slabs_keep_bounded_pages);
 	tcase_add_test(tc, region_exhaustion_is_clean);
 	tcase_add_test(tc, writers_and_reclaimer);
 	tcase_add_test(tc, layer_writers_and_reclaimer);
