@@ -271,6 +271,10 @@ struct bench_row {
 	struct bench_num rss_bytes, budget_bytes, hit_ratio, size;
 	struct bench_num bytes_per_entry_overhead, rss_bytes_per_entry_overhead;
 	struct bench_num hits, requests;
+	/* CPU of the whole process (every thread: the system's background
+	 * threads, kernel time included) per operation or per insert; see
+	 * docs/bench-format.md */
+	struct bench_num cpu_ns_per_op, cpu_ns_per_insert, bg_cpu_ns_per_insert;
 	/* latency CDF for plots: copy of the reader histogram when present */
 	struct bench_hist *lat;
 };
@@ -337,6 +341,11 @@ struct bench_opts {
 };
 
 uint64_t bench_now_ns(void);
+/* CPU time (user + system) of the whole process, every thread that ever
+ * ran in it included, in ns (CLOCK_PROCESS_CPUTIME_ID). */
+uint64_t bench_process_cpu_ns(void);
+/* CPU time of the calling thread in ns (CLOCK_THREAD_CPUTIME_ID). */
+uint64_t bench_thread_cpu_ns(void);
 /* Pins the calling thread to cpu % nproc. Returns 0 or -1. */
 int bench_pin_self(int cpu);
 int bench_nproc(void);

@@ -6,8 +6,9 @@
  * JSON schema (docs/bench-format.md; names and units are the contract): an object
  * with "scenario", "params", "machine" and "results", one object per row
  * carrying every contract key in order, null where it does not apply,
- * followed by extra keys (max_ns, hits, requests, ratio_vs, ratio,
- * rss_bytes_per_entry_overhead). Numbers are printed with %.17g for
+ * followed by extra keys (max_ns, hits, requests,
+ * rss_bytes_per_entry_overhead, ratio_vs, ratio, cpu_ns_per_op,
+ * cpu_ns_per_insert, bg_cpu_ns_per_insert). Numbers are printed with %.17g for
  * ratios and as integers for counts, so the file parses with any JSON
  * reader and round-trips.
  *
@@ -173,6 +174,9 @@ int bench_report_json(const struct bench_report *r, FILE *f)
 		struct bench_num ratio = ratio_of(r, w);
 		put_str(f, "ratio_vs", ratio.has ? ref : NULL);
 		put_num(f, "ratio", ratio, 0);
+		put_num(f, "cpu_ns_per_op", w->cpu_ns_per_op, 1);
+		put_num(f, "cpu_ns_per_insert", w->cpu_ns_per_insert, 1);
+		put_num(f, "bg_cpu_ns_per_insert", w->bg_cpu_ns_per_insert, 1);
 		fprintf(f, " }");
 	}
 	fprintf(f, "\n  ]\n}\n");
@@ -251,6 +255,9 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 		COL("max", "ns", max_ns),
 		COL("ins/s", "rate", inserts_per_sec),
 		COL("evict/s", "rate", evictions_per_sec),
+		COL("cpu/op", "ns", cpu_ns_per_op),
+		COL("cpu/ins", "ns", cpu_ns_per_insert),
+		COL("bgcpu/ins", "ns", bg_cpu_ns_per_insert),
 		COL("overshoot", "bytes", max_overshoot_bytes),
 		COL("rss", "bytes", rss_bytes),
 		COL("budget", "bytes", budget_bytes),

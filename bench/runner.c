@@ -4,6 +4,11 @@
  * clock, thread start/join, CPU pinning, the process RSS, a description of
  * the machine for the result file, progress lines and small parsers.
  *
+ * CPU time comes from the POSIX CPU clocks: the process's (every thread,
+ * the cache's background threads included, user and system time) and the
+ * calling thread's; a scenario subtracts its own threads from the
+ * process's to find what the system under test spent besides them.
+ *
  * RSS comes from /proc/self/statm (resident pages x page size), read with
  * plain stdio: cheap enough for a monitor thread sampling every few ms.
  */
@@ -23,6 +28,24 @@ uint64_t bench_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	if (clock_gettime(id, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_process_cpu_ns(void)
+{
+	return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+uint64_t bench_thread_cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 int bench_nproc(void)

@@ -24,6 +24,13 @@
  * thread's histogram (about 20 ns of timer cost over 64 operations).
  * ops/s = sum over threads of ops / the thread's own elapsed time.
  *
+ * CPU: cpu_ns_per_op is the process's CPU time while the workers ran
+ * (every thread: workers, the system's maintainers and reclamation,
+ * kernel time included) over the operations done; in `mixed`,
+ * bg_cpu_ns_per_insert is the part no worker spent (the system's
+ * background threads) over the inserts (sets after a miss and plain
+ * sets): what an insert costs after its caller has returned.
+ *
  * Each system runs on a driver thread of its own, so no thread of the
  * process ever uses two systems (liburcu registration stays simple).
  */
@@ -55,8 +62,8 @@ struct tp_worker {
 	int index;
 	unsigned char (*keys)[BENCH_KEY_LEN];
 	unsigned char *ops;
-	uint64_t n_ops, hits, gets;
-	uint64_t elapsed_ns;
+	uint64_t n_ops, hits, gets, sets;
+	uint64_t elapsed_ns, cpu_ns;
 	struct bench_hist hist;
 };
 
@@ -79,7 +86,8 @@ static void *tp_worker_main(void *arg)
 	sys->thread_enter(sh->h);
 	bench_hist_init(&w->hist);
 	pthread_barrier_wait(&sh->start);
-	uint64_t t0 = bench_now_ns(), n = 0, hits = 0, gets = 0;
+	uint64_t t0 = bench_now_ns(), c0 = bench_thread_cpu_ns(), n = 0, hits = 0, gets = 0,
+	         sets = 0;
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		for (int j = 0; j < 64; j++, n++) {
 			const unsigned char *k = w->keys[n & mask];
@@ -92,13 +100,16 @@ static void *tp_worker_main(void *arg)
 				switch (w->ops[n & mask]) {
 				case OP_GET_INSERT:
 					gets++;
-					if (sys->get(sh->h, POOL_VIEW, k, BENCH_KEY_LEN, buf, sizeof(buf)))
+					if (sys->get(sh->h, POOL_VIEW, k, BENCH_KEY_LEN, buf, sizeof(buf))) {
 						hits++;
-					else
+					} else {
 						sys->set(sh->h, POOL_VIEW, k, BENCH_KEY_LEN, val, sh->vlen);
+						sets++;
+					}
 					break;
 				case OP_INSERT:
 					sys->set(sh->h, POOL_VIEW, k, BENCH_KEY_LEN, val, sh->vlen);
+					sets++;
 					break;
 				case OP_ERASE:
 					sys->del(sh->h, POOL_VIEW, k, BENCH_KEY_LEN);
@@ -114,7 +125,9 @@ static void *tp_worker_main(void *arg)
 		}
 	}
 	w->elapsed_ns = bench_now_ns() - t0;
+	w->cpu_ns = bench_thread_cpu_ns() - c0;
 	w->n_ops = n;
+	w->sets = sets;
 	w->hits = hits;
 	w->gets = gets;
 	sys->thread_exit(sh->h);
@@ -218,10 +231,15 @@ static void *tp_driver(void *arg)
 			abort(); /* the barrier would never open */
 		}
 		pthread_barrier_wait(&sh.start);
+		uint64_t cpu0 = bench_process_cpu_ns(), own0 = bench_thread_cpu_ns();
 		sleep_s(o->duration_s);
 		atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
 		for (int t = 0; t < nt; t++)
 			pthread_join(tids[t], NULL);
+		/* everything the process spent while the workers ran, and the
+		 * part that was not the workers' (nor this thread's): the
+		 * system's background threads (maintainers, reclamation) */
+		uint64_t cpu = bench_process_cpu_ns() - cpu0, own = bench_thread_cpu_ns() - own0;
 		pthread_barrier_destroy(&sh.start);
 
 		struct bench_row *row = bench_report_add(run->r, run->sys->name);
@@ -232,11 +250,14 @@ static void *tp_driver(void *arg)
 		}
 		bench_hist_init(all);
 		double ops = 0;
-		uint64_t hits = 0, gets = 0;
+		uint64_t hits = 0, gets = 0, sets = 0, n_ops = 0, wcpu = 0;
 		for (int t = 0; t < nt; t++) {
 			ops += (double)ws[t].n_ops * 1e9 / (double)(ws[t].elapsed_ns ? ws[t].elapsed_ns : 1);
 			hits += ws[t].hits;
 			gets += ws[t].gets;
+			sets += ws[t].sets;
+			n_ops += ws[t].n_ops;
+			wcpu += ws[t].cpu_ns;
 			bench_hist_merge(all, &ws[t].hist);
 			free(ws[t].keys);
 			free(ws[t].ops);
@@ -249,6 +270,12 @@ static void *tp_driver(void *arg)
 		row->p999_ns = BENCH_NUM(bench_hist_quantile(all, 0.999));
 		row->max_ns = BENCH_NUM(all->max);
 		row->hit_ratio = BENCH_NUM(gets ? (double)hits / (double)gets : 0);
+		if (n_ops)
+			row->cpu_ns_per_op = BENCH_NUM((double)cpu / (double)n_ops);
+		if (sets) {
+			uint64_t bg = cpu > wcpu + own ? cpu - wcpu - own : 0;
+			row->bg_cpu_ns_per_insert = BENCH_NUM((double)bg / (double)sets);
+		}
 		row->budget_bytes = BENCH_NUM(run->budget);
 		row->rss_bytes = BENCH_NUM(bench_rss_bytes());
 		if (strcmp(run->sys->name, "splitcache-clock") == 0)

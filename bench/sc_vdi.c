@@ -25,6 +25,15 @@
  * both key sets (mutex-lru: behind one lock). Readers may then miss: the
  * hit ratio of readers is reported per phase (isolation in one number).
  *
+ * CPU per insert in phase B: the process's CPU time over the phase (every
+ * thread, kernel time included) minus the readers', the monitor's and the
+ * driver's, over the inserts the indexers made: the indexers' own work
+ * plus everything the system does for those inserts in its background
+ * threads (maintainer, reclamation), cpu_ns_per_insert. The background
+ * part alone (without the indexers' threads) is bg_cpu_ns_per_insert.
+ * Interrupts the system causes on the readers' CPUs (TLB shootdowns) are
+ * charged to the readers and show in their rate, not here.
+ *
  * A monitor thread samples every millisecond: per pool, charged - target
  * (the largest positive value is max_overshoot_bytes; peers: usage over
  * capacity where they report it) and the process RSS (largest value per
@@ -64,6 +73,33 @@ struct vdi {
 	uint64_t max_over[2], max_rss[2];
 	int have_over;
 };
+
+/* CPU clocks of the phase's threads, read at the start and end of phase B. */
+struct cpu_mark {
+	uint64_t process, readers, indexers, others, inserts;
+};
+
+static uint64_t thread_cpu(pthread_t t)
+{
+	clockid_t id;
+	struct timespec ts;
+	if (pthread_getcpuclockid(t, &id) != 0 || clock_gettime(id, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void cpu_mark(struct cpu_mark *m, struct vdi *v, const pthread_t *rt, const pthread_t *it,
+                     pthread_t mt)
+{
+	m->readers = m->indexers = 0;
+	m->process = bench_process_cpu_ns();
+	for (int t = 0; t < v->readers; t++)
+		m->readers += thread_cpu(rt[t]);
+	for (int t = 0; t < v->indexers; t++)
+		m->indexers += thread_cpu(it[t]);
+	m->others = thread_cpu(mt) + bench_thread_cpu_ns();
+	m->inserts = atomic_load(&v->indexed);
+}
 
 struct reader {
 	struct vdi *v;
@@ -257,9 +293,12 @@ static void *vdi_driver(void *arg)
 	}
 	uint64_t ev0 = evictions_now(v), t0 = bench_now_ns();
 	uint64_t failed0 = atomic_load(&v->failed);
+	struct cpu_mark c0, c1;
 	atomic_store(&v->phase, PH_B);
+	cpu_mark(&c0, v, rt, it, mt);
 	bench_progress(o, "view-during-index: %s phase B", v->sys->name);
 	sleep_ms((long)(o->duration_s * 1000));
+	cpu_mark(&c1, v, rt, it, mt);
 	uint64_t ev1 = evictions_now(v), t1 = bench_now_ns();
 	uint64_t failed1 = atomic_load(&v->failed);
 	atomic_store(&v->phase, PH_STOP);
@@ -308,6 +347,16 @@ static void *vdi_driver(void *arg)
 			for (int t = 0; t < v->indexers; t++)
 				ins += xs[t].ns_b ? (double)xs[t].ops_b * 1e9 / (double)xs[t].ns_b : 0;
 			row->inserts_per_sec = BENCH_NUM(ins);
+			uint64_t n_ins = c1.inserts - c0.inserts;
+			uint64_t rest = c1.process - c0.process, mine = (c1.readers - c0.readers) +
+			                                                 (c1.others - c0.others);
+			rest = rest > mine ? rest - mine : 0;
+			uint64_t ixcpu = c1.indexers - c0.indexers;
+			if (n_ins) {
+				row->cpu_ns_per_insert = BENCH_NUM((double)rest / (double)n_ins);
+				row->bg_cpu_ns_per_insert =
+					BENCH_NUM((double)(rest > ixcpu ? rest - ixcpu : 0) / (double)n_ins);
+			}
 			if (ev0 != UINT64_MAX && ev1 != UINT64_MAX)
 				row->evictions_per_sec =
 					BENCH_NUM((double)(ev1 - ev0) * 1e9 / (double)(t1 - t0));

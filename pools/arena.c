@@ -30,8 +30,17 @@
  *     the region, committed on use); when a step no longer fits, the hook
  *     fails cheaply and jemalloc falls back to an exact-size extent.
  *   dirty_decay_ms 100, muzzy_decay_ms 0: freed pages are purged within
- *     ~0.1 s of the next arena activity instead of 10 s, so the resident
- *     memory follows the charged bytes and stays near the budget.
+ *     ~0.1 s of the next arena activity instead of 10 s. Measured against
+ *     -1 (never purge) and 1 s / 10 s (docs/memory.md, "Giving memory
+ *     back"): the arenas serve only the slab layer's 2 MiB chunks and
+ *     values above 2 KiB, so under the 100-byte churn of view-during-index
+ *     they purge about once a second whatever the setting (the madvise
+ *     calls and TLB shootdowns of steady churn came from the slab layer,
+ *     which now keeps its pages: slab.c); with values of many sizes above
+ *     2 KiB, -1 let jemalloc's dirty extents, never coalesced, push the
+ *     peak resident set 10 % of the budget higher. spc_arena_trim
+ *     (arena.<i>.purge) gives everything back at once: a pool whose target
+ *     shrinks calls it (pool.c), as does the retry below.
  *
  * Fallbacks. A region smaller than SPC_REGION_MIN_FOR_ARENA cannot host
  * jemalloc's metadata (~2 MiB) plus useful extents: the pool then gets a
@@ -353,7 +362,7 @@ void spc_arena_trim(struct spc_arena *a)
 	if (a->kind != SPC_ARENA_MALLOC) {
 		char key[64];
 
-		snprintf(key, sizeof key, "arena.%u.decay", a->index);
+		snprintf(key, sizeof key, "arena.%u.purge", a->index);
 		(void)mallctl(key, NULL, NULL, NULL, 0);
 	}
 #else

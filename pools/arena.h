@@ -35,9 +35,15 @@ struct spc_env;
 #define SPC_REGION_SLACK(rung) (SPC_REGION_SLACK_FIXED + (rung) / 16 / 65536 * 65536)
 /* Below this a region cannot host a jemalloc arena: plain arena instead. */
 #define SPC_REGION_MIN_FOR_ARENA (UINT64_C(8) << 20)
-/* Freed pages go back to the system this fast (see arena.c). */
+/* jemalloc's decay times for the pool arenas: freed pages go back to the
+ * system this fast (see arena.c; -1 and 1 s measured in docs/memory.md,
+ * "Giving memory back"). Overridable at build time for such comparisons. */
+#ifndef SPC_ARENA_DIRTY_DECAY_MS
 #define SPC_ARENA_DIRTY_DECAY_MS 100
+#endif
+#ifndef SPC_ARENA_MUZZY_DECAY_MS
 #define SPC_ARENA_MUZZY_DECAY_MS 0
+#endif
 
 struct spc_region {
 	char *base; /* NULL: no region (degraded, or sanitizer build) */
@@ -114,8 +120,10 @@ void spc_arena_free_aligned(struct spc_arena *a, void *p, size_t n, size_t align
 void spc_arena_free(struct spc_arena *a, void *p, size_t n);
 /* What an allocation of n occupies (see spc_pool_usable). Context: any. */
 size_t spc_arena_usable(const struct spc_arena *a, size_t n);
-/* Lets jemalloc purge the pages whose decay time has passed, now rather
- * than at its next internal tick. Context: any thread. */
+/* Gives every free page of the arena back to the system now (jemalloc's
+ * arena.<i>.purge: dirty and muzzy extents, coalesced on the way). Costs a
+ * madvise per extent: for shrinking pools and explicit trims, not for the
+ * hot path. Context: any thread. */
 void spc_arena_trim(struct spc_arena *a);
 /* Fills arena_* fields, arena_index and hard_capped. Context: any thread. */
 void spc_arena_stats(struct spc_arena *a, struct spc_mem_pool_report *out);

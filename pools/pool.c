@@ -19,7 +19,8 @@
  * so relaxed ordering suffices (the allocation that follows a charge is
  * ordered by jemalloc's own synchronisation, not by ours).
  *
- * Guarantees (tests/unit/pools/test_pool.c and tests/fault/pools check):
+ * Guarantees (tests/unit/pools/test_pool.c, test_give_back.c (P5) and
+ * tests/fault/pools check):
  *  P1. spc_split_targets: targets never sum above the budget; indexer and
  *      view leave the other pool exactly 1 MiB; split gives view
  *      view_share x budget rounded down to a page, index the rest.
@@ -28,6 +29,11 @@
  *      degraded = 1, pools still allocate, charge and free.
  *  P4. A failed spc_mem_open leaves nothing behind (memory, mappings,
  *      arenas) and *out unchanged.
+ *  P5. A pool whose target is lowered gives its free pages back to the
+ *      system (spc_pool_trim) once its charge is at or below the new
+ *      target: at once if it already is, else in the uncharge that gets it
+ *      there. The slabs keep freed pages otherwise (slab.c), the arenas
+ *      until their decay time passes and jemalloc ticks (arena.c).
  */
 #include "pools/pools.h"
 
@@ -49,6 +55,10 @@ struct spc_pool {
 	char pad_[SPC_CACHELINE - sizeof(_Atomic uint64_t)];
 	/* Read by every charge, written only on mode changes. */
 	_Alignas(SPC_CACHELINE) _Atomic uint64_t target;
+	/* Nonzero: the target shrank to this and the pool's free pages go
+	 * back (spc_pool_trim) once the charge is at or below it. Read by
+	 * every uncharge, written on mode changes and by that one trim. */
+	_Atomic uint64_t purge_at;
 	enum spc_pool_id id;
 	const struct spc_env *env; /* the owning handle's */
 	struct spc_arena arena;
@@ -142,6 +152,7 @@ static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, do
 		p->env = &mem->env;
 		atomic_init(&p->charged, 0);
 		atomic_init(&p->target, targets[i]);
+		atomic_init(&p->purge_at, 0);
 		spc_arena_init(&p->arena, &mem->env, mem->res.regions[i]);
 		p->slabs = NULL;
 #ifndef SPC_POOL_MALLOC /* sanitizers: one malloc per entry (slab.c) */
@@ -399,13 +410,29 @@ int spc_pool_charge(struct spc_pool *pool, uint64_t bytes)
 	return SPC_OK;
 }
 
+/* The pool shrank to purge_at and its charge is now at or below it: the
+ * memory of everything evicted for the shrink has been freed, so give the
+ * free pages back, once (the exchange elects one caller). */
+static void purge_after_shrink(struct spc_pool *pool, uint64_t charged)
+{
+	/* Relaxed: purge_at publishes nothing; a stale zero skips a check,
+	 * a stale value is settled by the exchange below. */
+	uint64_t at = atomic_load_explicit(&pool->purge_at, memory_order_relaxed);
+
+	if (at == 0 || charged > at)
+		return;
+	/* Relaxed exchange: only its atomicity matters (one caller purges). */
+	if (atomic_exchange_explicit(&pool->purge_at, 0, memory_order_relaxed) != 0)
+		spc_pool_trim(pool);
+}
+
 void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes)
 {
 	/* Relaxed: a pure counter (see spc_pool_charge). */
 	uint64_t before = atomic_fetch_sub_explicit(&pool->charged, bytes, memory_order_relaxed);
 
 	SPC_DEBUG_CHECK(before >= bytes);
-	(void)before;
+	purge_after_shrink(pool, before - bytes);
 }
 
 uint64_t spc_pool_charged(const struct spc_pool *pool)
@@ -428,7 +455,18 @@ uint64_t spc_pool_target(const struct spc_pool *pool)
 void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes)
 {
 	/* Relaxed: the target orders nothing; chargers read it afresh. */
-	atomic_store_explicit(&pool->target, bytes, memory_order_relaxed);
+	uint64_t old = atomic_exchange_explicit(&pool->target, bytes, memory_order_relaxed);
+
+	if (bytes >= old) {
+		/* Relaxed: see purge_after_shrink; a grown pool purges nothing. */
+		atomic_store_explicit(&pool->purge_at, 0, memory_order_relaxed);
+		return;
+	}
+	/* A shrink: the pages freed while the pool sheds down to the new
+	 * target go back once it is there (the arenas never purge on a
+	 * timer). Already there: now. Relaxed: see purge_after_shrink. */
+	atomic_store_explicit(&pool->purge_at, bytes ? bytes : 1, memory_order_relaxed);
+	purge_after_shrink(pool, spc_pool_charged(pool));
 }
 
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n)
@@ -440,6 +478,7 @@ size_t spc_pool_usable(const struct spc_pool *pool, size_t n)
 
 void spc_pool_trim(struct spc_pool *pool)
 {
+	spc_slabs_purge(pool->slabs);
 	spc_arena_trim(&pool->arena);
 }
 

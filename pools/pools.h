@@ -84,7 +84,9 @@ void spc_mem_fill_report(struct spc_mem *mem, struct spc_mem_report *out);
 /* Adds bytes to the charge if that keeps it within the limit.
  * Returns SPC_OK or SPC_EFULL (charge unchanged). Context: any thread. */
 int spc_pool_charge(struct spc_pool *pool, uint64_t bytes);
-/* Removes bytes charged earlier. Context: any thread. */
+/* Removes bytes charged earlier; when that brings a pool whose target
+ * shrank down to it, trims the pool (spc_pool_set_target), once.
+ * Context: any thread. */
 void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes);
 /* The bytes charged now (a relaxed read: exact, possibly a moment old).
  * Context: any thread. */
@@ -101,7 +103,11 @@ uint64_t spc_pool_slab_excess(const struct spc_pool *pool);
 
 /* The limit charges may not pass (= the target set by the split).
  * set_target takes effect for the next charge; lowering it below the
- * charged bytes refuses charges until the pool sheds. Context: any thread. */
+ * charged bytes refuses charges until the pool sheds. Lowering it also
+ * gives the pool's free pages back to the system (spc_pool_trim) once the
+ * charge is at or below the new target: at once when it already is, else
+ * in the spc_pool_uncharge that brings it there (docs/memory.md, "Giving
+ * memory back"). Context: any thread. */
 uint64_t spc_pool_target(const struct spc_pool *pool);
 void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
 
@@ -112,11 +118,12 @@ void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes);
  * n > 0. Context: any thread. */
 size_t spc_pool_usable(const struct spc_pool *pool, size_t n);
 
-/* Gives freed pages whose decay time (100 ms) has passed back to the
- * system now instead of at jemalloc's next internal tick, so the resident
- * memory follows the charged bytes. Cheap when there is nothing to purge.
- * The pool's maintainer calls it after each eviction batch.
- * Context: any thread. */
+/* Gives every free page the pool keeps back to the system now: released
+ * slabs' kept pages (spc_slabs_purge; the slab layer keeps up to 1/16 of
+ * its chunks for reuse) and the arena's free extents (spc_arena_trim;
+ * jemalloc would purge them after its 100 ms decay, at its next tick).
+ * Costs a madvise per free extent or slab: called when a pool's target
+ * shrinks (spc_pool_set_target), not on the hot path. Context: any thread. */
 void spc_pool_trim(struct spc_pool *pool);
 
 /* Allocates n > 0 bytes from the pool's arena (or plain malloc in the

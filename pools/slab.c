@@ -2,11 +2,10 @@
 /*
  * pools/slab.c: fine size classes for small entries.
  *
- * Why. A cache entry is one allocation: a 32-byte header, the key and the
- * value. jemalloc's small size classes step by 25 % (..., 128, 160, 192,
- * 224, 256, 320, ...), so a 164-byte entry takes 192 bytes: 28 bytes lost,
- * about 12 % on average over sizes. The memory goal (<= 48 bytes per entry
- * beyond key and value, everything counted) cannot afford it.
+ * Why. A cache entry is one allocation (header, key, value). jemalloc's
+ * small classes step by 25 % (..., 160, 192, 224, ...), so a 164-byte
+ * entry takes 192 bytes, about 12 % lost on average: more than the memory
+ * goal (<= 48 bytes per entry beyond key and value) can afford.
  *
  * The algorithm is memcached's slab allocator (slabs.c) with finer classes
  * and jemalloc underneath, and Bonwick's slab layout (USENIX 1994, "The
@@ -24,26 +23,21 @@
  *             The header (one cache line) holds the class, the count of
  *             live slots, the free list and a bump index: slots never
  *             handed out are not touched (nor made resident) until needed.
- *             Header and tail cost 0.6 % of a 168-byte class's slots, at
- *             most 3.3 % (2048). Small classes get small slabs because a
- *             slab goes back only when its last slot is freed: after
- *             random evictions that keep 1 % of 164-byte entries, 64 KiB
- *             slabs (389 slots) were 98 % pinned by a survivor, 16 KiB
- *             ones (97 slots) 62 % (measured resident: 265 vs 194 MB of a
- *             256 MiB pool; jemalloc's 12 KiB bins: 130 MB).
+ *             Header and tail: 0.6 % of a 168-byte class, at most 3.3 %.
+ *             Small classes get small slabs, a slab going back only with
+ *             its last slot: keeping 1 % of 164-byte entries at random,
+ *             64 KiB slabs were 98 % pinned, 16 KiB ones 62 % (resident
+ *             265 vs 194 MB of 256 MiB; jemalloc's 12 KiB bins: 130 MB).
  *   chunks    slabs come from chunks, one aligned allocation each from
  *             the pool's arena, of one slab size: 2 MiB (32 or 128 slabs)
  *             for regions of 64 MiB and more, region / 32 below, at least
- *             one slab. Why not one mallocx per slab: jemalloc adds a page
- *             to every large allocation (opt.cache_oblivious), so an
- *             aligned 64 KiB request takes a 68 KiB extent and the next
- *             one starts 128 KiB further: measured, half the region's
- *             address space lost; 56 KiB slabs still lose 1/8. A chunk
- *             loses at most one slab's worth of address space (the page
- *             and the alignment gap), 3 % of 2 MiB. When the region cannot
- *             give a whole chunk, half, down to one slab, so its last
- *             pieces (jemalloc does not coalesce across its growth steps)
- *             still serve.
+ *             one slab. Not one mallocx per slab: jemalloc adds a page to
+ *             every large allocation (opt.cache_oblivious), so aligned
+ *             64 KiB slabs lost half the region's address space; a chunk
+ *             loses at most one slab's worth, 3 % of 2 MiB. When the
+ *             region cannot give a whole chunk, half, down to one slab, so
+ *             its last pieces (not coalesced across jemalloc's growth
+ *             steps) still serve.
  *   per class a mutex, a doubly linked list of slabs with free slots and
  *             at most one cached empty slab. Allocation takes a slot of
  *             the first partial slab (its free list, else its bump index),
@@ -51,10 +45,20 @@
  *             size, else a new chunk. A free pushes the slot on its slab's
  *             free list; a slab that becomes empty is cached if the class
  *             has no empty slab yet (a free/alloc ping-pong at a slab
- *             boundary costs nothing), else released: its pages go back to
- *             the system (madvise MADV_DONTNEED) and the slab to its chunk,
- *             where any class of that slab size may take it. A chunk whose
- *             slabs are all released goes back to the arena.
+ *             boundary costs nothing), else released to its chunk, where
+ *             any class of that slab size may take it. A chunk whose slabs
+ *             are all released goes back to the arena.
+ *   released slabs keep their pages while a set's released slabs stay
+ *             within 1/SPC_SLAB_KEEP_DIV (1/16) of its chunk bytes; beyond
+ *             that their pages go back (MADV_DONTNEED, all but the header
+ *             page, which holds the free list's link). Under steady churn
+ *             slabs empty and are taken again within milliseconds: giving
+ *             their pages back cost a madvise, a TLB shootdown on every
+ *             CPU running a reader and a page fault per page on reuse, for
+ *             nothing (the region caps the pool; 99.8 % of the madvise
+ *             calls of view-during-index: docs/memory.md). 1/16 is above
+ *             the maintainer's 5 % hysteresis. spc_slabs_purge gives the
+ *             kept pages back (a shrinking pool, spc_pool_trim: pool.c).
  *
  * Locks. Readers never touch the allocator: only writers (allocations) and
  * the reclamation thread (frees) take these locks, so a mutex is enough
@@ -66,30 +70,24 @@
  * Charging. spc_pool_usable(n) is the class size, exact, so the pool's
  * charge counts every live entry's slot. What the pool holds beyond that
  * is not charged: free slots of partially used slabs, the cached empty
- * slab of each class, slab headers and tails, and the address space of
- * released slabs (not resident). Charging whole slabs instead would make
- * the charge strict but an eviction would then free nothing until a whole
- * slab empties, and the core evicts entries, not slabs. So entries are
- * charged, the excess is bounded where it can be and reported where it
- * cannot:
+ * slab of each class, slab headers and tails, released slabs (their
+ * header page, and up to 1/16 of the chunks kept for reuse). Charging
+ * whole slabs would make the charge strict, but an eviction would free
+ * nothing until a whole slab empties. So entries are charged, the excess
+ * bounded where it can be and reported where it cannot:
  *   - headers and tails: 0.6 % for 168-byte slots; measured, a pool
  *     filled to its target with 164-byte entries is resident at 0.8 %
  *     above its charge (1 GiB), 100-byte ones at 1.2 %;
  *   - cached empty slabs: at most one per class, 32 x 16 KiB + 48 x
  *     64 KiB = 3.5 MiB per pool in the worst case (every class used, then
  *     drained);
- *   - free slots in partial slabs: while a class is in use they are
- *     reused first, so a class in steady state strands less than one
- *     slab. After the workload moves to other sizes, the old classes'
- *     slabs keep their survivors until eviction reaches them: worst case
- *     one live slot per slab (16 or 64 KiB for one entry). memcached has
- *     the same "calcification" (its slab mover fixes it); jemalloc's bins
- *     do the same with 4-28 KiB slabs. The region's hard cap still holds
- *     (an allocation fails cleanly when the region is full; never memory
- *     outside it), spc_pool_slab_excess() gives the excess to the
- *     maintainer, which keeps the resident memory near the target by
- *     evicting while charged + excess is above its watermark, and the
- *     report shows it (slab_held_bytes).
+ *   - free slots in partial slabs: reused first while a class is in use
+ *     (less than one slab stranded in steady state); after the workload
+ *     moves to other sizes, survivors pin their slabs, worst case one
+ *     slot per 16 or 64 KiB (memcached's "calcification"; jemalloc's bins
+ *     alike). The region's hard cap still holds, spc_pool_slab_excess()
+ *     lets the maintainer evict while charged + excess is above its
+ *     watermark, and the report shows it (slab_held_bytes).
 
  * Sanitizer builds (SPC_POOL_MALLOC) and pools whose arena is plain malloc
  * have no slab layer (pool.c does not create one): every entry is its own
@@ -97,7 +95,7 @@
  * arena (chunks from posix_memalign over malloc), so its unit tests run
  * it under ASan and TSan too.
  *
- * Guarantees (tests/unit/pools/test_slab.c checks each):
+ * Guarantees (tests/unit/pools/test_slab.c checks each, test_give_back.c S7):
  *  S1. For every 1 <= n <= SPC_SLAB_MAX_CLASS: class size >= n, waste
  *      < 8 bytes up to 256, < 16 to 512, < 32 to 1 KiB, < 64 to 2 KiB,
  *      never above jemalloc's own size class for n; header and tail
@@ -112,6 +110,8 @@
  *  S5. A refused allocation (fault hook, region exhausted) returns NULL
  *      and changes no statistic; the pool keeps working.
  *  S6. spc_slabs_destroy gives every chunk back, live slots or not.
+ *  S7. Released slabs whose pages are kept stay within 1/SPC_SLAB_KEEP_DIV
+ *      of their set's chunk bytes; after spc_slabs_purge none is.
  */
 #include "pools/slab.h"
 
@@ -138,6 +138,7 @@ struct slab {
 	uint32_t bump;  /* slots [bump, slots) were never handed out */
 	uint32_t cls;
 	uint32_t magic;
+	uint32_t resident; /* free in its chunk with its pages kept (chunk_lock) */
 };
 _Static_assert(sizeof(struct slab) <= SPC_SLAB_HEADER, "slab header too large");
 
@@ -147,8 +148,9 @@ struct chunk {
 	struct chunk *next, *prev; /* its set's avail or full list */
 	struct slab_set *set;
 	char *base;
-	struct slab *free; /* released slabs, pages given back */
+	struct slab *free; /* released slabs */
 	unsigned nslabs, fresh, nfree; /* slabs [fresh, nslabs) never used */
+	unsigned nresident; /* released slabs whose pages are kept */
 	int on_avail;
 };
 
@@ -158,6 +160,8 @@ struct slab_set {
 	size_t chunk_slabs;  /* constant: slabs per chunk when the region allows */
 	struct chunk *avail; /* chunks with a free or fresh slab; under chunk_lock */
 	struct chunk *full;  /* under chunk_lock */
+	size_t chunk_bytes;  /* of this set's chunks; under chunk_lock */
+	size_t resident;     /* released slabs with their pages kept; under chunk_lock */
 };
 
 struct slab_class {
@@ -292,6 +296,7 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 			return NULL;
 		stat_add(&s->chunk_bytes, chunk_bytes(fresh_chunk));
 		lock(&s->chunk_lock);
+		set->chunk_bytes += chunk_bytes(fresh_chunk);
 		/* Another class may have added a chunk meanwhile: both stay,
 		 * the new one first. */
 		fresh_chunk->on_avail = 1;
@@ -302,6 +307,10 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 		sl = c->free;
 		c->free = sl->next;
 		c->nfree--;
+		if (sl->resident) {
+			c->nresident--;
+			set->resident--;
+		}
 		stat_sub(&s->free_slabs, 1);
 	} else {
 		sl = (struct slab *)(void *)(c->base + (size_t)c->fresh * set->slab_bytes);
@@ -320,27 +329,54 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 	sl->bump = 0;
 	sl->cls = cls;
 	sl->magic = SLAB_MAGIC;
+	sl->resident = 0;
 	stat_add(&s->slabs, 1);
 	stat_add(&s->inuse_bytes, set->slab_bytes);
 	return sl;
 }
 
-/* Gives an empty slab, no longer on any class list, back to its chunk and
- * its pages to the system; frees the chunk when all its slabs are back.
- * Called without a class lock. */
+/* Whether a released slab of set may keep its pages (the essay,
+ * "released slabs"). Called with chunk_lock. */
+static int keep_pages(const struct slab_set *set)
+{
+#if SPC_SLAB_KEEP_DIV > 0
+	return (set->resident + 1) * set->slab_bytes <= set->chunk_bytes / SPC_SLAB_KEEP_DIV;
+#else
+	(void)set;
+	return 0;
+#endif
+}
+
+/* Gives a slab's pages back but its first (the header and free-list
+ * link, so purging never faults a page back in). */
+static void drop_pages(struct slab *sl, size_t slab_bytes, size_t page)
+{
+	if (slab_bytes > page) /* failure only keeps them resident */
+		(void)madvise((char *)sl + page, slab_bytes - page, MADV_DONTNEED);
+}
+
+/* Gives an empty slab, no longer on any class list, back to its chunk;
+ * its pages stay if keep_pages allows, else go back to the system. Frees
+ * the chunk when all its slabs are back. Called without a class lock. */
 static void slab_release(struct spc_slabs *s, struct slab *sl)
 {
 	struct chunk *c = sl->chunk;
 	struct slab_set *set = c->set;
-	int drop = 0;
+	int drop = 0, keep;
 
-	/* The slab is ours alone now: give its pages back before locking.
-	 * Failure only keeps them resident; the header is rewritten next. */
-	(void)madvise(sl, set->slab_bytes, MADV_DONTNEED);
 	sl->magic = 0;
 	stat_sub(&s->slabs, 1);
 	stat_sub(&s->inuse_bytes, set->slab_bytes);
 	lock(&s->chunk_lock);
+	keep = keep_pages(set);
+	set->resident += (size_t)keep; /* the place is taken before unlocking */
+	if (!keep) { /* ours alone until on the free list: madvise unlocked */
+		unlock(&s->chunk_lock);
+		drop_pages(sl, set->slab_bytes, s->arena->page);
+		lock(&s->chunk_lock);
+	}
+	sl->resident = (uint32_t)keep;
+	c->nresident += (unsigned)keep;
 	sl->next = c->free;
 	c->free = sl;
 	c->nfree++;
@@ -351,6 +387,8 @@ static void slab_release(struct spc_slabs *s, struct slab *sl)
 		else
 			LIST_UNLINK(set->full, c);
 		stat_sub(&s->free_slabs, c->nfree - 1);
+		set->resident -= c->nresident;
+		set->chunk_bytes -= chunk_bytes(c);
 		drop = 1;
 	} else {
 		stat_add(&s->free_slabs, 1);
@@ -365,6 +403,27 @@ static void slab_release(struct spc_slabs *s, struct slab *sl)
 		stat_sub(&s->chunk_bytes, chunk_bytes(c));
 		chunk_delete(s, c);
 	}
+}
+
+void spc_slabs_purge(struct spc_slabs *s)
+{
+	unsigned i;
+
+	if (!s)
+		return;
+	/* Cold (a shrink, a trim): the lock stays held across the madvise
+	 * calls so no slab leaves its chunk meanwhile. */
+	lock(&s->chunk_lock);
+	for (i = 0; i < 2; i++)
+		for (struct chunk *c = s->sets[i].avail; c; c = c->next)
+			for (struct slab *sl = c->free; sl && c->nresident; sl = sl->next)
+				if (sl->resident) {
+					drop_pages(sl, s->sets[i].slab_bytes, s->arena->page);
+					sl->resident = 0;
+					c->nresident--;
+					s->sets[i].resident--;
+				}
+	unlock(&s->chunk_lock);
 }
 
 /* ---- the layer --------------------------------------------------------- */

@@ -30,6 +30,13 @@ struct spc_slabs;
 #define SPC_SLAB_MAX_CLASS 2048           /* larger sizes go to the arena */
 /* 8-byte steps 8..256, 16-byte to 512, 32-byte to 1 KiB, 64-byte to 2 KiB */
 #define SPC_SLAB_NCLASSES (32 + 16 + 16 + 16)
+/* Released slabs keep their pages while they stay within 1/SPC_SLAB_KEEP_DIV
+ * of their slab size's chunk bytes (slab.c, "released slabs"); beyond it a
+ * released slab's pages go back to the system at once. 0: every release
+ * gives its pages back. */
+#ifndef SPC_SLAB_KEEP_DIV
+#define SPC_SLAB_KEEP_DIV 16
+#endif
 
 /* The class index of a size 1 <= n <= SPC_SLAB_MAX_CLASS: the smallest
  * class whose size is >= n. Pure. Context: any thread. */
@@ -90,6 +97,12 @@ void *spc_slabs_alloc(struct spc_slabs *s, size_t n);
 /* Frees p = spc_slabs_alloc(s, n). Context: any thread (the RCU callback
  * thread included). */
 void spc_slabs_free(struct spc_slabs *s, void *p, size_t n);
+
+/* Gives the pages of every released slab back to the system (all but
+ * each slab's header page). For a pool that shrank, or an explicit trim.
+ * Takes the layer's chunk lock across the madvise calls. NULL is a no-op.
+ * Context: any thread. */
+void spc_slabs_purge(struct spc_slabs *s);
 
 /* Bytes of slabs given to classes minus the class bytes of live slots:
  * resident memory the charge does not count (free slots, headers, tails,

@@ -256,7 +256,8 @@ static const char *const schema_keys[] = {
 	"\"results\"", "\"system\"", "\"phase\"", "\"threads\"", "\"ops_per_sec\"", "\"p50_ns\"",
 	"\"p99_ns\"", "\"p999_ns\"", "\"inserts_per_sec\"", "\"evictions_per_sec\"",
 	"\"max_overshoot_bytes\"", "\"rss_bytes\"", "\"budget_bytes\"", "\"hit_ratio\"",
-	"\"trace\"", "\"size\"", "\"policy\"", "\"bytes_per_entry_overhead\"", NULL};
+	"\"trace\"", "\"size\"", "\"policy\"", "\"bytes_per_entry_overhead\"",
+	"\"cpu_ns_per_op\"", "\"cpu_ns_per_insert\"", "\"bg_cpu_ns_per_insert\"", NULL};
 
 static void check_json_file(const char *path)
 {
@@ -376,6 +377,46 @@ START_TEST(test_lfht_dense)
 }
 END_TEST
 
+/* view-during-index: phase B carries the CPU per insert, its background
+ * share beside it (a test of its own: the scenario fills a hot set and
+ * warms the index pool up, seconds under a sanitizer) */
+START_TEST(test_vdi_cpu_per_insert)
+{
+	struct bench_opts v;
+	struct bench_report r;
+	char path[] = "/tmp/spc-bench-json-XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	memset(&v, 0, sizeof(v));
+	v.duration_s = 0.05;
+	v.threads[0] = 1;
+	v.n_threads = 1;
+	v.seed = 1;
+	v.view_share = 0.5;
+	v.systems[v.n_systems++] = &bench_sys_splitcache;
+	v.systems[v.n_systems++] = &bench_sys_mutex_lru;
+	v.indexers = 1;
+	v.budget_bytes = 16 << 20;
+	bench_report_init(&r, "view-during-index");
+	ck_assert_int_eq(bench_scenario_view_during_index(&v, &r), 0);
+	ck_assert_uint_eq(r.n, 4);
+	for (size_t i = 0; i < r.n; i++) {
+		const struct bench_row *w = &r.rows[i];
+		int b = strcmp(w->phase, "B") == 0;
+		ck_assert(!b || (w->cpu_ns_per_insert.has && w->cpu_ns_per_insert.v > 0));
+		ck_assert(!b || w->bg_cpu_ns_per_insert.has);
+		ck_assert(!b || w->bg_cpu_ns_per_insert.v <= w->cpu_ns_per_insert.v);
+		ck_assert(b || !w->cpu_ns_per_insert.has);
+	}
+	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+	check_json_file(path);
+	bench_report_free(&r);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_scenarios_end_to_end)
 {
 	struct bench_opts o;
@@ -395,6 +436,10 @@ START_TEST(test_scenarios_end_to_end)
 	for (size_t i = 0; i < r.n; i++) {
 		ck_assert(r.rows[i].ops_per_sec.has && r.rows[i].ops_per_sec.v > 0);
 		ck_assert(r.rows[i].hit_ratio.v == 1.0); /* pre-populated: 100 % hits */
+		/* the process's CPU over the operations: some, and no background
+		 * share without inserts */
+		ck_assert(r.rows[i].cpu_ns_per_op.has && r.rows[i].cpu_ns_per_op.v > 0);
+		ck_assert(!r.rows[i].bg_cpu_ns_per_insert.has && !r.rows[i].cpu_ns_per_insert.has);
 	}
 	char path[] = "/tmp/spc-bench-json-XXXXXX";
 	int fd = mkstemp(path);
@@ -421,6 +466,8 @@ START_TEST(test_scenarios_end_to_end)
 		for (size_t i = 0; i < r.n; i++) {
 			const struct bench_row *w = &r.rows[i];
 			ck_assert(w->ops_per_sec.has && w->ops_per_sec.v > 0);
+			ck_assert(w->cpu_ns_per_op.has && w->cpu_ns_per_op.v > 0);
+			ck_assert(w->bg_cpu_ns_per_insert.has); /* the mix inserts on misses */
 			seen_lru |= strcmp(w->system, "rocksdb-lru") == 0;
 			seen_hcc |= strcmp(w->system, "rocksdb-hcc") == 0;
 		}
@@ -466,6 +513,7 @@ int main(void)
 	tcase_add_test(tc, test_json_schema);
 	tcase_add_test(tc, test_lfht_dense);
 	tcase_add_test(tc, test_scenarios_end_to_end);
+	tcase_add_test(tc, test_vdi_cpu_per_insert);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

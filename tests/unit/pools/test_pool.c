@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Unit tests of pools/pool.c (P1, P2), pools/arena.c (A1-A3) and
- * pools/report.c (R1, R2).
+ * pools/report.c (R1, R2); P5 and S7 in test_give_back.c.
  */
 #include <check.h>
 #include <math.h>

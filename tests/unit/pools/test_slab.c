@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of pools/slab.c (S1-S6), through the pool API where the slab
+ * Unit tests of pools/slab.c (S1-S6; S7 in test_give_back.c), through the pool API where the slab
  * layer sits (spc_pool_usable / alloc / free) and its report fields.
  */
 #include <check.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #ifndef SPC_POOL_MALLOC
