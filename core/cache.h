@@ -441,7 +441,8 @@ void spc_after_write(struct spc_pstate *ps);
  * force: reclaim the current batch even if not full. Returns nonzero when
  * it did work. Context: not in read section. */
 int spc_step_sync(struct spc_pstate *ps, int force);
-/* charged - backlog: bytes of live entries (an estimate under writers). */
+/* charged - backlog - index bytes (spc_kv_bytes): bytes of live entries
+ * (an estimate under writers). */
 uint64_t spc_live_bytes(const struct spc_pstate *ps);
 /* Live bytes plus the slab layer's stranded bytes: what the watermarks see. */
 uint64_t spc_held_bytes(const struct spc_pstate *ps);

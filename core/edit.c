@@ -63,6 +63,8 @@
  */
 #include "core/edit.h"
 
+#include <sched.h>
+
 #include <string.h>
 
 #include <urcu/arch.h>
@@ -157,6 +159,10 @@ static void spc_edit_carry_touch(struct spc_entry *old, struct spc_entry *e, uin
 		                                  __ATOMIC_RELAXED);
 }
 
+/* Rounds a write retries when the index has no free slot (compact
+ * build; each round kicks the maintainer and yields) before SPC_EFULL. */
+#define SPC_EDIT_FULL_TRIES 1000u
+
 /* Builds the whole entry before publication: the lfht publishes with a
  * release barrier (rcu_assign_pointer) and readers load with a
  * dependency, so they see these bytes complete. The cas is stored last,
@@ -198,6 +204,7 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 	struct spc_edit ed;
 	uint64_t cas = 0;
 	int r = SPC_OK, old_expired = 0;
+	unsigned full_tries = 0;
 
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
@@ -257,10 +264,20 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		}
 		ok = r == SPC_OK;
 		if (r == SPC_EFULL) {
-			/* The index has no free slot (its growth is behind
-			 * or failed to allocate): the pool's "no room". */
+			/* The index has no free slot: its growth is behind
+			 * (the maintainer grows it; wake it and try again,
+			 * a bounded number of times) or failed to allocate
+			 * (the pool's "no room"). */
 			spc_rcu_read_unlock();
-			break;
+			if (++full_tries > SPC_EDIT_FULL_TRIES)
+				break;
+			if (c->sync_mode)
+				(void)spc_step_sync(ps, 0);
+			else
+				spc_kick(ps);
+			sched_yield();
+			r = SPC_OK;
+			continue;
 		}
 		r = SPC_OK;
 		if (ok) {

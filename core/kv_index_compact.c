@@ -14,16 +14,19 @@
  *
  * Growth. Writers can publish up to a ring's worth of entries the
  * maintainer has not yet admitted (each holds a ring cell), so the index
- * must always have room for the policy's entries plus the ring's
- * capacity: the maintainer doubles when that sum passes
- * SPC_INDEX_GROW_LOAD per bucket (6 of 7 slots), and the first table is
- * sized for the ring. A resize is begun by the maintainer (one grace
+ * must have room for the policy's entries plus the ring's
+ * filled cells: the maintainer doubles when that sum passes
+ * SPC_INDEX_GROW_LOAD per bucket (6 of 7 slots). A resize is begun by the maintainer (one grace
  * period) and moved SPC_KV_STEP_BUCKETS buckets per maintainer step
  * (about 450 slots, each move two bucket locks held for a few stores), so
  * a writer never waits on the resize for more than one entry's move and
  * the maintainer never stops draining its ring for a whole table. A
  * growth that fails to allocate (or to charge) is retried
- * SPC_KV_RETRY_STEPS steps later. The index never shrinks (yet).
+ * SPC_KV_RETRY_STEPS steps later. Below SPC_INDEX_SHRINK_LOAD entries per
+ * bucket the maintainer halves the table, the same way, down to
+ * SPC_INDEX_INIT_BUCKETS. Writers that still find no free slot (the ring
+ * filled faster than the maintainer grew) kick it and try again, a bounded
+ * number of times, before answering SPC_EFULL (core/edit.c).
  *
  * The hash of an entry is recomputed from its key (spc_kv_entry_hash;
  * the maintainer's unlink and the resize's moves only).
@@ -63,21 +66,19 @@ static uint64_t spc_kv_hash(void *ctx, const void *entry)
 	return spc_kv_entry_hash(ctx, entry);
 }
 
-/* Room the index must keep beyond the policy's entries: the ring's. */
+/* Entries published beyond the policy's: the ring's filled cells. */
 static size_t spc_kv_headroom(const struct spc_pstate *ps)
 {
-	return ps->ring.mask + 1;
+	return spc_ring_count(&ps->ring);
 }
 
 int spc_kv_init(struct spc_pstate *ps)
 {
 	struct spc_index_ops ops = { spc_kv_alloc, spc_kv_free, spc_kv_hash, ps };
-	size_t want = SPC_INDEX_INIT_BUCKETS;
 
-	while (want * SPC_INDEX_GROW_LOAD < spc_kv_headroom(ps))
-		want <<= 1;
 	ps->ix_retry = 0;
-	return spc_index_init(&ps->ix, &ops, want) == SPC_OK ? SPC_OK : SPC_ENOMEM;
+	return spc_index_init(&ps->ix, &ops, SPC_INDEX_INIT_BUCKETS) == SPC_OK ? SPC_OK
+	                                                                       : SPC_ENOMEM;
 }
 
 void spc_kv_destroy(struct spc_pstate *ps)
@@ -132,10 +133,14 @@ int spc_kv_maint(struct spc_pstate *ps, size_t items)
 		return 0;
 	}
 	buckets = spc_index_buckets(&ps->ix);
-	if (need <= buckets * SPC_INDEX_GROW_LOAD)
+	if (need > buckets * SPC_INDEX_GROW_LOAD) {
+		while (need > buckets * SPC_INDEX_GROW_LOAD)
+			buckets <<= 1;
+	} else if (need < buckets * SPC_INDEX_SHRINK_LOAD && buckets > SPC_INDEX_INIT_BUCKETS) {
+		buckets >>= 1;
+	} else {
 		return 0;
-	while (need > buckets * SPC_INDEX_GROW_LOAD)
-		buckets <<= 1;
+	}
 	if (spc_index_resize_begin(&ps->ix, buckets) != SPC_OK) {
 		/* The old table keeps serving; try again later. */
 		ps->ix_retry = SPC_KV_RETRY_STEPS;

@@ -174,8 +174,11 @@ uint64_t spc_live_bytes(const struct spc_pstate *ps)
 	/* Relaxed: an estimate; backlog is added after the charge it
 	 * describes, so charged - backlog never counts an entry twice. */
 	uint64_t backlog = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
+	/* The index's tables (compact build; 0 for the lfht) are charged
+	 * too but are no entry's: eviction cannot bring them below a table. */
+	uint64_t other = backlog + spc_kv_bytes(ps);
 
-	return charged > backlog ? charged - backlog : 0;
+	return charged > other ? charged - other : 0;
 }
 
 uint64_t spc_held_bytes(const struct spc_pstate *ps)
@@ -483,7 +486,7 @@ static int spc_maint_over(struct spc_pstate *ps)
 		ps->evicting = 0;
 	if (ps->evicting)
 		return 1;
-	return need && live + need > target;
+	return need && live + spc_kv_bytes(ps) + need > target;
 }
 
 /* One bounded sweep of the policy's queues: collects the dead entries
