@@ -127,6 +127,8 @@ struct spc_pstate {
 	struct spc_index ix;          /* the index (core/kv_index.h) */
 	int ix_retry;                 /* maintainer: steps to wait before the
 	                                 next resize_begin after ENOMEM */
+	uint64_t ix_need;             /* maintainer: bytes of the table it could
+	                                 not get (0: none); it evicts for them */
 #else
 	struct cds_lfht *ht;          /* the index (core/kv_index.h) */
 #endif

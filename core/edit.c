@@ -160,8 +160,9 @@ static void spc_edit_carry_touch(struct spc_entry *old, struct spc_entry *e, uin
 }
 
 /* Rounds a write retries when the index has no free slot (compact
- * build; each round kicks the maintainer and yields) before SPC_EFULL. */
-#define SPC_EDIT_FULL_TRIES 1000u
+ * build; each round gives back its allocation and ring cell, kicks the
+ * maintainer and yields) before SPC_EFULL. */
+#define SPC_EDIT_FULL_TRIES 100u
 
 /* Builds the whole entry before publication: the lfht publishes with a
  * release barrier (rcu_assign_pointer) and readers load with a
@@ -269,6 +270,9 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 			 * a bounded number of times) or failed to allocate
 			 * (the pool's "no room"). */
 			spc_rcu_read_unlock();
+			/* Give the cell back: the maintainer's drain stops
+			 * at an unfilled one. The next round allocates. */
+			spc_edit_release(ps, &m);
 			if (++full_tries > SPC_EDIT_FULL_TRIES)
 				break;
 			if (c->sync_mode)

@@ -223,6 +223,9 @@ uint64_t spc_kv_unpublish_all(struct spc_pstate *ps);
  * resize goes on (step again soon). Context: the maintainer (or the
  * synchronous step), outside any read section. */
 int spc_kv_maint(struct spc_pstate *ps, size_t items);
+/* Bytes the maintainer should make room for so that the index can grow
+ * (a growth refused for lack of room), or 0. Context: the maintainer. */
+uint64_t spc_kv_room_need(const struct spc_pstate *ps);
 /* Bytes of the index charged to the pool (0 for the lfht: estimated in
  * entry_share instead). Context: any thread. */
 uint64_t spc_kv_bytes(const struct spc_pstate *ps);

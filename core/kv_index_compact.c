@@ -77,6 +77,7 @@ int spc_kv_init(struct spc_pstate *ps)
 	struct spc_index_ops ops = { spc_kv_alloc, spc_kv_free, spc_kv_hash, ps };
 
 	ps->ix_retry = 0;
+	ps->ix_need = 0;
 	return spc_index_init(&ps->ix, &ops, SPC_INDEX_INIT_BUCKETS) == SPC_OK ? SPC_OK
 	                                                                       : SPC_ENOMEM;
 }
@@ -142,11 +143,22 @@ int spc_kv_maint(struct spc_pstate *ps, size_t items)
 		return 0;
 	}
 	if (spc_index_resize_begin(&ps->ix, buckets) != SPC_OK) {
-		/* The old table keeps serving; try again later. */
+		/* The old table keeps serving; try again later, and
+		 * meanwhile evict for the new table's bytes when it grows
+		 * (spc_maint_over): a growth the pool cannot pay for would
+		 * leave writers without a slot. */
 		ps->ix_retry = SPC_KV_RETRY_STEPS;
+		if (buckets > spc_index_buckets(&ps->ix))
+			ps->ix_need = (buckets + 1) * sizeof(struct spc_index_bucket);
 		return 0;
 	}
+	ps->ix_need = 0;
 	return 1;
+}
+
+uint64_t spc_kv_room_need(const struct spc_pstate *ps)
+{
+	return ps->ix_need;
 }
 
 uint64_t spc_kv_bytes(const struct spc_pstate *ps)

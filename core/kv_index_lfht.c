@@ -127,6 +127,12 @@ int spc_kv_maint(struct spc_pstate *ps, size_t items)
 	return 0;
 }
 
+uint64_t spc_kv_room_need(const struct spc_pstate *ps)
+{
+	(void)ps;
+	return 0;
+}
+
 uint64_t spc_kv_bytes(const struct spc_pstate *ps)
 {
 	(void)ps;

@@ -473,6 +473,7 @@ static int spc_maint_over(struct spc_pstate *ps)
 	uint64_t live = spc_held_bytes(ps);
 	/* Relaxed: advisory sizes. */
 	uint64_t need = __atomic_load_n(&ps->room_need, __ATOMIC_RELAXED);
+	uint64_t ix_need = spc_kv_room_need(ps);
 	uint64_t dead = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
 	size_t queued = spc_policy_size(ps->policy);
 
@@ -486,6 +487,8 @@ static int spc_maint_over(struct spc_pstate *ps)
 		ps->evicting = 0;
 	if (ps->evicting)
 		return 1;
+	if (ix_need > need)
+		need = ix_need;
 	return need && live + spc_kv_bytes(ps) + need > target;
 }
 
