@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tests/integration/cache/test_bulk.c: a bulk load into a pool with room
+ * for every entry (issue 13: with the lfht, the writers' ring filled while
+ * the maintainer resized the index and sets were refused with SPC_EFULL
+ * in a pool one third full).
+ *
+ * 2^22 sets of 16-byte keys and 8-byte values into an indexer-mode cache
+ * whose index pool holds them about four times over: from the index's
+ * first table of 1 024 buckets that is ten doublings, each run by the
+ * maintainer in bounded steps while the sets go on. Every set answers
+ * SPC_OK, every key reads back with its value, nothing is evicted, and
+ * the items count is exact; once with one writer, once with two writing
+ * disjoint halves of the keys.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_run.h"
+#include "splitcache.h"
+
+#define NKEYS (1u << 22)
+#define BUDGET (1536ull << 20)
+
+struct writer {
+	struct spc_cache *c;
+	unsigned first, step;
+	unsigned refused; /* sets that did not answer SPC_OK */
+	int last_error;
+};
+
+static void key_of(unsigned i, char k[17])
+{
+	snprintf(k, 17, "bulk%012u", i);
+}
+
+static void *write_keys(void *arg)
+{
+	struct writer *w = arg;
+	char k[17];
+
+	for (unsigned i = w->first; i < NKEYS; i += w->step) {
+		uint64_t v = (uint64_t)i * 2654435761u;
+		int r;
+
+		key_of(i, k);
+		r = spc_set(w->c, SPC_POOL_INDEX, k, 16, &v, sizeof v);
+		if (r != SPC_OK) {
+			w->refused++;
+			w->last_error = r;
+		}
+	}
+	return NULL;
+}
+
+static void bulk(unsigned writers)
+{
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	struct writer w[2];
+	pthread_t t[2];
+	struct spc_stats st;
+	unsigned missing = 0, wrong = 0, refused = 0;
+	char k[17];
+
+	spc_config_init(&cfg);
+	cfg.use_env = 0;
+	cfg.budget_bytes = BUDGET;
+	cfg.mode = SPC_MODE_INDEXER;
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	for (unsigned i = 0; i < writers; i++) {
+		w[i] = (struct writer){ c, i, writers, 0, SPC_OK };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, write_keys, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < writers; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		refused += w[i].refused;
+		if (w[i].refused)
+			fprintf(stderr, "writer %u: %u sets refused, last %s\n", i, w[i].refused,
+			       spc_strerror(w[i].last_error));
+	}
+	ck_assert_uint_eq(refused, 0);
+	for (unsigned i = 0; i < NKEYS; i++) {
+		uint64_t v = 0, want = (uint64_t)i * 2654435761u;
+		size_t n = 0;
+
+		key_of(i, k);
+		if (spc_get(c, SPC_POOL_INDEX, k, 16, &v, sizeof v, &n) != SPC_OK)
+			missing++;
+		else if (n != sizeof v || v != want)
+			wrong++;
+	}
+	ck_assert_uint_eq(missing, 0);
+	ck_assert_uint_eq(wrong, 0);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	printf("bulk, %u writer(s): %u sets, items %llu, evictions %llu, efull %llu, "
+	       "charged %llu of %llu B, index %llu B\n",
+	       writers, NKEYS, (unsigned long long)st.items, (unsigned long long)st.evictions,
+	       (unsigned long long)st.efull, (unsigned long long)st.charged_bytes,
+	       (unsigned long long)st.target_bytes, (unsigned long long)st.index_bytes);
+	ck_assert_uint_eq(st.items, NKEYS);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.efull, 0);
+	ck_assert_uint_eq(st.busy_ring + st.busy_batches, 0);
+	spc_close(c);
+}
+
+START_TEST(one_writer)
+{
+	bulk(1);
+}
+END_TEST
+
+START_TEST(two_writers)
+{
+	bulk(2);
+}
+END_TEST
+
+static Suite *bulk_suite(void)
+{
+	Suite *s = suite_create("bulk");
+	TCase *tc = tcase_create("load");
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, one_writer);
+	tcase_add_test(tc, two_writers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return spc_check_run(bulk_suite());
+}
