@@ -5,6 +5,7 @@
 #   make run        deps + Release build + splitcached in the foreground
 #   make test       deps + build + every test (ctest --output-on-failure)
 #   make test-asan  the tests under ASan+UBSan      make test-tsan  under TSan
+#   make test-compact  the tests on the compact index (-DSPC_INDEX=compact)
 #   make bench      the headline benchmarks (Release build, about 80 s)
 #   make bench-deps memcached for bench/memcached-vs.sh, its daemon off
 #   make install    cmake --install (PREFIX=/usr/local)
@@ -30,7 +31,7 @@ PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 	gnuplot-nox util-linux python3 \
 	libmemcached-tools nutcracker python3-pymemcache
 
-.PHONY: all deps bench-deps build release run test test-asan test-tsan bench install clean
+.PHONY: all deps bench-deps build release run test test-compact test-asan test-tsan bench install clean
 
 # After a passing run: the stress tests' counts (ctest shows the output of
 # failing tests only), so every log says how much each stress test did.
@@ -89,6 +90,15 @@ run: release
 test: build
 	cd $(BUILD)/test && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 	@$(call stress_counts,test)
+
+# The same tests on the compact index (core/index.c, -DSPC_INDEX=compact)
+# instead of the lfht; its own build dir. Adds the bulk-load test.
+test-compact: deps
+	cmake -S . -B $(BUILD)/compact -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPC_INDEX=compact \
+	  -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/compact -j $(JOBS)
+	cd $(BUILD)/compact && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	@$(call stress_counts,compact)
 
 test-asan: deps
 	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=address,undefined \
