@@ -88,7 +88,9 @@ struct spc_index {
 	/* the owner's and the maintainer's */
 	struct spc_index_ops ops;
 	struct spc_index_table *moving; /* the table being emptied, or NULL */
-	uint64_t cursor;                /* next bucket of `moving` to move */
+	struct spc_index_table *preparing; /* the next table, being zeroed, or NULL */
+	uint64_t cursor;                /* next bucket of `preparing` to zero,
+	                                   or of `moving` to move */
 	size_t bytes;                   /* atomic: of the tables allocated */
 	unsigned long retiring;         /* atomic: tables waiting for call_rcu */
 };
@@ -182,12 +184,16 @@ void *spc_index_delete_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_
                            const void *key);
 
 /* Starts moving every entry to a new table of nbuckets buckets (rounded
- * as for init). Returns SPC_OK; SPC_ENOMEM (alloc failed: the index is as
- * before and keeps serving; try again later); SPC_EINVAL (a resize is in
- * progress, or nbuckets above 2^40). Waits for one grace period.
+ * as for init): allocates it; the steps zero it (16 x `buckets` buckets
+ * per step), publish it (one grace period, in the step that finishes the
+ * zeroing) and then move the entries. Returns SPC_OK; SPC_ENOMEM (alloc
+ * failed: the index is as before and keeps serving; try again later);
+ * SPC_EINVAL (a resize is in progress, or nbuckets above 2^40).
  * Context: the index's one resizing thread, outside any read section. */
 int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets);
-/* Moves the entries of the next `buckets` buckets of the old table (each
+/* Zeroes the next 16 x `buckets` buckets of the new table (publishing it
+ * once all are: one grace period), or moves the entries of the next
+ * `buckets` buckets of the old table (each
  * entry: two bucket locks held for a few stores), in a read-side section
  * of its own; when the old table is empty, makes the new one current and
  * hands the old one to call_rcu (ops.free after a grace period).
