@@ -63,7 +63,7 @@
  */
 #include "core/edit.h"
 
-#include <sched.h>
+#include <time.h>
 
 #include <string.h>
 
@@ -158,11 +158,6 @@ static void spc_edit_carry_touch(struct spc_entry *old, struct spc_entry *e, uin
 		(void)__atomic_compare_exchange_n(to, &copied, now, 0, __ATOMIC_RELAXED,
 		                                  __ATOMIC_RELAXED);
 }
-
-/* Rounds a write retries when the index has no free slot (compact
- * build; each round gives back its allocation and ring cell, kicks the
- * maintainer and yields) before SPC_EFULL. */
-#define SPC_EDIT_FULL_TRIES 100u
 
 /* Builds the whole entry before publication: the lfht publishes with a
  * release barrier (rcu_assign_pointer) and readers load with a
@@ -265,21 +260,24 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		}
 		ok = r == SPC_OK;
 		if (r == SPC_EFULL) {
-			/* The index has no free slot: its growth is behind
-			 * (the maintainer grows it; wake it and try again,
-			 * a bounded number of times) or failed to allocate
-			 * (the pool's "no room"). */
+			/* The index has no free slot (compact build): its
+			 * growth is behind (the maintainer grows it; wake it
+			 * and try again every 0.2 ms for full_wait_ms, as a
+			 * writer waits for a ring cell) or failed to
+			 * allocate (the pool's "no room"). */
 			spc_rcu_read_unlock();
 			/* Give the cell back: the maintainer's drain stops
 			 * at an unfilled one. The next round allocates. */
 			spc_edit_release(ps, &m);
-			if (++full_tries > SPC_EDIT_FULL_TRIES)
+			if (++full_tries > c->cfg.full_wait_ms * 5u) {
+				spc_count(c, pool, SPC_C_EFULL, 1);
 				break;
+			}
 			if (c->sync_mode)
 				(void)spc_step_sync(ps, 0);
 			else
 				spc_kick(ps);
-			sched_yield();
+			nanosleep(&(struct timespec){ 0, 200000 }, NULL); /* 0.2 ms */
 			r = SPC_OK;
 			continue;
 		}

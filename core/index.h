@@ -184,14 +184,14 @@ void *spc_index_delete_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_
                            const void *key);
 
 /* Starts moving every entry to a new table of nbuckets buckets (rounded
- * as for init): allocates it; the steps zero it (16 x `buckets` buckets
+ * as for init): allocates it; the steps zero it (256 x `buckets` buckets
  * per step), publish it (one grace period, in the step that finishes the
  * zeroing) and then move the entries. Returns SPC_OK; SPC_ENOMEM (alloc
  * failed: the index is as before and keeps serving; try again later);
  * SPC_EINVAL (a resize is in progress, or nbuckets above 2^40).
  * Context: the index's one resizing thread, outside any read section. */
 int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets);
-/* Zeroes the next 16 x `buckets` buckets of the new table (publishing it
+/* Zeroes the next 256 x `buckets` buckets of the new table (publishing it
  * once all are: one grace period), or moves the entries of the next
  * `buckets` buckets of the old table (each
  * entry: two bucket locks held for a few stores), in a read-side section
