@@ -205,7 +205,7 @@ void spc_config_init(struct spc_config *cfg)
 	cfg->mode = SPC_MODE_SPLIT;
 	cfg->view_share = 0.5;
 	cfg->view_height_share = 0.0; /* one shared view budget (docs/views.md) */
-	cfg->policy = SPC_POLICY_S3FIFO;
+	cfg->policy = SPC_POLICY_STEERED;
 	cfg->hash_seed = UINT64_C(0x5eed5b1dcac4e000); /* fixed: runs repeat */
 	cfg->high_watermark_pct = 95;
 	cfg->low_watermark_pct = 90;

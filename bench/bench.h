@@ -7,6 +7,7 @@
  *   keygen.c    16-byte keys, scrambled Zipf and uniform generators
  *   trace.c     trace readers (gzip, xz, zstd; every format of the traces README)
  *   lru.c       exact LRU (hash map + list): mutex-lru peer and lru-exact replay
+ *   opt.c       Belady's MIN, offline: the opt replay reference
  *   systems.c   the system vtable and the registry of systems
  *   sys_*.c     one adapter per system (splitcache, lfht-bare, mutex-lru, rocksdb)
  *   report.c    result rows, table, JSON, gnuplot
@@ -146,6 +147,14 @@ void bench_trace_free(struct bench_trace *t);
 /* Counts distinct keys of t (sets t->distinct) and returns it. */
 size_t bench_trace_count_distinct(struct bench_trace *t);
 
+/* ---- Belady's MIN (opt.c) ---------------------------------------------- */
+
+/* Hits of Belady's MIN on t with a cache of `size` entries, demand paging
+ * (every miss inserts; the victim is the resident key requested farthest
+ * in the future). Returns 0, or -1 when out of memory, size is 0 or the
+ * trace has 2^32 requests or more. */
+int bench_opt_hits(const struct bench_trace *t, uint64_t size, uint64_t *hits);
+
 /* ---- exact LRU (lru.c) ------------------------------------------------- */
 
 struct bench_lru;
@@ -180,7 +189,7 @@ struct bench_sys_params {
 	int synchronous;         /* splitcache: synchronous maintenance */
 	int split;               /* splitcache: 1 split mode (both pools), 0 view
 	                            mode (the view pool is the whole cache) */
-	int policy;              /* splitcache: enum spc_policy */
+	int policy;              /* splitcache: enum spc_policy + 1; 0: the cache's default */
 	double index_max_load;   /* splitcache: entries per index bucket (0: default) */
 	uint64_t entries_hint;   /* > 0: entries the scenario will store (lfht-bare sizes
 	                            its table for them) */
@@ -213,6 +222,14 @@ struct bench_sys {
 
 extern const struct bench_sys bench_sys_splitcache;
 extern const struct bench_sys bench_sys_splitcache_clock;
+extern const struct bench_sys bench_sys_splitcache_s3fifo;
+/* splitcache's policies by name ("s3fifo", "clock", "steered"; "default" is
+ * the cache's default): sets *policy to enum spc_policy + 1 as
+ * bench_sys_params.policy takes it. Returns 0, or -1 for an unknown name. */
+int bench_splitcache_policy(const char *name, int *policy);
+/* The name of the policy a splitcache system opened with params.policy
+ * (0: the cache's default) runs. */
+const char *bench_splitcache_policy_name(int policy);
 extern const struct bench_sys bench_sys_mutex_lru;
 extern const struct bench_sys bench_sys_lfht_bare;
 extern const struct bench_sys bench_sys_lfht_dense;
@@ -339,7 +356,8 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r);
 int bench_scenario_memory(const struct bench_opts *o, struct bench_report *r);
 
 /* Replays one trace through one policy at one size; fills hits.
- * policy: "lru-exact", "s3fifo", "clock". unit_bytes: size in bytes.
+ * policy: "lru-exact", "opt" (entries only), "default", "steered", "s3fifo",
+ * "clock". unit_bytes: size in bytes.
  * Returns 0, -1 (policy unknown or unavailable; why in err). */
 int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t size,
                      int unit_bytes, uint64_t *hits, char *err, size_t errcap);

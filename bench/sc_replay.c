@@ -5,6 +5,10 @@
  * Each request is looked up; a miss inserts the key (every miss inserts,
  * cold start, hit ratio = hits / all requests). Policies:
  *   lru-exact  the bench's own exact LRU (lru.c): the reference
+ *   opt        Belady's MIN (opt.c): offline, the limit of any policy
+ *   default    splitcache itself with its default policy (printed as its
+ *              name: steered)
+ *   steered    splitcache itself (ghost-steered S3-FIFO) through the public API
  *   s3fifo     splitcache itself (policy S3-FIFO) through the public API
  *   clock      splitcache itself (policy CLOCK) through the public API
  * The real cache runs single-threaded with synchronous_maintenance = 1
@@ -54,15 +58,15 @@ static int replay_lru(const struct bench_trace *t, uint64_t size, int unit_bytes
 	return 0;
 }
 
-static int replay_cache(const struct bench_trace *t, const struct bench_sys *sys, uint64_t size,
-                        int unit_bytes, uint64_t *hits, char *err, size_t errcap)
+static int replay_cache(const struct bench_trace *t, const struct bench_sys *sys, int policy,
+                        uint64_t size, int unit_bytes, uint64_t *hits, char *err, size_t errcap)
 {
 	char why[160] = "";
 	if (!sys->available(why, sizeof(why))) {
 		snprintf(err, errcap, "%s: %s", sys->name, why);
 		return -1;
 	}
-	struct bench_sys_params p = {.synchronous = 1, .split = 0, .view_share = 0.5};
+	struct bench_sys_params p = {.synchronous = 1, .split = 0, .view_share = 0.5, .policy = policy};
 	if (unit_bytes) {
 		p.budget_bytes = size;
 		p.max_entries = 0;
@@ -102,6 +106,8 @@ static int replay_cache(const struct bench_trace *t, const struct bench_sys *sys
 int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t size,
                      int unit_bytes, uint64_t *hits, char *err, size_t errcap)
 {
+	int pol;
+
 	if (strcmp(policy, "lru-exact") == 0) {
 		if (replay_lru(t, size, unit_bytes, hits) != 0) {
 			snprintf(err, errcap, "lru-exact: out of memory");
@@ -109,23 +115,34 @@ int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t s
 		}
 		return 0;
 	}
-	if (strcmp(policy, "s3fifo") == 0)
-		return replay_cache(t, &bench_sys_splitcache, size, unit_bytes, hits, err, errcap);
-	if (strcmp(policy, "clock") == 0)
-		return replay_cache(t, &bench_sys_splitcache_clock, size, unit_bytes, hits, err, errcap);
-	snprintf(err, errcap, "unknown policy '%s' (lru-exact, s3fifo, clock)", policy);
+	if (strcmp(policy, "opt") == 0) {
+		if (unit_bytes) {
+			snprintf(err, errcap, "opt: sizes in entries only (--unit entries)");
+			return -1;
+		}
+		if (bench_opt_hits(t, size, hits) != 0) {
+			snprintf(err, errcap, "opt: out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (bench_splitcache_policy(policy, &pol) == 0)
+		return replay_cache(t, &bench_sys_splitcache, pol, size, unit_bytes, hits, err, errcap);
+	snprintf(err, errcap,
+	         "unknown policy '%s' (lru-exact, opt, default, steered, s3fifo, clock)", policy);
 	return -1;
 }
 
 int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
 {
-	static const char *const default_policies[] = {"lru-exact", "s3fifo", "clock"};
+	static const char *const default_policies[] = {"lru-exact", "opt", "steered", "s3fifo",
+	                                                "clock"};
 	const char *const *pols = o->n_policies ? o->policies : default_policies;
-	int npol = o->n_policies ? o->n_policies : 3;
+	int npol = o->n_policies ? o->n_policies : 5;
 	char why[160];
 	if (!o->n_policies && !bench_sys_splitcache.available(why, sizeof(why))) {
-		fprintf(stderr, "replay: s3fifo and clock skipped: %s\n", why);
-		npol = 1; /* lru-exact only */
+		fprintf(stderr, "replay: the cache's policies skipped: %s\n", why);
+		npol = 2; /* lru-exact and opt only */
 	}
 	if (o->n_traces == 0) {
 		fprintf(stderr, "replay: --trace FILE is required\n");
@@ -187,15 +204,22 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
 					failures++;
 					continue;
 				}
-				const char *sysname = strcmp(pols[p], "lru-exact") == 0 ? "lru-exact"
-				                      : strcmp(pols[p], "clock") == 0  ? "splitcache-clock"
-				                                                        : "splitcache";
+				/* "default" is reported under the policy's own name */
+				const char *pname = pols[p];
+				int pol;
+				if (strcmp(pname, "default") == 0 && bench_splitcache_policy(pname, &pol) == 0)
+					pname = bench_splitcache_policy_name(pol);
+				const char *sysname = strcmp(pname, "lru-exact") == 0 ? "lru-exact"
+				                      : strcmp(pname, "opt") == 0     ? "opt"
+				                      : strcmp(pname, "clock") == 0   ? "splitcache-clock"
+				                      : strcmp(pname, "s3fifo") == 0  ? "splitcache-s3fifo"
+				                                                      : "splitcache";
 				struct bench_row *row = bench_report_add(r, sysname);
 				if (!row)
 					break;
 				const char *base = strrchr(path, '/');
 				snprintf(row->trace, sizeof(row->trace), "%s", base ? base + 1 : path);
-				snprintf(row->policy, sizeof(row->policy), "%s", pols[p]);
+				snprintf(row->policy, sizeof(row->policy), "%s", pname);
 				row->threads = 1;
 				row->size = BENCH_NUM(sizes[s]);
 				row->hits = BENCH_NUM(hits);

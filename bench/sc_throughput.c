@@ -253,8 +253,10 @@ static void *tp_driver(void *arg)
 		row->rss_bytes = BENCH_NUM(bench_rss_bytes());
 		if (strcmp(run->sys->name, "splitcache-clock") == 0)
 			snprintf(row->policy, sizeof(row->policy), "clock");
-		else if (strcmp(run->sys->name, "splitcache") == 0)
+		else if (strcmp(run->sys->name, "splitcache-s3fifo") == 0)
 			snprintf(row->policy, sizeof(row->policy), "s3fifo");
+		else if (strcmp(run->sys->name, "splitcache") == 0)
+			snprintf(row->policy, sizeof(row->policy), "%s", bench_splitcache_policy_name(0));
 		row->lat = all;
 	}
 	run->sys->close(h);

@@ -279,7 +279,9 @@ static void *vdi_driver(void *arg)
 		snprintf(row->phase, sizeof(row->phase), "%s", slot ? "B" : "A");
 		if (v->split)
 			snprintf(row->policy, sizeof(row->policy), "%s",
-			         strcmp(v->sys->name, "splitcache-clock") == 0 ? "clock" : "s3fifo");
+			         strcmp(v->sys->name, "splitcache-clock") == 0    ? "clock"
+			         : strcmp(v->sys->name, "splitcache-s3fifo") == 0 ? "s3fifo"
+			                                                           : bench_splitcache_policy_name(0));
 		bench_hist_init(all);
 		double ops = 0;
 		uint64_t hits = 0, n = 0;

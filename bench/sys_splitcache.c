@@ -2,10 +2,12 @@
 /*
  * sys_splitcache.c: splitcache itself, through its public header only.
  *
- * Two systems: `splitcache` (policy S3-FIFO, the default) and
- * `splitcache-clock`. The cache is opened in split mode with the budget
- * and view share the scenario chose; environment variables are ignored
- * (use_env = 0) so a run is reproducible. Reads use spc_get: one library
+ * Three systems: `splitcache` (the cache's default policy, ghost-steered
+ * S3-FIFO), `splitcache-clock` and `splitcache-s3fifo` (the default before
+ * it, kept beside it so speed figures compare the two in one run). The
+ * cache is opened in split mode with the budget and view share the
+ * scenario chose; environment variables are ignored (use_env = 0) so a
+ * run is reproducible. Reads use spc_get: one library
  * call that enters a read section, looks up, copies the value out and
  * leaves, which is the work of the peers' copy-out lookups (lfht-bare's
  * get does the same in one function). The zero-copy path (spc_read_lock,
@@ -25,7 +27,44 @@ static int sc_available(char *why, size_t cap)
 	return 1;
 }
 
-static int open_with_policy(const struct bench_sys_params *p, void **out, enum spc_policy pol)
+static const struct {
+	const char *name;
+	enum spc_policy policy;
+} sc_policies[] = {
+	{"s3fifo", SPC_POLICY_S3FIFO},
+	{"clock", SPC_POLICY_CLOCK},
+	{"steered", SPC_POLICY_STEERED},
+};
+
+int bench_splitcache_policy(const char *name, int *policy)
+{
+	if (strcmp(name, "default") == 0) {
+		*policy = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(sc_policies) / sizeof(sc_policies[0]); i++)
+		if (strcmp(name, sc_policies[i].name) == 0) {
+			*policy = (int)sc_policies[i].policy + 1;
+			return 0;
+		}
+	return -1;
+}
+
+const char *bench_splitcache_policy_name(int policy)
+{
+	struct spc_config cfg;
+	enum spc_policy pol;
+
+	spc_config_init(&cfg);
+	pol = policy > 0 ? (enum spc_policy)(policy - 1) : cfg.policy;
+	for (size_t i = 0; i < sizeof(sc_policies) / sizeof(sc_policies[0]); i++)
+		if (sc_policies[i].policy == pol)
+			return sc_policies[i].name;
+	return "unknown";
+}
+
+/* pol: enum spc_policy + 1, or 0 for the cache's default. */
+static int open_with_policy(const struct bench_sys_params *p, void **out, int pol)
 {
 	struct spc_config cfg;
 	spc_config_init(&cfg);
@@ -35,7 +74,8 @@ static int open_with_policy(const struct bench_sys_params *p, void **out, enum s
 		cfg.max_budget_bytes = p->budget_bytes;
 	cfg.mode = p->split ? SPC_MODE_SPLIT : SPC_MODE_VIEW;
 	cfg.view_share = p->view_share > 0 ? p->view_share : 0.5;
-	cfg.policy = pol;
+	if (pol > 0)
+		cfg.policy = (enum spc_policy)(pol - 1);
 	cfg.synchronous_maintenance = p->synchronous;
 	if (p->index_max_load > 0)
 		cfg.index_max_load = p->index_max_load;
@@ -54,15 +94,19 @@ static int open_with_policy(const struct bench_sys_params *p, void **out, enum s
 	return 0;
 }
 
-static int open_s3fifo(const struct bench_sys_params *p, void **out)
+static int open_default(const struct bench_sys_params *p, void **out)
 {
-	return open_with_policy(p, out, p->policy == SPC_POLICY_CLOCK ? SPC_POLICY_CLOCK
-	                                                              : SPC_POLICY_S3FIFO);
+	return open_with_policy(p, out, p->policy);
 }
 
 static int open_clock(const struct bench_sys_params *p, void **out)
 {
-	return open_with_policy(p, out, SPC_POLICY_CLOCK);
+	return open_with_policy(p, out, SPC_POLICY_CLOCK + 1);
+}
+
+static int open_s3fifo(const struct bench_sys_params *p, void **out)
+{
+	return open_with_policy(p, out, SPC_POLICY_S3FIFO + 1);
 }
 
 static void sc_close(void *h)
@@ -121,9 +165,9 @@ static void sc_thread(void *h)
 
 const struct bench_sys bench_sys_splitcache = {
 	.name = "splitcache",
-	.what = "this project, policy S3-FIFO",
+	.what = "this project, default policy (ghost-steered S3-FIFO)",
 	.available = sc_available,
-	.open = open_s3fifo,
+	.open = open_default,
 	.close = sc_close,
 	.thread_enter = sc_thread,
 	.thread_exit = sc_thread,
@@ -138,6 +182,20 @@ const struct bench_sys bench_sys_splitcache_clock = {
 	.what = "this project, policy CLOCK",
 	.available = sc_available,
 	.open = open_clock,
+	.close = sc_close,
+	.thread_enter = sc_thread,
+	.thread_exit = sc_thread,
+	.get = sc_get,
+	.set = sc_set,
+	.del = sc_del,
+	.stats = sc_stats,
+};
+
+const struct bench_sys bench_sys_splitcache_s3fifo = {
+	.name = "splitcache-s3fifo",
+	.what = "this project, policy S3-FIFO (the default before steered)",
+	.available = sc_available,
+	.open = open_s3fifo,
 	.close = sc_close,
 	.thread_enter = sc_thread,
 	.thread_exit = sc_thread,

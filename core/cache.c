@@ -70,7 +70,8 @@ static int spc_pool_ok(int pool)
 
 static int spc_cfg_check(const struct spc_config *cfg)
 {
-	if (cfg->policy != SPC_POLICY_S3FIFO && cfg->policy != SPC_POLICY_CLOCK)
+	if (cfg->policy != SPC_POLICY_S3FIFO && cfg->policy != SPC_POLICY_CLOCK &&
+	    cfg->policy != SPC_POLICY_STEERED)
 		return SPC_EINVAL;
 	if (cfg->high_watermark_pct == 0 || cfg->high_watermark_pct > 100 ||
 	    cfg->low_watermark_pct >= cfg->high_watermark_pct)

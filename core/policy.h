@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/policy.h: eviction policies (S3-FIFO, CLOCK) over opaque items.
+ * core/policy.h: eviction policies (ghost-steered S3-FIFO, S3-FIFO, CLOCK)
+ * over opaque items.
  *
  * Context: every function here runs only on the owning pool's maintainer
  * (or, in synchronous-maintenance mode, the one thread that plays it). No
@@ -30,8 +31,9 @@ struct spc_policy_state;
 
 /* How the policy sees an item. All callbacks are cheap and run on the
  * maintainer. freq is the item's access counter (0..3, bumped by readers);
- * set_freq lowers it (maintainer only; a racing reader bump may be lost,
- * which only makes the item look colder). */
+ * set_freq sets it (maintainer only; the policies lower it, and steered
+ * sets 1 on an item just admitted; a racing reader bump may be lost, which
+ * only makes the item look colder). */
 struct spc_policy_ops {
 	unsigned (*freq)(const void *item);
 	void (*set_freq)(void *item, unsigned freq);

@@ -125,7 +125,9 @@ struct spc_policy_state {
 	size_t peak;             /* largest total so far: the cache's size as the
 	                            policy sees it (sizes the S3-FIFO ghost) */
 	unsigned sweep_q;        /* queue the sweep is compacting */
-	struct spc_policy_ghost ghost; /* S3-FIFO only */
+	struct spc_policy_ghost ghost; /* S3-FIFO, steered: evicted from S */
+	struct spc_policy_ghost mghost; /* steered: evicted from M */
+	size_t s_target;         /* steered: items S may hold before M gives */
 };
 
 /* Items in the ring (the gap excluded). */
@@ -269,6 +271,16 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
                                             void **item);
 void spc_policy_s3fifo_fini(struct spc_policy_state *p);
 size_t spc_policy_s3fifo_memory(const struct spc_policy_state *p);
+
+/* Ghost-steered S3-FIFO (core/policy_steered.c). */
+int spc_policy_steered_init(struct spc_policy_state *p, size_t expected_items);
+int spc_policy_steered_admit(struct spc_policy_state *p, void *item);
+enum spc_victim_kind spc_policy_steered_next(struct spc_policy_state *p, size_t max_scan,
+                                             void **item);
+void spc_policy_steered_fini(struct spc_policy_state *p);
+size_t spc_policy_steered_memory(const struct spc_policy_state *p);
+/* The items S may hold before evictions turn to M (for tests). */
+size_t spc_policy_steered_target(const struct spc_policy_state *p);
 
 /* CLOCK (core/policy_clock.c). */
 int spc_policy_clock_admit(struct spc_policy_state *p, void *item);

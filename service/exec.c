@@ -85,15 +85,18 @@ static int get_one(struct spc_srv_ctx *ctx, const struct spc_proto_req *req, con
 		if (rc == SPC_OK) {
 			wrc = spc_proto_reply_value(ctx->out, key, klen, it.flags, it.data, it.len,
 						    with_cas, it.cas);
+			spc_srv_marks_fetch(&st->marks, it.cas, ctx->now);
 			free((void *)it.data);
 		}
 		spc_srv_count(rc == SPC_OK ? &ctx->cnt->touch_hits : &ctx->cnt->touch_misses, 1);
 	} else {
 		spc_read_lock(st->cache);
 		rc = spc_srv_get_rcu(st, &ns, k, kl, ctx->now, &it);
-		if (rc == SPC_OK)
+		if (rc == SPC_OK) {
 			wrc = spc_proto_reply_value(ctx->out, key, klen, it.flags, it.data, it.len,
 						    with_cas, it.cas);
+			spc_srv_marks_fetch(&st->marks, it.cas, ctx->now);
+		}
 		spc_read_unlock(st->cache);
 	}
 	spc_srv_count(&ctx->cnt->cmd_get, 1);
@@ -146,12 +149,24 @@ static enum spc_srv_exec exec_store(struct spc_srv_ctx *ctx, const struct spc_pr
 	const char *k = req->key;
 	size_t kl = req->klen;
 	struct spc_srv_ns ns;
+	uint64_t cas = 0;
 	int rc;
 
 	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
-	rc = spc_srv_put(&ctx->srv->store, &ns, store_mode(req->cmd), k, kl, req->data, req->bytes,
-			 req->flags, spc_srv_expiry(req->exptime, ctx->now), req->cas, ctx->now,
-			 NULL);
+	if ((req->cmd == SPC_PROTO_APPEND || req->cmd == SPC_PROTO_PREPEND) &&
+	    !spc_srv_append_fits(&ctx->srv->store, &ns, k, kl, req->bytes, &ctx->srv->limits,
+				 ctx->now))
+		rc = SPC_ENOTFOUND; /* memcached: NOT_STORED, the old value stays */
+	else
+		rc = spc_srv_put(&ctx->srv->store, &ns, store_mode(req->cmd), k, kl, req->data,
+				 req->bytes, req->flags, spc_srv_expiry(req->exptime, ctx->now),
+				 req->cas, ctx->now, &cas);
+	if (rc == SPC_OK)
+		spc_srv_marks_put(&ctx->srv->store.marks, cas, 0, ctx->now);
+	else if (req->cmd == SPC_PROTO_SET && (rc == SPC_EFULL || rc == SPC_ENOMEM ||
+					       rc == SPC_ETOOBIG))
+		/* memcached drops the old value of a set it could not store */
+		spc_srv_delete(&ctx->srv->store, &ns, k, kl, 0, ctx->now);
 	spc_srv_count(&ctx->cnt->cmd_set, 1);
 	if (req->cmd == SPC_PROTO_CAS)
 		spc_srv_count(rc == SPC_OK ? &ctx->cnt->cas_hits
@@ -168,11 +183,12 @@ static enum spc_srv_exec exec_arith(struct spc_srv_ctx *ctx, const struct spc_pr
 	const char *k = req->key;
 	size_t kl = req->klen;
 	struct spc_srv_ns ns;
-	uint64_t v = 0;
+	uint64_t v = 0, cas = 0, expiry = 0;
 	int rc;
 
 	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
-	rc = spc_srv_arith(&ctx->srv->store, &ns, k, kl, decr, req->delta, 0, ctx->now, &v, NULL);
+	rc = spc_srv_arith_marked(&ctx->srv->store, &ns, k, kl, decr, req->delta, 0, ctx->now, &v,
+				  &cas, &expiry);
 	if (decr)
 		spc_srv_count(rc == SPC_ENOTFOUND ? &ctx->cnt->decr_misses : &ctx->cnt->decr_hits, 1);
 	else
@@ -207,6 +223,14 @@ static enum spc_srv_exec exec_touch(struct spc_srv_ctx *ctx, const struct spc_pr
 	spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
 	rc = spc_srv_touch(&ctx->srv->store, &ns, k, kl, spc_srv_expiry(req->exptime, ctx->now),
 			   ctx->now, NULL);
+	if (rc == SPC_OK) { /* memcached's touch reads the item: fetched */
+		struct spc_srv_item it;
+
+		spc_read_lock(ctx->srv->store.cache);
+		if (spc_srv_get_rcu(&ctx->srv->store, &ns, k, kl, ctx->now, &it) == SPC_OK)
+			spc_srv_marks_fetch(&ctx->srv->store.marks, it.cas, ctx->now);
+		spc_read_unlock(ctx->srv->store.cache);
+	}
 	spc_srv_count(&ctx->cnt->cmd_touch, 1);
 	spc_srv_count(rc == SPC_OK ? &ctx->cnt->touch_hits : &ctx->cnt->touch_misses, 1);
 	return status_line(ctx, req, rc);
@@ -230,6 +254,22 @@ static enum spc_srv_exec exec_flush(struct spc_srv_ctx *ctx, const struct spc_pr
 		rc = spc_clear(ctx->srv->cache, ctx->pool);
 	}
 	return status_line(ctx, req, rc);
+}
+
+enum spc_srv_exec spc_srv_exec_error(struct spc_srv_ctx *ctx, const struct spc_proto_req *req)
+{
+	if (req->too_large && (req->cmd == SPC_PROTO_SET || req->cmd == SPC_PROTO_MS)) {
+		/* memcached unlinks the old item so that a client never reads
+		 * the value it tried to replace (set only; ms whatever its
+		 * mode) */
+		const char *k = req->key;
+		size_t kl = req->klen;
+		struct spc_srv_ns ns;
+
+		spc_srv_ns_of(ctx->pool, &k, &kl, &ns);
+		spc_srv_delete(&ctx->srv->store, &ns, k, kl, 0, ctx->now);
+	}
+	return spc_proto_reply_error(ctx->out, req) == SPC_OK ? SPC_SRV_DONE : SPC_SRV_CLOSE;
 }
 
 /* cache_memlimit <MiB>: memcached's reply lines; the new limit is the

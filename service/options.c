@@ -75,6 +75,7 @@ static const char usage[] =
 	"  --mode M              indexer, view or split\n"
 	"  --view-share F        view pool share in split mode (default 0.5)\n"
 	"  --hash-seed N         fixed hash seed (default: random per process)\n"
+	"  --full-wait-ms N      how long a store waits for room before it is refused (100)\n"
 	"  --allow-remote        allow non-loopback listen addresses\n"
 	"docs/service.md maps every memcached option.\n";
 
@@ -82,7 +83,7 @@ static const char usage[] =
 enum {
 	OPT_INDEX_LISTEN = 256, OPT_VIEW_LISTEN, OPT_PORT_FILE, OPT_IDLE_TIMEOUT,
 	OPT_MAX_LINE, OPT_MAX_OUTPUT, OPT_MODE, OPT_VIEW_SHARE, OPT_ALLOW_REMOTE,
-	OPT_HASH_SEED
+	OPT_HASH_SEED, OPT_FULL_WAIT
 };
 
 static const struct option longopts[] = {
@@ -138,6 +139,7 @@ static const struct option longopts[] = {
 	{ "view-share", required_argument, NULL, OPT_VIEW_SHARE },
 	{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
 	{ "hash-seed", required_argument, NULL, OPT_HASH_SEED },
+	{ "full-wait-ms", required_argument, NULL, OPT_FULL_WAIT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -338,6 +340,7 @@ void spc_srv_options_default(struct spc_srv_options *o)
 	o->unix_mask = 0700;
 	o->backlog = 1024;
 	o->reads_per_event = 20;
+	o->full_wait_ms = 100;
 }
 
 /* One option of memcached's with a value or a flag. Returns 0, or the
@@ -508,6 +511,11 @@ static int own_option(int c, const char *v, struct spc_srv_options *o, bool *ind
 			return usage_error("--hash-seed is not a number: %s%s", v, NULL);
 		o->hash_seed = n;
 		o->hash_seed_set = true;
+		return 0;
+	case OPT_FULL_WAIT:
+		if (!parse_uint(v, 60000, &n))
+			return usage_error("--full-wait-ms must be 0 to 60000: %s%s", v, NULL);
+		o->full_wait_ms = (uint32_t)n;
 		return 0;
 	default:
 		return -1;

@@ -223,10 +223,13 @@ enum spc_proto_status spc_proto_data_block(const struct spc_proto_limits *lim,
 					   struct spc_proto_req *req, bool silent_errors)
 {
 	size_t need = req->consumed + req->bytes + 2;
+	uint32_t flags = req->cmd == SPC_PROTO_MS ? req->meta.client_flags : req->flags;
+	/* memcached stores nonzero client flags in 4 more header bytes */
+	size_t overhead = lim->item_overhead + (flags ? sizeof flags : 0);
 
-	if (lim->item_overhead + req->klen + req->bytes > lim->item_max ||
-	    req->bytes > lim->item_max) {
+	if (overhead + req->klen + req->bytes > lim->item_max || req->bytes > lim->item_max) {
 		req->silent = silent_errors;
+		req->too_large = true;
 		req->swallow = (uint64_t)req->bytes + 2;
 		return spc_proto_fail(req, spc_proto_e_too_large, SPC_PROTO_SWALLOW);
 	}

@@ -43,7 +43,8 @@ struct spc_proto_limits {
 	 * (memcached: unbounded; we bound it). */
 	size_t get_line_max;
 	/* Item size limit (-I) and the per-item header memcached counts in it:
-	 * a value is too large when key + value + item_overhead > item_max. */
+	 * a value is too large when key + value + item_overhead (+ 4 when the
+	 * client flags are nonzero) > item_max. */
 	size_t item_max;
 	size_t item_overhead;
 };
@@ -136,6 +137,9 @@ struct spc_proto_req {
 	bool silent;          /* noreply: memcached sends nothing for it */
 	enum spc_proto_action action;
 	uint64_t swallow;     /* bytes to discard after consumed (SWALLOW) */
+	bool too_large;       /* "object too large": req->cmd and the key are
+	                         set (memcached then drops the old value of a
+	                         set or ms) */
 
 	char keybuf[SPC_PROTO_KEY_MAX]; /* decoded base64 key */
 };

@@ -11,8 +11,9 @@
  *    checked whatever the command: C (64-bit unsigned), D and J (64-bit
  *    unsigned, own messages), F (unsigned, cut to 32 bits, "bad command
  *    line format"), N R T (signed, cut to 32 bits), M (exactly one
- *    character), O (at most 31 bytes), b (the key must decode as base64).
- *    A letter given twice fails.
+ *    character), b (the key must decode as base64). A letter given twice
+ *    fails. O's length (at most 31 bytes) is checked after every other
+ *    flag and the mode, with its own line on every command.
  *  - mg and ms name the failure ("CLIENT_ERROR invalid flag", "duplicate
  *    flag", "bad token in command line format", ...); md and ma answer
  *    every flag failure with "CLIENT_ERROR invalid or duplicate flag".
@@ -154,9 +155,7 @@ static const char *meta_flag(struct spc_proto_req *req, const struct spc_proto_t
 	case 'q':
 		m->quiet = true;
 		return NULL;
-	case 'O':
-		if (v.n > SPC_PROTO_OPAQUE_MAX)
-			return e_opaque;
+	case 'O': /* its length is checked after the other flags */
 		m->opaque = v.p;
 		m->opaque_len = v.n;
 		return NULL;
@@ -219,8 +218,19 @@ enum spc_proto_status spc_proto_parse_meta(const struct spc_proto_limits *lim,
 	req->klen = m->key_token_len = line->tok[1].n;
 	if (req->klen > SPC_PROTO_KEY_MAX || (cmd == SPC_PROTO_MS && nt < 3))
 		return spc_proto_fail(req, spc_proto_e_format, SPC_PROTO_CONTINUE);
-	if (cmd == SPC_PROTO_ME)
+	if (cmd == SPC_PROTO_ME) {
+		/* me <key> [b]: only a second token of exactly "b" decodes */
+		if (nt >= 3 && spc_proto_tok_is(&line->tok[2], "b")) {
+			size_t n = b64_decode(m->key_token, m->key_token_len, req->keybuf);
+
+			if (n == 0)
+				return spc_proto_fail(req, spc_proto_e_format, SPC_PROTO_CONTINUE);
+			m->base64 = true;
+			req->key = req->keybuf;
+			req->klen = n;
+		}
 		return SPC_PROTO_REQUEST;
+	}
 	if (nt > SPC_PROTO_META_TOKENS_MAX)
 		return spc_proto_fail(req, cmd == SPC_PROTO_MG ? e_too_long_mg : e_too_long,
 				      SPC_PROTO_CONTINUE);
@@ -247,6 +257,9 @@ enum spc_proto_status spc_proto_parse_meta(const struct spc_proto_limits *lim,
 		err = e_ms_mode;
 	if (!err && cmd == SPC_PROTO_MA && !(m->mode && strchr("I+D-", m->mode)))
 		err = e_ma_mode;
+	/* memcached checks O's length last, while it writes the reply */
+	if (!err && m->opaque_len > SPC_PROTO_OPAQUE_MAX)
+		err = e_opaque;
 	if (err) {
 		if (cmd == SPC_PROTO_MS) {
 			req->swallow = (uint64_t)req->bytes + 2;

@@ -8,7 +8,9 @@
  *   startup.c      -d, -P, -r, -k, -u and the hash seed
  *   worker.c       one epoll loop per thread: accept, read, write, timeouts
  *   exec.c         classic text commands against the item layer
- *   exec_meta.c    meta commands (mg ms md ma mn me) and stats
+ *   exec_meta.c    meta commands (mg ms md ma mn me)
+ *   exec_stats.c   stats
+ *   marks.c        per-item marks of the meta commands (marks.h)
  *   store.c        memcached items over the cache (store.h)
  *
  * Threads: the main thread waits for signals and runs delayed flushes;
@@ -69,6 +71,7 @@ struct spc_srv_options {
 	bool no_flush;             /* -F */
 	uint64_t hash_seed;        /* --hash-seed */
 	bool hash_seed_set;        /* else a random seed */
+	uint32_t full_wait_ms;     /* --full-wait-ms: a store's wait for room */
 };
 
 /* Fills *o with the defaults. Context: main thread. */
@@ -227,7 +230,11 @@ struct spc_srv_ctx {
 enum spc_srv_exec spc_srv_exec(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
 /* Meta commands (exec_meta.c). Same contract. */
 enum spc_srv_exec spc_srv_exec_meta(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
-/* stats [args] (exec_meta.c). Same contract. */
+/* A request the parser refused (exec.c): its error line, and what
+ * memcached does besides: a set or ms too large drops the old value.
+ * Same contract as spc_srv_exec. */
+enum spc_srv_exec spc_srv_exec_error(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
+/* stats [args] (exec_stats.c). Same contract. */
 enum spc_srv_exec spc_srv_exec_stats(struct spc_srv_ctx *ctx, const struct spc_proto_req *req);
 
 /* memcached exptime -> absolute expiry for the item layer: 0 never;

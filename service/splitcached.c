@@ -282,6 +282,7 @@ static int open_cache(struct spc_server *srv)
 	cfg.max_item_bytes = (uint32_t)srv->opt.item_max;
 	cfg.prefault = srv->opt.prefault;
 	cfg.hash_seed = srv->opt.hash_seed;
+	cfg.full_wait_ms = srv->opt.full_wait_ms;
 	cfg.log = lib_log;
 	cfg.log_arg = srv;
 	rc = spc_open(&cfg, &srv->cache);

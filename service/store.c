@@ -13,6 +13,10 @@
  * the same calls at a height (spc_store_at, spc_get_at_rcu, spc_arith_at,
  * spc_touch_at, spc_gat_at, spc_delete_at_cas), each as atomic.
  *
+ * The marks memcached keeps in an item's header and the library does not
+ * (marks.h) are kept here by cas: incr/decr carry them over when
+ * memcached would change the item in place.
+ *
  * Guarantees (tests/service):
  *  1. A command is exactly the library call's semantics, on plain and
  *     height-partitioned entries alike.
@@ -34,12 +38,17 @@
  */
 #include "service/store.h"
 
+#include "service/proto.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 /* Items from this size on are checked against their pool's target. */
 #define LARGE_ITEM (64u * 1024)
+/* A read-modify-write that lost a race to another client is retried this
+ * often before the request is answered as if the other came first. */
+#define RETRIES 8
 /* Longest decimal height (2^64 - 1). */
 #define HEIGHT_DIGITS 20
 
@@ -49,11 +58,12 @@ int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache)
 	st->no_cas = false;
 	st->no_evict = false;
 	st->no_evict_pct = 90;
-	return SPC_OK;
+	return spc_srv_marks_init(&st->marks);
 }
 
 void spc_srv_store_fini(struct spc_srv_store *st)
 {
+	spc_srv_marks_fini(&st->marks);
 	st->cache = NULL;
 }
 
@@ -115,6 +125,86 @@ int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const
 			out->cas = 0;
 	}
 	return rc;
+}
+
+int spc_srv_get_copy(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		     size_t klen, struct spc_srv_item *out)
+{
+	char *buf = NULL;
+	int rc;
+
+	spc_read_lock(st->cache);
+	rc = spc_srv_get_rcu(st, ns, key, klen, 0, out);
+	if (rc == SPC_OK) {
+		buf = malloc(out->len ? out->len : 1);
+		if (buf)
+			memcpy(buf, out->data, out->len);
+		else
+			rc = SPC_ENOMEM;
+	}
+	spc_read_unlock(st->cache);
+	out->data = buf;
+	return rc;
+}
+
+/* Decimal digits of v. */
+static size_t digits(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+int spc_srv_arith_marked(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
+			 size_t kl, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
+			 uint64_t *val, uint64_t *cas, uint64_t *expiry)
+{
+	int rc = SPC_EEXISTS;
+
+	for (int i = 0; i < RETRIES && rc == SPC_EEXISTS; i++) {
+		struct spc_srv_item cur;
+		struct spc_srv_mark mark;
+		bool known;
+
+		spc_read_lock(st->cache);
+		rc = spc_srv_get_rcu(st, ns, k, kl, now, &cur);
+		spc_read_unlock(st->cache);
+		if (rc != SPC_OK)
+			return rc;
+		known = spc_srv_marks_get(&st->marks, cur.cas, &mark);
+		rc = spc_srv_arith(st, ns, k, kl, decr, delta, cas_expect ? cas_expect : cur.cas,
+				   now, val, cas);
+		if (rc != SPC_OK) {
+			if (cas_expect)
+				return rc;
+			continue;
+		}
+		*expiry = cur.expiry;
+		if (known && digits(*val) <= cur.len) /* in place: fetched is cleared */
+			spc_srv_marks_put(&st->marks, *cas, mark.marks & ~SPC_SRV_MARK_FETCHED,
+					  mark.atime);
+		else
+			spc_srv_marks_put(&st->marks, *cas, 0, now);
+	}
+	return rc;
+}
+
+bool spc_srv_append_fits(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
+			 size_t kl, size_t vlen, const struct spc_proto_limits *lim, uint64_t now)
+{
+	struct spc_srv_item it;
+	bool fits = true;
+
+	spc_read_lock(st->cache);
+	if (spc_srv_get_rcu(st, ns, k, kl, now, &it) == SPC_OK)
+		fits = lim->item_overhead + (it.flags ? sizeof it.flags : 0) + kl + it.len + vlen <=
+		       lim->item_max;
+	spc_read_unlock(st->cache);
+	return fits;
 }
 
 /* SPC_EEXISTS when the key is live, else why not (a request whose cas can

@@ -15,7 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "service/marks.h"
 #include "splitcache.h"
+
+struct spc_proto_limits;
 
 /* Where an item lives: a pool, and for (height, key) entries the height. */
 struct spc_srv_ns {
@@ -36,13 +39,15 @@ struct spc_srv_item {
 
 struct spc_srv_store {
 	struct spc_cache *cache;
+	struct spc_srv_marks marks; /* fetched, stale, win token, by cas */
 	bool no_cas;           /* -C: cas 0 everywhere, cas requests mismatch */
 	bool no_evict;         /* -M: refuse stores instead of evicting */
 	unsigned no_evict_pct; /* -M: refuse past this % of the pool's target */
 };
 
-/* Binds the item layer to an open cache. Returns SPC_OK.
- * Context: any thread, once, before any other call. */
+/* Binds the item layer to an open cache and allocates its marks table.
+ * Returns SPC_OK or SPC_ENOMEM. Context: any thread, once, before any
+ * other call. */
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache);
 /* Releases what init took (not the cache). Context: no call running. */
 void spc_srv_store_fini(struct spc_srv_store *st);
@@ -63,6 +68,12 @@ void spc_srv_ns_of(enum spc_pool_id pool, const char **key, size_t *klen, struct
 int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
 		    size_t klen, uint64_t now, struct spc_srv_item *out);
 
+/* Copy-out lookup: as spc_srv_get_rcu, with out->data a malloc'd copy
+ * the caller frees (free()). Returns SPC_OK, SPC_ENOTFOUND, SPC_ENOMEM,
+ * SPC_EINVAL. Context: not in read section. */
+int spc_srv_get_copy(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
+		     size_t klen, struct spc_srv_item *out);
+
 /* Stores as memcached's set/add/replace/cas/append/prepend (mode from
  * enum spc_store_mode). cas is the expected cas (CAS; APPEND/PREPEND when
  * nonzero); flags and expiry are ignored by APPEND/PREPEND. *cas_out (may
@@ -80,6 +91,22 @@ int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_ns *ns, int mode,
 int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *key,
 		  size_t klen, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
 		  uint64_t *value_out, uint64_t *cas_out);
+
+/* incr/decr through the marks table: as spc_srv_arith, retried when
+ * another client changed the item meanwhile (cas_expect 0), and the
+ * item's marks kept (fetched cleared) when memcached would change it in
+ * place -- the new number no longer than the old value; a longer one is a
+ * new item. *expiry receives the item's expiry. Returns as spc_srv_arith.
+ * Context: not in read section. */
+int spc_srv_arith_marked(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
+			 size_t kl, bool decr, uint64_t delta, uint64_t cas_expect, uint64_t now,
+			 uint64_t *val, uint64_t *cas, uint64_t *expiry);
+
+/* False when appending vlen bytes to the live item would pass the item
+ * size limit of lim (memcached then answers NOT_STORED and keeps it);
+ * true when it fits or there is no item. Context: not in read section. */
+bool spc_srv_append_fits(struct spc_srv_store *st, const struct spc_srv_ns *ns, const char *k,
+			 size_t kl, size_t vlen, const struct spc_proto_limits *lim, uint64_t now);
 
 /* Sets a live item's expiry, keeps value, flags and cas. When out is not
  * NULL, copies the item (data into a buffer the caller frees with free()).

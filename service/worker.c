@@ -321,7 +321,7 @@ static void conn_process(struct conn *c)
 		}
 		if (st == SPC_PROTO_ERROR) {
 			c->in_off += req.consumed;
-			if (spc_proto_reply_error(&c->out, &req) != SPC_OK)
+			if (spc_srv_exec_error(&c->ctx, &req) != SPC_SRV_DONE)
 				c->closing = true;
 			if (req.action == SPC_PROTO_SWALLOW)
 				c->swallow = req.swallow;

@@ -180,7 +180,8 @@ def refusals():
               "%s refused by name, exit 64 (got %d: %s)"
               % (" ".join(args), r.returncode, r.stderr.strip()))
     for args in (["--bogus"], ["-x"], ["-p", "notaport"], ["-m", "lots"], ["-t", "0"],
-                 ["-p"], ["extra-word"], ["-a", "999"], ["-p", "1", "--index-listen",
+                 ["-p"], ["extra-word"], ["-a", "999"], ["--full-wait-ms", "60001"],
+                 ["--full-wait-ms", "soon"], ["-p", "1", "--index-listen",
                                                           "127.0.0.1:0"]):
         r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=30)
         check(r.returncode == EX_USAGE and r.stderr.startswith("splitcached: "),

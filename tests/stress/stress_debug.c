@@ -101,7 +101,7 @@ static void *writer_main(void *arg)
 		value_of(i, v, sizeof v);
 		r = (seed >> 20) % 8 == 0 ? spc_delete(g.cache, SPC_POOL_VIEW, k, strlen(k))
 		                          : spc_set(g.cache, SPC_POOL_VIEW, k, strlen(k), v, strlen(v));
-		if (r != SPC_OK && r != SPC_ENOTFOUND && r != SPC_EFULL)
+		if (r != SPC_OK && r != SPC_ENOTFOUND && r != SPC_EFULL && r != SPC_EBUSY)
 			__atomic_fetch_add(&g.bad, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;

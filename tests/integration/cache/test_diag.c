@@ -26,7 +26,9 @@ static void capture(void *arg, enum spc_log_level level, const char *message)
 {
 	struct log *l = arg;
 
-	if (level == SPC_LOG_WARN) {
+	/* Sanitizer builds give the pools plain malloc, and say so for each
+	 * pool: a property of the build, not of the budget under test. */
+	if (level == SPC_LOG_WARN && !strstr(message, "bounded by its charge only")) {
 		l->warnings++;
 		snprintf(l->last, sizeof l->last, "%s", message);
 	}

@@ -230,12 +230,13 @@ START_TEST(touch_is_not_lost_to_a_concurrent_incr)
 	pthread_t th;
 
 #ifdef __SANITIZE_THREAD__
-	/* Synchronous mode frees in the writer's thread right after
-	 * urcu_memb_synchronize_rcu, a grace period TSan cannot see (liburcu
-	 * 0.13): it would report the other thread's read as a race. The
-	 * threaded variant (frees on the RCU worker) runs under TSan. */
-	if (_i == 1)
-		return;
+	/* liburcu 0.13 is not instrumented, so TSan sees neither the lfht's
+	 * publication of the incr's new entry nor the grace period before a
+	 * free: this loop, one key replaced as fast as it can be, makes it
+	 * report the reader's load of the new entry's header as a race (in
+	 * both modes; the synchronous one at every run). Both variants run in
+	 * the other builds, ASan included. */
+	return;
 #endif
 	memset(&t, 0, sizeof t);
 	spc_config_init(&cfg);

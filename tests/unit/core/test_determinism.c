@@ -3,7 +3,7 @@
  * tests/unit/core/test_determinism.c: the same single-threaded sequence
  * of operations gives the same hits, misses and evictions on every run
  * and in every memory budget that is not exhausted (synchronous
- * maintenance, capacity set by max_entries), for both policies.
+ * maintenance, capacity set by max_entries), for every policy.
  */
 #include <check.h>
 #include <stdio.h>
@@ -76,7 +76,9 @@ static struct outcome replay(uint64_t budget, enum spc_policy pol)
 
 START_TEST(same_sequence_same_results)
 {
-	enum spc_policy pol = _i ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO;
+	static const enum spc_policy pols[] = { SPC_POLICY_S3FIFO, SPC_POLICY_CLOCK,
+		                                SPC_POLICY_STEERED };
+	enum spc_policy pol = pols[_i];
 	struct outcome ref = replay(16u << 20, pol);
 	static const uint64_t budgets[] = { 16u << 20, 24u << 20, 64u << 20 };
 
@@ -100,7 +102,7 @@ static Suite *det_suite(void)
 	TCase *tc = tcase_create("replay");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, same_sequence_same_results, 0, 2);
+	tcase_add_loop_test(tc, same_sequence_same_results, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -326,6 +326,62 @@ START_TEST(test_swallow)
 }
 END_TEST
 
+/* "Too large" names the command and key (the server then drops a set's
+ * or an ms's old value), and counts 4 more header bytes for nonzero
+ * client flags, as memcached does. */
+START_TEST(test_too_large)
+{
+	static const char *const fits[] = { "set key 0 0 38\r\n", "set key 1 0 34\r\n",
+					    "ms key 34 F1\r\n", "ms a2V5 38 b\r\n" };
+	struct spc_proto_req r;
+	const char *in;
+
+	lim.item_max = 100; /* key 3 + value 38 + header 59 (+ 4 with flags) */
+	for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++)
+		ck_assert_int_eq(spc_proto_parse(&lim, fits[i], strlen(fits[i]), &r),
+				 SPC_PROTO_NEED_MORE);
+	in = "set key 1 0 35\r\n";
+	ck_assert_int_eq(spc_proto_parse(&lim, in, strlen(in), &r), SPC_PROTO_ERROR);
+	ck_assert(r.too_large);
+	ck_assert_int_eq(r.cmd, SPC_PROTO_SET);
+	ck_assert(r.klen == 3 && memcmp(r.key, "key", 3) == 0);
+	in = "ms a2V5 35 F1 b\r\n";
+	ck_assert_int_eq(spc_proto_parse(&lim, in, strlen(in), &r), SPC_PROTO_ERROR);
+	ck_assert(r.too_large);
+	ck_assert_int_eq(r.cmd, SPC_PROTO_MS);
+	ck_assert(r.klen == 3 && memcmp(r.key, "key", 3) == 0);
+	in = "ms key 36 z\r\n";
+	ck_assert_int_eq(spc_proto_parse(&lim, in, strlen(in), &r), SPC_PROTO_ERROR);
+	ck_assert(!r.too_large);
+}
+END_TEST
+
+/* me <key> b decodes; O's length is checked after the other flags and
+ * the mode. */
+START_TEST(test_meta_me_and_opaque)
+{
+	static const char o32[] = "Oxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	struct spc_proto_req r;
+	char in[128];
+
+	ck_assert_int_eq(spc_proto_parse(&lim, "me Zm9v b\r\n", 11, &r), SPC_PROTO_REQUEST);
+	ck_assert(r.meta.base64 && r.klen == 3 && memcmp(r.key, "foo", 3) == 0);
+	ck_assert_int_eq(spc_proto_parse(&lim, "me Zm9v bx\r\n", 12, &r), SPC_PROTO_REQUEST);
+	ck_assert(!r.meta.base64 && r.klen == 4);
+	ck_assert_int_eq(spc_proto_parse(&lim, "me k b\r\n", 8, &r), SPC_PROTO_ERROR);
+	ck_assert_str_eq(r.reply, "CLIENT_ERROR bad command line format\r\n");
+	snprintf(in, sizeof in, "md k %s !\r\n", o32);
+	ck_assert_int_eq(spc_proto_parse(&lim, in, strlen(in), &r), SPC_PROTO_ERROR);
+	ck_assert_str_eq(r.reply, "CLIENT_ERROR invalid or duplicate flag\r\n");
+	snprintf(in, sizeof in, "md k %s\r\n", o32);
+	ck_assert_int_eq(spc_proto_parse(&lim, in, strlen(in), &r), SPC_PROTO_ERROR);
+	ck_assert_str_eq(r.reply, "CLIENT_ERROR opaque token too long\r\n");
+	snprintf(in, sizeof in, "ma k %s Mx\r\n", o32);
+	ck_assert_int_eq(spc_proto_parse(&lim, in, strlen(in), &r), SPC_PROTO_ERROR);
+	ck_assert_str_eq(r.reply, "CLIENT_ERROR invalid mode for ma M token\r\n");
+}
+END_TEST
+
 START_TEST(test_line_limits)
 {
 	static char buf[20000];
@@ -412,6 +468,8 @@ int main(void)
 	tcase_add_test(tc, test_meta_modes);
 	tcase_add_test(tc, test_meta_base64);
 	tcase_add_test(tc, test_swallow);
+	tcase_add_test(tc, test_too_large);
+	tcase_add_test(tc, test_meta_me_and_opaque);
 	tcase_add_test(tc, test_line_limits);
 	tcase_add_test(tc, test_nul_ends_line);
 	tcase_add_test(tc, test_exptime_rule);
