@@ -260,8 +260,9 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		}
 		ok = r == SPC_OK;
 		if (r == SPC_EFULL) {
-			/* The index has no free slot (compact build): its
-			 * growth is behind (the maintainer grows it; wake it
+			/* The index has no free slot (compact build), or no
+			 * credit for a new key while it resizes: its growth
+			 * is behind (the maintainer grows it; wake it
 			 * and try again every 0.2 ms for full_wait_ms, as a
 			 * writer waits for a ring cell) or failed to
 			 * allocate (the pool's "no room"). */

@@ -29,6 +29,22 @@
  * resize lock the key's home in both tables (old first), look in both and
  * insert into the new one.
  *
+ * Credit (why a move always ends). A move needs a free slot in the new
+ * table for each entry it takes from the old one, while writers insert
+ * new keys into the new table at their own pace. Were they to fill it,
+ * the move could not go on, the resize could never end and the index
+ * could not grow again: every insert would fail for good (the cache's
+ * bulk load with two writers hung so whenever its maintainer lost the
+ * CPU for a while). So writers spend a credit for each new key they put
+ * into the new table during a resize and answer SPC_EFULL (try again)
+ * when there is none; the credit is what the new table holds beyond the
+ * old table's possible entries: at the publication 7 x (new buckets -
+ * old buckets), and each bucket the move passes gives back the 7 slots it
+ * reserved less the entries it moved. A growth (new >= 2 x old) starts
+ * with 7 x old; a shrink would start below zero, so it first counts the
+ * old table's entries (bounded steps, entries only leave it by then) and
+ * starts from 7 x new - that count.
+ *
  * Guarantees (tests/unit/index/test_index.c checks each):
  *  1. A lookup returns only an entry that match accepted and that was in
  *     the index at some moment of the lookup; never a freed entry when the
@@ -49,6 +65,10 @@
  *  6. A writer waits for a lock held by a writer of the same home bucket
  *     or by the move of one entry: a few stores, never a grace period or
  *     an allocation.
+ *  7. A resize ends: the new table always has a free slot for each entry
+ *     left in the old one (Credit); writers' inserts of new keys during a
+ *     resize fail with SPC_EFULL while the credit is spent, and succeed
+ *     again once the move has made progress.
  *
  * Load. The owner doubles the table above SPC_INDEX_GROW_LOAD entries per
  * bucket (6 of 7 slots: F14 keeps 12 of 14) and halves it below
@@ -320,6 +340,43 @@ static struct spc_index_table *find_key(struct held *h, uint64_t hash, uint64_t 
 	return NULL;
 }
 
+/* A new key is going into f (a resize's new table): takes one credit.
+ * Returns 0 when there is none (nothing taken). */
+static int credit_take(struct spc_index *ix)
+{
+	/* relaxed: a count; the RMWs' total order is the whole guarantee
+	 * (at most `credit` takes succeed before the mover gives more). A
+	 * CAS, not a subtract that adds back when it went below zero: the
+	 * add could land after the next resize's publication reset the
+	 * count, and credit it with a slot it does not have. */
+	int64_t c = __atomic_load_n(&ix->credit, __ATOMIC_RELAXED);
+
+	while (c > 0)
+		if (__atomic_compare_exchange_n(&ix->credit, &c, c - 1, 1, __ATOMIC_RELAXED,
+		                                __ATOMIC_RELAXED))
+			return 1;
+	return 0;
+}
+
+static void credit_give(struct spc_index *ix, int64_t n)
+{
+	/* relaxed: as credit_take */
+	__atomic_fetch_add(&ix->credit, n, __ATOMIC_RELAXED);
+}
+
+/* Inserts v (a key absent from both tables) into f when a resize is on,
+ * else t. Context: the key's home locked (lock_key). */
+static int claim_new(struct spc_index *ix, struct held *h, uint64_t hash, uint64_t v)
+{
+	if (!h->f)
+		return table_claim(h->t, hash, v);
+	if (!credit_take(ix))
+		return SPC_EFULL;
+	/* a failed claim keeps the credit spent: never more than exact
+	 * (see credit_take) */
+	return table_claim(h->f, hash, v);
+}
+
 /* add (replace == 0) and set (replace == 1). */
 static int put(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match, const void *key,
                void *entry, void **other, int replace)
@@ -342,7 +399,7 @@ static int put(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match, c
 			__atomic_store_n(sp.slot, v, __ATOMIC_RELEASE);
 		rc = replace ? SPC_OK : SPC_EEXISTS;
 	} else {
-		rc = table_claim(h.f ? h.f : h.t, hash, v);
+		rc = claim_new(ix, &h, hash, v);
 	}
 	unlock_key(&h);
 	return rc;
@@ -448,6 +505,13 @@ static void resize_publish(struct spc_index *ix)
 {
 	struct spc_index_table *t = ix->cur, *f = ix->preparing;
 
+	/* Credit (essay): 7 x (new - old) buckets; below zero for a shrink,
+	 * which counts the old table before moving and then sets it right.
+	 * Relaxed: writers read it only after the release store of future
+	 * below (their acquire of future) */
+	__atomic_store_n(&ix->credit,
+	                 (int64_t)SPC_INDEX_SLOTS * ((int64_t)f->mask - (int64_t)t->mask),
+	                 __ATOMIC_RELAXED);
 	/* release: the zeroed table before anyone can reach it (pairs with
 	 * the acquire loads of future in lookups and lock_key) */
 	__atomic_store_n(&t->future, f, __ATOMIC_RELEASE);
@@ -458,12 +522,40 @@ static void resize_publish(struct spc_index *ix)
 	ix->preparing = NULL;
 	ix->moving = t;
 	ix->cursor = 0;
+	ix->counting = f->mask < t->mask;
+	ix->counted = 0;
+}
+
+/* A shrink's census: counts the entries of the next `buckets` buckets of
+ * the old table (no writer inserts there any more: the count only
+ * overstates what is left). Once all are counted, the credit becomes
+ * 7 x new buckets - the count and the move begins. */
+static void resize_count(struct spc_index *ix, struct spc_index_table *t, uint64_t buckets)
+{
+	uint64_t end = ix->cursor + buckets;
+
+	if (end > t->mask + 1)
+		end = t->mask + 1;
+	for (; ix->cursor < end; ix->cursor++)
+		for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++)
+			/* relaxed: a count; the moves that follow read each
+			 * slot again with acquire */
+			ix->counted += __atomic_load_n(&t->b[ix->cursor].slot[s],
+			                               __ATOMIC_RELAXED) != 0;
+	if (ix->cursor <= t->mask)
+		return;
+	/* from 7 x (new - old) to 7 x new - counted */
+	credit_give(ix, (int64_t)SPC_INDEX_SLOTS * ((int64_t)t->mask + 1) - (int64_t)ix->counted);
+	ix->counting = 0;
+	ix->cursor = 0;
 }
 
 /* Moves the entry in slot *slot of bucket `at` of t to f. Returns SPC_OK
- * when the slot is empty (moved, or emptied by a writer), SPC_EFULL when
- * f has no room. Context: the resizing thread, in a read section. */
-static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t at, unsigned s)
+ * when the slot is empty (moved, or emptied by a writer; *moved counts
+ * the moves), SPC_EFULL when f has no room. Context: the resizing thread,
+ * in a read section. */
+static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t at, unsigned s,
+                     unsigned *moved)
 {
 	struct spc_index_table *f = t->future;
 	uint64_t *slot = &t->b[at].slot[s];
@@ -485,6 +577,7 @@ static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t a
 			if (rc == SPC_OK) {
 				struct spot sp = {slot, at};
 				table_clear(t, hash, &sp);
+				(*moved)++;
 			}
 		}
 		/* else a writer replaced or deleted it: look again */
@@ -493,6 +586,12 @@ static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t a
 		if (rc != SPC_OK)
 			return rc;
 	}
+}
+
+/* Whether t's resize grows (its future has at least as many buckets). */
+static int f_grows(const struct spc_index_table *t)
+{
+	return t->future->mask >= t->mask;
 }
 
 int spc_index_resize_step(struct spc_index *ix, size_t buckets)
@@ -505,7 +604,7 @@ int spc_index_resize_step(struct spc_index *ix, size_t buckets)
 		/* zeroing a bucket costs far less than moving one (about 450
 		 * slots of 64 buckets take what 1 MiB of memset takes): 256 x */
 		struct spc_index_table *f = ix->preparing;
-		uint64_t end = ix->cursor + (uint64_t)buckets * 256u;
+		uint64_t end = ix->cursor + (uint64_t)buckets * SPC_INDEX_ZERO_FACTOR;
 
 		if (end > f->mask + 1)
 			end = f->mask + 1;
@@ -518,15 +617,27 @@ int spc_index_resize_step(struct spc_index *ix, size_t buckets)
 	}
 	if (!t)
 		return 0;
+	if (ix->counting) {
+		resize_count(ix, t, (uint64_t)buckets * SPC_INDEX_ZERO_FACTOR);
+		return 1;
+	}
 	/* the caller is registered (module contract): not spc_rcu_read_lock,
 	 * whose lazy registration would register a thread that registered
 	 * itself a second time */
 	urcu_memb_read_lock();
 	for (size_t k = 0; k < buckets && ix->cursor <= t->mask && rc == SPC_OK; k++) {
+		unsigned moved = 0;
+
 		for (unsigned s = 0; s < SPC_INDEX_SLOTS && rc == SPC_OK; s++)
-			rc = move_slot(ix, t, ix->cursor, s);
-		if (rc == SPC_OK)
-			ix->cursor++;
+			rc = move_slot(ix, t, ix->cursor, s, &moved);
+		if (rc != SPC_OK)
+			break;
+		ix->cursor++;
+		/* a growth: this bucket's reservation of 7 slots in the new
+		 * table is no longer needed but for the entries it moved (a
+		 * shrink's credit already counts every entry) */
+		if (f_grows(t))
+			credit_give(ix, (int64_t)SPC_INDEX_SLOTS - moved);
 	}
 	urcu_memb_read_unlock();
 	if (rc != SPC_OK)
