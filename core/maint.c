@@ -181,6 +181,13 @@ uint64_t spc_live_bytes(const struct spc_pstate *ps)
 	return charged > other ? charged - other : 0;
 }
 
+uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target)
+{
+	uint64_t ix = spc_kv_bytes(ps);
+
+	return target > ix ? target - ix : 0;
+}
+
 uint64_t spc_held_bytes(const struct spc_pstate *ps)
 {
 	/* Live bytes plus what the pool's slabs hold beyond them (free slots
@@ -481,9 +488,9 @@ static int spc_maint_over(struct spc_pstate *ps)
 		return 1;
 	if (ps->max_entries && queued > dead && queued - dead > ps->max_entries)
 		return 1;
-	if (live > target / 100 * cfg->high_watermark_pct)
+	if (live > spc_entry_room(ps, target) / 100 * cfg->high_watermark_pct)
 		ps->evicting = 1;
-	if (ps->evicting && live <= target / 100 * cfg->low_watermark_pct)
+	if (ps->evicting && live <= spc_entry_room(ps, target) / 100 * cfg->low_watermark_pct)
 		ps->evicting = 0;
 	if (ps->evicting)
 		return 1;
@@ -719,7 +726,7 @@ void spc_after_write(struct spc_pstate *ps)
 		return;
 	}
 	target = spc_pool_target(ps->pool);
-	if (spc_held_bytes(ps) > target / 100 * ps->cache->cfg.high_watermark_pct ||
+	if (spc_held_bytes(ps) > spc_entry_room(ps, target) / 100 * ps->cache->cfg.high_watermark_pct ||
 	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
 	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
 		spc_kick(ps);
