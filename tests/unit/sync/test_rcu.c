@@ -132,7 +132,10 @@ START_TEST(prepare_holds_the_maintainers)
 	spc_config_init(&cfg);
 	cfg.use_env = 0;
 	cfg.budget_bytes = 8u << 20;
-	cfg.full_wait_ms = 1000; /* long: only the held phase waits it out */
+	/* long: only the held phase waits it out (once); the released phase
+	 * must not run out of it while the maintainer evicts on a loaded
+	 * machine under TSan (1 s did, twice) */
+	cfg.full_wait_ms = 5000;
 	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
 	/* Held, no maintainer steps: nothing is evicted, the pool fills and
 	 * writers are refused after their bounded wait. (call_rcu is paused
@@ -144,7 +147,15 @@ START_TEST(prepare_holds_the_maintainers)
 	ck_assert_uint_eq(st.evictions, 0);
 	spc_fork_parent();
 	/* Released, the maintainer evicts again and every write fits. */
-	ck_assert_int_eq(fill(c, n, n), SPC_OK);
+	int rc = fill(c, n, n);
+	if (rc != SPC_OK) {
+		ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+		fprintf(stderr, "refused: charged %llu of %llu, index %llu, backlog %llu, items %llu, evictions %llu\n",
+		        (unsigned long long)st.charged_bytes, (unsigned long long)st.target_bytes,
+		        (unsigned long long)st.index_bytes, (unsigned long long)st.reclaim_backlog_bytes,
+		        (unsigned long long)st.items, (unsigned long long)st.evictions);
+	}
+	ck_assert_int_eq(rc, SPC_OK);
 	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
 	ck_assert_uint_gt(st.evictions, 0);
 	spc_close(c);
