@@ -3,8 +3,8 @@
  * core/cache.c: the public cache API (open, close, reads, writes, clear,
  * set_mode, reports).
  *
- * A cache is two pools; each pool is a cds_lfht index (urcu-memb flavour,
- * XXH3-64 with the configured seed), a ring to its maintainer, and the
+ * A cache is two pools; each pool is an index (core/kv_index.h: cds_lfht,
+ * or the compact index of core/index.c; XXH3-64 with the configured seed), a ring to its maintainer, and the
  * maintainer's policy (core/maint.c). Entries (core/entry.h) are immutable
  * once published; a store publishes a new entry and retires the old one.
  *
@@ -15,9 +15,9 @@
  *                             bounded wait (wait.c)
  *   3. allocate the entry;    SPC_ENOMEM (uncharge)
  *   4. reserve a ring cell;   SPC_EBUSY after a bounded wait (free, uncharge)
- *   5. publish in the lfht: add_replace for set; for the other modes the
+ *   5. publish in the index: set for set; for the other modes the
  *      mode's plan is checked against the entry found in the same read
- *      section, then cds_lfht_replace on that entry (add_unique when there
+ *      section, then a replace of that entry (add_unique when there
  *      was none), retried from the lookup when another write got there
  *      first (core/edit.c); a plan's refusal (SPC_EEXISTS, SPC_ENOTFOUND,
  *      SPC_ETOOBIG for append) frees the never-published entry at once;
@@ -33,7 +33,7 @@
  *  2. every error code leaves the cache unchanged (no entry, no charge, no
  *     counter moved except the refusal's: efull, busy_ring, busy_batches);
  *  3. a reader never sees a torn entry (entries are built before the
- *     lfht's publication barrier) nor a freed one (maint.c, guarantee 4);
+ *     index's publication barrier) nor a freed one (maint.c, guarantee 4);
  *  4. deletes and clears never count as evictions; replacements neither;
  *     an expired entry a write replaces or a delete removes counts as an
  *     expiration (and the delete answers SPC_ENOTFOUND);
@@ -85,9 +85,7 @@ static int spc_cfg_check(const struct spc_config *cfg)
 
 static void spc_pool_teardown(struct spc_pstate *ps)
 {
-	if (ps->ht && cds_lfht_destroy(ps->ht, NULL) != 0)
-		spc_die("cds_lfht_destroy: index not empty at close");
-	ps->ht = NULL;
+	spc_kv_destroy(ps);
 	spc_ps_fini(ps);
 }
 
@@ -103,20 +101,10 @@ static int spc_pool_setup(struct spc_cache *c, enum spc_pool_id id)
 	r = spc_ps_init(ps);
 	if (r != SPC_OK)
 		return r;
-	/* cds_lfht allocates with the process calloc; consult the fault hook
-	 * so allocation-failure tests cover it too. */
-	if (spc_fault(&c->env, SPC_FAULT_MALLOC, 4096))
-		ps->ht = NULL;
-	else
-		ps->ht = cds_lfht_new_flavor(SPC_INDEX_INIT_BUCKETS, SPC_INDEX_INIT_BUCKETS, 0,
-		                             CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-		                             &urcu_memb_flavor, NULL);
-	ps->index_buckets = SPC_INDEX_INIT_BUCKETS;
-	if (!ps->ht) {
+	r = spc_kv_init(ps);
+	if (r != SPC_OK)
 		spc_ps_fini(ps);
-		return SPC_ENOMEM;
-	}
-	return SPC_OK;
+	return r;
 }
 
 int spc_open(const struct spc_config *cfg, struct spc_cache **out)
@@ -189,79 +177,6 @@ fail:
 	return r;
 }
 
-/* Entries unpublished per read section by spc_unpublish_all, and the
- * longest key it copies to find its place again in the next section. */
-#define SPC_UNPUBLISH_BATCH 256u
-#define SPC_ANCHOR_KEY_MAX 256u
-
-/* Where spc_unpublish_all resumes: a live entry's key, copied. */
-struct spc_anchor {
-	struct spc_key k;
-	unsigned char bytes[SPC_ANCHOR_KEY_MAX];
-};
-
-/* Positions it at the anchor's entry if it is still there, else at the
- * first entry. Context: read section. */
-static void spc_anchor_seek(struct spc_cache *c, struct spc_pstate *ps,
-                            const struct spc_anchor *a, struct cds_lfht_iter *it)
-{
-	if (a) {
-		cds_lfht_lookup(ps->ht, (unsigned long)spc_key_hash(c, &a->k), spc_match, &a->k, it);
-		if (cds_lfht_iter_get_node(it))
-			return;
-	}
-	cds_lfht_first(ps->ht, it);
-}
-
-/* Copies e's key into *a; returns 0 when the key is too long to copy. */
-static int spc_anchor_set(struct spc_anchor *a, const struct spc_entry *e)
-{
-	if (e->klen > SPC_ANCHOR_KEY_MAX)
-		return 0;
-	memcpy(a->bytes, spc_entry_key(e), e->klen);
-	a->k = (struct spc_key){ a->bytes, e->klen, spc_entry_ns(e), spc_entry_height(e) };
-	return 1;
-}
-
-/* Unpublishes every entry of a pool in short read sections (docs/libraries.md:
- * a long section starves the lfht's resize). Each section resumes at a live
- * entry it left in place at the end of the last one (found again by its
- * key), not at the table's start: restarting there would walk every
- * emptied bucket again, O(buckets) per section. Returns how many this
- * call unpublished; each is retired exactly like a delete. Entries
- * published concurrently behind the cursor survive, as they would after a
- * clear that returned before their store. */
-static uint64_t spc_unpublish_all(struct spc_pstate *ps)
-{
-	struct spc_anchor anchor;
-	int anchored = 0;
-	uint64_t total = 0;
-
-	for (;;) {
-		struct cds_lfht_iter it;
-		struct cds_lfht_node *node;
-		unsigned n = 0;
-
-		spc_rcu_read_lock();
-		spc_anchor_seek(ps->cache, ps, anchored ? &anchor : NULL, &it);
-		anchored = 0;
-		for (; (node = cds_lfht_iter_get_node(&it)); cds_lfht_next(ps->ht, &it)) {
-			if (n >= SPC_UNPUBLISH_BATCH && spc_anchor_set(&anchor, spc_entry_of(node))) {
-				anchored = 1;
-				break;
-			}
-			if (cds_lfht_del(ps->ht, node) == 0) {
-				spc_note_unpublished(ps, spc_entry_of(node));
-				n++;
-			}
-		}
-		spc_rcu_read_unlock();
-		total += n;
-		if (!anchored)
-			return total;
-	}
-}
-
 void spc_close(struct spc_cache *c)
 {
 	if (!c)
@@ -273,7 +188,7 @@ void spc_close(struct spc_cache *c)
 	/* Every batch handed to call_rcu must be freed before its pool goes. */
 	urcu_memb_barrier();
 	for (int p = 0; p < SPC_POOL_COUNT; p++)
-		spc_unpublish_all(&c->ps[p]);
+		spc_kv_unpublish_all(&c->ps[p]);
 	/* Nobody may read any more (contract), but a grace period costs
 	 * little and covers a caller that broke it by a hair. */
 	urcu_memb_synchronize_rcu();
@@ -292,11 +207,8 @@ void spc_close(struct spc_cache *c)
 
 /* ---- reads -------------------------------------------------------------------- */
 
-int spc_match_any(struct cds_lfht_node *n, const void *k)
+int spc_match_any(const struct spc_entry *e, const struct spc_key *lk)
 {
-	const struct spc_key *lk = k;
-	const struct spc_entry *e = spc_entry_of(n);
-
 	return spc_entry_ns(e) == lk->ns && spc_entry_key_eq(e, lk->key, lk->klen) &&
 	       (lk->ns != SPC_NS_HEIGHT || spc_entry_height(e) == lk->height);
 }
@@ -571,21 +483,16 @@ int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct 
 	hash = spc_key_hash(c, k);
 	spc_rcu_read_lock();
 	for (;;) {
-		struct cds_lfht_iter it;
-		struct cds_lfht_node *n;
-		struct spc_entry *e;
+		struct spc_entry *e = spc_kv_lookup_rcu(ps, hash, k, NULL);
 
-		cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, k, &it);
-		n = cds_lfht_iter_get_node(&it);
-		if (!n)
+		if (!e)
 			break;
-		e = spc_entry_of(n);
 		expired = spc_entry_expired(c, e);
 		if (!expired && cas_expect && spc_entry_acquire(e) != cas_expect) {
 			r = SPC_EEXISTS;
 			break;
 		}
-		if (cds_lfht_del(ps->ht, n) == 0) {
+		if (spc_kv_remove_rcu(ps, hash, e) == SPC_OK) {
 			gone = e;
 			break;
 		}
@@ -629,7 +536,7 @@ int spc_clear(struct spc_cache *c, enum spc_pool_id pool)
 		return SPC_EINVAL;
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
-	n = spc_unpublish_all(&c->ps[pool]);
+	n = spc_kv_unpublish_all(&c->ps[pool]);
 	spc_count(c, pool, SPC_C_ITEMS, -(int64_t)n);
 	if (c->sync_mode)
 		spc_after_write(&c->ps[pool]);

@@ -14,7 +14,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#if SPC_INDEX_COMPACT
+#include "core/index.h"
+#else
 #include <urcu/rculfhash.h>
+#endif
 /* xxhash.h in header-only mode: XXH3 is compiled into the library, so the
  * read path hashes with a local call (the compiler keeps spc_key_hash out
  * of line: XXH3's long-key branches are large) instead of a call through
@@ -119,7 +123,15 @@ struct spc_pstate {
 	struct spc_cache *cache;
 	enum spc_pool_id id;
 	struct spc_pool *pool;        /* pools/: charge, target, arena */
-	struct cds_lfht *ht;          /* the index */
+#if SPC_INDEX_COMPACT
+	struct spc_index ix;          /* the index (core/kv_index.h) */
+	int ix_retry;                 /* maintainer: steps to wait before the
+	                                 next resize_begin after ENOMEM */
+	uint64_t ix_need;             /* maintainer: bytes of the table it could
+	                                 not get (0: none); it evicts for them */
+#else
+	struct cds_lfht *ht;          /* the index (core/kv_index.h) */
+#endif
 	struct spc_policy_state *policy; /* maintainer only */
 	struct spc_ring ring;         /* writers -> maintainer */
 	uint64_t max_entries;         /* 0: none */
@@ -245,25 +257,31 @@ static inline uint64_t spc_key_hash(const struct spc_cache *c, const struct spc_
 	return XXH3_64bits_withSeed(k->key, k->klen, seed);
 }
 
-/* The lfht match callback for every key (core/cache.c): namespace, length,
- * bytes, and the height in the height namespace. */
-int spc_match_any(struct cds_lfht_node *n, const void *k);
+/* The match for every key (core/cache.c): namespace, length, bytes, and
+ * the height in the height namespace. */
+int spc_match_any(const struct spc_entry *e, const struct spc_key *k);
 
-/* The lfht match callback: k is a struct spc_key. The lfht calls it only
- * for a node whose hash equals the key's, so it is nearly always a match.
- * The common case (a plain key of 8 to 32 bytes against an entry without
- * optional fields) is compared here, inline and without a call, so the
- * callback stays a leaf function; everything else goes to spc_match_any. */
-static inline int spc_match(struct cds_lfht_node *n, const void *k)
+/* The index's match: k is a struct spc_key. The index calls it only for
+ * an entry whose hash (lfht) or tag (compact) equals the key's, so it is
+ * nearly always a match. The common case (a plain key of 8 to 32 bytes
+ * against an entry without optional fields) is compared here, inline and
+ * without a call, so the callback stays a leaf function; everything else
+ * goes to spc_match_any. */
+static inline int spc_match_entry(const struct spc_entry *e, const void *k)
 {
 	const struct spc_key *lk = k;
-	const struct spc_entry *e = spc_entry_of(n);
 	size_t klen = lk->klen;
 
 	if (__builtin_expect((spc_entry_meta(e) & (SPC_META_OPTIONAL | SPC_META_NS)) == 0 &&
 	                     lk->ns == SPC_NS_PLAIN && klen >= 8 && klen <= 32, 1))
 		return e->klen == klen && spc_bytes_eq(e->data, lk->key, klen);
-	return spc_match_any(n, k);
+	return spc_match_any(e, lk);
+}
+
+/* The key of an entry, as the index sees it. */
+static inline struct spc_key spc_entry_skey(const struct spc_entry *e)
+{
+	return (struct spc_key){ spc_entry_key(e), e->klen, spc_entry_ns(e), spc_entry_height(e) };
 }
 
 /* The charge of an entry: usable size plus its share of index and policy. */
@@ -305,6 +323,8 @@ static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum sp
 	}
 }
 
+#include "core/kv_index.h"
+
 /* Debug mode (core/debug.c): records one lookup in this thread's prefix
  * table. Never blocks, never allocates after the thread's first note.
  * Context: read section. */
@@ -316,20 +336,15 @@ void spc_debug_note(struct spc_cache *c, enum spc_pool_id pool, const void *key,
 static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
                                                    const struct spc_key *k)
 {
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *n;
+	uint64_t hash = spc_key_hash(c, k);
 	struct spc_entry *e = NULL;
 
 	SPC_ASSERT_IN_RCU();
 again:
-	e = NULL;
-	cds_lfht_lookup(c->ps[pool].ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
-	n = cds_lfht_iter_get_node(&it);
-	if (n) {
-		unsigned meta;
+	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k, NULL);
+	if (e) {
+		unsigned meta = spc_entry_meta(e);
 
-		e = spc_entry_of(n);
-		meta = spc_entry_meta(e);
 		/* One predictable branch for plain entries. The dead flag is
 		 * set after the entry left the index (replaced, deleted,
 		 * evicted): look again, so a get racing with a replace finds
@@ -428,10 +443,16 @@ void spc_after_write(struct spc_pstate *ps);
  * force: reclaim the current batch even if not full. Returns nonzero when
  * it did work. Context: not in read section. */
 int spc_step_sync(struct spc_pstate *ps, int force);
-/* charged - backlog: bytes of live entries (an estimate under writers). */
+/* charged - backlog - index bytes (spc_kv_bytes): bytes of live entries
+ * (an estimate under writers). */
 uint64_t spc_live_bytes(const struct spc_pstate *ps);
 /* Live bytes plus the slab layer's stranded bytes: what the watermarks see. */
 uint64_t spc_held_bytes(const struct spc_pstate *ps);
+/* What target leaves for entries: target less the index's tables (the
+ * compact build's, charged to the pool; 0 for the lfht). The watermarks
+ * compare the entries' bytes with it, so that the pool's charge, tables
+ * included, settles below its target. Context: any thread. */
+uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target);
 
 /* ---- core/wait.c ------------------------------------------------------------ */
 

@@ -6,10 +6,12 @@
  *
  * Entries are immutable once published, so every edit of a key is
  * "read the current entry, build a new one, swap it in", and the swap is
- * what makes it atomic without a lock: cds_lfht_replace(iter, new)
- * succeeds only if the node the iterator points to is still in the index
- * (it fails with -ENOENT once a concurrent delete, replace or eviction
- * removed it), which is compare-and-swap on the key's entry. The loop:
+ * what makes it atomic without a lock: spc_kv_replace_rcu(old, new)
+ * (core/kv_index.h: cds_lfht_replace on the lookup's iterator, or the
+ * compact index's replace in the slot) succeeds only if the entry found is
+ * still in the index (it fails once a concurrent delete, replace or
+ * eviction removed it), which is compare-and-swap on the key's entry. The
+ * loop:
  *
  *   1. read section: look the key up; old = the entry unless it is dead
  *      or expired; plan(old) says what the new entry is (or an error, or
@@ -60,6 +62,8 @@
  *     never as an eviction; items do not move for it.
  */
 #include "core/edit.h"
+
+#include <time.h>
 
 #include <string.h>
 
@@ -173,7 +177,9 @@ static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned me
 	memcpy((unsigned char *)spc_entry_key(e), k->key, k->klen);
 	if (ed->vlen)
 		fill(arg, old, (unsigned char *)spc_entry_value(e));
+#if !SPC_INDEX_COMPACT
 	cds_lfht_node_init(&e->node);
+#endif
 	/* Relaxed fetch: cas values need only be unique. The release store
 	 * is the entry's last initialising write; readers load cas with
 	 * acquire (spc_entry_acquire), which makes the publication visible to
@@ -194,6 +200,7 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 	struct spc_edit ed;
 	uint64_t cas = 0;
 	int r = SPC_OK, old_expired = 0;
+	unsigned full_tries = 0;
 
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
@@ -201,22 +208,18 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, guess, NULL),
 		                                          k->klen, guess->vlen));
 	while (r == SPC_OK) {
-		struct cds_lfht_iter it;
+		struct spc_kv_pos pos;
 		struct spc_entry *cur = NULL, *live = NULL;
 		unsigned meta;
 		int ok;
 
 		spc_rcu_read_lock();
 		if (!blind) {
-			struct cds_lfht_node *n;
-
-			cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, k, &it);
-			n = cds_lfht_iter_get_node(&it);
-			if (n) {
-				cur = spc_entry_of(n);
+			cur = spc_kv_lookup_rcu(ps, hash, k, &pos);
+			if (cur) {
 				(void)spc_entry_acquire(cur);
-				/* A dead node already left the index (its flag
-				 * is set after the del or replace): a newer
+				/* A dead entry already left the index (its flag
+				 * is set after the removal or replace): a newer
 				 * entry, or none, is there; look again. An
 				 * expired one is replaced. */
 				if (spc_entry_dead(cur)) {
@@ -247,18 +250,39 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		}
 		spc_edit_build(c, m.e, meta, k, &ed, fill, arg, live);
 		if (blind) {
-			struct cds_lfht_node *was =
-				cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, k, &m.e->node);
-
-			ok = 1;
-			cur = was ? spc_entry_of(was) : NULL;
+			r = spc_kv_set_rcu(ps, hash, k, m.e, &cur);
 		} else if (cur) {
-			ok = cds_lfht_replace(ps->ht, &it, (unsigned long)hash, spc_match, k,
-			                      &m.e->node) == 0;
+			r = spc_kv_replace_rcu(ps, hash, k, &pos, cur, m.e);
 		} else {
-			ok = cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, k,
-			                         &m.e->node) == &m.e->node;
+			struct spc_entry *found;
+
+			r = spc_kv_add_rcu(ps, hash, k, m.e, &found);
 		}
+		ok = r == SPC_OK;
+		if (r == SPC_EFULL) {
+			/* The index has no free slot (compact build), or no
+			 * credit for a new key while it resizes: its growth
+			 * is behind (the maintainer grows it; wake it
+			 * and try again every 0.2 ms for full_wait_ms, as a
+			 * writer waits for a ring cell) or failed to
+			 * allocate (the pool's "no room"). */
+			spc_rcu_read_unlock();
+			/* Give the cell back: the maintainer's drain stops
+			 * at an unfilled one. The next round allocates. */
+			spc_edit_release(ps, &m);
+			if (++full_tries > c->cfg.full_wait_ms * 5u) {
+				spc_count(c, pool, SPC_C_EFULL, 1);
+				break;
+			}
+			if (c->sync_mode)
+				(void)spc_step_sync(ps, 0);
+			else
+				spc_kick(ps);
+			nanosleep(&(struct timespec){ 0, 200000 }, NULL); /* 0.2 ms */
+			r = SPC_OK;
+			continue;
+		}
+		r = SPC_OK;
 		if (ok) {
 			if (ed.carry && cur && cur == live)
 				spc_edit_carry_touch(cur, m.e, ed.expiry);

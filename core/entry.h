@@ -2,7 +2,8 @@
 /*
  * core/entry.h: one cached item, in one allocation from its pool.
  *
- *   offset 0   struct cds_lfht_node node   16  index linkage (lfht owns it)
+ *   offset 0   struct cds_lfht_node node   16  index linkage (lfht owns it;
+ *                                              only in the lfht build)
  *          16  uint64_t cas                 8  unique per store (per cache)
  *          24  uint32_t vlen                4
  *          28  uint16_t klen                2  1..65535
@@ -16,7 +17,9 @@
  *
  * The optional fields come in that order so the two 8-byte ones stay
  * 8-aligned (expiry is stored atomically by touch). A plain entry's header
- * is 32 bytes. Everything but access, expiry and the dead bit of meta is
+ * is 32 bytes; in the compact-index build (SPC_INDEX_COMPACT, core/index.h)
+ * the node goes and every offset above is 16 less: the header is 16 bytes
+ * and the index's slot holds the entry's address. Everything but access, expiry and the dead bit of meta is
  * written before publication and never again; see docs/concurrency.md for
  * who touches access, expiry and meta.
  */
@@ -27,10 +30,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#if !SPC_INDEX_COMPACT
 #include <urcu/rculfhash.h>
+#endif
 
 struct spc_entry {
+#if !SPC_INDEX_COMPACT
 	struct cds_lfht_node node;
+#endif
 	uint64_t cas;
 	uint32_t vlen;
 	uint16_t klen;
@@ -39,7 +46,11 @@ struct spc_entry {
 	unsigned char data[];
 };
 
+#if SPC_INDEX_COMPACT
+_Static_assert(sizeof(struct spc_entry) == 16, "plain entry header is 16 bytes");
+#else
 _Static_assert(sizeof(struct spc_entry) == 32, "plain entry header is 32 bytes");
+#endif
 
 #define SPC_META_POOL 0x01u   /* pool id (immutable) */
 #define SPC_META_DEAD 0x02u   /* unpublished: replaced, deleted, cleared or evicted */
@@ -250,9 +261,11 @@ static inline int spc_entry_key_eq(const struct spc_entry *e, const void *key, s
 	return e->klen == klen && spc_bytes_eq(spc_entry_key(e), key, klen);
 }
 
+#if !SPC_INDEX_COMPACT
 static inline struct spc_entry *spc_entry_of(struct cds_lfht_node *n)
 {
 	return caa_container_of(n, struct spc_entry, node);
 }
+#endif
 
 #endif /* SPC_CORE_ENTRY_H */

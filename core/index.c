@@ -17,15 +17,33 @@
  * free slots are claimed by CAS, counts by atomic add.
  *
  * Resize (rhashtable's idea: readers follow the old table's `future` when
- * they miss): begin allocates the new table, publishes it as the old
- * table's future, and waits a grace period so that no writer still
- * inserts into the old table; steps move the old table's entries bucket by
+ * they miss): begin allocates the new table; the first steps zero it
+ * (bounded work each: a large table's first touch costs hundreds of ms),
+ * and the one that finishes publishes it as the old table's future and
+ * waits a grace period so that no writer still inserts into the old
+ * table; steps move the old table's entries bucket by
  * bucket, each under its home's locks in both tables, inserting into the
  * new table before clearing the old slot; the end makes the new table
  * current and frees the old one through call_rcu, after a grace period.
  * Writers during a
  * resize lock the key's home in both tables (old first), look in both and
  * insert into the new one.
+ *
+ * Credit (why a move always ends). A move needs a free slot in the new
+ * table for each entry it takes from the old one, while writers insert
+ * new keys into the new table at their own pace. Were they to fill it,
+ * the move could not go on, the resize could never end and the index
+ * could not grow again: every insert would fail for good (the cache's
+ * bulk load with two writers hung so whenever its maintainer lost the
+ * CPU for a while). So writers spend a credit for each new key they put
+ * into the new table during a resize and answer SPC_EFULL (try again)
+ * when there is none; the credit is what the new table holds beyond the
+ * old table's possible entries: at the publication 7 x (new buckets -
+ * old buckets), and each bucket the move passes gives back the 7 slots it
+ * reserved less the entries it moved. A growth (new >= 2 x old) starts
+ * with 7 x old; a shrink would start below zero, so it first counts the
+ * old table's entries (bounded steps, entries only leave it by then) and
+ * starts from 7 x new - that count.
  *
  * Guarantees (tests/unit/index/test_index.c checks each):
  *  1. A lookup returns only an entry that match accepted and that was in
@@ -47,6 +65,10 @@
  *  6. A writer waits for a lock held by a writer of the same home bucket
  *     or by the move of one entry: a few stores, never a grace period or
  *     an allocation.
+ *  7. A resize ends: the new table always has a free slot for each entry
+ *     left in the old one (Credit); writers' inserts of new keys during a
+ *     resize fail with SPC_EFULL while the credit is spent, and succeed
+ *     again once the move has made progress.
  *
  * Load. The owner doubles the table above SPC_INDEX_GROW_LOAD entries per
  * bucket (6 of 7 slots: F14 keeps 12 of 14) and halves it below
@@ -81,14 +103,21 @@ static struct spc_index_table *table_new(struct spc_index *ix, uint64_t nbuckets
 		return NULL;
 	SPC_CHECK(((uintptr_t)t & (SPC_CACHELINE - 1)) == 0);
 	/* plain writes: the table is published later with a release store
-	 * (future or cur) */
-	memset(t, 0, bytes);
+	 * (future or cur). Only the header line here: the buckets are zeroed
+	 * by table_zero, at once (init) or in steps (resize). */
+	memset(t, 0, sizeof(struct spc_index_table));
 	t->mask = nbuckets - 1;
 	t->bytes = bytes;
 	t->owner = ix;
 	/* relaxed: a gauge (what the owner's allocator holds) */
 	__atomic_fetch_add(&ix->bytes, bytes, __ATOMIC_RELAXED);
 	return t;
+}
+
+/* Zeroes buckets [from, to) of a table nobody can reach yet. */
+static void table_zero(struct spc_index_table *t, uint64_t from, uint64_t to)
+{
+	memset(&t->b[from], 0, (size_t)(to - from) * sizeof(struct spc_index_bucket));
 }
 
 static void table_free(struct spc_index *ix, struct spc_index_table *t)
@@ -120,7 +149,10 @@ int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t
 	ix->ops = *ops;
 	ix->hash_mask = ~(uint64_t)0;
 	ix->cur = table_new(ix, round_buckets(nbuckets));
-	return ix->cur ? SPC_OK : SPC_ENOMEM;
+	if (!ix->cur)
+		return SPC_ENOMEM;
+	table_zero(ix->cur, 0, ix->cur->mask + 1);
+	return SPC_OK;
 }
 
 void spc_index_destroy(struct spc_index *ix)
@@ -128,6 +160,10 @@ void spc_index_destroy(struct spc_index *ix)
 	/* acquire: pairs with table_retired's release */
 	if (__atomic_load_n(&ix->retiring, __ATOMIC_ACQUIRE))
 		urcu_memb_barrier();
+	if (ix->preparing) {
+		table_free(ix, ix->preparing);
+		ix->preparing = NULL;
+	}
 	if (ix->moving) {
 		/* cur is moving's future; destroy during a resize frees both */
 		table_free(ix, ix->moving->future);
@@ -304,6 +340,43 @@ static struct spc_index_table *find_key(struct held *h, uint64_t hash, uint64_t 
 	return NULL;
 }
 
+/* A new key is going into f (a resize's new table): takes one credit.
+ * Returns 0 when there is none (nothing taken). */
+static int credit_take(struct spc_index *ix)
+{
+	/* relaxed: a count; the RMWs' total order is the whole guarantee
+	 * (at most `credit` takes succeed before the mover gives more). A
+	 * CAS, not a subtract that adds back when it went below zero: the
+	 * add could land after the next resize's publication reset the
+	 * count, and credit it with a slot it does not have. */
+	int64_t c = __atomic_load_n(&ix->credit, __ATOMIC_RELAXED);
+
+	while (c > 0)
+		if (__atomic_compare_exchange_n(&ix->credit, &c, c - 1, 1, __ATOMIC_RELAXED,
+		                                __ATOMIC_RELAXED))
+			return 1;
+	return 0;
+}
+
+static void credit_give(struct spc_index *ix, int64_t n)
+{
+	/* relaxed: as credit_take */
+	__atomic_fetch_add(&ix->credit, n, __ATOMIC_RELAXED);
+}
+
+/* Inserts v (a key absent from both tables) into f when a resize is on,
+ * else t. Context: the key's home locked (lock_key). */
+static int claim_new(struct spc_index *ix, struct held *h, uint64_t hash, uint64_t v)
+{
+	if (!h->f)
+		return table_claim(h->t, hash, v);
+	if (!credit_take(ix))
+		return SPC_EFULL;
+	/* a failed claim keeps the credit spent: never more than exact
+	 * (see credit_take) */
+	return table_claim(h->f, hash, v);
+}
+
 /* add (replace == 0) and set (replace == 1). */
 static int put(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match, const void *key,
                void *entry, void **other, int replace)
@@ -326,7 +399,7 @@ static int put(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match, c
 			__atomic_store_n(sp.slot, v, __ATOMIC_RELEASE);
 		rc = replace ? SPC_OK : SPC_EEXISTS;
 	} else {
-		rc = table_claim(h.f ? h.f : h.t, hash, v);
+		rc = claim_new(ix, &h, hash, v);
 	}
 	unlock_key(&h);
 	return rc;
@@ -406,19 +479,39 @@ void *spc_index_delete_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_
 
 int spc_index_resizing(const struct spc_index *ix)
 {
-	return ix->moving != NULL;
+	return ix->moving != NULL || ix->preparing != NULL;
 }
 
 int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets)
 {
-	struct spc_index_table *t = ix->cur, *f;
+	struct spc_index_table *f;
 
 	SPC_ASSERT_NOT_IN_RCU();
-	if (ix->moving || nbuckets > SPC_INDEX_MAX_BUCKETS)
+	if (ix->moving || ix->preparing || nbuckets > SPC_INDEX_MAX_BUCKETS)
 		return SPC_EINVAL;
 	f = table_new(ix, round_buckets(nbuckets));
 	if (!f)
 		return SPC_ENOMEM;
+	/* Nobody can reach f yet: the steps zero it (the first touch of its
+	 * pages included), then publish it (resize_publish). */
+	ix->preparing = f;
+	ix->cursor = 0;
+	return SPC_OK;
+}
+
+/* The end of the preparation: f is zeroed; make it the current table's
+ * future and wait until no writer can still insert into the old one. */
+static void resize_publish(struct spc_index *ix)
+{
+	struct spc_index_table *t = ix->cur, *f = ix->preparing;
+
+	/* Credit (essay): 7 x (new - old) buckets; below zero for a shrink,
+	 * which counts the old table before moving and then sets it right.
+	 * Relaxed: writers read it only after the release store of future
+	 * below (their acquire of future) */
+	__atomic_store_n(&ix->credit,
+	                 (int64_t)SPC_INDEX_SLOTS * ((int64_t)f->mask - (int64_t)t->mask),
+	                 __ATOMIC_RELAXED);
 	/* release: the zeroed table before anyone can reach it (pairs with
 	 * the acquire loads of future in lookups and lock_key) */
 	__atomic_store_n(&t->future, f, __ATOMIC_RELEASE);
@@ -426,15 +519,43 @@ int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets)
 	 * still insert into t, leaves its read section: from here on entries
 	 * only leave t, and the cursor never has to come back */
 	urcu_memb_synchronize_rcu();
+	ix->preparing = NULL;
 	ix->moving = t;
 	ix->cursor = 0;
-	return SPC_OK;
+	ix->counting = f->mask < t->mask;
+	ix->counted = 0;
+}
+
+/* A shrink's census: counts the entries of the next `buckets` buckets of
+ * the old table (no writer inserts there any more: the count only
+ * overstates what is left). Once all are counted, the credit becomes
+ * 7 x new buckets - the count and the move begins. */
+static void resize_count(struct spc_index *ix, struct spc_index_table *t, uint64_t buckets)
+{
+	uint64_t end = ix->cursor + buckets;
+
+	if (end > t->mask + 1)
+		end = t->mask + 1;
+	for (; ix->cursor < end; ix->cursor++)
+		for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++)
+			/* relaxed: a count; the moves that follow read each
+			 * slot again with acquire */
+			ix->counted += __atomic_load_n(&t->b[ix->cursor].slot[s],
+			                               __ATOMIC_RELAXED) != 0;
+	if (ix->cursor <= t->mask)
+		return;
+	/* from 7 x (new - old) to 7 x new - counted */
+	credit_give(ix, (int64_t)SPC_INDEX_SLOTS * ((int64_t)t->mask + 1) - (int64_t)ix->counted);
+	ix->counting = 0;
+	ix->cursor = 0;
 }
 
 /* Moves the entry in slot *slot of bucket `at` of t to f. Returns SPC_OK
- * when the slot is empty (moved, or emptied by a writer), SPC_EFULL when
- * f has no room. Context: the resizing thread, in a read section. */
-static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t at, unsigned s)
+ * when the slot is empty (moved, or emptied by a writer; *moved counts
+ * the moves), SPC_EFULL when f has no room. Context: the resizing thread,
+ * in a read section. */
+static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t at, unsigned s,
+                     unsigned *moved)
 {
 	struct spc_index_table *f = t->future;
 	uint64_t *slot = &t->b[at].slot[s];
@@ -456,6 +577,7 @@ static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t a
 			if (rc == SPC_OK) {
 				struct spot sp = {slot, at};
 				table_clear(t, hash, &sp);
+				(*moved)++;
 			}
 		}
 		/* else a writer replaced or deleted it: look again */
@@ -466,23 +588,56 @@ static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t a
 	}
 }
 
+/* Whether t's resize grows (its future has at least as many buckets). */
+static int f_grows(const struct spc_index_table *t)
+{
+	return t->future->mask >= t->mask;
+}
+
 int spc_index_resize_step(struct spc_index *ix, size_t buckets)
 {
 	struct spc_index_table *t = ix->moving;
 	int rc = SPC_OK;
 
 	SPC_ASSERT_NOT_IN_RCU();
+	if (ix->preparing) {
+		/* zeroing a bucket costs far less than moving one (about 450
+		 * slots of 64 buckets take what 1 MiB of memset takes): 256 x */
+		struct spc_index_table *f = ix->preparing;
+		uint64_t end = ix->cursor + (uint64_t)buckets * SPC_INDEX_ZERO_FACTOR;
+
+		if (end > f->mask + 1)
+			end = f->mask + 1;
+		table_zero(f, ix->cursor, end);
+		ix->cursor = end;
+		if (end <= f->mask)
+			return 1;
+		resize_publish(ix);
+		return 1;
+	}
 	if (!t)
 		return 0;
+	if (ix->counting) {
+		resize_count(ix, t, (uint64_t)buckets * SPC_INDEX_ZERO_FACTOR);
+		return 1;
+	}
 	/* the caller is registered (module contract): not spc_rcu_read_lock,
 	 * whose lazy registration would register a thread that registered
 	 * itself a second time */
 	urcu_memb_read_lock();
 	for (size_t k = 0; k < buckets && ix->cursor <= t->mask && rc == SPC_OK; k++) {
+		unsigned moved = 0;
+
 		for (unsigned s = 0; s < SPC_INDEX_SLOTS && rc == SPC_OK; s++)
-			rc = move_slot(ix, t, ix->cursor, s);
-		if (rc == SPC_OK)
-			ix->cursor++;
+			rc = move_slot(ix, t, ix->cursor, s, &moved);
+		if (rc != SPC_OK)
+			break;
+		ix->cursor++;
+		/* a growth: this bucket's reservation of 7 slots in the new
+		 * table is no longer needed but for the entries it moved (a
+		 * shrink's credit already counts every entry) */
+		if (f_grows(t))
+			credit_give(ix, (int64_t)SPC_INDEX_SLOTS - moved);
 	}
 	urcu_memb_read_unlock();
 	if (rc != SPC_OK)

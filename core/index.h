@@ -45,6 +45,9 @@
 #define SPC_INDEX_GROW_LOAD 6u
 #define SPC_INDEX_SHRINK_LOAD 1u
 #define SPC_INDEX_MIN_BUCKETS 2u
+/* A resize step zeroes (or counts) this many buckets for each bucket it
+ * would move: zeroing and counting cost that much less. */
+#define SPC_INDEX_ZERO_FACTOR 256u
 
 struct spc_index_bucket {
 	uint64_t head;                  /* atomic: lock bit, overflow count */
@@ -88,9 +91,19 @@ struct spc_index {
 	/* the owner's and the maintainer's */
 	struct spc_index_ops ops;
 	struct spc_index_table *moving; /* the table being emptied, or NULL */
-	uint64_t cursor;                /* next bucket of `moving` to move */
+	struct spc_index_table *preparing; /* the next table, being zeroed, or NULL */
+	uint64_t cursor;                /* next bucket of `preparing` to zero,
+	                                   or of `moving` to count or move */
+	uint64_t counted;               /* a shrink's census of `moving` so far */
+	int counting;                   /* a shrink counts `moving` before moving */
 	size_t bytes;                   /* atomic: of the tables allocated */
 	unsigned long retiring;         /* atomic: tables waiting for call_rcu */
+	/* atomic: during a move, how many more new keys writers may put into
+	 * the new table (each takes one; the move gives back what its
+	 * progress frees): the new table always keeps a free slot for every
+	 * entry the old one may still hold. Its own line: written by writers
+	 * during a resize only. */
+	_Alignas(SPC_CACHELINE) int64_t credit;
 };
 
 /* Creates an index of nbuckets buckets (rounded up to a power of two, at
@@ -157,7 +170,10 @@ static inline void *spc_index_lookup_rcu(const struct spc_index *ix, uint64_t ha
 /* Inserts entry under key unless the key is present.
  * Returns SPC_OK; SPC_EEXISTS with *found = the present entry (entry was
  * not inserted); SPC_EFULL (no free slot in the whole table: the owner
- * grows long before; nothing changed); SPC_EINVAL (entry not 8-aligned or
+ * grows long before; or, during a resize, no credit: the new table's free
+ * slots are kept for the old table's entries until the move frees some;
+ * nothing changed, try again after the resizing thread's next step);
+ * SPC_EINVAL (entry not 8-aligned or
  * not below 2^47). Context: inside a read-side section. */
 int spc_index_add_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match,
                       const void *key, void *entry, void **found);
@@ -182,18 +198,23 @@ void *spc_index_delete_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_
                            const void *key);
 
 /* Starts moving every entry to a new table of nbuckets buckets (rounded
- * as for init). Returns SPC_OK; SPC_ENOMEM (alloc failed: the index is as
- * before and keeps serving; try again later); SPC_EINVAL (a resize is in
- * progress, or nbuckets above 2^40). Waits for one grace period.
+ * as for init): allocates it; the steps zero it (256 x `buckets` buckets
+ * per step), publish it (one grace period, in the step that finishes the
+ * zeroing) and then move the entries. Returns SPC_OK; SPC_ENOMEM (alloc
+ * failed: the index is as before and keeps serving; try again later);
+ * SPC_EINVAL (a resize is in progress, or nbuckets above 2^40).
  * Context: the index's one resizing thread, outside any read section. */
 int spc_index_resize_begin(struct spc_index *ix, size_t nbuckets);
-/* Moves the entries of the next `buckets` buckets of the old table (each
+/* Zeroes the next 256 x `buckets` buckets of the new table (publishing it
+ * once all are: one grace period), or (a shrink) counts the entries of
+ * the next 256 x `buckets` buckets of the old table, or moves the entries
+ * of the next `buckets` buckets of the old table (each
  * entry: two bucket locks held for a few stores), in a read-side section
  * of its own; when the old table is empty, makes the new one current and
  * hands the old one to call_rcu (ops.free after a grace period).
  * Returns 1 while the resize goes on, 0 once it is over (or none was in
- * progress), SPC_EFULL when the new table is full (entries left in the old
- * one stay found; the owner should grow instead).
+ * progress), SPC_EFULL when the new table is full (cannot happen: the
+ * writers' credit keeps a slot for every entry of the old table).
  * Context: the resizing thread, outside any read section. */
 int spc_index_resize_step(struct spc_index *ix, size_t buckets);
 /* begin + steps until done. Returns what begin or a step returned. */

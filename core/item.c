@@ -276,7 +276,7 @@ static int spc_touch_in_place(struct spc_cache *c, struct spc_entry *old, uint64
 	 * either it reads our deadline, or we see old removed and touch the
 	 * entry that replaced it (a delete's removal just makes it a miss). */
 	cmm_smp_mb();
-	if (cds_lfht_is_node_deleted(&old->node))
+	if (!spc_kv_linked_rcu(&c->ps[spc_entry_meta(old) & SPC_META_POOL], old))
 		return SPC_EDIT_RETRY;
 	return SPC_OK;
 }

@@ -12,7 +12,7 @@
  *      The view pool's per-height index files height entries first
  *      (spc_maint_admit, core/view.c), under the same rule;
  *   1b. grows the index when it holds more than two entries per bucket
- *      (spc_maint_grow_index: the lfht's lazy auto-resize fell behind);
+ *      (spc_kv_maint, core/kv_index_*.c);
  *   1c. serves a posted chain reorganisation of the view pool, in bounded
  *      work per step (spc_view_maint_step, core/view.c);
  *   2. evicts while held bytes (charged - backlog, plus what the pool's
@@ -154,14 +154,9 @@ static int spc_op_dead_flag(const struct spc_entry *e)
 
 static uint64_t spc_op_hash(const void *item)
 {
-	/* The lfht stores the bit-reversed hash in the node (set before
-	 * publication, never changed): reverse it back, no rehash needed. */
-	uint64_t v = ((const struct spc_entry *)item)->node.reverse_hash;
+	const struct spc_entry *e = item;
 
-	v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
-	v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
-	v = ((v >> 4) & 0x0f0f0f0f0f0f0f0full) | ((v & 0x0f0f0f0f0f0f0f0full) << 4);
-	return __builtin_bswap64(v);
+	return spc_kv_policy_hash(e);
 }
 
 static const struct spc_policy_ops spc_entry_ops = {
@@ -179,8 +174,18 @@ uint64_t spc_live_bytes(const struct spc_pstate *ps)
 	/* Relaxed: an estimate; backlog is added after the charge it
 	 * describes, so charged - backlog never counts an entry twice. */
 	uint64_t backlog = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
+	/* The index's tables (compact build; 0 for the lfht) are charged
+	 * too but are no entry's: eviction cannot bring them below a table. */
+	uint64_t other = backlog + spc_kv_bytes(ps);
 
-	return charged > backlog ? charged - backlog : 0;
+	return charged > other ? charged - other : 0;
+}
+
+uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target)
+{
+	uint64_t ix = spc_kv_bytes(ps);
+
+	return target > ix ? target - ix : 0;
 }
 
 uint64_t spc_held_bytes(const struct spc_pstate *ps)
@@ -404,9 +409,9 @@ static int spc_maint_unpublish(struct spc_pstate *ps, struct spc_entry *e, int e
 
 	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	spc_rcu_read_lock();
-	r = cds_lfht_del(ps->ht, &e->node);
+	r = spc_kv_remove_rcu(ps, spc_kv_entry_hash(ps, e), e);
 	spc_rcu_read_unlock();
-	if (r != 0) {
+	if (r != SPC_OK) {
 		/* A writer won (replace, delete, clear): wait until it has
 		 * finished its accounting, which ends with the release of the
 		 * dead flag (a few instructions away). */
@@ -475,6 +480,7 @@ static int spc_maint_over(struct spc_pstate *ps)
 	uint64_t live = spc_held_bytes(ps);
 	/* Relaxed: advisory sizes. */
 	uint64_t need = __atomic_load_n(&ps->room_need, __ATOMIC_RELAXED);
+	uint64_t ix_need = spc_kv_room_need(ps);
 	uint64_t dead = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
 	size_t queued = spc_policy_size(ps->policy);
 
@@ -482,41 +488,15 @@ static int spc_maint_over(struct spc_pstate *ps)
 		return 1;
 	if (ps->max_entries && queued > dead && queued - dead > ps->max_entries)
 		return 1;
-	if (live > target / 100 * cfg->high_watermark_pct)
+	if (live > spc_entry_room(ps, target) / 100 * cfg->high_watermark_pct)
 		ps->evicting = 1;
-	if (ps->evicting && live <= target / 100 * cfg->low_watermark_pct)
+	if (ps->evicting && live <= spc_entry_room(ps, target) / 100 * cfg->low_watermark_pct)
 		ps->evicting = 0;
 	if (ps->evicting)
 		return 1;
-	return need && live + need > target;
-}
-
-/* Grows the index when it holds more than index_max_load entries per
- * bucket, to the smallest power of two that brings the load back to
- * max_load or below: one doubling in steady growth, so the load stays
- * between max_load / 2 and max_load (1 to 2 entries per bucket by
- * default) and the buckets cost 16 / max_load to 32 / max_load bytes per
- * entry. Growing further at once (to a quarter of max_load) would buy
- * shorter chains only right after each growth, at up to twice the bucket
- * memory; a lower max_load buys them for good.
- * cds_lfht's own lazy auto-resize was measured to fall far behind here
- * (65 536 entries left in ~1 024 buckets: lookups 4x slower), so the
- * maintainer, which knows the item count, asks for the size itself. It is
- * registered and never in a read section, as cds_lfht_resize requires;
- * growth by doubling keeps the work amortised O(1) per insert. */
-static void spc_maint_grow_index(struct spc_pstate *ps)
-{
-	size_t items = spc_policy_size(ps->policy);
-	unsigned long want = ps->index_buckets;
-
-	double max_load = ps->cache->cfg.index_max_load;
-
-	if ((double)items <= max_load * (double)ps->index_buckets)
-		return;
-	while ((double)items > max_load * (double)want)
-		want <<= 1;
-	cds_lfht_resize(ps->ht, want);
-	ps->index_buckets = want;
+	if (ix_need > need)
+		need = ix_need;
+	return need && live + spc_kv_bytes(ps) + need > target;
 }
 
 /* One bounded sweep of the policy's queues: collects the dead entries
@@ -604,7 +584,8 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 			ps->expiry_items++;
 		spc_maint_admit(ps, item);
 	}
-	spc_maint_grow_index(ps);
+	if (spc_kv_maint(ps, spc_policy_size(ps->policy)))
+		work = 1;
 	if (spc_view_maint_step(ps))
 		work = 1;
 	spc_maint_clock(ps);
@@ -745,7 +726,7 @@ void spc_after_write(struct spc_pstate *ps)
 		return;
 	}
 	target = spc_pool_target(ps->pool);
-	if (spc_held_bytes(ps) > target / 100 * ps->cache->cfg.high_watermark_pct ||
+	if (spc_held_bytes(ps) > spc_entry_room(ps, target) / 100 * ps->cache->cfg.high_watermark_pct ||
 	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
 	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
 		spc_kick(ps);
@@ -799,11 +780,9 @@ int spc_ps_init(struct spc_pstate *ps)
 		if (spc_pool_region(ps->pool, &base, &size))
 			(void)spc_policy_set_region(ps->policy, base, size);
 	}
-	/* Index share: 16-byte buckets, between 2 / max_load and 1 / max_load
-	 * of them per entry as the index grows (1.44 / max_load on average
-	 * over a doubling); charge 1.5 / max_load (12 B at
-	 * the default 2.0, 48 B at 0.5). */
-	ps->entry_share = (uint32_t)(SPC_BUCKET_BYTES * 1.5 / c->cfg.index_max_load + 0.5) +
+	/* Index share (core/kv_index_*.c): an estimate for the lfht's
+	 * buckets, 0 for the compact index (its tables are charged). */
+	ps->entry_share = spc_kv_entry_share(ps) +
 	                  (uint32_t)spc_policy_item_bytes(ps->policy);
 	ps->batches = spc_calloc(&c->env, SPC_BATCHES, sizeof *ps->batches);
 	if (!ps->batches) {

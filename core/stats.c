@@ -124,6 +124,7 @@ static void spc_pool_raw(struct spc_cache *c, int pool, struct spc_stats *out)
 	out->target_bytes = spc_pool_target(ps->pool);
 	/* Relaxed: a gauge. */
 	out->reclaim_backlog_bytes = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
+	out->index_bytes = spc_kv_bytes(ps);
 	out->expirations = acc[SPC_C_EXPIRED] + ex;
 }
 
@@ -156,6 +157,7 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	out->charged_bytes += r.charged_bytes;
 	out->target_bytes += r.target_bytes;
 	out->reclaim_backlog_bytes += r.reclaim_backlog_bytes;
+	out->index_bytes += r.index_bytes;
 }
 
 int spc_stats(struct spc_cache *c, int pool, struct spc_stats *out)

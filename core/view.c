@@ -21,7 +21,7 @@
  * below T (a reserved cell not yet filled holds it back), so every entry
  * published by a store that returned before the call is filed. It then
  * cuts the index at h and unpublishes the cut's entries one by one, at
- * most SPC_STEP_EVICT per step, each exactly like a delete (cds_lfht_del,
+ * most SPC_STEP_EVICT per step, each exactly like a delete (spc_kv_remove_rcu,
  * then spc_note_unpublished: dead, backlog, reclaimed after a grace
  * period by the usual path). Readers in a read section keep the entry
  * they hold; a later lookup misses. Requests are served one at a time
@@ -219,7 +219,7 @@ int spc_view_maint_step(struct spc_pstate *ps)
 		e = item;
 		spc_view_budget_unfiled(ps, v, e); /* it left the index */
 		spc_rcu_read_lock();
-		r = cds_lfht_del(ps->ht, &e->node);
+		r = spc_kv_remove_rcu(ps, spc_kv_entry_hash(ps, e), e);
 		spc_rcu_read_unlock();
 		/* Nonzero: a writer unpublished it first (replace, delete) and
 		 * accounts it; the policy hands it back dead either way. */
@@ -337,14 +337,13 @@ static void spc_view_withdraw(struct spc_cache *c, const struct spc_key *k, uint
 {
 	struct spc_pstate *ps = &c->ps[SPC_POOL_VIEW];
 	struct spc_entry *gone = NULL;
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *n;
+	uint64_t hash = spc_key_hash(c, k);
+	struct spc_entry *e;
 
 	spc_rcu_read_lock();
-	cds_lfht_lookup(ps->ht, (unsigned long)spc_key_hash(c, k), spc_match, k, &it);
-	n = cds_lfht_iter_get_node(&it);
-	if (n && spc_entry_acquire(spc_entry_of(n)) == cas && cds_lfht_del(ps->ht, n) == 0)
-		gone = spc_entry_of(n);
+	e = spc_kv_lookup_rcu(ps, hash, k, NULL);
+	if (e && spc_entry_acquire(e) == cas && spc_kv_remove_rcu(ps, hash, e) == SPC_OK)
+		gone = e;
 	spc_rcu_read_unlock();
 	if (!gone)
 		return;

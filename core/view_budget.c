@@ -74,7 +74,7 @@ static void spc_view_maint_evict(struct spc_pstate *ps, struct spc_view *v, stru
 	int r;
 
 	spc_rcu_read_lock();
-	r = cds_lfht_del(ps->ht, &e->node);
+	r = spc_kv_remove_rcu(ps, spc_kv_entry_hash(ps, e), e);
 	spc_rcu_read_unlock();
 	/* Nonzero: a writer unpublished it first and accounts it; the
 	 * policy hands it back dead. */

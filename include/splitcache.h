@@ -667,7 +667,7 @@ int spc_debug_report(struct spc_cache *cache, struct spc_debug_report *out);
 struct spc_stats {
 	uint64_t hits, misses;
 	uint64_t items;           /* live entries */
-	uint64_t charged_bytes;   /* live entries + reclamation backlog */
+	uint64_t charged_bytes;   /* live entries + index_bytes + reclamation backlog */
 	uint64_t target_bytes;
 	uint64_t evictions;       /* entries removed to make room (never replacements) */
 	uint64_t inserts;         /* successful stores of a new or replacing entry */
@@ -681,6 +681,9 @@ struct spc_stats {
 	uint64_t busy_batches;    /* writes refused with SPC_EBUSY: every
 	                             reclamation batch awaited its grace period, so
 	                             the maintainer could not make room */
+	uint64_t index_bytes;     /* the index's tables charged to the pool (a
+	                             gauge; 0 when the build's index is the lfht,
+	                             whose buckets are in each entry's charge) */
 };
 
 /* Statistics of one pool, or of both summed when pool is -1.
@@ -691,7 +694,7 @@ int spc_stats(struct spc_cache *cache, int pool, struct spc_stats *out);
 /* Resets the counters of both pools: from this call on, spc_stats reports
  * hits, misses, inserts, deletes, efull, evictions and expirations counted
  * since the reset. The gauges -- items, charged_bytes, target_bytes,
- * reclaim_backlog_bytes -- describe the cache as it is and are not
+ * reclaim_backlog_bytes, index_bytes -- describe the cache as it is and are not
  * touched. Operations running during the call land on either side of it.
  * Returns SPC_OK, SPC_EINVAL (cache NULL). Context: any thread, not in
  * read section; takes the statistics lock, never blocks readers or

@@ -500,6 +500,18 @@ void spc_pool_free(struct spc_pool *pool, void *p, size_t n)
 	spc_arena_free(&pool->arena, p, n);
 }
 
+void *spc_pool_alloc_aligned(struct spc_pool *pool, size_t n, size_t align)
+{
+	if (n == 0 || spc_fault(pool->env, SPC_FAULT_POOL_ALLOC, n))
+		return NULL;
+	return spc_arena_alloc_aligned(&pool->arena, n, align);
+}
+
+void spc_pool_free_aligned(struct spc_pool *pool, void *p, size_t n, size_t align)
+{
+	spc_arena_free_aligned(&pool->arena, p, n, align);
+}
+
 int spc_pool_region(const struct spc_pool *pool, const void **base, size_t *size)
 {
 	*base = pool->arena.kind == SPC_ARENA_HOOKED ? pool->arena.base : NULL;

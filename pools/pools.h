@@ -134,6 +134,12 @@ void *spc_pool_alloc(struct spc_pool *pool, size_t n);
 /* Frees p, allocated with spc_pool_alloc(pool, n). Context: any thread
  * (the RCU callback thread included). */
 void spc_pool_free(struct spc_pool *pool, void *p, size_t n);
+/* As spc_pool_alloc, aligned to align (a power of two, at most a page),
+ * never from the slabs: the cache's index tables. Does not charge. */
+void *spc_pool_alloc_aligned(struct spc_pool *pool, size_t n, size_t align);
+/* Frees p, allocated with spc_pool_alloc_aligned(pool, n, align).
+ * Context: any thread (the RCU callback thread included). */
+void spc_pool_free_aligned(struct spc_pool *pool, void *p, size_t n, size_t align);
 
 /* The region a hard-capped pool carves from. Returns 1 and fills base and
  * size when the pool's arena is hooked on a region, else 0 (base NULL,

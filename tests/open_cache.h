@@ -10,9 +10,12 @@
 
 #include "splitcache.h"
 
-/* Opens a cache of budget bytes (sync: no maintainer threads); fails the
- * test when it cannot. */
-static inline struct spc_cache *open_cache(uint64_t budget, int sync)
+/* Opens a cache of budget bytes (sync: no maintainer threads; wait_ms:
+ * the writers' full_wait_ms, 0 for the default); fails the test when it
+ * cannot. A test whose writes must all succeed while the maintainer
+ * evicts gives a long wait: a loaded machine (or a sanitizer) can keep
+ * the maintainer off the CPU for longer than the default 100 ms. */
+static inline struct spc_cache *open_cache_wait(uint64_t budget, int sync, uint32_t wait_ms)
 {
 	struct spc_config cfg;
 	struct spc_cache *c = NULL;
@@ -21,9 +24,17 @@ static inline struct spc_cache *open_cache(uint64_t budget, int sync)
 	cfg.use_env = 0;
 	cfg.budget_bytes = budget;
 	cfg.synchronous_maintenance = sync;
+	if (wait_ms)
+		cfg.full_wait_ms = wait_ms;
 	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
 	ck_assert_ptr_nonnull(c);
 	return c;
+}
+
+/* open_cache_wait with the default wait. */
+static inline struct spc_cache *open_cache(uint64_t budget, int sync)
+{
+	return open_cache_wait(budget, sync, 0);
 }
 
 #endif /* SPC_TESTS_OPEN_CACHE_H */

@@ -331,7 +331,8 @@ END_TEST
 
 START_TEST(set_mode_moves_targets)
 {
-	struct spc_cache *c = open_cache(32u << 20, _i);
+	/* every set must succeed while the maintainer evicts: a long wait */
+	struct spc_cache *c = open_cache_wait(32u << 20, _i, 10000);
 	struct spc_stats si, sv;
 	struct spc_mem_report r;
 	char k[32], v[512];

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tests/unit/index/test_index.c: the index alone, on one thread
- * (core/index.c guarantees 1, 3, 4 and 5; test_index_stress.c runs 1, 2
- * and 6 with threads).
+ * (core/index.c guarantees 1, 3, 4, 5 and 7; test_index_stress.c runs 1,
+ * 2 and 6 with threads).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -256,7 +256,8 @@ START_TEST(resize_both_ways_in_steps)
 	ck_assert_int_eq(spc_index_init(&ix, &ops, 16), SPC_OK);
 	spc_index_test_truncate(&ix, _i ? 6 : 64);
 	fill(&ix, 0, 96);
-	/* grow 16 -> 64 one bucket per step, writing in between */
+	/* grow 16 -> 64 one bucket per step (the new table zeroed first, 256
+	 * buckets per step), writing in between */
 	ck_assert_int_eq(spc_index_resize_begin(&ix, 64), SPC_OK);
 	ck_assert_int_eq(spc_index_resize_begin(&ix, 64), SPC_EINVAL); /* one at a time */
 	ck_assert_uint_eq(talloc_bytes(&a), spc_index_bytes(&ix));
@@ -273,7 +274,7 @@ START_TEST(resize_both_ways_in_steps)
 		steps++;
 	} while (rc == 1);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_int_eq(steps, 16);
+	ck_assert_int_eq(steps, 1 + 16); /* 64 new buckets zeroed in one step, 16 moved 1 a step */
 	ck_assert(!spc_index_resizing(&ix));
 	ck_assert_uint_eq(spc_index_buckets(&ix), 64);
 	check_ids(&ix, 0, next, 10);
@@ -294,6 +295,80 @@ START_TEST(resize_both_ways_in_steps)
 	check_quiet(&ix, next - gone);
 	/* a step with nothing in progress is a no-op */
 	ck_assert_int_eq(spc_index_resize_step(&ix, 1), 0);
+	teardown(&ix, &a);
+}
+END_TEST
+
+/* Guarantee 7: writers cannot fill a resize's new table before the move
+ * is over. A growth 16 -> 32 of a full table (7 x 16 entries): once the
+ * new table is published, new keys take credit, 7 x 16 of it, then are
+ * refused with SPC_EFULL (nothing changed) while replacing a present key
+ * still works; each moving step gives back what it freed, and the resize
+ * ends. Without the credit the writer filled the new table (224 slots)
+ * and the move stopped with SPC_EFULL for good. A shrink 32 -> 16 then
+ * counts before moving: new keys are refused until the census is done,
+ * and it ends too. */
+START_TEST(resize_ends_whatever_writers_do)
+{
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	void *other;
+	uint64_t next = 7 * 16, refused = 0;
+	int rc;
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 16), SPC_OK);
+	fill(&ix, 0, next);
+	ck_assert_int_eq(spc_index_resize_begin(&ix, 32), SPC_OK);
+	ck_assert_int_eq(spc_index_resize_step(&ix, 1), 1); /* zeroed, published */
+	for (;;) {
+		struct tent *e = tent_new(next, 0);
+		if ((rc = add(&ix, e, &other)) != SPC_OK) {
+			tent_free(e);
+			break;
+		}
+		next++;
+	}
+	ck_assert_int_eq(rc, SPC_EFULL);
+	ck_assert_uint_eq(next, 7 * 16 + 7 * 16); /* the credit: 7 x (32 - 16) */
+	struct tent *y = tent_new(3, 1);
+	ck_assert_int_eq(set(&ix, y, &other), SPC_OK); /* present: no credit needed */
+	tent_free(other);
+	do {
+		struct tent *e = tent_new(next, 0);
+		rc = add(&ix, e, &other);
+		if (rc == SPC_OK)
+			next++;
+		else
+			tent_free(e), refused++;
+		ck_assert(rc == SPC_OK || rc == SPC_EFULL);
+		rc = spc_index_resize_step(&ix, 1);
+	} while (rc == 1);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(spc_index_buckets(&ix), 32);
+	ck_assert_uint_gt(refused, 0);
+	check_ids(&ix, 0, next, 10);
+	check_quiet(&ix, next);
+	/* shrink: delete down to 7 x 16 - 8 entries, then 32 -> 16 */
+	while (next > 7 * 16 - 8)
+		tent_free(del(&ix, --next));
+	ck_assert_int_eq(spc_index_resize_begin(&ix, 16), SPC_OK);
+	ck_assert_int_eq(spc_index_resize_step(&ix, 1), 1); /* zeroed, published */
+	struct tent *e = tent_new(next, 0);
+	ck_assert_int_eq(add(&ix, e, &other), SPC_EFULL); /* counting: no credit yet */
+	ck_assert_int_eq(spc_index_resize_step(&ix, 1), 1); /* counted: 8 slots of credit */
+	for (unsigned i = 0; i < 8; i++) {
+		ck_assert_int_eq(add(&ix, e, &other), SPC_OK);
+		e = tent_new(++next, 0);
+	}
+	ck_assert_int_eq(add(&ix, e, &other), SPC_EFULL);
+	tent_free(e);
+	while ((rc = spc_index_resize_step(&ix, 1)) == 1)
+		;
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(spc_index_buckets(&ix), 16);
+	check_ids(&ix, 0, next, 10);
+	check_quiet(&ix, next);
 	teardown(&ix, &a);
 }
 END_TEST
@@ -350,6 +425,7 @@ int main(void)
 	tcase_add_test(tc, full_buckets_and_overflow);
 	tcase_add_test(tc, deletes_leave_nothing);
 	tcase_add_loop_test(tc, resize_both_ways_in_steps, 0, 2);
+	tcase_add_test(tc, resize_ends_whatever_writers_do);
 	tcase_add_loop_test(tc, resize_alloc_fails_at_every_n, 0, 7);
 	suite_add_tcase(s, tc);
 	return spc_check_run(s);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #include "check_run.h"
@@ -51,7 +52,7 @@ struct run {
 	struct spc_index ix;
 	struct talloc alloc;
 	int stop;             /* atomic: relaxed flag */
-	unsigned long reads, misses, bad, writes, resizes, enomem;
+	unsigned long reads, misses, bad, writes, resizes, enomem, efull;
 	/* per writer: its ids' current entries (NULL: absent) */
 	struct tent *own[STABLE + VOLATILE];
 };
@@ -102,6 +103,16 @@ static void retire(struct tent *e)
 		urcu_memb_call_rcu(&e->rcu, tent_free_cb);
 }
 
+/* A writer refused for lack of credit (a resize keeps the new table's
+ * slots for the old one's entries) tries again: counts it, yields.
+ * Returns 0 once the run stops (the refusal then stands). */
+static int again(struct run *r)
+{
+	__atomic_fetch_add(&r->efull, 1, __ATOMIC_RELAXED);
+	sched_yield();
+	return !__atomic_load_n(&r->stop, __ATOMIC_RELAXED);
+}
+
 static void *writer(void *arg)
 {
 	struct writer_arg *wa = arg;
@@ -120,10 +131,16 @@ static void *writer(void *arg)
 		if (op == 7) { /* a shared id, set by every writer */
 			id = ID_SHARED + (x % SHARED);
 			struct tent *e = tent_new(id, version++);
-			urcu_memb_read_lock();
-			int rc = spc_index_set_rcu(&r->ix, tent_hash_of(id), tent_match, &id, e, &other);
-			urcu_memb_read_unlock();
-			bad += rc != SPC_OK;
+			int rc;
+			do {
+				urcu_memb_read_lock();
+				rc = spc_index_set_rcu(&r->ix, tent_hash_of(id), tent_match, &id, e,
+				                       &other);
+				urcu_memb_read_unlock();
+			} while (rc == SPC_EFULL && again(r));
+			bad += rc != SPC_OK && rc != SPC_EFULL;
+			if (rc == SPC_EFULL)
+				tent_free(e);
 			retire(other);
 			writes++;
 			continue;
@@ -150,8 +167,24 @@ static void *writer(void *arg)
 			tent_free(e);
 			e = NULL;
 		} else {
-			int rc = spc_index_add_rcu(&r->ix, tent_hash_of(id), tent_match, &id, e, &other);
-			bad += rc != SPC_OK;
+			int rc;
+			/* a new key during a resize may find no credit:
+			 * SPC_EFULL, try again outside the section (the
+			 * resizer's grace period waits for it) */
+			while ((rc = spc_index_add_rcu(&r->ix, tent_hash_of(id), tent_match, &id, e,
+			                               &other)) == SPC_EFULL) {
+				urcu_memb_read_unlock();
+				if (!again(r)) {
+					urcu_memb_read_lock();
+					break;
+				}
+				urcu_memb_read_lock();
+			}
+			if (rc == SPC_EFULL) {
+				tent_free(e);
+				e = NULL;
+			}
+			bad += rc != SPC_OK && rc != SPC_EFULL;
 		}
 		urcu_memb_read_unlock();
 		retire(cur);
@@ -232,7 +265,8 @@ static void run_once(unsigned bits, unsigned seconds)
 		pthread_join(wr[i], NULL);
 	pthread_join(rs, NULL);
 	printf("stress_index: bits %u, %u s: %lu reads, %lu writes, %lu resizes, %lu refused "
-	       "allocations\n", bits, seconds, r.reads, r.writes, r.resizes, r.enomem);
+	       "allocations, %lu inserts retried for credit\n", bits, seconds, r.reads, r.writes,
+	       r.resizes, r.enomem, r.efull);
 	ck_assert_uint_eq(r.bad, 0);
 	ck_assert_uint_eq(r.misses, 0);
 	ck_assert_uint_gt(r.resizes, 0);

@@ -151,7 +151,15 @@ START_TEST(prepare_holds_the_maintainers)
 	ck_assert_uint_eq(st.evictions, 0);
 	spc_fork_parent();
 	/* Released, the maintainer evicts again and every write fits. */
-	ck_assert_int_eq(fill(c, n, n), SPC_OK);
+	int rc = fill(c, n, n);
+	if (rc != SPC_OK) {
+		ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+		fprintf(stderr, "refused: charged %llu of %llu, index %llu, backlog %llu, items %llu, evictions %llu\n",
+		        (unsigned long long)st.charged_bytes, (unsigned long long)st.target_bytes,
+		        (unsigned long long)st.index_bytes, (unsigned long long)st.reclaim_backlog_bytes,
+		        (unsigned long long)st.items, (unsigned long long)st.evictions);
+	}
+	ck_assert_int_eq(rc, SPC_OK);
 	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
 	ck_assert_uint_gt(st.evictions, 0);
 	spc_close(c);

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/kv_index.h: the seam between the cache and its index. Every index
+ * operation of core/ goes through the functions here, so the rest of core
+ * does not know which index the build has:
+ *
+ *   lfht     (default)           liburcu's cds_lfht; the entry carries its
+ *                                node (core/kv_index_lfht.c)
+ *   compact  (-DSPC_INDEX=compact) core/index.c: cache-line buckets of
+ *                                tagged 8-byte references to the entry's
+ *                                address; tables from the pool's arena,
+ *                                charged exactly (core/kv_index_compact.c)
+ *
+ * The option goes once issue 13's figures are in docs/benchmarks.md.
+ * Included by core/cache.h only (it needs struct spc_pstate and the
+ * match); the lookups are inline, the rest out of line.
+ *
+ * Return codes of the writes are the cache's: SPC_OK, SPC_EEXISTS,
+ * SPC_ENOTFOUND, SPC_EFULL (compact only: no free slot, the maintainer's
+ * growth fell behind or failed to allocate; the writer's "no room").
+ *
+ * Context, for the whole module: registered threads; *_rcu inside a
+ * read-side section, the rest outside any.
+ */
+#ifndef SPC_CORE_KV_INDEX_H
+#define SPC_CORE_KV_INDEX_H
+
+/* Where a lookup found its entry: what a later replace of that entry
+ * needs (the lfht's iterator; nothing more for compact). */
+struct spc_kv_pos {
+#if !SPC_INDEX_COMPACT
+	struct cds_lfht_iter it;
+#else
+	char unused;
+#endif
+};
+
+#if SPC_INDEX_COMPACT
+
+static inline int spc_kv_match(const void *e, const void *k)
+{
+	return spc_match_entry(e, k);
+}
+
+static inline int spc_kv_same(const void *e, const void *k)
+{
+	return e == k;
+}
+
+/* The entry of key k (hash = spc_key_hash(c, k)), or NULL. pos may be
+ * NULL. Returns: valid until the section ends. Context: read section. */
+static inline struct spc_entry *spc_kv_lookup_rcu(struct spc_pstate *ps, uint64_t hash,
+                                                  const struct spc_key *k, struct spc_kv_pos *pos)
+{
+	(void)pos;
+	return spc_index_lookup_rcu(&ps->ix, hash, spc_kv_match, k);
+}
+
+/* The hash the index files e under: its key's. */
+static inline uint64_t spc_kv_entry_hash(const struct spc_pstate *ps, const struct spc_entry *e)
+{
+	struct spc_key k = spc_entry_skey(e);
+
+	return spc_key_hash(ps->cache, &k);
+}
+
+/* A hash of e's key for the policy (its ghost): stable per key, needs no
+ * cache (the policy's callbacks carry no context): the key hashed with
+ * seed 0 and its namespace mixed in. */
+static inline uint64_t spc_kv_policy_hash(const struct spc_entry *e)
+{
+	struct spc_key k = spc_entry_skey(e);
+	uint64_t seed = 0;
+
+	if (k.ns != SPC_NS_PLAIN)
+		seed ^= k.ns * SPC_NS_SEED_MUL + k.height * SPC_HEIGHT_SEED_MUL;
+	return XXH3_64bits_withSeed(k.key, k.klen, seed);
+}
+
+/* Nonzero while e is in the index (not replaced, deleted or evicted).
+ * Context: read section, e found in it or held by the caller. */
+static inline int spc_kv_linked_rcu(struct spc_pstate *ps, const struct spc_entry *e)
+{
+	return spc_index_lookup_rcu(&ps->ix, spc_kv_entry_hash(ps, e), spc_kv_same, e) != NULL;
+}
+
+/* Inserts e unless its key is present. Returns SPC_OK, SPC_EEXISTS (*found
+ * = the present entry) or SPC_EFULL. */
+static inline int spc_kv_add_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k,
+                                 struct spc_entry *e, struct spc_entry **found)
+{
+	void *f = NULL;
+	int r = spc_index_add_rcu(&ps->ix, hash, spc_kv_match, k, e, &f);
+
+	*found = f;
+	return r == SPC_EINVAL ? SPC_EFULL : r;
+}
+
+/* Inserts e, replacing the present entry of its key if any (*old, or
+ * NULL). Returns SPC_OK or SPC_EFULL. */
+static inline int spc_kv_set_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k,
+                                 struct spc_entry *e, struct spc_entry **old)
+{
+	void *o = NULL;
+	int r = spc_index_set_rcu(&ps->ix, hash, spc_kv_match, k, e, &o);
+
+	*old = o;
+	return r == SPC_EINVAL ? SPC_EFULL : r;
+}
+
+/* Replaces old (found by spc_kv_lookup_rcu at pos in this section) by e.
+ * Returns SPC_OK, or SPC_ENOTFOUND when old left the index meanwhile. */
+static inline int spc_kv_replace_rcu(struct spc_pstate *ps, uint64_t hash,
+                                     const struct spc_key *k, struct spc_kv_pos *pos,
+                                     struct spc_entry *old, struct spc_entry *e)
+{
+	(void)k;
+	(void)pos;
+	return spc_index_replace_rcu(&ps->ix, hash, old, e) == SPC_OK ? SPC_OK : SPC_ENOTFOUND;
+}
+
+/* Takes e out (by identity). Returns SPC_OK, or SPC_ENOTFOUND when
+ * someone else did. hash: e's (spc_kv_entry_hash). */
+static inline int spc_kv_remove_rcu(struct spc_pstate *ps, uint64_t hash, struct spc_entry *e)
+{
+	return spc_index_remove_rcu(&ps->ix, hash, e);
+}
+
+#else /* lfht */
+
+static inline int spc_match(struct cds_lfht_node *n, const void *k)
+{
+	return spc_match_entry(spc_entry_of(n), k);
+}
+
+static inline struct spc_entry *spc_kv_lookup_rcu(struct spc_pstate *ps, uint64_t hash,
+                                                  const struct spc_key *k, struct spc_kv_pos *pos)
+{
+	struct cds_lfht_iter it, *i = pos ? &pos->it : &it;
+	struct cds_lfht_node *n;
+
+	cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, k, i);
+	n = cds_lfht_iter_get_node(i);
+	return n ? spc_entry_of(n) : NULL;
+}
+
+static inline uint64_t spc_kv_entry_hash(const struct spc_pstate *ps, const struct spc_entry *e)
+{
+	/* The lfht stores the bit-reversed hash in the node (set before
+	 * publication, never changed): reverse it back, no rehash needed. */
+	uint64_t v = e->node.reverse_hash;
+
+	(void)ps;
+	v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
+	v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
+	v = ((v >> 4) & 0x0f0f0f0f0f0f0f0full) | ((v & 0x0f0f0f0f0f0f0f0full) << 4);
+	return __builtin_bswap64(v);
+}
+
+static inline uint64_t spc_kv_policy_hash(const struct spc_entry *e)
+{
+	return spc_kv_entry_hash(NULL, e);
+}
+
+static inline int spc_kv_linked_rcu(struct spc_pstate *ps, const struct spc_entry *e)
+{
+	(void)ps;
+	return !cds_lfht_is_node_deleted(&e->node);
+}
+
+static inline int spc_kv_add_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k,
+                                 struct spc_entry *e, struct spc_entry **found)
+{
+	struct cds_lfht_node *n = cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, k,
+	                                              &e->node);
+
+	*found = n == &e->node ? NULL : spc_entry_of(n);
+	return n == &e->node ? SPC_OK : SPC_EEXISTS;
+}
+
+static inline int spc_kv_set_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k,
+                                 struct spc_entry *e, struct spc_entry **old)
+{
+	struct cds_lfht_node *was =
+		cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, k, &e->node);
+
+	*old = was ? spc_entry_of(was) : NULL;
+	return SPC_OK;
+}
+
+static inline int spc_kv_replace_rcu(struct spc_pstate *ps, uint64_t hash,
+                                     const struct spc_key *k, struct spc_kv_pos *pos,
+                                     struct spc_entry *old, struct spc_entry *e)
+{
+	(void)old;
+	return cds_lfht_replace(ps->ht, &pos->it, (unsigned long)hash, spc_match, k, &e->node) == 0
+	               ? SPC_OK
+	               : SPC_ENOTFOUND;
+}
+
+static inline int spc_kv_remove_rcu(struct spc_pstate *ps, uint64_t hash, struct spc_entry *e)
+{
+	(void)hash;
+	return cds_lfht_del(ps->ht, &e->node) == 0 ? SPC_OK : SPC_ENOTFOUND;
+}
+
+#endif
+
+/* ---- out of line (core/kv_index_lfht.c or core/kv_index_compact.c) ---- */
+
+/* Creates ps's index (ps->pool and ps->cache set). Returns SPC_OK or
+ * SPC_ENOMEM. Context: open, before the pool is shared. */
+int spc_kv_init(struct spc_pstate *ps);
+/* Frees the index (entries already taken out and freed). Context: close,
+ * after the last grace period. */
+void spc_kv_destroy(struct spc_pstate *ps);
+/* Unpublishes every entry (spc_note_unpublished for each, exactly like a
+ * delete) in short read sections. Returns how many. Entries published
+ * concurrently may survive. Context: outside any read section. */
+uint64_t spc_kv_unpublish_all(struct spc_pstate *ps);
+/* The maintainer's index work for one step: grows (or shrinks) the index
+ * for `items` entries, a bounded amount per call. Returns nonzero while a
+ * resize goes on (step again soon). Context: the maintainer (or the
+ * synchronous step), outside any read section. */
+int spc_kv_maint(struct spc_pstate *ps, size_t items);
+/* Bytes the maintainer should make room for so that the index can grow
+ * (a growth refused for lack of room), or 0. Context: the maintainer. */
+uint64_t spc_kv_room_need(const struct spc_pstate *ps);
+/* Bytes of the index charged to the pool (0 for the lfht: estimated in
+ * entry_share instead). Context: any thread. */
+uint64_t spc_kv_bytes(const struct spc_pstate *ps);
+/* Calls fn for every entry in the index. For tests and diagnostics.
+ * Context: read section (or no concurrent user). */
+void spc_kv_for_each_rcu(struct spc_pstate *ps, void (*fn)(void *arg, struct spc_entry *e),
+                         void *arg);
+/* The index's share of an entry's charge (entry_share): the lfht's
+ * bucket estimate, 0 for compact (charged as tables). */
+uint32_t spc_kv_entry_share(const struct spc_pstate *ps);
+
+#endif /* SPC_CORE_KV_INDEX_H */
