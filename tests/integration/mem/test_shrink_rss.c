@@ -20,6 +20,7 @@
 #include <check.h>
 
 #include "check_run.h"
+#include "rss.h"
 #include "open_cache.h"
 #include <stdio.h>
 #include <string.h>
@@ -32,17 +33,6 @@
 #define VLEN 3000
 
 #ifndef SPC_POOL_MALLOC
-static uint64_t rss_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

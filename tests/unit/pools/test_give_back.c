@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "rss.h"
 #include "pools/pools.h"
 #include "pools/slab.h"
 
@@ -28,17 +29,6 @@ static struct spc_mem *open_mem(uint64_t budget)
 	cfg.budget_bytes = budget;
 	ck_assert_int_eq(spc_mem_open(&cfg, NULL, &mem), SPC_OK);
 	return mem;
-}
-
-static uint64_t rss_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* Fills pool p with allocations of n bytes (charged, every byte written)
