@@ -290,6 +290,14 @@ static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struc
 	return spc_pool_usable(ps->pool, spc_entry_alloc_size(e)) + ps->entry_share;
 }
 
+/* The cas the caller sees of an entry whose cas is cas: 0 in a cache
+ * without cas (no_cas), whose height entries keep one for the view's own
+ * use only (core/edit.c). */
+static inline uint64_t spc_cas_shown(const struct spc_cache *c, uint64_t cas)
+{
+	return c->cfg.no_cas ? 0 : cas;
+}
+
 struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
 
 /* Nonzero when e has an expiry whose deadline has passed on the cache
@@ -393,6 +401,11 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
                   enum spc_store_mode mode, const void *val, size_t vlen,
                   const struct spc_item *item, uint64_t *cas_out);
 int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
+/* The answer of a cache without cas (no_cas) to a request that names a
+ * cas, which no entry can match: SPC_EEXISTS when k has a live entry,
+ * SPC_ENOTFOUND when not (memcached -C's EXISTS / NOT_FOUND). Changes
+ * nothing. Context: registered thread, not in read section. */
+int spc_cas_refused(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
 /* As spc_delete_key, only if the live entry's cas is cas_expect (0: any):
  * SPC_EEXISTS otherwise, and nothing is removed. */
 int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,

@@ -153,6 +153,12 @@ struct spc_config {
 	                                step runs in the writer's thread after
 	                                each write (deterministic; single-writer
 	                                replay and tests) */
+	int no_cas;                /* nonzero: entries keep no cas (memcached's
+	                              -C), 8 bytes less per entry; every cas
+	                              read is 0 and every request that names a
+	                              cas is refused as a mismatch (SPC_EEXISTS,
+	                              SPC_ENOTFOUND when the key is absent);
+	                              default 0; docs/api.md, "Without cas" */
 	spc_clock_fn *clock;       /* NULL: CLOCK_REALTIME seconds (unix time) */
 	void *clock_arg;
 	int debug;                 /* key-prefix statistics from open (off: one
