@@ -56,6 +56,10 @@
 /* Initial (and minimum allocated) buckets of each pool's index. */
 #define SPC_INDEX_INIT_BUCKETS 1024ul
 
+/* Lookups a get makes at most when it keeps finding entries that were
+ * just taken out of the index (core/cache.h, spc_lookup_key_rcu_inl). */
+#define SPC_READ_LOOKS 4u
+
 /* Bounded work per maintainer step. */
 #define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */
 #define SPC_STEP_EVICT 1024u   /* victims taken per step */
@@ -352,6 +356,8 @@ spc_lookup_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct 
 	uint64_t hash = spc_key_hash(c, k);
 	struct spc_entry *e = NULL;
 
+	unsigned looks = 1;
+
 	SPC_ASSERT_IN_RCU();
 again:
 	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k, NULL);
@@ -361,11 +367,16 @@ again:
 		/* One predictable branch for plain entries. The dead flag is
 		 * set after the entry left the index (replaced, deleted,
 		 * evicted): look again, so a get racing with a replace finds
-		 * the new entry instead of a miss. Expired entries are misses. */
+		 * the new entry instead of a miss. At most SPC_READ_LOOKS
+		 * looks, so that writers replacing the key without pause
+		 * cannot keep a reader looping: the last dead entry found is
+		 * the answer, linearised at the load of its slot (it was in
+		 * the index then, and stays valid memory until the section
+		 * ends). Expired entries are misses. */
 		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_EXPIRY)) != 0, 0)) {
-			if (meta & SPC_META_DEAD)
+			if ((meta & SPC_META_DEAD) && looks++ < SPC_READ_LOOKS)
 				goto again;
-			if (spc_entry_expired(c, e))
+			if ((meta & SPC_META_EXPIRY) && spc_entry_expired(c, e))
 				e = NULL;
 		}
 	}
