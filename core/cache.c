@@ -264,7 +264,7 @@ spc_get_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc
 
 	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !out)
 		return SPC_EINVAL;
-	e = spc_lookup_key_rcu(c, pool, k);
+	e = spc_lookup_key_rcu_inl(c, pool, k);
 	if (!e)
 		return SPC_ENOTFOUND;
 	spc_value_of(e, out);
@@ -281,7 +281,7 @@ spc_get_key_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key
 	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !vlen || (!buf && cap > 0))
 		return SPC_EINVAL;
 	spc_rcu_read_lock();
-	e = spc_lookup_key_rcu(c, pool, k);
+	e = spc_lookup_key_rcu_inl(c, pool, k);
 	if (!e) {
 		r = SPC_ENOTFOUND;
 	} else {

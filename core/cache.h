@@ -56,6 +56,10 @@
 /* Initial (and minimum allocated) buckets of each pool's index. */
 #define SPC_INDEX_INIT_BUCKETS 1024ul
 
+/* Lookups a get makes at most when it keeps finding entries that were
+ * just taken out of the index (core/cache.h, spc_lookup_key_rcu_inl). */
+#define SPC_READ_LOOKS 4u
+
 /* Bounded work per maintainer step. */
 #define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */
 #define SPC_STEP_EVICT 1024u   /* victims taken per step */
@@ -98,6 +102,10 @@ struct spc_ttab_entry {
 
 /* This thread's slots of the caches it used most recently. */
 extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
+/* The entry of spc_ttab this thread used last: one compare on the read
+ * path (a thread nearly always reads one cache at a time) instead of a
+ * walk of the table. */
+extern __thread struct spc_ttab_entry spc_tlast;
 
 /* ---- reclamation batch --------------------------------------------------- */
 
@@ -306,13 +314,17 @@ struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
  * section (or unpublished it itself). */
 int spc_entry_expired(struct spc_cache *c, const struct spc_entry *e);
 
+/* The walk of spc_ttab behind spc_tslot's one compare (core/stats.c).
+ * Returns: this thread's slot in c (remembered in spc_tlast), or the
+ * shared slot (not remembered). Context: any thread of the cache. */
+struct spc_tslot *spc_tslot_find(struct spc_cache *c);
+
 /* This thread's slot in c (never NULL: falls back to the shared slot). */
 static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
 {
-	for (unsigned i = 0; i < SPC_TTAB_SIZE; i++)
-		if (spc_ttab[i].cache_id == c->id)
-			return spc_ttab[i].slot;
-	return spc_tslot_slow(c);
+	if (__builtin_expect(spc_tlast.cache_id == c->id, 1))
+		return spc_tlast.slot;
+	return spc_tslot_find(c);
 }
 
 static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum spc_ctr k, int64_t n)
@@ -340,12 +352,19 @@ void spc_debug_note(struct spc_cache *c, enum spc_pool_id pool, const void *key,
                     int hit);
 
 /* The read path (docs/style.md 10): hash, lookup, touch, count. Never
- * allocates, never blocks. Context: read section of a registered thread. */
-static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
-                                                   const struct spc_key *k)
+ * allocates, never blocks. Context: read section of a registered thread.
+ * Forced inline into the public gets (core/cache.c), so that a get is
+ * one call deep (the hash aside); callgrind put the call and the
+ * registers it saves at 19 instructions of about 330 per get
+ * (docs/benchmarks.md, "One spc_get hit, profiled"). Other callers use
+ * spc_lookup_key_rcu, which the compiler may keep out of line. */
+static inline __attribute__((always_inline)) struct spc_entry *
+spc_lookup_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
 {
 	uint64_t hash = spc_key_hash(c, k);
 	struct spc_entry *e = NULL;
+
+	unsigned looks = 1;
 
 	SPC_ASSERT_IN_RCU();
 again:
@@ -356,11 +375,16 @@ again:
 		/* One predictable branch for plain entries. The dead flag is
 		 * set after the entry left the index (replaced, deleted,
 		 * evicted): look again, so a get racing with a replace finds
-		 * the new entry instead of a miss. Expired entries are misses. */
+		 * the new entry instead of a miss. At most SPC_READ_LOOKS
+		 * looks, so that writers replacing the key without pause
+		 * cannot keep a reader looping: the last dead entry found is
+		 * the answer, linearised at the load of its slot (it was in
+		 * the index then, and stays valid memory until the section
+		 * ends). Expired entries are misses. */
 		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_EXPIRY)) != 0, 0)) {
-			if (meta & SPC_META_DEAD)
+			if ((meta & SPC_META_DEAD) && looks++ < SPC_READ_LOOKS)
 				goto again;
-			if (spc_entry_expired(c, e))
+			if ((meta & SPC_META_EXPIRY) && spc_entry_expired(c, e))
 				e = NULL;
 		}
 	}
@@ -375,6 +399,14 @@ again:
 	if (__builtin_expect(__atomic_load_n(&c->debug_on, __ATOMIC_RELAXED) != 0, 0))
 		spc_debug_note(c, pool, k->key, k->klen, e != NULL);
 	return e;
+}
+
+/* The same read path, for the other callers (inlined or not, as the
+ * compiler sees fit). Returns, Context: as spc_lookup_key_rcu_inl. */
+static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                                   const struct spc_key *k)
+{
+	return spc_lookup_key_rcu_inl(c, pool, k);
 }
 
 /* The plain namespace's read path (inlined: the namespace folds away). */
