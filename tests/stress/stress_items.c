@@ -529,7 +529,7 @@ static void phase_expiry(unsigned ms)
 	}
 #ifdef __SANITIZE_THREAD__
 	/* Open defect, seen only in TSan builds on a loaded machine (2 runs
-	 * in about 10, not reproduced since in 27 runs under load): every
+	 * in about 10, not reproduced since in 32 runs under load): every
 	 * key of the phase (512 per pool) stays counted for the whole wait
 	 * while megabytes of unpublished entries await reclamation, so both
 	 * maintainers stopped reclaiming at once. Reported, not failed, until
