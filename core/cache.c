@@ -590,15 +590,19 @@ static int spc_retarget(struct spc_cache *c, enum spc_mode mode, double view_sha
 	                                                       : SPC_MODE_WAIT_MIN_MS;
 	/* Shrink first: lower the target (charges above it are refused from
 	 * now on), let the maintainer evict down, and only then grow the
-	 * other pool, so the two never sum above the budget. */
+	 * other pool, so the two never sum above the budget. Every pool is
+	 * waited for whose charge is above its new target, not only the ones
+	 * lowered now: after a call that timed out, a pool may still be
+	 * shedding toward the lower target it got then, and a new mode may
+	 * raise that target to a figure still below its charge. So SPC_OK
+	 * means every pool's charge is within its new target. */
 	for (int p = 0; p < SPC_POOL_COUNT; p++) {
 		struct spc_pstate *ps = &c->ps[p];
 
-		if (want[p] < spc_pool_target(ps->pool)) {
+		if (want[p] < spc_pool_target(ps->pool))
 			spc_pool_set_target(ps->pool, want[p]);
-			if (spc_wait_shed(ps, want[p], ms) != SPC_OK)
-				r = SPC_ETIMEDOUT;
-		}
+		if (spc_pool_charged(ps->pool) > want[p] && spc_wait_shed(ps, want[p], ms) != SPC_OK)
+			r = SPC_ETIMEDOUT;
 	}
 	if (r == SPC_OK) {
 		for (int p = 0; p < SPC_POOL_COUNT; p++) {

@@ -326,9 +326,11 @@ int spc_delete(struct spc_cache *cache, enum spc_pool_id pool, const void *key, 
 int spc_clear(struct spc_cache *cache, enum spc_pool_id pool);
 
 /* Changes mode and view share at run time. The shrinking pool first evicts
- * down to its new target, then the other grows. Returns SPC_OK, SPC_EINVAL,
- * SPC_ETIMEDOUT (the shrinking pool could not shed in time: its new target
- * holds, the other keeps its old target until the next call).
+ * down to its new target (and so does any pool still above its new target
+ * after an earlier call timed out), then the other grows. Returns SPC_OK
+ * (every pool's charge is within its new target), SPC_EINVAL,
+ * SPC_ETIMEDOUT (a pool could not shed in time: the lowered targets hold,
+ * none is raised until the next call).
  * Context: any thread, not in read section. */
 int spc_set_mode(struct spc_cache *cache, enum spc_mode mode, double view_share);
 
