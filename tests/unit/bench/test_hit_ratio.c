@@ -9,7 +9,7 @@
  *    lru-exact - 0.005 and >= s3fifo - 0.01 on each (S3-FIFO as default
  *    failed the first on both loops, CLOCK would fail the second on both
  *    one-hit-wonder traces). lirs ps is not among them: there the default
- *    is 0.013 below S3-FIFO (docs/policies.md lists every cell);
+ *    is 0.011 below S3-FIFO (docs/policies.md lists every cell);
  *  - the default replays the same hits twice (no clock, no randomness);
  *  - `opt` (Belady's MIN) is >= every policy, and right on a hand-worked
  *    sequence;
