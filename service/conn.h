@@ -31,6 +31,7 @@ struct spc_srv_conns {
 	unsigned n;
 	struct spc_srv_ring *ring;   /* the worker's io_uring; NULL: epoll */
 	unsigned ring_sends;         /* sends queued since the ring's last wait */
+	unsigned ring_recvs;         /* receives with data handled in the last wait */
 	struct spc_srv_conn *dead;   /* closed, completions outstanding */
 };
 

@@ -164,6 +164,7 @@ void spc_srv_conns_ring_done(struct spc_srv_conns *set, uint64_t tok, int res)
 		c->eof = true;
 	} else if (op == SPC_RING_RECV) {
 		c->in_len += (size_t)res;
+		set->ring_recvs++;
 		c->last_active = c->ctx.now;
 		spc_srv_count(&set->t->cnt.bytes_read, (uint64_t)res);
 	} else {

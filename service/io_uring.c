@@ -75,6 +75,10 @@ int spc_srv_ring_open(struct spc_srv_ring **out, unsigned entries)
 		free(r);
 		return rc;
 	}
+	/* The ring's descriptor registered with the thread (Linux 5.18):
+	 * each io_uring_enter then skips looking the file up. Where it is
+	 * refused the ring works as well, through its descriptor. */
+	(void)io_uring_register_ring_fd(&r->ring);
 	*out = r;
 	return 0;
 }
