@@ -255,14 +255,14 @@ static void drain_begin(struct spc_srv_worker *w)
 /* ---- io_uring (io.h; the connections' side is conn_ring.c) ------------------ */
 
 /* One completion: the epfd poll is the loop's, the rest its connections'. */
-static void ring_done(void *arg, uint64_t token, int res)
+static void ring_done(void *arg, const struct spc_srv_ring_cqe *c)
 {
 	struct spc_srv_worker *w = arg;
 
-	if ((token & SPC_RING_OP_MASK) == SPC_RING_POLL)
+	if ((c->token & SPC_RING_OP_MASK) == SPC_RING_POLL)
 		w->ring_polled = true;
 	else
-		spc_srv_conns_ring_done(&w->conns, token, res);
+		spc_srv_conns_ring_done(&w->conns, c);
 }
 
 /* Submits what the last batch queued, waits for completions and handles
