@@ -83,12 +83,17 @@ static void send_pending(struct spc_srv_conn *c)
  * suspended its keys point into that buffer, which must not move: bytes
  * that do not fit its free end wait in c->held. Returns false when out
  * of memory or past the longest request the parser takes. */
+static bool take_held(struct spc_srv_conn *c);
+
 static bool take_in(struct spc_srv_conn *c, const char *p, size_t n)
 {
+	/* Bytes held earlier come first. */
+	if (!c->suspended && c->held_len > 0 && !take_held(c))
+		return false;
 	while (n > 0) {
 		size_t room = c->in_cap - c->in_len, k;
 
-		if (c->suspended && room < n) {
+		if (c->suspended && (c->held_len > 0 || room < n)) {
 			char *h = realloc(c->held, c->held_len + n);
 
 			if (!h)
@@ -153,17 +158,12 @@ void spc_srv_conn_ring_step(struct spc_srv_conn *c)
 {
 	bool want_in;
 
-	if (c->held_len > 0 && !c->suspended && !take_held(c))
+	if (c->suspended && ring_pending(c) <= c->ctx.out_soft / 2)
+		spc_srv_conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
+	if (!c->suspended && c->held_len > 0 && !take_held(c))
 		goto close;
-	if (c->suspended) {
-		if (ring_pending(c) <= c->ctx.out_soft / 2) {
-			spc_srv_conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
-			if (!c->suspended && !c->closing)
-				spc_srv_conn_process(c);
-		}
-	} else if (!c->closing) {
+	if (!c->suspended && !c->closing)
 		spc_srv_conn_process(c);
-	}
 	if (c->capped)
 		goto close; /* a reply passed the output cap */
 	if (spc_srv_conn_pending(c) > 0 && !c->tx_busy)
