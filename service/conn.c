@@ -129,6 +129,7 @@ void spc_srv_conn_free(struct spc_srv_conn *c)
 {
 	close(c->fd);
 	free(c->tx);
+	free(c->held);
 	free(c->in);
 	spc_proto_out_free(&c->out);
 	free(c);
@@ -342,6 +343,12 @@ void spc_srv_conn_run(struct spc_srv_conn *c, uint64_t now)
 	c->ctx.now = now;
 	for (;;) {
 		if (c->suspended) {
+			/* Send first: woken for output, a connection whose
+			 * pending reply is over the mark must send to get
+			 * below it (breaking out before the send left it
+			 * stalled, woken for output again and again). */
+			if (!conn_flush(c))
+				goto close;
 			if (pending(c) > c->ctx.out_soft / 2)
 				break; /* wait until the client has read enough */
 			spc_srv_conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "service/io.h"
 #include "service/server.h"
 
 /* What an epoll event's data points at: the first member of every source
@@ -31,6 +32,7 @@ struct spc_srv_conns {
 	unsigned n;
 	struct spc_srv_ring *ring;   /* the worker's io_uring; NULL: epoll */
 	unsigned ring_sends;         /* sends queued since the ring's last wait */
+	unsigned ring_recvs;         /* receives with data handled in the last wait */
 	struct spc_srv_conn *dead;   /* closed, completions outstanding */
 };
 
@@ -60,10 +62,10 @@ void spc_srv_conns_drain(struct spc_srv_conns *set);
 /* Closes every connection of set. Context: set's worker. */
 void spc_srv_conns_close(struct spc_srv_conns *set);
 
-/* io_uring (conn_ring.c). One completion of a connection's request
- * (token and res as spc_srv_ring_wait gives them): what the connection
- * does next is queued on set->ring. Context: set's worker. */
-void spc_srv_conns_ring_done(struct spc_srv_conns *set, uint64_t token, int res);
+/* io_uring (conn_ring.c). One completion of a connection's request (as
+ * spc_srv_ring_wait hands it over): what the connection does next is
+ * queued on set->ring. Context: set's worker. */
+void spc_srv_conns_ring_done(struct spc_srv_conns *set, const struct spc_srv_ring_cqe *cqe);
 /* After the ring is closed (its requests gone): frees the connections
  * that waited for their completions. Context: set's worker. */
 void spc_srv_conns_ring_free(struct spc_srv_conns *set);

@@ -37,6 +37,10 @@ struct spc_srv_conn {
 	struct spc_srv_conn *prev, *next;
 	/* io_uring only (conn_ring.c) */
 	bool rx_busy, tx_busy;   /* a receive, a send queued or in flight */
+	bool rx_multi;           /* the receive is multishot (provided buffers) */
+	bool rx_cancel;          /* its cancel is queued (suspended, closing) */
+	char *held;              /* multishot bytes that came while suspended */
+	size_t held_len;
 	bool dead;               /* closed, on set->dead until its last completion */
 	char *tx;                /* the output the kernel is sending */
 	size_t tx_off, tx_len, tx_cap; /* its bytes sent, its bytes, its size */

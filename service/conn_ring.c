@@ -3,9 +3,18 @@
  * service/conn_ring.c: one connection's cycle over its worker's io_uring
  * (--io uring, io.h), the same steps as conn.c's over epoll.
  *
- * A connection on a ring has at most one receive and one send queued. A
- * receive is kept queued into the free end of the input buffer, so that
- * buffer is compacted or grown only before one is queued. Each completion
+ * A connection on a ring has at most one receive and one send queued.
+ * The receive is multishot where the ring has provided buffers (io.h):
+ * armed once, it completes with each arrival of data, copied into the
+ * input buffer; it is stopped (cancelled) while the connection wants no
+ * input -- a suspended get, closing -- as epoll stops asking, and armed
+ * again when the kernel ends it (end of file, no buffer free, its own
+ * reasons). While a get is suspended its keys point into the input
+ * buffer, which must not move: what arrives before the cancel takes
+ * effect and does not fit its free end waits in c->held until the get is
+ * done. Without provided buffers the receive is one-shot into the free
+ * end of the input buffer, which is then compacted or grown only before
+ * one is queued. Each completion
  * is parsed and executed as under epoll; the pending output is handed to
  * the kernel as it is (the buffer moves to c->tx) and the connection's
  * next replies go into a buffer of their own meanwhile. Both count
@@ -70,34 +79,108 @@ static void send_pending(struct spc_srv_conn *c)
 	send_rest(c);
 }
 
+/* Appends n received bytes to the input buffer. While a get is
+ * suspended its keys point into that buffer, which must not move: bytes
+ * that do not fit its free end wait in c->held. Returns false when out
+ * of memory or past the longest request the parser takes. */
+static bool take_held(struct spc_srv_conn *c);
+
+static bool take_in(struct spc_srv_conn *c, const char *p, size_t n)
+{
+	/* Bytes held earlier come first. */
+	if (!c->suspended && c->held_len > 0 && !take_held(c))
+		return false;
+	while (n > 0) {
+		size_t room = c->in_cap - c->in_len, k;
+
+		if (c->suspended && (c->held_len > 0 || room < n)) {
+			char *h = realloc(c->held, c->held_len + n);
+
+			if (!h)
+				return false;
+			memcpy(h + c->held_len, p, n);
+			c->held = h;
+			c->held_len += n;
+			return true;
+		}
+		if (!c->suspended)
+			room = spc_srv_conn_room(c);
+		if (room == 0)
+			return false;
+		k = room < n ? room : n;
+		memcpy(c->in + c->in_len, p, k);
+		c->in_len += k;
+		p += k;
+		n -= k;
+	}
+	return true;
+}
+
+/* The bytes held while a get was suspended go into the input buffer. */
+static bool take_held(struct spc_srv_conn *c)
+{
+	char *h = c->held;
+	size_t n = c->held_len;
+	bool ok;
+
+	c->held = NULL;
+	c->held_len = 0;
+	ok = take_in(c, h, n);
+	free(h);
+	return ok;
+}
+
+/* Queues c's next receive: multishot into the ring's provided buffers
+ * when it has them, else one-shot into the free end of the input
+ * buffer. Returns false when the input buffer cannot take more. */
+static bool recv_arm(struct spc_srv_conn *c)
+{
+	struct spc_srv_ring *ring = c->set->ring;
+	size_t want;
+
+	c->rx_busy = true;
+	c->rx_multi = spc_srv_ring_multishot(ring);
+	if (c->rx_multi) {
+		spc_srv_ring_recv_multi(ring, c->fd, token(c, SPC_RING_RECV));
+		return true;
+	}
+	spc_srv_conn_trim(c);
+	want = spc_srv_conn_room(c);
+	if (want == 0) {
+		c->rx_busy = false;
+		return false;
+	}
+	spc_srv_ring_recv(ring, c->fd, c->in + c->in_len, want, token(c, SPC_RING_RECV));
+	return true;
+}
+
 void spc_srv_conn_ring_step(struct spc_srv_conn *c)
 {
-	if (c->suspended) {
-		if (ring_pending(c) <= c->ctx.out_soft / 2) {
-			spc_srv_conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
-			if (!c->suspended && !c->closing)
-				spc_srv_conn_process(c);
-		}
-	} else if (!c->closing) {
+	bool want_in;
+
+	if (c->suspended && ring_pending(c) <= c->ctx.out_soft / 2)
+		spc_srv_conn_result(c, spc_srv_exec(&c->ctx, &c->req), &c->req);
+	if (!c->suspended && c->held_len > 0 && !take_held(c))
+		goto close;
+	if (!c->suspended && !c->closing)
 		spc_srv_conn_process(c);
-	}
 	if (c->capped)
 		goto close; /* a reply passed the output cap */
 	if (spc_srv_conn_pending(c) > 0 && !c->tx_busy)
 		send_pending(c);
 	if ((c->closing || c->eof) && !c->suspended && ring_pending(c) == 0)
 		goto close;
-	if (!c->rx_busy && !c->suspended && !c->closing && !c->eof) {
-		size_t want;
-
-		spc_srv_conn_trim(c);
-		want = spc_srv_conn_room(c);
-		if (want == 0)
-			goto close;
-		c->rx_busy = true;
-		spc_srv_ring_recv(c->set->ring, c->fd, c->in + c->in_len, want,
-				  token(c, SPC_RING_RECV));
+	want_in = !c->suspended && !c->closing && !c->eof;
+	if (!c->rx_busy && want_in && !recv_arm(c))
+		goto close;
+	if (c->rx_busy && c->rx_multi && !want_in && !c->rx_cancel) {
+		/* A multishot receive stays armed: stop it while nothing is
+		 * read (a suspended get, closing), as epoll stops asking. */
+		c->rx_cancel = true;
+		spc_srv_ring_cancel(c->set->ring, token(c, SPC_RING_RECV));
 	}
+	if (c->rx_multi && !c->suspended)
+		spc_srv_conn_trim(c); /* the kernel does not write into c->in */
 	return;
 close:
 	if (c->capped) {
@@ -138,16 +221,18 @@ static void unbury(struct spc_srv_conn *c)
 	spc_srv_conn_free(c);
 }
 
-void spc_srv_conns_ring_done(struct spc_srv_conns *set, uint64_t tok, int res)
+void spc_srv_conns_ring_done(struct spc_srv_conns *set, const struct spc_srv_ring_cqe *cqe)
 {
+	uint64_t tok = cqe->token;
 	unsigned op = (unsigned)(tok & SPC_RING_OP_MASK);
 	struct spc_srv_conn *c = (struct spc_srv_conn *)(uintptr_t)(tok & ~(uint64_t)SPC_RING_OP_MASK);
+	int res = cqe->res;
 
 	if (op != SPC_RING_RECV && op != SPC_RING_SEND)
 		return; /* a cancel's own completion (c may be gone) */
-	if (op == SPC_RING_RECV)
-		c->rx_busy = false;
-	else
+	if (op == SPC_RING_RECV && !cqe->more)
+		c->rx_busy = c->rx_cancel = false; /* a multishot one ended too */
+	else if (op == SPC_RING_SEND)
 		c->tx_busy = false;
 	if (c->dead) {
 		if (!c->rx_busy && !c->tx_busy)
@@ -155,15 +240,25 @@ void spc_srv_conns_ring_done(struct spc_srv_conns *set, uint64_t tok, int res)
 		return;
 	}
 	c->ctx.now = spc_srv_now();
-	if (res == -EINTR || res == -EAGAIN) {
-		/* nothing moved: queued again below */
+	if (res == -ENOBUFS)
+		spc_srv_count(&set->t->cnt.recv_nobufs, 1);
+	if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS || res == -ECANCELED) {
+		/* nothing moved (ENOBUFS: no provided buffer was free, they
+		 * are back now; ECANCELED: stopped while nothing was read):
+		 * queued again below when input is wanted */
 	} else if (res < 0) {
 		spc_srv_conn_close(c);
 		return;
 	} else if (op == SPC_RING_RECV && res == 0) {
 		c->eof = true;
 	} else if (op == SPC_RING_RECV) {
-		c->in_len += (size_t)res;
+		if (!cqe->data)
+			c->in_len += (size_t)res; /* one-shot: read into c->in */
+		else if (!take_in(c, cqe->data, (size_t)res)) {
+			spc_srv_conn_close(c);
+			return;
+		}
+		set->ring_recvs++;
 		c->last_active = c->ctx.now;
 		spc_srv_count(&set->t->cnt.bytes_read, (uint64_t)res);
 	} else {

@@ -19,6 +19,7 @@
 #ifndef SPC_SRV_IO_H
 #define SPC_SRV_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,22 @@ enum spc_srv_ring_op {
 
 struct spc_srv_ring; /* one worker's io_uring */
 
+/* Multishot receives land in the ring's provided buffers: this many per
+ * worker, each of memcached's read size (the parser's read_max: a line
+ * that arrives whole within one read is served whatever its length, so a
+ * completion must bring as much as a read would), 2 MiB per worker. */
+#define SPC_SRV_RING_BUFS 128
+#define SPC_SRV_RING_BUF_SIZE 16384
+
+/* One completion as spc_srv_ring_wait hands it over. */
+struct spc_srv_ring_cqe {
+	uint64_t token;
+	int res;          /* as the system call would return it (negative errno) */
+	bool more;        /* a multishot request stays armed: more completions come */
+	const char *data; /* a multishot receive's res bytes, valid during the call only */
+};
+typedef void spc_srv_ring_done_fn(void *arg, const struct spc_srv_ring_cqe *c);
+
 /* Tries to set up a ring (the probe of --io auto, and each worker's own).
  * Returns 0, or a negative errno: -ENOSYS without kernel or build
  * support, -EPERM where seccomp or kernel.io_uring_disabled refuse it,
@@ -52,6 +69,17 @@ void spc_srv_ring_close(struct spc_srv_ring *r);
 void spc_srv_ring_recv(struct spc_srv_ring *r, int fd, void *buf, size_t len, uint64_t token);
 void spc_srv_ring_send(struct spc_srv_ring *r, int fd, const void *buf, size_t len,
 		       uint64_t token);
+/* True when the ring has provided buffers, so spc_srv_ring_recv_multi
+ * can be used. Context: the ring's thread. */
+bool spc_srv_ring_multishot(const struct spc_srv_ring *r);
+/* A multishot receive on fd: one completion per arrival of data, its
+ * bytes in a provided buffer (c->data) that goes back to the ring after
+ * the completion's call; armed while c->more. It ends (a completion
+ * without more) at end of file (res 0), on an error, when no provided
+ * buffer was free (-ENOBUFS: the buffers of the last wait are back by
+ * the next one) or whenever the kernel ends it: then it is queued again
+ * if data is still wanted. */
+void spc_srv_ring_recv_multi(struct spc_srv_ring *r, int fd, uint64_t token);
 /* One-shot readiness (POLLIN) of fd: completes at once when fd is ready. */
 void spc_srv_ring_poll(struct spc_srv_ring *r, int fd, uint64_t token);
 /* Cancels every request whose token is `target`; the cancelled ones
@@ -59,11 +87,11 @@ void spc_srv_ring_poll(struct spc_srv_ring *r, int fd, uint64_t token);
 void spc_srv_ring_cancel(struct spc_srv_ring *r, uint64_t target);
 
 /* Submits everything queued and waits, up to timeout_us, until wait_nr
- * completions are there; then calls done(arg, token, res) for every
- * completion there is (after the timeout: fewer, or none), res as the
- * system call would return it (negative errno). Returns the number of
- * completions handled, or a negative errno. Context: the ring's thread. */
+ * completions are there; then calls done(arg, c) for every completion
+ * there is (after the timeout: fewer, or none). done() may queue
+ * requests, never wait. Returns the number of completions handled, or a
+ * negative errno. Context: the ring's thread. */
 int spc_srv_ring_wait(struct spc_srv_ring *r, unsigned wait_nr, unsigned timeout_us,
-		      void (*done)(void *arg, uint64_t token, int res), void *arg);
+		      spc_srv_ring_done_fn *done, void *arg);
 
 #endif /* SPC_SRV_IO_H */

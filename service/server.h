@@ -81,6 +81,7 @@ struct spc_srv_counters {
 	uint64_t cas_hits, cas_misses, cas_badval, touch_hits, touch_misses;
 	uint64_t bytes_read, bytes_written, total_connections, rejected_connections;
 	uint64_t conns_closed_output, conns_closed_idle;
+	uint64_t recv_nobufs;      /* io_uring: multishot receives ended for want of a buffer */
 	uint64_t conns_handed_off; /* accepted here, given to a less loaded worker */
 	uint64_t auth_cmds, auth_errors; /* -Y */
 };

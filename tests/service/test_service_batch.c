@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Requests that come in batches, and batches that do not come back whole.
+ *
+ * With io_uring a worker that has just answered a batch of requests waits
+ * for as many again before it wakes (docs/service.md, "io_uring"), for a
+ * bounded time. These tests drive one worker (-t 1) with many connections
+ * in lock step, then let only some of them send: every request must still
+ * be answered, in order, whatever part of the last batch comes back. The
+ * same tests run on epoll (test_service_batch_epoll), where there is no
+ * batch wait, as a reference for the replies.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "one_conn.h"
+
+enum { N = 24 };
+
+static const char *const one_worker[] = { "-t", "1", NULL };
+
+/* Sends a request on each of conns[from, to), all before reading any
+ * reply, then checks every reply: a round of `from..to` in lock step. */
+static void round_of(const int *conns, int from, int to, unsigned round)
+{
+	char req[128], want[128], got[128];
+
+	for (int i = from; i < to; i++) {
+		snprintf(req, sizeof req, "set k%d 0 0 %u\r\n%u\r\nget k%d\r\n", i,
+			 (unsigned)snprintf(NULL, 0, "%u", round), round, i);
+		ck_assert(conn_sends(conns[i], req));
+	}
+	for (int i = from; i < to; i++) {
+		size_t n;
+
+		snprintf(want, sizeof want, "STORED\r\nVALUE k%d 0 %u\r\n%u\r\nEND\r\n", i,
+			 (unsigned)snprintf(NULL, 0, "%u", round), round);
+		n = strlen(want);
+		ck_assert_msg(conn_recv_n(conns[i], got, n), "round %u, connection %d: no reply",
+			      round, i);
+		got[n] = '\0';
+		ck_assert_str_eq(got, want);
+	}
+}
+
+/* Batches of every size follow one another on one worker: all of them
+ * in lock step, then one connection alone, then half, then one again,
+ * then all; each request is answered. (On a wait for the whole last
+ * batch without a bound, the lone request after a full round would never
+ * be answered.) */
+START_TEST(test_batch_comes_back_partly)
+{
+	int conns[N];
+	unsigned round = 0;
+
+	up(one_worker);
+	for (int i = 0; i < N; i++) {
+		conns[i] = conn_open(S.index_port);
+		ck_assert_int_ge(conns[i], 0);
+	}
+	for (int rep = 0; rep < 3; rep++) {
+		for (int k = 0; k < 5; k++)
+			round_of(conns, 0, N, round++);
+		round_of(conns, 0, 1, round++);
+		round_of(conns, 0, 1, round++);
+		round_of(conns, 0, N / 2, round++);
+		round_of(conns, N - 1, N, round++);
+		for (int k = 0; k < 3; k++)
+			round_of(conns, 0, N, round++);
+		round_of(conns, N / 2, N, round++);
+	}
+	for (int i = 0; i < N; i++)
+		close(conns[i]);
+	expect("version\r\n", "VERSION ");
+	down();
+}
+END_TEST
+
+/* A full batch, then every connection but one closes: the worker's next
+ * wait gets end-of-file completions and one request, and the last
+ * connection is still served; so are new ones. */
+START_TEST(test_batch_closes)
+{
+	int conns[N];
+
+	up(one_worker);
+	for (int i = 0; i < N; i++) {
+		conns[i] = conn_open(S.index_port);
+		ck_assert_int_ge(conns[i], 0);
+	}
+	for (unsigned k = 0; k < 5; k++)
+		round_of(conns, 0, N, k);
+	for (int i = 1; i < N; i++)
+		close(conns[i]);
+	round_of(conns, 0, 1, 7);
+	for (int i = 1; i < N; i++) {
+		conns[i] = conn_open(S.index_port);
+		ck_assert_int_ge(conns[i], 0);
+	}
+	round_of(conns, 0, N, 8);
+	round_of(conns, 3, 4, 9);
+	for (int i = 0; i < N; i++)
+		close(conns[i]);
+	expect("version\r\n", "VERSION ");
+	down();
+}
+END_TEST
+
+/* True when the server runs on io_uring (`stats settings`). */
+static bool on_uring(void)
+{
+	return strstr(conn_ask(fd, "stats settings\r\n", "END\r\n"), "STAT io uring\r\n") != NULL;
+}
+
+/* More data at once than the worker has receive buffers (128 of 16 KiB):
+ * the server is stopped, every connection gets a pipeline of requests
+ * larger than two buffers, and the server continues. The first receives
+ * take every buffer, the others end for want of one and are armed again:
+ * every request is still answered, in order, and on io_uring the stats
+ * count receives that ran out. */
+START_TEST(test_receive_buffers_run_out)
+{
+	enum { PIPE = 1200 }; /* gets of 28 bytes: 33 KiB per connection */
+	const int n = (int)harness_scale(300, 160);
+	int *conns = calloc((size_t)n, sizeof *conns);
+	char *req = malloc(PIPE * 32 + 8), *want = malloc(PIPE * 48 + 8), *got;
+	size_t rl = 0, wl = 0;
+	bool uring;
+
+	ck_assert(conns && req && want);
+	up(one_worker);
+	uring = on_uring();
+	expect("set kkkkkkkkkkkkkkkkkkkkk 0 0 3\r\nabc\r\n", "STORED\r\n");
+	for (int i = 0; i < PIPE; i++) {
+		rl += (size_t)sprintf(req + rl, "get kkkkkkkkkkkkkkkkkkkkk\r\n");
+		wl += (size_t)sprintf(want + wl, "VALUE kkkkkkkkkkkkkkkkkkkkk 0 3\r\nabc\r\nEND\r\n");
+	}
+	rl += (size_t)sprintf(req + rl, "mn\r\n");
+	wl += (size_t)sprintf(want + wl, "MN\r\n");
+	got = malloc(wl + 1);
+	ck_assert_ptr_nonnull(got);
+	for (int i = 0; i < n; i++) {
+		conns[i] = conn_open(S.index_port);
+		ck_assert_int_ge(conns[i], 0);
+		ck_assert_str_eq(conn_ask(conns[i], "mn\r\n", "\r\n"), "MN\r\n"); /* armed */
+	}
+	ck_assert_int_eq(kill(S.pid, SIGSTOP), 0);
+	for (int i = 0; i < n; i++)
+		ck_assert(conn_send(conns[i], req, rl)); /* within the socket's buffer */
+	ck_assert_int_eq(kill(S.pid, SIGCONT), 0);
+	for (int i = 0; i < n; i++) {
+		ck_assert_msg(conn_recv_n(conns[i], got, wl), "connection %d: short reply", i);
+		{ size_t d = 0; while (d < wl && got[d] == want[d]) d++; ck_assert_msg(d == wl, "connection %d: replies differ at %zu of %zu: %.40s", i, d, wl, got + d); }
+		close(conns[i]);
+	}
+	if (uring)
+		ck_assert_int_gt(stat_value(conn_ask(fd, "stats\r\n", "END\r\n"),
+					    "recv_buffers_ran_out"), 0);
+	free(conns);
+	free(req);
+	free(want);
+	free(got);
+	down();
+}
+END_TEST
+
+/* A multi-get far past the output's soft limit, followed in the same
+ * sends by a long pipeline of small requests, read slowly: the get is
+ * suspended while the pipeline keeps arriving (on io_uring a multishot
+ * receive is stopped, and what it brought meanwhile is kept aside until
+ * the get is done); every reply comes, in order. */
+START_TEST(test_pipeline_behind_suspended_get)
+{
+	static const char *const extra[] = { "-I", "256k", NULL };
+	enum { KEYS = 40, VAL = 200 * 1024, PIPE = 30000 }; /* 120 KB of mn behind the get */
+	char *val = malloc(VAL), *req = malloc(KEYS * 8 + PIPE * 8 + 64), *got;
+	size_t rl = 0, hl, tail_len = 0, want_len;
+	char head[64];
+
+	ck_assert(val && req);
+	memset(val, 'v', VAL);
+	up(extra);
+	snprintf(head, sizeof head, "set big 0 0 %d\r\n", VAL);
+	ck_assert(conn_sends(fd, head));
+	ck_assert(conn_send(fd, val, VAL));
+	expect("\r\n", "STORED\r\n");
+	rl += (size_t)sprintf(req + rl, "get");
+	for (int i = 0; i < KEYS; i++)
+		rl += (size_t)sprintf(req + rl, " big");
+	rl += (size_t)sprintf(req + rl, "\r\n");
+	for (int i = 0; i < PIPE; i++) {
+		rl += (size_t)sprintf(req + rl, "mn\r\n");
+		tail_len += 4;
+	}
+	ck_assert(conn_send(fd, req, rl));
+	hl = (size_t)snprintf(head, sizeof head, "VALUE big 0 %d\r\n", VAL);
+	want_len = KEYS * (hl + VAL + 2) + 5 + tail_len;
+	got = malloc(want_len);
+	ck_assert_ptr_nonnull(got);
+	for (size_t off = 0; off < want_len;) { /* slowly: 64 KiB at a time */
+		size_t k = want_len - off < 65536 ? want_len - off : 65536;
+
+		ck_assert_msg(conn_recv_n(fd, got + off, k), "short at %zu of %zu", off, want_len);
+		off += k;
+		usleep(2000);
+	}
+	for (int i = 0; i < KEYS; i++) {
+		const char *p = got + (size_t)i * (hl + VAL + 2);
+
+		ck_assert(memcmp(p, head, hl) == 0);
+		ck_assert(p[hl] == 'v' && p[hl + VAL - 1] == 'v' && p[hl + VAL] == '\r');
+	}
+	ck_assert(memcmp(got + KEYS * (hl + VAL + 2), "END\r\n", 5) == 0);
+	for (int i = 0; i < PIPE; i++)
+		ck_assert(memcmp(got + KEYS * (hl + VAL + 2) + 5 + (size_t)i * 4, "MN\r\n", 4) == 0);
+	expect("mn\r\n", "MN\r\n");
+	free(val);
+	free(req);
+	free(got);
+	down();
+}
+END_TEST
+
+int main(void)
+{
+	const struct TTest *const tests[] = {
+		test_batch_comes_back_partly,
+		test_batch_closes,
+		test_receive_buffers_run_out,
+		test_pipeline_behind_suspended_get,
+	};
+
+	return harness_main("service_batch", tests, sizeof tests / sizeof tests[0]);
+}
