@@ -34,6 +34,7 @@
 #include "splitcache.h"
 #include "sync/rcu.h"
 #include "sync/ring.h"
+#include "sync/thread.h"
 
 /* Charge per entry beyond the allocation's usable size, part one: its
  * share of the index bucket array (lfht buckets are 16 B, calloc'd outside
@@ -455,15 +456,6 @@ uint64_t spc_held_bytes(const struct spc_pstate *ps);
 uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target);
 
 /* ---- core/wait.c ------------------------------------------------------------ */
-
-/* pthread wrappers that die on failure (docs/style.md 6: a failed pthread call
- * may abort, through spc_die). */
-void spc_lock(pthread_mutex_t *m);
-void spc_unlock(pthread_mutex_t *m);
-/* *ts = now + ms on CLOCK_MONOTONIC (conditions use that clock). */
-void spc_deadline(struct timespec *ts, unsigned ms);
-/* Waits on cv until *ts; returns 1 when the deadline passed. */
-int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts);
 
 /* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK,
  * SPC_EFULL (the pool's bytes stayed at its limit; at once when bytes
