@@ -29,6 +29,7 @@
 
 #include "base/base.h"
 #include "core/entry.h"
+#include "core/forced.h"
 #include "core/policy.h"
 #include "pools/pools.h"
 #include "splitcache.h"
@@ -513,15 +514,6 @@ int spc_view_maint_step(struct spc_pstate *ps);
  * theirs, gives it back to the policy and returns 1 (the caller looks for
  * another victim); else returns 0 (the caller evicts it). */
 int spc_view_maint_spare(struct spc_pstate *ps, struct spc_entry *e);
-
-/* ---- core/evict.c ------------------------------------------------------------ */
-
-/* Maintainer only: nonzero while an open forced-eviction request wants the
- * pool's live bytes lower (spc_maint_over evicts then). */
-int spc_forced_over(const struct spc_pstate *ps);
-/* Maintainer only, at the end of every step: credits the step's evictions
- * to the open requests and completes those whose goal is reached. */
-void spc_forced_settle(struct spc_pstate *ps);
 
 /* ---- core/stats.c ------------------------------------------------------------ */
 
