@@ -31,6 +31,7 @@
 #include "core/entry.h"
 #include "core/forced.h"
 #include "core/policy.h"
+#include "core/wait.h"
 #include "pools/pools.h"
 #include "splitcache.h"
 #include "sync/rcu.h"
@@ -427,11 +428,6 @@ void spc_ps_fini(struct spc_pstate *ps);
 /* Wakes writers and set_mode waiting for room (after a target grew, or
  * bytes were uncharged). */
 void spc_room_wake(struct spc_pstate *ps);
-/* Gives bytes back to the pool and wakes whoever waits for room: every
- * uncharge outside the maintainer goes through here, so no waiter sleeps
- * to its deadline while room exists. Context: not the maintainer's step
- * (it uses spc_maint_uncharge). */
-void spc_uncharge(struct spc_pstate *ps, uint64_t bytes);
 /* The maintainer's (or synchronous stepper's) uncharge: the waiters are
  * woken once, at the end of its step. */
 void spc_maint_uncharge(struct spc_pstate *ps, uint64_t bytes);
@@ -455,23 +451,6 @@ uint64_t spc_held_bytes(const struct spc_pstate *ps);
  * compare the entries' bytes with it, so that the pool's charge, tables
  * included, settles below its target. Context: any thread. */
 uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target);
-
-/* ---- core/wait.c ------------------------------------------------------------ */
-
-/* Charges bytes, waiting up to full_wait_ms for room. Returns SPC_OK,
- * SPC_EFULL (the pool's bytes stayed at its limit; at once when bytes
- * exceed the pool's whole target) or SPC_EBUSY (the maintainer ran out of
- * free batches, so it could not make room); nothing is charged on error.
- * Counts the refusal (efull or busy_batches). Context: not in read
- * section, holding no ring cell. */
-int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes);
-/* Reserves a ring cell, waiting up to full_wait_ms. NULL on timeout
- * (counted as busy_ring or busy_batches: the caller returns SPC_EBUSY). */
-struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps);
-
-/* Waits until the pool's charge is <= target (bounded by ms). Returns
- * SPC_OK or SPC_ETIMEDOUT. Context: not in read section. */
-int spc_wait_shed(struct spc_pstate *ps, uint64_t target, unsigned ms);
 
 /* Notes an entry unpublished by a writer (replace, delete, clear): it is
  * dead, its bytes are backlog, the maintainer will reclaim it. */

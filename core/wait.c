@@ -30,6 +30,8 @@
  *  4. room_need is the largest need of the writers waiting now, in both
  *     modes.
  */
+#include "core/wait.h"
+
 #include "core/cache.h"
 
 #include <sched.h>
