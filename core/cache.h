@@ -32,6 +32,7 @@
 #include "core/entry.h"
 #include "core/forced.h"
 #include "core/policy.h"
+#include "core/stats.h"
 #include "core/wait.h"
 #include "pools/pools.h"
 #include "splitcache.h"
@@ -56,9 +57,6 @@
 #define SPC_STEP_EVICT 1024u   /* victims taken per step */
 #define SPC_STEP_SCAN 256u     /* items examined per spc_policy_next */
 #define SPC_STEP_SWEEP 2048u   /* items examined per sweep */
-
-/* This thread's slots of the caches it used most recently. */
-extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
 
 /* Tests only (internal, not exported): called on the maintainer for every
  * entry evicted to make room, after it was unpublished. Set right after
@@ -131,38 +129,11 @@ static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struc
 	return spc_pool_usable(ps->pool, spc_entry_alloc_size(e)) + ps->entry_share;
 }
 
-struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
-
 /* Nonzero when e has an expiry whose deadline has passed on the cache
  * clock (spc_now). Out of line: only entries with SPC_META_EXPIRY get
  * here. Context: the caller found e through the index, inside a read
  * section (or unpublished it itself). */
 int spc_entry_expired(struct spc_cache *c, const struct spc_entry *e);
-
-/* This thread's slot in c (never NULL: falls back to the shared slot). */
-static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
-{
-	for (unsigned i = 0; i < SPC_TTAB_SIZE; i++)
-		if (spc_ttab[i].cache_id == c->id)
-			return spc_ttab[i].slot;
-	return spc_tslot_slow(c);
-}
-
-static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum spc_ctr k, int64_t n)
-{
-	struct spc_tslot *s = spc_tslot(c);
-
-	if (__builtin_expect(s->shared, 0)) {
-		/* Shared fallback slot: several writers, so an atomic add. */
-		__atomic_fetch_add(&s->c[pool][k], (uint64_t)n, __ATOMIC_RELAXED);
-	} else {
-		/* Single writer: relaxed load + store, no locked instruction;
-		 * the relaxed store makes spc_stats' concurrent load race-free. */
-		uint64_t v = __atomic_load_n(&s->c[pool][k], __ATOMIC_RELAXED);
-
-		__atomic_store_n(&s->c[pool][k], v + (uint64_t)n, __ATOMIC_RELAXED);
-	}
-}
 
 #include "core/kv_index.h"
 
@@ -331,10 +302,5 @@ int spc_view_maint_step(struct spc_pstate *ps);
  * theirs, gives it back to the policy and returns 1 (the caller looks for
  * another victim); else returns 0 (the caller evicts it). */
 int spc_view_maint_spare(struct spc_pstate *ps, struct spc_entry *e);
-
-/* ---- core/stats.c ------------------------------------------------------------ */
-
-void spc_stats_init(struct spc_cache *c);
-void spc_stats_fini(struct spc_cache *c);
 
 #endif /* SPC_CORE_CACHE_H */
