@@ -29,6 +29,7 @@
 
 #include "base/base.h"
 #include "core/handle.h"
+#include "core/debug.h"
 #include "core/entry.h"
 #include "core/forced.h"
 #include "core/policy.h"
@@ -136,12 +137,6 @@ static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struc
 int spc_entry_expired(struct spc_cache *c, const struct spc_entry *e);
 
 #include "core/kv_index.h"
-
-/* Debug mode (core/debug.c): records one lookup in this thread's prefix
- * table. Never blocks, never allocates after the thread's first note.
- * Context: read section. */
-void spc_debug_note(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
-                    int hit);
 
 /* The read path (docs/style.md 10): hash, lookup, touch, count. Never
  * allocates, never blocks. Context: read section of a registered thread. */
