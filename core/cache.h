@@ -34,6 +34,7 @@
 #include "core/forced.h"
 #include "core/policy.h"
 #include "core/stats.h"
+#include "core/view_maint.h"
 #include "core/wait.h"
 #include "pools/pools.h"
 #include "splitcache.h"
@@ -267,35 +268,5 @@ int spc_poke(struct spc_pstate *ps);
 /* Close: frees every entry still held by the ring and the policy. All
  * entries must be unpublished and a grace period passed. */
 void spc_ps_free_all(struct spc_pstate *ps);
-
-/* ---- core/view.c ------------------------------------------------------------ */
-
-/* Sets up the view namespaces' state (tip, request, per-height index).
- * Called by spc_open after the pools exist, before the maintainers start.
- * Returns SPC_OK or SPC_ENOMEM. */
-int spc_view_open(struct spc_cache *c);
-/* Frees it (NULL state is fine). Called with the maintainers stopped. */
-void spc_view_close(struct spc_cache *c);
-
-/* Maintainer hooks (maint.c calls them on every pool; they return at once
- * for the index pool and for entries outside SPC_NS_HEIGHT). Context: the
- * pool's maintainer only, or the step lock's holder in synchronous mode. */
-
-/* Files a newly admitted height entry by height. Returns SPC_OK, or
- * SPC_ENOMEM: it was not filed, its bookkeeping charge is returned, and
- * the caller must evict it at once. */
-int spc_view_maint_file(struct spc_pstate *ps, struct spc_entry *e);
-/* Drops an entry from the per-height index before it can be freed
- * (eviction, reclamation of a dead entry). */
-void spc_view_maint_forget(struct spc_pstate *ps, struct spc_entry *e);
-/* Keeps height entries within their sub-budget (cfg.view_height_share),
- * then serves the posted reorganisation, if any, in bounded work. Returns
- * nonzero when it did some. */
-int spc_view_maint_step(struct spc_pstate *ps);
-/* Sub-budgets: called for each live victim the pool's policy chose. When
- * e is a height entry within its share while the other entries are over
- * theirs, gives it back to the policy and returns 1 (the caller looks for
- * another victim); else returns 0 (the caller evicts it). */
-int spc_view_maint_spare(struct spc_pstate *ps, struct spc_entry *e);
 
 #endif /* SPC_CORE_CACHE_H */
