@@ -233,6 +233,7 @@ struct bench_sys {
 extern const struct bench_sys bench_sys_splitcache;
 extern const struct bench_sys bench_sys_splitcache_clock;
 extern const struct bench_sys bench_sys_splitcache_s3fifo;
+extern const struct bench_sys bench_sys_splitcache_nocas;
 /* splitcache's policies by name ("s3fifo", "clock", "steered"; "default" is
  * the cache's default): sets *policy to enum spc_policy + 1 as
  * bench_sys_params.policy takes it. Returns 0, or -1 for an unknown name. */

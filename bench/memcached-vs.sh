@@ -23,10 +23,14 @@
 #    medians per load and server and the ratios splitcached/memcached.
 # 2. Memory per item: a fresh server of each loads ITEMS items (32-byte
 #    keys, 100-byte values, pipelined noreply sets); reports the growth of
-#    the process's RSS per item and the server's own "bytes" per item.
+#    the process's RSS per item and the server's own "bytes" per item, for
+#    MEM_RUNS rounds (alternating which server goes first), then the
+#    medians and the ratio splitcached/memcached. LOADS="" runs only this.
+#    Without cas on both: MEMCACHED_ARGS=-C SPLITCACHED_ARGS=-C.
 #
 # Environment: THREADS (server threads, 2), BUDGET_MB (256), CONC (32),
 # MANY (1000), MGET (100), LOADS ("base c1000 mget"), ITEMS (200000),
+# MEM_RUNS (RUNS), MEMCACHED_ARGS (extra arguments, e.g. "-C"),
 # SPLITCACHED (build/release/service/splitcached), SPLITCACHED_ARGS (extra
 # arguments, e.g. "--io epoll"),
 # SERVER_CPUS / CLIENT_CPUS (taskset CPU lists, e.g. 1 and 0: server and
@@ -41,9 +45,11 @@ BUDGET_MB=${BUDGET_MB:-256}
 CONC=${CONC:-32}
 MANY=${MANY:-1000}
 MGET=${MGET:-100}
-LOADS=${LOADS:-base c1000 mget}
+LOADS=${LOADS-base c1000 mget}
 SPLITCACHED_ARGS=${SPLITCACHED_ARGS:-}
+MEMCACHED_ARGS=${MEMCACHED_ARGS:-}
 ITEMS=${ITEMS:-200000}
+MEM_RUNS=${MEM_RUNS:-$RUNS}
 SPLITCACHED=${SPLITCACHED:-build/release/service/splitcached}
 PY=/usr/bin/python3
 on_server=${SERVER_CPUS:+taskset -c $SERVER_CPUS}
@@ -87,8 +93,9 @@ start_server() {
 	port=$(free_port)
 	if [ "$1" = memcached ]; then
 		# shellcheck disable=SC2046 # root must name a user
+		# shellcheck disable=SC2086 # MEMCACHED_ARGS is a word list
 		$on_server memcached -l 127.0.0.1 -p "$port" -U 0 -t "$THREADS" -m "$BUDGET_MB" -c 4096 \
-			$([ "$(id -u)" = 0 ] && echo -u nobody) >"$tmp/server.log" 2>&1 &
+			$([ "$(id -u)" = 0 ] && echo -u nobody) $MEMCACHED_ARGS >"$tmp/server.log" 2>&1 &
 	else
 		# shellcheck disable=SC2086 # SPLITCACHED_ARGS is a word list
 		$on_server "$SPLITCACHED" --index-listen "127.0.0.1:$port" --view-listen none --mode indexer \
@@ -191,7 +198,7 @@ run_load() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 && a == a + 0) printf "%.2f", a / b; else print "nan" }'; }
 
-echo "machine: $(nproc) CPUs, $(uname -r), $(memcached -V), splitcached $("$SPLITCACHED" --version | awk '{print $2}') $SPLITCACHED_ARGS"
+echo "machine: $(nproc) CPUs, $(uname -r), $(memcached -V) $MEMCACHED_ARGS, splitcached $("$SPLITCACHED" --version | awk '{print $2}') $SPLITCACHED_ARGS"
 echo "load: memcaslap 90 % get / 10 % set, 32 B keys, 100 B values, 2 client threads, ${SECONDS_PER_RUN} s per run;"
 echo "      base $CONC connections, c1000 $MANY connections, mget $CONC connections x $MGET-key gets"
 echo "servers: $THREADS threads, ${BUDGET_MB} MiB; CPUs: server ${SERVER_CPUS:-any}, client ${CLIENT_CPUS:-any}; loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -244,15 +251,28 @@ print(int(st[b"curr_items"]), int(st[b"bytes"]))
 EOF
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 echo
-echo "memory: $ITEMS items, 32-byte keys, 100-byte values"
-for s in memcached splitcached; do
-	start_server "$s"
-	sleep 0.2
-	before=$(rss_kib "$pid")
-	read -r items bytes < <("$PY" "$tmp/load.py" "$port" "$ITEMS")
-	after=$(rss_kib "$pid")
-	stop_server
-	printf '  %-11s items %d  RSS +%d KiB = %.1f B/item  stats bytes %.1f B/item\n' "$s" "$items" \
-		$((after - before)) "$(awk -v d=$((after - before)) -v n="$items" 'BEGIN { print d * 1024 / n }')" \
-		"$(awk -v b="$bytes" -v n="$items" 'BEGIN { print b / n }')"
+echo "memory: $ITEMS items, 32-byte keys, 100-byte values, $MEM_RUNS rounds"
+for r in $(seq "$MEM_RUNS"); do
+	if [ $((r % 2)) -eq 1 ]; then order="memcached splitcached"; else order="splitcached memcached"; fi
+	for s in $order; do
+		start_server "$s"
+		sleep 0.2
+		before=$(rss_kib "$pid")
+		read -r items bytes < <("$PY" "$tmp/load.py" "$port" "$ITEMS")
+		after=$(rss_kib "$pid")
+		stop_server
+		rss=$(awk -v d=$((after - before)) -v n="$items" 'BEGIN { printf "%.1f", d * 1024 / n }')
+		own=$(awk -v b="$bytes" -v n="$items" 'BEGIN { printf "%.1f", b / n }')
+		echo "$rss $own" >> "$tmp/$s.mem"
+		printf '  %-11s run %d: items %d  RSS +%d KiB = %s B/item  stats bytes %s B/item\n' "$s" "$r" \
+			"$items" $((after - before)) "$rss" "$own"
+	done
 done
+declare -A mm=()
+for s in memcached splitcached; do
+	mm[$s.1]=$(awk '{ print $1 }' "$tmp/$s.mem" | median)
+	mm[$s.2]=$(awk '{ print $2 }' "$tmp/$s.mem" | median)
+	printf '  %-11s median: RSS %s B/item  stats bytes %s B/item\n' "$s" "${mm[$s.1]}" "${mm[$s.2]}"
+done
+printf '  %-11s RSS %s  stats bytes %s\n' "ratio" "$(ratio "${mm[splitcached.1]}" "${mm[memcached.1]}")" \
+	"$(ratio "${mm[splitcached.2]}" "${mm[memcached.2]}")"

@@ -282,7 +282,8 @@ static void *tp_driver(void *arg)
 			snprintf(row->policy, sizeof(row->policy), "clock");
 		else if (strcmp(run->sys->name, "splitcache-s3fifo") == 0)
 			snprintf(row->policy, sizeof(row->policy), "s3fifo");
-		else if (strcmp(run->sys->name, "splitcache") == 0)
+		else if (strcmp(run->sys->name, "splitcache") == 0 ||
+		         strcmp(run->sys->name, "splitcache-nocas") == 0)
 			snprintf(row->policy, sizeof(row->policy), "%s", bench_splitcache_policy_name(0));
 		row->lat = all;
 	}

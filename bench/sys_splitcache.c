@@ -2,9 +2,11 @@
 /*
  * sys_splitcache.c: splitcache itself, through its public header only.
  *
- * Three systems: `splitcache` (the cache's default policy, ghost-steered
+ * Four systems: `splitcache` (the cache's default policy, ghost-steered
  * S3-FIFO), `splitcache-clock` and `splitcache-s3fifo` (the default before
- * it, kept beside it so speed figures compare the two in one run). The
+ * it, kept beside it so speed figures compare the two in one run), and
+ * `splitcache-nocas` (the default policy, entries without cas: cfg.no_cas,
+ * memcached's -C; 8 bytes less per entry). The
  * cache is opened in split mode with the budget and view share the
  * scenario chose; environment variables are ignored (use_env = 0) so a
  * run is reproducible. Reads use spc_get: one library
@@ -63,12 +65,14 @@ const char *bench_splitcache_policy_name(int policy)
 	return "unknown";
 }
 
-/* pol: enum spc_policy + 1, or 0 for the cache's default. */
-static int open_with_policy(const struct bench_sys_params *p, void **out, int pol)
+/* pol: enum spc_policy + 1, or 0 for the cache's default; no_cas: entries
+ * without cas. */
+static int open_with_policy(const struct bench_sys_params *p, void **out, int pol, int no_cas)
 {
 	struct spc_config cfg;
 	spc_config_init(&cfg);
 	cfg.use_env = 0;
+	cfg.no_cas = no_cas;
 	cfg.budget_bytes = p->budget_bytes;
 	if (p->budget_bytes > cfg.max_budget_bytes)
 		cfg.max_budget_bytes = p->budget_bytes;
@@ -96,17 +100,22 @@ static int open_with_policy(const struct bench_sys_params *p, void **out, int po
 
 static int open_default(const struct bench_sys_params *p, void **out)
 {
-	return open_with_policy(p, out, p->policy);
+	return open_with_policy(p, out, p->policy, 0);
+}
+
+static int open_nocas(const struct bench_sys_params *p, void **out)
+{
+	return open_with_policy(p, out, p->policy, 1);
 }
 
 static int open_clock(const struct bench_sys_params *p, void **out)
 {
-	return open_with_policy(p, out, SPC_POLICY_CLOCK + 1);
+	return open_with_policy(p, out, SPC_POLICY_CLOCK + 1, 0);
 }
 
 static int open_s3fifo(const struct bench_sys_params *p, void **out)
 {
-	return open_with_policy(p, out, SPC_POLICY_S3FIFO + 1);
+	return open_with_policy(p, out, SPC_POLICY_S3FIFO + 1, 0);
 }
 
 static void sc_close(void *h)
@@ -196,6 +205,20 @@ const struct bench_sys bench_sys_splitcache_s3fifo = {
 	.what = "this project, policy S3-FIFO (the default before steered)",
 	.available = sc_available,
 	.open = open_s3fifo,
+	.close = sc_close,
+	.thread_enter = sc_thread,
+	.thread_exit = sc_thread,
+	.get = sc_get,
+	.set = sc_set,
+	.del = sc_del,
+	.stats = sc_stats,
+};
+
+const struct bench_sys bench_sys_splitcache_nocas = {
+	.name = "splitcache-nocas",
+	.what = "this project, default policy, entries without cas (no_cas, memcached -C)",
+	.available = sc_available,
+	.open = open_nocas,
 	.close = sc_close,
 	.thread_enter = sc_thread,
 	.thread_exit = sc_thread,

@@ -264,7 +264,7 @@ spc_get_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc
 
 	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !out)
 		return SPC_EINVAL;
-	e = spc_lookup_key_rcu(c, pool, k);
+	e = spc_lookup_key_rcu_inl(c, pool, k);
 	if (!e)
 		return SPC_ENOTFOUND;
 	spc_value_of(e, out);
@@ -281,7 +281,7 @@ spc_get_key_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key
 	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !vlen || (!buf && cap > 0))
 		return SPC_EINVAL;
 	spc_rcu_read_lock();
-	e = spc_lookup_key_rcu(c, pool, k);
+	e = spc_lookup_key_rcu_inl(c, pool, k);
 	if (!e) {
 		r = SPC_ENOTFOUND;
 	} else {
@@ -358,14 +358,14 @@ static int spc_store_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 	case SPC_STORE_CAS:
 		if (!old)
 			return SPC_ENOTFOUND;
-		if (old->cas != s->cas)
+		if (spc_entry_cas(old) != s->cas)
 			return SPC_EEXISTS;
 		break;
 	case SPC_STORE_APPEND:
 	case SPC_STORE_PREPEND:
 		if (!old)
 			return SPC_ENOTFOUND;
-		if (s->cas && old->cas != s->cas)
+		if (s->cas && spc_entry_cas(old) != s->cas)
 			return SPC_EEXISTS;
 		if ((uint64_t)old->vlen + s->vlen > s->max_item)
 			return SPC_ETOOBIG;
@@ -424,6 +424,8 @@ int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
 		s.expiry = item->expiry;
 		s.cas = item->cas;
 	}
+	if (s.cas && (mode == SPC_STORE_CAS || derived) && c->cfg.no_cas)
+		return spc_cas_refused(c, pool, k);
 	s.max_item = c->cfg.max_item_bytes;
 	if (derived) {
 		/* The new value comes from the old entry: no guess. */
@@ -465,6 +467,20 @@ int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 	return spc_store_key(c, pool, &k, SPC_STORE_ADD, val, vlen, NULL, NULL);
 }
 
+int spc_cas_refused(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
+{
+	uint64_t hash = spc_key_hash(c, k);
+	struct spc_entry *e;
+	int live;
+
+	spc_rcu_ensure();
+	spc_rcu_read_lock();
+	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k, NULL);
+	live = e && (spc_entry_acquire(e), !spc_entry_expired(c, e));
+	spc_rcu_read_unlock();
+	return live ? SPC_EEXISTS : SPC_ENOTFOUND;
+}
+
 /* Unpublishes the live entry of k if its cas is cas_expect (0: any).
  * An expired entry found on the way is unpublished too, counted as an
  * expiration, and the answer is SPC_ENOTFOUND. */
@@ -479,6 +495,8 @@ int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct 
 	if (!c || !spc_pool_ok(pool) || !k || !k->key || k->klen == 0 || k->klen > SPC_KEY_MAX)
 		return SPC_EINVAL;
 	SPC_ASSERT_NOT_IN_RCU();
+	if (cas_expect && c->cfg.no_cas)
+		return spc_cas_refused(c, pool, k);
 	ps = &c->ps[pool];
 	hash = spc_key_hash(c, k);
 	spc_rcu_read_lock();
@@ -572,15 +590,19 @@ static int spc_retarget(struct spc_cache *c, enum spc_mode mode, double view_sha
 	                                                       : SPC_MODE_WAIT_MIN_MS;
 	/* Shrink first: lower the target (charges above it are refused from
 	 * now on), let the maintainer evict down, and only then grow the
-	 * other pool, so the two never sum above the budget. */
+	 * other pool, so the two never sum above the budget. Every pool is
+	 * waited for whose charge is above its new target, not only the ones
+	 * lowered now: after a call that timed out, a pool may still be
+	 * shedding toward the lower target it got then, and a new mode may
+	 * raise that target to a figure still below its charge. So SPC_OK
+	 * means every pool's charge is within its new target. */
 	for (int p = 0; p < SPC_POOL_COUNT; p++) {
 		struct spc_pstate *ps = &c->ps[p];
 
-		if (want[p] < spc_pool_target(ps->pool)) {
+		if (want[p] < spc_pool_target(ps->pool))
 			spc_pool_set_target(ps->pool, want[p]);
-			if (spc_wait_shed(ps, want[p], ms) != SPC_OK)
-				r = SPC_ETIMEDOUT;
-		}
+		if (spc_pool_charged(ps->pool) > want[p] && spc_wait_shed(ps, want[p], ms) != SPC_OK)
+			r = SPC_ETIMEDOUT;
 	}
 	if (r == SPC_OK) {
 		for (int p = 0; p < SPC_POOL_COUNT; p++) {

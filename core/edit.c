@@ -25,7 +25,8 @@
  *      (SPC_ENOMEM), reserve a fresh ring cell (SPC_EBUSY):
  *      core/cache.c's write steps 2 to 4; go back to 1;
  *   3. still in the section of 1: build the entry (fill writes its value
- *      from old), give it its cas with a release store, and publish:
+ *      from old), its cas if it has one, meta last with a release store
+ *      (spc_entry_publish), and publish:
  *      replace(iter of the entry found) if one was found (an expired one
  *      included: add over an expired entry replaces it), add_unique if
  *      none was, add_replace for a blind store. A failed replace or
@@ -71,7 +72,9 @@
 
 /* The allocation an edit carries from round to round. */
 struct spc_edit_mem {
-	struct spc_entry *e; /* NULL: none */
+	struct spc_entry *e; /* NULL: none; pre bytes into the allocation */
+	size_t pre;          /* the cas before the header (spc_entry_pre), fixed
+	                        per edit: the cache's choice and k's namespace */
 	size_t size;
 	uint64_t charge;
 	struct spc_ring_cell *cell; /* reserved with the allocation, given
@@ -88,7 +91,7 @@ static void spc_edit_release(struct spc_pstate *ps, struct spc_edit_mem *m)
 		m->cell = NULL;
 	}
 	if (m->e) {
-		spc_pool_free(ps->pool, m->e, m->size);
+		spc_pool_free(ps->pool, (unsigned char *)m->e - m->pre, m->size);
 		spc_uncharge(ps, m->charge);
 		m->e = NULL;
 	}
@@ -114,6 +117,7 @@ static int spc_edit_alloc(struct spc_pstate *ps, struct spc_edit_mem *m, size_t 
 		spc_uncharge(ps, charge);
 		return SPC_ENOMEM;
 	}
+	m->e = (struct spc_entry *)(void *)((unsigned char *)m->e + m->pre);
 	m->size = size;
 	m->charge = charge;
 	m->cell = spc_wait_ring_cell(ps);
@@ -124,15 +128,24 @@ static int spc_edit_alloc(struct spc_pstate *ps, struct spc_edit_mem *m, size_t 
 	return SPC_OK;
 }
 
+/* SPC_META_CAS when k's entries carry a cas: always in a cache that
+ * keeps cas; in one without (no_cas), height entries still do, as the
+ * view's own-entry check (core/view.c, spc_view_withdraw) needs an
+ * identity no other store repeats; their cas is never reported. */
+static unsigned spc_edit_cas_bit(const struct spc_cache *c, const struct spc_key *k)
+{
+	return (!c->cfg.no_cas || k->ns == SPC_NS_HEIGHT) ? SPC_META_CAS : 0u;
+}
+
 /* The new entry's meta. It has an expiry slot when it has a deadline, or
  * when it carries old's deadline and old has a slot (even at 0: a touch
  * racing with the edit may store one there, see the essay). */
-static unsigned spc_edit_meta(enum spc_pool_id pool, const struct spc_key *k,
+static unsigned spc_edit_meta(enum spc_pool_id pool, const struct spc_key *k, unsigned cas_bit,
                               const struct spc_edit *ed, struct spc_entry *old)
 {
 	int slot = ed->expiry || (ed->carry && old && spc_entry_expiry_slot(old));
 
-	return (pool & SPC_META_POOL) | (k->ns << SPC_META_NS_SHIFT) |
+	return (pool & SPC_META_POOL) | (k->ns << SPC_META_NS_SHIFT) | cas_bit |
 	       (ed->flags ? SPC_META_FLAGS : 0u) | (slot ? SPC_META_EXPIRY : 0u);
 }
 
@@ -159,16 +172,15 @@ static void spc_edit_carry_touch(struct spc_entry *old, struct spc_entry *e, uin
 		                                  __ATOMIC_RELAXED);
 }
 
-/* Builds the whole entry before publication: the lfht publishes with a
- * release barrier (rcu_assign_pointer) and readers load with a
- * dependency, so they see these bytes complete. The cas is stored last,
- * with release (see below). */
+/* Builds the whole entry before publication: the index publishes with a
+ * release store (the compact index's slot; the lfht's
+ * rcu_assign_pointer) and readers load with acquire (compact) or a
+ * dependency (lfht), so they see these bytes complete. Meta is stored
+ * again last, with release (see below). */
 static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned meta,
                            const struct spc_key *k, const struct spc_edit *ed,
                            spc_edit_fill_fn *fill, void *arg, const struct spc_entry *old)
 {
-	uint64_t cas;
-
 	memset(e, 0, sizeof *e);
 	e->klen = (uint16_t)k->klen;
 	e->vlen = (uint32_t)ed->vlen;
@@ -180,13 +192,19 @@ static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned me
 #if !SPC_INDEX_COMPACT
 	cds_lfht_node_init(&e->node);
 #endif
-	/* Relaxed fetch: cas values need only be unique. The release store
-	 * is the entry's last initialising write; readers load cas with
-	 * acquire (spc_entry_acquire), which makes the publication visible to
-	 * ThreadSanitizer too (it cannot see the lfht's rcu_assign_pointer).
-	 * Free on x86 and ARMv8 (plain store / ldar), correct everywhere. */
-	cas = ed->cas ? ed->cas : __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->cas, cas, __ATOMIC_RELEASE);
+	if (meta & SPC_META_CAS) {
+		/* Relaxed fetch: cas values need only be unique. A plain
+		 * store: the release below covers it. */
+		uint64_t cas = ed->cas ? ed->cas
+		                       : __atomic_fetch_add(&c->cas_next, 1, __ATOMIC_RELAXED);
+
+		memcpy((unsigned char *)e - SPC_ENTRY_CAS_BYTES, &cas, sizeof cas);
+	}
+	/* The entry's last initialising write; readers load meta with
+	 * acquire (spc_entry_acquire), which makes the publication visible
+	 * to ThreadSanitizer too (it cannot see the lfht's
+	 * rcu_assign_pointer). Free on x86 and ARMv8, correct everywhere. */
+	spc_entry_publish(e, meta);
 }
 
 int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, int blind,
@@ -195,7 +213,8 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 {
 	struct spc_pstate *ps = &c->ps[pool];
 	uint64_t hash = spc_key_hash(c, k);
-	struct spc_edit_mem m = { 0 };
+	unsigned cas_bit = spc_edit_cas_bit(c, k);
+	struct spc_edit_mem m = { .pre = spc_entry_pre(cas_bit) };
 	struct spc_entry *old = NULL;
 	struct spc_edit ed;
 	uint64_t cas = 0;
@@ -205,7 +224,7 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
 	if (guess)
-		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, guess, NULL),
+		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, cas_bit, guess, NULL),
 		                                          k->klen, guess->vlen));
 	while (r == SPC_OK) {
 		struct spc_kv_pos pos;
@@ -242,7 +261,7 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 			spc_rcu_read_unlock();
 			break;
 		}
-		meta = spc_edit_meta(pool, k, &ed, live);
+		meta = spc_edit_meta(pool, k, cas_bit, &ed, live);
 		if (!m.e || m.size != spc_entry_size(meta, k->klen, ed.vlen)) {
 			spc_rcu_read_unlock();
 			r = spc_edit_alloc(ps, &m, spc_entry_size(meta, k->klen, ed.vlen));
@@ -289,7 +308,7 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 			old = cur;
 			/* We unpublished old: it stays valid until we retire it. */
 			old_expired = old && (blind ? spc_entry_expired(c, old) : live == NULL);
-			cas = m.e->cas; /* not after the section: e may be gone */
+			cas = spc_entry_cas(m.e); /* not after the section: e may be gone */
 		}
 		spc_rcu_read_unlock();
 		if (ok)

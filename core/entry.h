@@ -2,26 +2,37 @@
 /*
  * core/entry.h: one cached item, in one allocation from its pool.
  *
+ *   [uint64_t cas]        8  before the header, only when SPC_META_CAS:
+ *                            unique per store (per cache)
  *   offset 0   struct cds_lfht_node node   16  index linkage (lfht owns it;
  *                                              only in the lfht build)
- *          16  uint64_t cas                 8  unique per store (per cache)
- *          24  uint32_t vlen                4
- *          28  uint16_t klen                2  1..65535
- *          30  uint8_t  access              1  0..3, bumped by readers
- *          31  uint8_t  meta                1  pool, dead, has-flags,
- *                                              has-expiry, namespace
- *          32  [uint64_t expiry]  present only when SPC_META_EXPIRY
+ *           0  uint32_t vlen                4
+ *           4  uint16_t klen                2  1..65535
+ *           6  uint8_t  access              1  0..3, bumped by readers
+ *           7  uint8_t  meta                1  pool, dead, has-flags,
+ *                                              has-expiry, namespace, has-cas
+ *           8  [uint64_t expiry]  present only when SPC_META_EXPIRY
  *              [uint64_t height]  present only in SPC_NS_HEIGHT
  *              [uint32_t flags]   present only when SPC_META_FLAGS
  *              key bytes, then value bytes
  *
+ * (offsets in the compact-index build, SPC_INDEX_COMPACT, core/index.h;
+ * the lfht build puts its 16-byte node first and every offset is 16
+ * more.) An entry points at its header; a cache that keeps cas (the
+ * default; struct spc_config's no_cas turns it off) puts the cas in the
+ * 8 bytes before it, so the allocation starts at spc_entry_base(e). The
+ * header, the key and the value sit at the same offsets in both layouts:
+ * the read path does not ask which one it has, only spc_entry_cas does
+ * (meta's SPC_META_CAS bit). A plain entry's header is 8 bytes, 16 with
+ * its cas.
+ *
  * The optional fields come in that order so the two 8-byte ones stay
- * 8-aligned (expiry is stored atomically by touch). A plain entry's header
- * is 32 bytes; in the compact-index build (SPC_INDEX_COMPACT, core/index.h)
- * the node goes and every offset above is 16 less: the header is 16 bytes
- * and the index's slot holds the entry's address. Everything but access, expiry and the dead bit of meta is
- * written before publication and never again; see docs/concurrency.md for
- * who touches access, expiry and meta.
+ * 8-aligned (expiry is stored atomically by touch). Everything but
+ * access, expiry and the dead bit of meta is written before publication
+ * and never again; the writer's last initialising write is a release
+ * store of meta (spc_entry_publish), which every path that reaches an
+ * entry pairs with an acquire load of meta (spc_entry_acquire); see
+ * docs/concurrency.md for who touches access, expiry and meta.
  */
 #ifndef SPC_CORE_ENTRY_H
 #define SPC_CORE_ENTRY_H
@@ -38,18 +49,18 @@ struct spc_entry {
 #if !SPC_INDEX_COMPACT
 	struct cds_lfht_node node;
 #endif
-	uint64_t cas;
 	uint32_t vlen;
 	uint16_t klen;
 	uint8_t access; /* atomic byte: readers' relaxed test-before-set */
-	uint8_t meta;   /* atomic byte: SPC_META_DEAD set once by one unpublisher */
+	uint8_t meta;   /* atomic byte: release-stored once at publication,
+	                   SPC_META_DEAD set once by one unpublisher */
 	unsigned char data[];
 };
 
 #if SPC_INDEX_COMPACT
-_Static_assert(sizeof(struct spc_entry) == 16, "plain entry header is 16 bytes");
+_Static_assert(sizeof(struct spc_entry) == 8, "plain entry header is 8 bytes");
 #else
-_Static_assert(sizeof(struct spc_entry) == 32, "plain entry header is 32 bytes");
+_Static_assert(sizeof(struct spc_entry) == 24, "plain entry header is 24 bytes");
 #endif
 
 #define SPC_META_POOL 0x01u   /* pool id (immutable) */
@@ -58,6 +69,10 @@ _Static_assert(sizeof(struct spc_entry) == 32, "plain entry header is 32 bytes")
 #define SPC_META_EXPIRY 0x08u /* a uint64_t expiry deadline follows */
 #define SPC_META_NS_SHIFT 4u
 #define SPC_META_NS 0x30u     /* namespace (immutable), one of enum spc_ns */
+#define SPC_META_CAS 0x40u    /* a uint64_t cas precedes the header (immutable) */
+
+/* Bytes before the header: the cas, when the entry has one. */
+#define SPC_ENTRY_CAS_BYTES 8u
 
 /* Namespaces: the same key bytes in two namespaces are two entries. */
 enum spc_ns {
@@ -90,10 +105,24 @@ static inline size_t spc_entry_extra(unsigned meta)
 	       (spc_meta_ns(meta) == SPC_NS_HEIGHT ? 8u : 0u) + ((meta & SPC_META_FLAGS) ? 4u : 0u);
 }
 
-/* Bytes the allocation needs. */
+/* Bytes before the header of an entry with this meta (its cas, or none). */
+static inline size_t spc_entry_pre(unsigned meta)
+{
+	return (meta & SPC_META_CAS) ? SPC_ENTRY_CAS_BYTES : 0u;
+}
+
+/* Bytes the allocation needs (the cas included when meta has
+ * SPC_META_CAS). */
 static inline size_t spc_entry_size(unsigned meta, size_t klen, size_t vlen)
 {
-	return sizeof(struct spc_entry) + spc_entry_extra(meta) + klen + vlen;
+	return spc_entry_pre(meta) + sizeof(struct spc_entry) + spc_entry_extra(meta) + klen +
+	       vlen;
+}
+
+/* The entry in an allocation at mem for an entry with this meta. */
+static inline struct spc_entry *spc_entry_in(void *mem, unsigned meta)
+{
+	return (struct spc_entry *)(void *)((unsigned char *)mem + spc_entry_pre(meta));
 }
 
 static inline size_t spc_entry_alloc_size(const struct spc_entry *e)
@@ -103,6 +132,12 @@ static inline size_t spc_entry_alloc_size(const struct spc_entry *e)
 	unsigned meta = __atomic_load_n(&e->meta, __ATOMIC_RELAXED);
 
 	return spc_entry_size(meta, e->klen, e->vlen);
+}
+
+/* The start of e's allocation (what the pool frees). */
+static inline void *spc_entry_base(struct spc_entry *e)
+{
+	return (unsigned char *)e - spc_entry_pre(__atomic_load_n(&e->meta, __ATOMIC_RELAXED));
 }
 
 static inline const unsigned char *spc_entry_key(const struct spc_entry *e)
@@ -126,7 +161,8 @@ static inline unsigned spc_entry_ns(const struct spc_entry *e)
 }
 
 /* The expiry slot (NULL when the entry has none). 8-aligned: data[] is at
- * offset 32 and expiry comes first. */
+ * offset 8 (24 in the lfht build) of an 8-aligned header, and expiry
+ * comes first. */
 static inline uint64_t *spc_entry_expiry_slot(struct spc_entry *e)
 {
 	return (spc_entry_meta(e) & SPC_META_EXPIRY) ? (uint64_t *)(void *)e->data : NULL;
@@ -194,13 +230,40 @@ static inline void spc_entry_init_extra(struct spc_entry *e, uint64_t expiry, ui
 		memcpy(p, &flags, sizeof flags);
 }
 
-/* The cas, loaded with acquire: pairs with the writer's release store of
- * cas, its last write before publication (see core/cache.c). Call it
- * before reading the entry's other fields on a path that found it through
- * the index. */
+/* The cas, 0 when the entry has none (a cache without cas). Written
+ * before publication and never again: call it after spc_entry_acquire
+ * on a path that found e through the index (or on the writer's own). */
+static inline uint64_t spc_entry_cas(const struct spc_entry *e)
+{
+	uint64_t cas = 0;
+
+	if (__atomic_load_n(&e->meta, __ATOMIC_RELAXED) & SPC_META_CAS)
+		memcpy(&cas, (const unsigned char *)e - SPC_ENTRY_CAS_BYTES, sizeof cas);
+	return cas;
+}
+
+/* The writer's last initialising write: meta again, with release. Every
+ * field (the cas before the header included) is written before it; the
+ * index publishes e after it. Free on x86 and ARMv8 (plain store / stlr). */
+static inline void spc_entry_publish(struct spc_entry *e, unsigned meta)
+{
+	__atomic_store_n(&e->meta, (uint8_t)meta, __ATOMIC_RELEASE);
+}
+
+/* Meta loaded with acquire, then the cas (0: none): pairs with the
+ * writer's spc_entry_publish, so every initialising write of e is
+ * visible after it, to ThreadSanitizer too (it cannot see the lfht's
+ * dependency-ordered rcu_dereference; the compact index's slot is
+ * already loaded with acquire). The dead bit's later fetch_or continues
+ * the release sequence. Call it before reading the entry's other fields
+ * on a path that found it through the index, a ring or a policy slot. */
 static inline uint64_t spc_entry_acquire(const struct spc_entry *e)
 {
-	return __atomic_load_n(&e->cas, __ATOMIC_ACQUIRE);
+	uint64_t cas = 0;
+
+	if (__atomic_load_n(&e->meta, __ATOMIC_ACQUIRE) & SPC_META_CAS)
+		memcpy(&cas, (const unsigned char *)e - SPC_ENTRY_CAS_BYTES, sizeof cas);
+	return cas;
 }
 
 static inline int spc_entry_dead(const struct spc_entry *e)

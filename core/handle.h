@@ -192,4 +192,12 @@ struct spc_cache {
 	                                 (core/view_height.c) */
 };
 
+/* The cas the caller sees of an entry whose cas is cas: 0 in a cache
+ * without cas (no_cas), whose height entries keep one for the view's own
+ * use only (core/edit.c). */
+static inline uint64_t spc_cas_shown(const struct spc_cache *c, uint64_t cas)
+{
+	return c->cfg.no_cas ? 0 : cas;
+}
+
 #endif /* SPC_CORE_HANDLE_H */

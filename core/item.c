@@ -182,7 +182,7 @@ static int spc_arith_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 
 	if (!old)
 		return SPC_ENOTFOUND;
-	if (a->cas_expect && old->cas != a->cas_expect)
+	if (a->cas_expect && spc_entry_cas(old) != a->cas_expect)
 		return SPC_EEXISTS;
 	if (spc_arith_parse(spc_entry_value(old), old->vlen, &v) != SPC_OK)
 		return SPC_ENOTNUM;
@@ -212,7 +212,11 @@ int spc_arith_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
                   uint64_t delta, uint64_t cas_expect, uint64_t *value_out, uint64_t *cas_out)
 {
 	struct spc_arith_arg a = { decr != 0, delta, cas_expect, 0, { 0 }, 0 };
-	int r = spc_edit_key(c, pool, k, 0, spc_arith_plan, spc_arith_fill, &a, NULL, cas_out);
+	int r;
+
+	if (cas_expect && c->cfg.no_cas)
+		return spc_cas_refused(c, pool, k);
+	r = spc_edit_key(c, pool, k, 0, spc_arith_plan, spc_arith_fill, &a, NULL, cas_out);
 
 	if (r == SPC_OK && value_out)
 		*value_out = a.value;
@@ -308,7 +312,7 @@ static int spc_touch_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
 	ed->vlen = old->vlen;
 	ed->flags = spc_entry_flags(old);
 	ed->expiry = t->expiry;
-	ed->cas = old->cas;
+	ed->cas = spc_entry_cas(old);
 	return SPC_OK;
 }
 

@@ -117,7 +117,7 @@ static int spc_maint_claim_expired(struct spc_entry *e)
 	uint64_t *slot = spc_entry_expiry_slot(e);
 	uint64_t seen;
 
-	/* Acquire on cas: the slot's initial write was plain (TSan). */
+	/* Acquire on meta: the slot's initial write was plain (TSan). */
 	(void)spc_entry_acquire(e);
 	seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
 	/* Relaxed CAS, pairing with touch's: the two race on this word
@@ -238,7 +238,7 @@ static void spc_free_entry(struct spc_pstate *ps, struct spc_entry *e)
 {
 	uint64_t charge = spc_entry_charge(ps, e);
 
-	spc_pool_free(ps->pool, e, spc_entry_alloc_size(e));
+	spc_pool_free(ps->pool, spc_entry_base(e), spc_entry_alloc_size(e));
 	/* Relaxed: the backlog is a gauge; the uncharge below is what
 	 * writers wait for, and they are woken through ps->mu. */
 	__atomic_fetch_sub(&ps->backlog, charge, __ATOMIC_RELAXED);
@@ -435,7 +435,8 @@ static int spc_maint_unpublish(struct spc_pstate *ps, struct spc_entry *e, int e
 	__atomic_store_n(&ps->evictions, ps->evictions + 1, __ATOMIC_RELAXED);
 	if (ps->cache->evict_hook)
 		ps->cache->evict_hook(ps->cache->evict_hook_arg, ps->id, spc_entry_key(e),
-		                      e->klen, spc_entry_value(e), e->vlen, e->cas);
+		                      e->klen, spc_entry_value(e), e->vlen,
+		                      spc_cas_shown(ps->cache, spc_entry_cas(e)));
 	spc_maint_reclaim(ps, e);
 	return 1;
 }

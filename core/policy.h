@@ -32,8 +32,8 @@ struct spc_policy_state;
 /* How the policy sees an item. All callbacks are cheap and run on the
  * maintainer. freq is the item's access counter (0..3, bumped by readers);
  * set_freq sets it (maintainer only; the policies lower it, and steered
- * sets 1 on an item just admitted; a racing reader bump may be lost, which
- * only makes the item look colder). */
+ * sets 2 on an item its ghost of M sends back; a racing reader bump may
+ * be lost, which only makes the item look colder). */
 struct spc_policy_ops {
 	unsigned (*freq)(const void *item);
 	void (*set_freq)(void *item, unsigned freq);

@@ -4,8 +4,9 @@
  *
  * Hot counters (hits, misses, inserts, deletes, EFULL, the item delta) are
  * kept per thread and per cache so that no two threads write the same
- * cache line: a thread finds its slot through a small thread-local table
- * keyed by the cache's process-unique id; on a miss it looks for a slot it
+ * cache line: a thread finds its slot by one compare with the entry it
+ * used last (spc_tlast), else through a small thread-local table keyed by
+ * the cache's process-unique id; on a miss it looks for a slot it
  * owns in the cache's list (the table may have forgotten it), else
  * allocates one and links it. Counters that only the maintainer changes
  * (evictions, the expirations it reclaims) live in the pool state;
@@ -34,7 +35,27 @@
 #include <string.h>
 
 __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
+__thread struct spc_ttab_entry spc_tlast;
 static __thread unsigned spc_ttab_next;
+
+struct spc_tslot *spc_tslot_find(struct spc_cache *c)
+{
+	struct spc_tslot *s = NULL;
+
+	for (unsigned i = 0; i < SPC_TTAB_SIZE; i++)
+		if (spc_ttab[i].cache_id == c->id) {
+			s = spc_ttab[i].slot;
+			break;
+		}
+	if (!s) {
+		s = spc_tslot_slow(c);
+		if (s == &c->shared_slot)
+			return s; /* not remembered: a real slot is retried later */
+	}
+	spc_tlast.cache_id = c->id;
+	spc_tlast.slot = s;
+	return s;
+}
 
 void spc_stats_init(struct spc_cache *c)
 {

@@ -13,6 +13,10 @@
 
 /* This thread's slots of the caches it used most recently. */
 extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
+/* The entry of spc_ttab this thread used last: one compare on the read
+ * path (a thread nearly always reads one cache at a time) instead of a
+ * walk of the table. */
+extern __thread struct spc_ttab_entry spc_tlast;
 
 /* Finds or makes this thread's slot in c (slow path of spc_tslot).
  * Returns: the slot, or c's shared slot when one cannot be allocated
@@ -20,13 +24,17 @@ extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
  * spc_stats_fini. */
 struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
 
+/* The walk of spc_ttab behind spc_tslot's one compare (core/stats.c).
+ * Returns: this thread's slot in c (remembered in spc_tlast), or the
+ * shared slot (not remembered). Context: any thread of the cache. */
+struct spc_tslot *spc_tslot_find(struct spc_cache *c);
+
 /* This thread's slot in c (never NULL: falls back to the shared slot). */
 static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
 {
-	for (unsigned i = 0; i < SPC_TTAB_SIZE; i++)
-		if (spc_ttab[i].cache_id == c->id)
-			return spc_ttab[i].slot;
-	return spc_tslot_slow(c);
+	if (__builtin_expect(spc_tlast.cache_id == c->id, 1))
+		return spc_tlast.slot;
+	return spc_tslot_find(c);
 }
 
 /* Adds n to counter k of pool in this thread's slot. Never blocks, never

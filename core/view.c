@@ -277,7 +277,7 @@ static int spc_write_at(struct spc_cache *c, uint64_t height, const void *key, s
 		goto out;
 	}
 	if (cas_out)
-		*cas_out = cas;
+		*cas_out = spc_cas_shown(c, cas);
 out:
 	spc_view_leave(v, epoch);
 	return r;
@@ -353,10 +353,13 @@ int spc_gat_at(struct spc_cache *c, uint64_t height, const void *key, size_t kle
                uint64_t expiry, void *buf, size_t cap, struct spc_value *out)
 {
 	struct spc_gat_at_arg a = { expiry, buf, cap, out };
+	int r;
 
 	if (!c || !key || klen == 0 || klen > SPC_KEY_MAX || !out || (!buf && cap > 0))
 		return SPC_EINVAL;
-	return spc_write_at(c, height, key, klen, spc_gat_at_write, &a, NULL);
+	r = spc_write_at(c, height, key, klen, spc_gat_at_write, &a, NULL);
+	out->cas = spc_cas_shown(c, out->cas); /* height entries' own cas */
+	return r;
 }
 
 int spc_touch_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen,
@@ -387,8 +390,11 @@ int spc_get_at_rcu(struct spc_cache *c, uint64_t height, const void *key, size_t
                    struct spc_value *out)
 {
 	struct spc_key k = { key, klen, SPC_NS_HEIGHT, height };
+	int r = spc_get_key_rcu(c, SPC_POOL_VIEW, &k, out);
 
-	return spc_get_key_rcu(c, SPC_POOL_VIEW, &k, out);
+	if (r == SPC_OK)
+		out->cas = spc_cas_shown(c, out->cas); /* height entries' own cas */
+	return r;
 }
 
 int spc_delete_at(struct spc_cache *c, uint64_t height, const void *key, size_t klen)

@@ -91,7 +91,8 @@ static void spc_view_maint_evict(struct spc_pstate *ps, struct spc_view *v, stru
 		__atomic_store_n(&v->height_evictions, v->height_evictions + 1, __ATOMIC_RELAXED);
 		if (c->evict_hook)
 			c->evict_hook(c->evict_hook_arg, ps->id, spc_entry_key(e), e->klen,
-			              spc_entry_value(e), e->vlen, e->cas);
+			              spc_entry_value(e), e->vlen,
+			              spc_cas_shown(c, spc_entry_cas(e)));
 	}
 	spc_note_unpublished(ps, e);
 	spc_count(c, SPC_POOL_VIEW, SPC_C_ITEMS, -1);

@@ -153,6 +153,12 @@ struct spc_config {
 	                                step runs in the writer's thread after
 	                                each write (deterministic; single-writer
 	                                replay and tests) */
+	int no_cas;                /* nonzero: entries keep no cas (memcached's
+	                              -C), 8 bytes less per entry; every cas
+	                              read is 0 and every request that names a
+	                              cas is refused as a mismatch (SPC_EEXISTS,
+	                              SPC_ENOTFOUND when the key is absent);
+	                              default 0; docs/api.md, "Without cas" */
 	spc_clock_fn *clock;       /* NULL: CLOCK_REALTIME seconds (unix time) */
 	void *clock_arg;
 	int debug;                 /* key-prefix statistics from open (off: one
@@ -320,9 +326,11 @@ int spc_delete(struct spc_cache *cache, enum spc_pool_id pool, const void *key, 
 int spc_clear(struct spc_cache *cache, enum spc_pool_id pool);
 
 /* Changes mode and view share at run time. The shrinking pool first evicts
- * down to its new target, then the other grows. Returns SPC_OK, SPC_EINVAL,
- * SPC_ETIMEDOUT (the shrinking pool could not shed in time: its new target
- * holds, the other keeps its old target until the next call).
+ * down to its new target (and so does any pool still above its new target
+ * after an earlier call timed out), then the other grows. Returns SPC_OK
+ * (every pool's charge is within its new target), SPC_EINVAL,
+ * SPC_ETIMEDOUT (a pool could not shed in time: the lowered targets hold,
+ * none is raised until the next call).
  * Context: any thread, not in read section. */
 int spc_set_mode(struct spc_cache *cache, enum spc_mode mode, double view_share);
 

@@ -15,9 +15,16 @@
  * readers. spc_pool_charge is a compare-and-swap loop that refuses (EFULL)
  * a charge that would pass the target instead of adding and backing out:
  * the counter itself never exceeds the target, not even for an instant.
- * The counters are pure counters: nothing else is published through them,
- * so relaxed ordering suffices (the allocation that follows a charge is
- * ordered by jemalloc's own synchronisation, not by ours).
+ * The counters publish nothing else (the allocation that follows a charge
+ * is ordered by jemalloc's own synchronisation, not by ours), with one
+ * exception: a lowered target. A charger that read the old target could
+ * otherwise land its compare-and-swap after the lowering and after the
+ * shed that followed it (spc_set_mode) had seen the pool within the new
+ * target, leaving the pool above it. So the counter's top 16 bits are a
+ * generation that a lowering bumps (release) after storing the target: a
+ * charger's CAS from a value older than the bump fails, and the reload
+ * (acquire) that follows sees the new target; one that succeeds came
+ * before the bump, where the shed's own read of the charge sees it.
  *
  * Guarantees (tests/unit/pools/test_pool.c, test_give_back.c (P5) and
  * tests/fault/pools check):
@@ -390,23 +397,34 @@ int spc_mem_probe(const struct spc_config *cfg, struct spc_mem_report *out)
 
 /* ---- one pool ---------------------------------------------------------- */
 
+/* The charge word: bytes below SPC_CHARGE_GEN, a generation above (its
+ * bumps wrap harmlessly: only a change matters). */
+#define SPC_CHARGE_GEN ((uint64_t)1 << 48)
+#define SPC_CHARGE_BYTES (SPC_CHARGE_GEN - 1)
+
 int spc_pool_charge(struct spc_pool *pool, uint64_t bytes)
 {
-	/* Relaxed: the counter publishes nothing; only its value matters, and
-	 * the CAS makes each update atomic against the other chargers. */
-	uint64_t cur = atomic_load_explicit(&pool->charged, memory_order_relaxed);
-	/* Relaxed: a charge racing a set_target may see the old target; the
-	 * caller of set_target sheds down to the new one afterwards. */
-	uint64_t limit = atomic_load_explicit(&pool->target, memory_order_relaxed);
+	/* Acquire: pairs with the release bump of a lowering target, so a
+	 * word of the new generation comes with the new target (essay). */
+	uint64_t cur = atomic_load_explicit(&pool->charged, memory_order_acquire);
 
 	do {
-		if (bytes > limit || cur > limit - bytes)
+		/* Relaxed: ordered by the acquire of the word above or of
+		 * the failed CAS below. */
+		uint64_t limit = atomic_load_explicit(&pool->target, memory_order_relaxed);
+		uint64_t used = cur & SPC_CHARGE_BYTES;
+
+		if (limit > SPC_CHARGE_BYTES)
+			limit = SPC_CHARGE_BYTES; /* bytes never carry into the generation */
+		if (bytes > limit || used > limit - bytes)
 			return SPC_EFULL;
-		/* Relaxed CAS (both orders): see above; on failure cur is
-		 * reloaded and the limit check runs again (P2). */
+		/* Acquire on failure (the reloaded word, as above; on
+		 * success too, as C11 wants it no weaker): the CAS fails
+		 * against a generation bump, so the check runs again with the
+		 * new target (P2). */
 	} while (!atomic_compare_exchange_weak_explicit(&pool->charged, &cur, cur + bytes,
-	                                                memory_order_relaxed,
-	                                                memory_order_relaxed));
+	                                                memory_order_acquire,
+	                                                memory_order_acquire));
 	return SPC_OK;
 }
 
@@ -429,7 +447,8 @@ static void purge_after_shrink(struct spc_pool *pool, uint64_t charged)
 void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes)
 {
 	/* Relaxed: a pure counter (see spc_pool_charge). */
-	uint64_t before = atomic_fetch_sub_explicit(&pool->charged, bytes, memory_order_relaxed);
+	uint64_t before = atomic_fetch_sub_explicit(&pool->charged, bytes, memory_order_relaxed) &
+	                  SPC_CHARGE_BYTES;
 
 	SPC_DEBUG_CHECK(before >= bytes);
 	purge_after_shrink(pool, before - bytes);
@@ -438,7 +457,7 @@ void spc_pool_uncharge(struct spc_pool *pool, uint64_t bytes)
 uint64_t spc_pool_charged(const struct spc_pool *pool)
 {
 	/* Relaxed: statistics and eviction decisions tolerate a stale value. */
-	return atomic_load_explicit(&pool->charged, memory_order_relaxed);
+	return atomic_load_explicit(&pool->charged, memory_order_relaxed) & SPC_CHARGE_BYTES;
 }
 
 uint64_t spc_pool_slab_excess(const struct spc_pool *pool)
@@ -462,6 +481,10 @@ void spc_pool_set_target(struct spc_pool *pool, uint64_t bytes)
 		atomic_store_explicit(&pool->purge_at, 0, memory_order_relaxed);
 		return;
 	}
+	/* Release: the new target before the new generation; a charger
+	 * that read the old target fails its CAS against the bump and
+	 * reloads both (essay). */
+	atomic_fetch_add_explicit(&pool->charged, SPC_CHARGE_GEN, memory_order_release);
 	/* A shrink: the pages freed while the pool sheds down to the new
 	 * target go back once it is there (the arenas never purge on a
 	 * timer). Already there: now. Relaxed: see purge_after_shrink. */

@@ -102,7 +102,10 @@ uint64_t spc_pool_charged(const struct spc_pool *pool);
 uint64_t spc_pool_slab_excess(const struct spc_pool *pool);
 
 /* The limit charges may not pass (= the target set by the split).
- * set_target takes effect for the next charge; lowering it below the
+ * set_target takes effect for every charge not yet made: one racing a
+ * lowering either lands before it, so the charged bytes the caller reads
+ * after set_target returns include it, or is checked against the new
+ * target (a charger that read the old one retries); lowering it below the
  * charged bytes refuses charges until the pool sheds. Lowering it also
  * gives the pool's free pages back to the system (spc_pool_trim) once the
  * charge is at or below the new target: at once when it already is, else

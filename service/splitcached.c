@@ -249,6 +249,7 @@ static int open_cache(struct spc_server *srv)
 	cfg.prefault = srv->opt.prefault;
 	cfg.hash_seed = srv->opt.hash_seed;
 	cfg.full_wait_ms = srv->opt.full_wait_ms;
+	cfg.no_cas = srv->opt.no_cas; /* -C: entries without cas */
 	cfg.log = spc_srv_lib_log;
 	cfg.log_arg = srv;
 	rc = spc_open(&cfg, &srv->cache);
@@ -257,7 +258,6 @@ static int open_cache(struct spc_server *srv)
 		return rc;
 	}
 	rc = spc_srv_store_init(&srv->store, srv->cache);
-	srv->store.no_cas = srv->opt.no_cas;
 	srv->store.no_evict = srv->opt.no_evict;
 	srv->store.no_evict_pct = cfg.low_watermark_pct;
 	if (rc != SPC_OK) {

@@ -28,11 +28,11 @@
  *     SPC_EFULL before the cache is asked, so the pool's maintainer does
  *     not evict everything else while the writer waits for room it can
  *     never have.
- *  3. -C (no_cas): every item reads with cas 0 and every request that
- *     names a cas is refused as a mismatch (EXISTS; NOT_FOUND when the
- *     key is absent), as memcached 1.6.18 -C answers. The library still
- *     keeps a cas per entry; the compact entry without it is the index
- *     work's.
+ *  3. -C: the cache is opened without cas (struct spc_config's no_cas):
+ *     its entries keep none, every item reads with cas 0 and every
+ *     request that names a cas is refused by the library as a mismatch
+ *     (EXISTS; NOT_FOUND when the key is absent), as memcached 1.6.18 -C
+ *     answers; nothing here asks which.
  *  4. -M (no_evict): a store or incr/decr is refused with SPC_EFULL when
  *     the pool's charged bytes plus the item would pass the low
  *     watermark, the level the maintainer evicts down to: so the
@@ -57,7 +57,6 @@
 int spc_srv_store_init(struct spc_srv_store *st, struct spc_cache *cache)
 {
 	st->cache = cache;
-	st->no_cas = false;
 	st->no_evict = false;
 	st->no_evict_pct = 90;
 	return spc_srv_marks_init(&st->marks);
@@ -95,11 +94,8 @@ int spc_srv_get_rcu(struct spc_srv_store *st, const struct spc_srv_key *k, uint6
 	(void)now; /* the library tests expiry on its own clock */
 	rc = k->at ? spc_get_at_rcu(st->cache, k->height, k->key, k->klen, &v)
 		   : spc_get_rcu(st->cache, k->pool, k->key, k->klen, &v);
-	if (rc == SPC_OK) {
+	if (rc == SPC_OK)
 		item_of(&v, out);
-		if (st->no_cas)
-			out->cas = 0;
-	}
 	return rc;
 }
 
@@ -231,42 +227,31 @@ int spc_srv_put(struct spc_srv_store *st, const struct spc_srv_key *k, int mode,
 		uint64_t *cas_out)
 {
 	struct spc_item item = { flags, expiry, cas };
-	int rc;
 
 	(void)now;
 	if (k->klen + vlen >= LARGE_ITEM && !fits_pool(st, k->pool, k->klen + vlen))
 		return SPC_EFULL;
 	/* No entry ever has cas 0: memcached answers EXISTS, or NOT_FOUND
-	 * when the key is absent; under -C no cas ever matches. */
-	if ((mode == SPC_STORE_CAS && (cas == 0 || st->no_cas)) ||
-	    (st->no_cas && cas != 0 && (mode == SPC_STORE_APPEND || mode == SPC_STORE_PREPEND)))
+	 * when the key is absent (the library refuses it as SPC_EINVAL);
+	 * under -C the library refuses every other cas the same way. */
+	if (mode == SPC_STORE_CAS && cas == 0)
 		return cas_mismatch(st, k);
 	if (st->no_evict && !room_without_evicting(st, k->pool, k->klen + vlen))
 		return SPC_EFULL;
-	rc = store(st, k, mode, val, vlen, &item, cas_out);
-	if (st->no_cas && cas_out)
-		*cas_out = 0;
-	return rc;
+	return store(st, k, mode, val, vlen, &item, cas_out);
 }
 
 int spc_srv_arith(struct spc_srv_store *st, const struct spc_srv_key *k, bool decr, uint64_t delta,
 		  uint64_t cas_expect, uint64_t now,
 		  uint64_t *value_out, uint64_t *cas_out)
 {
-	int rc;
-
 	(void)now;
-	if (st->no_cas && cas_expect)
-		return cas_mismatch(st, k);
 	if (st->no_evict && !room_without_evicting(st, k->pool, k->klen + 24))
 		return SPC_EFULL;
-	rc = k->at ? spc_arith_at(st->cache, k->height, k->key, k->klen, decr, delta, cas_expect,
-				  value_out, cas_out)
-		   : spc_arith(st->cache, k->pool, k->key, k->klen, decr, delta, cas_expect,
-			       value_out, cas_out);
-	if (st->no_cas && cas_out)
-		*cas_out = 0;
-	return rc;
+	return k->at ? spc_arith_at(st->cache, k->height, k->key, k->klen, decr, delta, cas_expect,
+				    value_out, cas_out)
+		     : spc_arith(st->cache, k->pool, k->key, k->klen, decr, delta, cas_expect,
+				 value_out, cas_out);
 }
 
 int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_key *k, uint64_t expiry,
@@ -290,8 +275,6 @@ int spc_srv_touch(struct spc_srv_store *st, const struct spc_srv_key *k, uint64_
 		if (rc == SPC_OK) {
 			item_of(&v, out);
 			out->data = buf;
-			if (st->no_cas)
-				out->cas = 0;
 			return rc;
 		}
 		free(buf);
@@ -305,8 +288,6 @@ int spc_srv_delete(struct spc_srv_store *st, const struct spc_srv_key *k, uint64
 		   uint64_t now)
 {
 	(void)now;
-	if (st->no_cas && cas_expect)
-		return cas_mismatch(st, k);
 	if (!k->at)
 		return spc_delete_cas(st->cache, k->pool, k->key, k->klen, cas_expect);
 	return spc_delete_at_cas(st->cache, k->height, k->key, k->klen, cas_expect);

@@ -45,7 +45,6 @@ struct spc_srv_item {
 struct spc_srv_store {
 	struct spc_cache *cache;
 	struct spc_srv_marks marks; /* fetched, stale, win token, by cas */
-	bool no_cas;           /* -C: cas 0 everywhere, cas requests mismatch */
 	bool no_evict;         /* -M: refuse stores instead of evicting */
 	unsigned no_evict_pct; /* -M: refuse past this % of the pool's target */
 };

@@ -249,6 +249,40 @@ START_TEST(test_no_cas)
 }
 END_TEST
 
+/* -C keeps no cas in the entries themselves: one item is charged 8 bytes
+ * less than without -C (entries of up to 256 bytes are charged in 8-byte
+ * classes, so the cas shows whole), and items rewritten by incr or touch
+ * read cas 0 too. */
+START_TEST(test_no_cas_entries)
+{
+	static const char *const with_c[] = { "-C", NULL };
+	static const char *const without[] = { NULL };
+	long long delta[2];
+	char req[160];
+
+	memset(req, 0, sizeof req);
+	snprintf(req, sizeof req, "set k32-0123456789abcdef0123456789ab 0 0 100\r\n%0100d\r\n", 7);
+	for (int no_cas = 0; no_cas < 2; no_cas++) {
+		long long before;
+
+		up(no_cas ? with_c : without);
+		before = stat_of("bytes");
+		expect(req, "STORED\r\n");
+		delta[no_cas] = stat_of("bytes") - before;
+		if (no_cas) {
+			expect("set n 0 0 1\r\n5\r\n", "STORED\r\n");
+			expect("incr n 2\r\n", "7\r\n");
+			expect("gets n\r\n", "VALUE n 0 1 0\r\n7\r\nEND\r\n");
+			expect("gats 100 n\r\n", "VALUE n 0 1 0\r\n7\r\nEND\r\n");
+			expect("gets n\r\n", "VALUE n 0 1 0\r\n7\r\nEND\r\n");
+		}
+		down();
+	}
+	ck_assert_int_gt(delta[1], 0);
+	ck_assert_int_eq(delta[0] - delta[1], 8);
+}
+END_TEST
+
 START_TEST(test_no_flush_all)
 {
 	static const char *const extra[] = { "-F", NULL };
@@ -382,6 +416,7 @@ int main(void)
 		test_stats_reset,
 		test_memlimit_and_mode,
 		test_no_cas,
+		test_no_cas_entries,
 		test_no_flush_all,
 		test_no_evictions,
 		test_evictions_by_default,

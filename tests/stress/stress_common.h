@@ -20,7 +20,9 @@
 
 /* Opens the stress cache (environment ignored); *budget receives the sum
  * of the two pools' targets, the bound the samplers check. */
-static inline struct spc_cache *stress_open(uint64_t *budget)
+/* The stress cache; no_cas: entries without cas (cfg.no_cas), whose
+ * publication has no cas store to lean on. */
+static inline struct spc_cache *stress_open_cas(uint64_t *budget, int no_cas)
 {
 	struct spc_config cfg;
 	struct spc_mem_report rep;
@@ -28,12 +30,18 @@ static inline struct spc_cache *stress_open(uint64_t *budget)
 
 	spc_config_init(&cfg);
 	cfg.use_env = 0;
+	cfg.no_cas = no_cas;
 	cfg.budget_bytes = STRESS_BUDGET;
 	cfg.full_wait_ms = STRESS_FULL_WAIT_MS;
 	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
 	ck_assert_int_eq(spc_memory_report(c, &rep), SPC_OK);
 	*budget = rep.pools[0].target_bytes + rep.pools[1].target_bytes;
 	return c;
+}
+
+static inline struct spc_cache *stress_open(uint64_t *budget)
+{
+	return stress_open_cas(budget, 0);
 }
 
 static inline void stress_nap_us(uint64_t us)

@@ -27,9 +27,13 @@ static uint64_t fixed_clock(void *arg)
 	return T0;
 }
 
+/* Set by a test that runs the cache without cas (cfg.no_cas). */
+static int fault_no_cas;
+
 static void config(struct spc_config *cfg, struct faults *f, int sync)
 {
 	spc_config_init(cfg);
+	cfg->no_cas = fault_no_cas;
 	cfg->clock = fixed_clock;
 	cfg->use_env = 0;
 	cfg->budget_bytes = 16u << 20;
@@ -152,7 +156,8 @@ static int run_op(struct spc_cache *c, enum op op, int round)
 	case OP_CAS:
 		ck_assert_int_eq(spc_get_item(c, SPC_POOL_INDEX, "f4", 2, buf, sizeof buf, &got),
 		                 SPC_OK);
-		meta.cas = got.cas;
+		/* without cas: no cas matches, refused before any allocation */
+		meta.cas = fault_no_cas ? 1 : got.cas;
 		return spc_store(c, SPC_POOL_INDEX, SPC_STORE_CAS, "f4", 2, v, strlen(v), &meta, NULL);
 	case OP_APPEND:
 		return spc_store(c, SPC_POOL_INDEX, SPC_STORE_APPEND, K_SLOT, 3, v, strlen(v), NULL,
@@ -229,7 +234,7 @@ static void check_op(enum op op, int persistent, int sync)
 				same(&before, &after);
 				continue;
 			}
-			if (op == OP_ADD_EXISTING)
+			if (op == OP_ADD_EXISTING || (op == OP_CAS && fault_no_cas))
 				ck_assert_int_eq(r, SPC_EEXISTS);
 			else
 				ck_assert_int_eq(r, SPC_OK);
@@ -239,15 +244,19 @@ static void check_op(enum op op, int persistent, int sync)
 		ck_assert_uint_lt(n, 1000);
 	}
 	/* every item operation that allocates met a fault at least once */
-	if (op >= OP_SET_META && op != OP_TOUCH_IN_PLACE)
+	if (op >= OP_SET_META && op != OP_TOUCH_IN_PLACE && !(op == OP_CAS && fault_no_cas))
 		ck_assert_uint_gt(failures, 0);
 	spc_close(c);
 }
 
 START_TEST(every_write_fails_cleanly)
 {
-	/* _i: op * 4 + persistent * 2 + sync */
-	check_op((enum op)(_i / 4), (_i >> 1) & 1, _i & 1);
+	/* _i: no_cas * OP_COUNT * 4 + op * 4 + persistent * 2 + sync */
+	int i = _i % (OP_COUNT * 4);
+
+	fault_no_cas = _i >= OP_COUNT * 4;
+	check_op((enum op)(i / 4), (i >> 1) & 1, i & 1);
+	fault_no_cas = 0;
 }
 END_TEST
 
@@ -299,7 +308,7 @@ static Suite *fault_suite(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_loop_test(tc, open_fails_cleanly_at_every_allocation, 0, 4);
-	tcase_add_loop_test(tc, every_write_fails_cleanly, 0, OP_COUNT * 4);
+	tcase_add_loop_test(tc, every_write_fails_cleanly, 0, OP_COUNT * 8); /* cas, no cas */
 	tcase_add_test(tc, stats_slot_allocation_failure_uses_shared_slot);
 	suite_add_tcase(s, tc);
 	return s;

@@ -360,6 +360,42 @@ START_TEST(set_mode_moves_targets)
 }
 END_TEST
 
+/* A mode change that timed out leaves the shrunk pool shedding toward
+ * its lowered target; the next mode may raise that target to a figure
+ * still below the pool's charge. That call must wait for the shed too:
+ * SPC_OK means every pool is within its target. The maintainers are held
+ * (spc_fork_prepare) so that no shed can end while they are. */
+START_TEST(set_mode_after_timeout_sheds_raised_pool)
+{
+	/* the default wait: a shed times out after 2 s (docs/api.md) */
+	struct spc_cache *c = open_cache(16u << 20, 0);
+	struct spc_stats s[2];
+	char k[32], v[512];
+	int i;
+
+	memset(v, 'v', sizeof v);
+	ck_assert_int_eq(spc_set_mode(c, SPC_MODE_VIEW, 0.5), SPC_OK);
+	for (i = 0; i < 16000; i++) {
+		snprintf(k, sizeof k, "view-%d", i);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, k, strlen(k), v, sizeof v), SPC_OK);
+	}
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_VIEW, &s[1]), SPC_OK);
+	ck_assert_uint_gt(s[1].charged_bytes, 6u << 20); /* above a quarter of the budget */
+	spc_fork_prepare();
+	/* the view pool's target drops to 1 MiB; it cannot shed now */
+	ck_assert_int_eq(spc_set_mode(c, SPC_MODE_INDEXER, 0.5), SPC_ETIMEDOUT);
+	/* its target rises to a quarter of the budget, still below its charge */
+	ck_assert_int_eq(spc_set_mode(c, SPC_MODE_SPLIT, 0.25), SPC_ETIMEDOUT);
+	spc_fork_parent();
+	ck_assert_int_eq(spc_set_mode(c, SPC_MODE_SPLIT, 0.25), SPC_OK);
+	for (int p = 0; p < 2; p++) {
+		ck_assert_int_eq(spc_stats(c, (enum spc_pool_id)p, &s[p]), SPC_OK);
+		ck_assert_uint_le(s[p].charged_bytes, s[p].target_bytes);
+	}
+	spc_close(c);
+}
+END_TEST
+
 /* Mode changes while a writer fills both pools and a reader reads. */
 struct load {
 	struct spc_cache *c;
@@ -450,6 +486,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(tc, thread_created_before_cache);
 	tcase_add_loop_test(tc, set_mode_moves_targets, 0, 2);
 	tcase_add_test(tc, set_mode_under_load);
+	tcase_add_test(tc, set_mode_after_timeout_sheds_raised_pool);
 	suite_add_tcase(s, tc);
 	return s;
 }

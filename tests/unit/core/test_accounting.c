@@ -31,6 +31,9 @@ static uint64_t rng(void)
 	return rng_state;
 }
 
+/* Set by a test that runs without cas (cfg.no_cas) before open_small. */
+static int test_no_cas;
+
 static struct spc_cache *open_small(uint64_t budget, int sync, enum spc_policy pol,
                                     uint64_t max_entries)
 {
@@ -38,6 +41,7 @@ static struct spc_cache *open_small(uint64_t budget, int sync, enum spc_policy p
 	struct spc_cache *c = NULL;
 
 	spc_config_init(&cfg);
+	cfg.no_cas = test_no_cas;
 	cfg.use_env = 0;
 	cfg.budget_bytes = budget;
 	cfg.synchronous_maintenance = sync;
@@ -66,7 +70,10 @@ static void live_sum(struct spc_cache *c, int pool, uint64_t *bytes, uint64_t *i
 	for (int i = 0; i < NKEYS; i++) {
 		key_of(i, k, sizeof k);
 		if (spc_get(c, pool, k, strlen(k), buf, sizeof buf, &n) == SPC_OK) {
-			*bytes += spc_pool_usable(c->ps[pool].pool, spc_entry_size(0, strlen(k), n)) +
+			/* the header, 8 bytes more with the cas */
+			unsigned meta = c->cfg.no_cas ? 0u : SPC_META_CAS;
+
+			*bytes += spc_pool_usable(c->ps[pool].pool, spc_entry_size(meta, strlen(k), n)) +
 			          c->ps[pool].entry_share;
 			(*items)++;
 		}
@@ -127,10 +134,13 @@ static void check_exact(struct spc_cache *c, uint64_t new_inserts[2], uint64_t r
 	}
 }
 
-/* _i: bit 0 synchronous, bit 1 clock policy */
+/* _i: bit 0 synchronous, bit 1 clock policy, bit 2 without cas */
 START_TEST(charged_equals_live_after_any_sequence)
 {
-	struct spc_cache *c = open_small(6u << 20, _i & 1, (_i & 2) ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO, 0);
+	struct spc_cache *c;
+
+	test_no_cas = (_i & 4) != 0;
+	c = open_small(6u << 20, _i & 1, (_i & 2) ? SPC_POLICY_CLOCK : SPC_POLICY_S3FIFO, 0);
 	static char val[6000];
 	static unsigned char present[2][NKEYS];
 	uint64_t new_inserts[2] = { 0, 0 }, removed[2] = { 0, 0 };
@@ -289,7 +299,7 @@ static void index_sum(struct spc_cache *c, int pool, uint64_t *bytes, uint64_t *
  * maintainers were quiesced, charged bytes are the sum of the published
  * entries' charges (each with its flags and expiry fields), items their
  * number, and every expired entry was counted as an expiration.
- * _i: bit 0 synchronous. */
+ * _i: bit 0 synchronous, bit 1 without cas. */
 START_TEST(charged_equals_live_with_items)
 {
 	struct spc_config cfg;
@@ -306,6 +316,7 @@ START_TEST(charged_equals_live_with_items)
 	cfg.budget_bytes = 24u << 20;
 	cfg.max_item_bytes = 8192; /* appends grow values up to it */
 	cfg.synchronous_maintenance = _i & 1;
+	cfg.no_cas = (_i & 2) != 0;
 	cfg.clock = acct_clock_fn;
 	cfg.clock_arg = &acct_clock;
 	acct_clock = 5000;
@@ -388,16 +399,57 @@ START_TEST(charged_equals_live_with_items)
 }
 END_TEST
 
+/* One entry, with and without cas: the charge is the pool's usable size
+ * of the entry's bytes, and those are 8 fewer without cas (the same size
+ * class may round both up alike, so the unrounded sizes are compared). */
+START_TEST(no_cas_charges_8_bytes_less)
+{
+	uint64_t raw[2];
+
+	for (int no_cas = 0; no_cas < 2; no_cas++) {
+		struct spc_cache *c;
+		struct spc_stats st;
+		struct spc_value v;
+		/* 17 + 8 + 100 + 8 (+ 8 cas): the cas crosses a size class */
+		static const char key[] = "no-cas-key-000017";
+		char val[100];
+
+		test_no_cas = no_cas;
+		c = open_small(16u << 20, 1, SPC_POLICY_S3FIFO, 0);
+		ck_assert_int_eq(c->cfg.no_cas, no_cas);
+		memset(val, 'x', sizeof val);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, key, strlen(key), val, sizeof val), SPC_OK);
+		ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+		ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+		raw[no_cas] = spc_entry_size(no_cas ? 0u : SPC_META_CAS, strlen(key), sizeof val);
+		ck_assert_uint_eq(st.charged_bytes - st.index_bytes,
+		                  spc_pool_usable(c->ps[SPC_POOL_INDEX].pool, raw[no_cas]) +
+		                          c->ps[SPC_POOL_INDEX].entry_share);
+		spc_read_lock(c);
+		ck_assert_int_eq(spc_get_rcu(c, SPC_POOL_INDEX, key, strlen(key), &v), SPC_OK);
+		if (no_cas)
+			ck_assert_uint_eq(v.cas, 0);
+		else
+			ck_assert_uint_ne(v.cas, 0);
+		spc_read_unlock(c);
+		spc_close(c);
+	}
+	test_no_cas = 0;
+	ck_assert_uint_eq(raw[0] - raw[1], 8);
+}
+END_TEST
+
 static Suite *acct_suite(void)
 {
 	Suite *s = suite_create("accounting");
 	TCase *tc = tcase_create("exact");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, charged_equals_live_after_any_sequence, 0, 4);
+	tcase_add_loop_test(tc, charged_equals_live_after_any_sequence, 0, 8);
 	tcase_add_loop_test(tc, evictions_counted_when_one_eviction_makes_room_for_one_insert, 0, 2);
 	tcase_add_loop_test(tc, byte_budget_evictions_exact, 0, 2);
-	tcase_add_loop_test(tc, charged_equals_live_with_items, 0, 2);
+	tcase_add_loop_test(tc, charged_equals_live_with_items, 0, 4);
+	tcase_add_test(tc, no_cas_charges_8_bytes_less);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -36,22 +36,61 @@ static uint64_t outside_pools(struct spc_cache *c)
 }
 #endif
 
-/* The plain header: 32 bytes with the lfht's node, 16 without it (the
- * compact-index build, SPC_INDEX_COMPACT). */
+/* The plain header: 24 bytes with the lfht's node, 8 without it (the
+ * compact-index build, SPC_INDEX_COMPACT); the cas, when kept, is 8 more,
+ * before it. */
 #if SPC_INDEX_COMPACT
-#define HDR 16u
+#define HDR 8u
 #else
-#define HDR 32u
+#define HDR 24u
 #endif
 
-START_TEST(plain_header_is_32_bytes)
+START_TEST(plain_header_is_8_bytes)
 {
 	ck_assert_uint_eq(sizeof(struct spc_entry), HDR);
 	ck_assert_uint_eq(spc_entry_size(0, 32, 100), HDR + 132);
 	ck_assert_uint_eq(spc_entry_size(SPC_META_FLAGS, 32, 100), HDR + 136);
 	ck_assert_uint_eq(spc_entry_size(SPC_META_FLAGS | SPC_META_EXPIRY, 32, 100), HDR + 144);
-	ck_assert_uint_eq(offsetof(struct spc_entry, cas), HDR - 16);
+	ck_assert_uint_eq(spc_entry_size(SPC_META_CAS, 32, 100), 8 + HDR + 132);
+	ck_assert_uint_eq(spc_entry_size(SPC_META_CAS | SPC_META_FLAGS, 32, 100), 8 + HDR + 136);
+	ck_assert_uint_eq(offsetof(struct spc_entry, meta), HDR - 1);
 	ck_assert_uint_eq(offsetof(struct spc_entry, data), HDR);
+}
+END_TEST
+
+/* The cas sits before the header: the key and value do not move, the
+ * allocation starts 8 bytes earlier, and an entry without it reads cas 0. */
+START_TEST(cas_precedes_the_header)
+{
+	_Alignas(8) unsigned char mem[128];
+	uint64_t cas = 0x1122334455667788u;
+
+	for (unsigned with = 0; with < 2; with++) {
+		unsigned meta = SPC_META_FLAGS | (with ? SPC_META_CAS : 0u);
+		struct spc_entry *e = spc_entry_in(mem, meta);
+
+		memset(mem, 0xee, sizeof mem);
+		ck_assert_ptr_eq((void *)e, (void *)(mem + (with ? 8 : 0)));
+		memset(e, 0, sizeof *e);
+		e->klen = 3;
+		e->vlen = 2;
+		e->meta = (uint8_t)meta;
+		spc_entry_init_extra(e, 0, 0, 7);
+		memcpy((unsigned char *)spc_entry_key(e), "keyvv", 5);
+		if (with)
+			memcpy(mem, &cas, sizeof cas);
+		spc_entry_publish(e, meta);
+		ck_assert_uint_eq(spc_entry_acquire(e), with ? cas : 0);
+		ck_assert_uint_eq(spc_entry_cas(e), with ? cas : 0);
+		ck_assert_ptr_eq(spc_entry_base(e), (void *)mem);
+		ck_assert_ptr_eq((const void *)spc_entry_key(e), (void *)(e->data + 4));
+		ck_assert_uint_eq(spc_entry_alloc_size(e), (with ? 8 : 0) + HDR + 4 + 5);
+		ck_assert_uint_eq(spc_entry_flags(e), 7);
+		ck_assert(spc_entry_key_eq(e, "key", 3));
+		/* the dead bit leaves the cas readable */
+		spc_entry_mark_dead(e);
+		ck_assert_uint_eq(spc_entry_acquire(e), with ? cas : 0);
+	}
 }
 END_TEST
 
@@ -192,6 +231,7 @@ static void count_one(void *arg, struct spc_entry *e)
 
 START_TEST(memory_per_entry_32_100)
 {
+	const int no_cas = _i; /* loop: with cas, then without */
 	struct spc_config cfg;
 	struct spc_cache *c = NULL;
 	struct spc_stats st;
@@ -203,6 +243,7 @@ START_TEST(memory_per_entry_32_100)
 	cfg.use_env = 0;
 	cfg.budget_bytes = 256u << 20;
 	cfg.mode = SPC_MODE_INDEXER;
+	cfg.no_cas = no_cas;
 	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
 #ifndef SPC_POOL_MALLOC
 	uint64_t before = outside_pools(c);
@@ -220,10 +261,11 @@ START_TEST(memory_per_entry_32_100)
 	spc_kv_for_each_rcu(&c->ps[SPC_POOL_INDEX], count_one, &count);
 	spc_rcu_read_unlock();
 	ck_assert_uint_eq(count, (unsigned long)n);
-	printf("memory per entry (32 B key, 100 B value): charged %.1f B, "
+	printf("%s: memory per entry (32 B key, 100 B value): charged %.1f B, "
 	       "beyond key+value %.1f B (share %u B: index bucket + policy slot); "
 	       "policy structures %.1f B/entry\n",
-	       (double)st.charged_bytes / n, (double)st.charged_bytes / n - 132.0,
+	       no_cas ? "no cas" : "cas", (double)st.charged_bytes / n,
+	       (double)st.charged_bytes / n - 132.0,
 	       c->ps[SPC_POOL_INDEX].entry_share,
 	       (double)spc_policy_memory(c->ps[SPC_POOL_INDEX].policy) / n);
 #ifndef SPC_POOL_MALLOC
@@ -250,12 +292,13 @@ static Suite *entry_suite(void)
 	TCase *tc = tcase_create("layout");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, plain_header_is_32_bytes);
+	tcase_add_test(tc, plain_header_is_8_bytes);
+	tcase_add_test(tc, cas_precedes_the_header);
 	tcase_add_test(tc, optional_fields_move_the_key);
 	tcase_add_test(tc, every_optional_field_in_its_place);
 	tcase_add_test(tc, bytes_eq_agrees_with_memcmp);
 	tcase_add_test(tc, match_fast_and_general_agree);
-	tcase_add_test(tc, memory_per_entry_32_100);
+	tcase_add_loop_test(tc, memory_per_entry_32_100, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -73,12 +73,39 @@ START_TEST(test_steered_laps_in_s)
 }
 END_TEST
 
+/* Below a tenth: expected 40, 40 items admitted, the target at its floor
+ * 40 / 20 = 2, and 2 * 10 < 40: S only filters one-hit wonders, so one
+ * hit is enough. S = A(1) B(2) C(0) ...: A moves to M (not a second lap
+ * in S, as in test_steered_laps_in_s where the target, 1, is a tenth of
+ * the peak, 4, or more), B moves to M, C is the victim. */
+START_TEST(test_steered_promotes_hit_once_below_a_tenth)
+{
+	enum { N = 40 };
+	static struct fitem it[N];
+	struct spc_policy_state *p = mk(N, NULL);
+	void *v;
+
+	fitems_init(it, N);
+	admit_all(p, it, 0, N);
+	ck_assert_uint_eq(spc_policy_steered_target(p), N / 20);
+	it[0].freq = 1;
+	it[1].freq = 2;
+	ck_assert_int_eq(spc_policy_next(p, 4, &v), SPC_VICTIM_EVICT);
+	ck_assert_ptr_eq(v, &it[2]);
+	ck_assert_uint_eq(q_count(p, 1), 2);
+	ck_assert_uint_eq(q_count(p, 0), N - 3);
+	ck_assert_uint_eq(it[0].freq, 0);
+	ck_assert_uint_eq(it[1].freq, 0);
+	spc_policy_destroy(p);
+}
+END_TEST
+
 /* Both bounds. The target starts at the floor, 1, and follows it up to
  * 200 / 20 = 10 while 200 items come in. They are evicted from S, all come
  * back (GS): each return raises the target by 1, capped at the peak, 200. They now sit in M;
  * evicted from M (S is empty, below the target) one goes to GM; back at
  * once, it lowers the target by 3, down to the floor, 10, and comes with
- * a counter of 1. */
+ * a counter of 2 (two laps of credit). */
 START_TEST(test_steered_target_bounds)
 {
 	enum { N = 200 };
@@ -111,7 +138,7 @@ START_TEST(test_steered_target_bounds)
 		ck_assert_ptr_eq(v, &it[i]);
 		ck_assert_int_eq(spc_policy_admit(p, &it[i]), SPC_OK);
 		ck_assert_uint_eq(spc_policy_steered_target(p), want);
-		ck_assert_uint_eq(it[i].freq, 1);
+		ck_assert_uint_eq(it[i].freq, 2);
 	}
 	ck_assert_uint_eq(q_count(p, 0), 0);
 	ck_assert_uint_eq(q_count(p, 1), N);
@@ -275,6 +302,7 @@ static Suite *steered_suite(void)
 
 	tcase_add_test(tc, test_steered_name_and_memory);
 	tcase_add_test(tc, test_steered_laps_in_s);
+	tcase_add_test(tc, test_steered_promotes_hit_once_below_a_tenth);
 	tcase_add_test(tc, test_steered_target_bounds);
 	tcase_add_test(tc, test_steered_ghost_window);
 	tcase_add_test(tc, test_steered_dead);
