@@ -33,6 +33,7 @@
 #include "core/entry.h"
 #include "core/forced.h"
 #include "core/policy.h"
+#include "core/room.h"
 #include "core/stats.h"
 #include "core/view_maint.h"
 #include "core/wait.h"
@@ -127,12 +128,6 @@ static inline int spc_match_entry(const struct spc_entry *e, const void *k)
 static inline struct spc_key spc_entry_skey(const struct spc_entry *e)
 {
 	return (struct spc_key){ spc_entry_key(e), e->klen, spc_entry_ns(e), spc_entry_height(e) };
-}
-
-/* The charge of an entry: usable size plus its share of index and policy. */
-static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struct spc_entry *e)
-{
-	return spc_pool_usable(ps->pool, spc_entry_alloc_size(e)) + ps->entry_share;
 }
 
 /* Nonzero when e has an expiry whose deadline has passed on the cache
@@ -259,14 +254,6 @@ void spc_ps_stop(struct spc_pstate *ps);
 /* Frees the batches (after urcu_memb_barrier). */
 void spc_ps_fini(struct spc_pstate *ps);
 
-/* Wakes writers and set_mode waiting for room (after a target grew, or
- * bytes were uncharged). */
-void spc_room_wake(struct spc_pstate *ps);
-/* The maintainer's (or synchronous stepper's) uncharge: the waiters are
- * woken once, at the end of its step. */
-void spc_maint_uncharge(struct spc_pstate *ps, uint64_t bytes);
-/* Wakes the maintainer (cheap if a wake-up is already pending). */
-void spc_kick(struct spc_pstate *ps);
 /* After a write: wake the maintainer if it has work, or run one step in
  * the caller's thread in synchronous mode. Context: not in read section. */
 void spc_after_write(struct spc_pstate *ps);
@@ -275,20 +262,7 @@ void spc_after_write(struct spc_pstate *ps);
  * force: reclaim the current batch even if not full. Returns nonzero when
  * it did work. Context: not in read section. */
 int spc_step_sync(struct spc_pstate *ps, int force);
-/* charged - backlog - index bytes (spc_kv_bytes): bytes of live entries
- * (an estimate under writers). */
-uint64_t spc_live_bytes(const struct spc_pstate *ps);
-/* Live bytes plus the slab layer's stranded bytes: what the watermarks see. */
-uint64_t spc_held_bytes(const struct spc_pstate *ps);
-/* What target leaves for entries: target less the index's tables (the
- * compact build's, charged to the pool; 0 for the lfht). The watermarks
- * compare the entries' bytes with it, so that the pool's charge, tables
- * included, settles below its target. Context: any thread. */
-uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target);
 
-/* Notes an entry unpublished by a writer (replace, delete, clear): it is
- * dead, its bytes are backlog, the maintainer will reclaim it. */
-void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e);
 
 /* Runs one step now if the cache is synchronous (else wakes the
  * maintainer). Returns nonzero when the step did work. */

@@ -166,71 +166,6 @@ static const struct spc_policy_ops spc_entry_ops = {
 	.hash = spc_op_hash,
 };
 
-/* ---- small helpers ------------------------------------------------------- */
-
-uint64_t spc_live_bytes(const struct spc_pstate *ps)
-{
-	uint64_t charged = spc_pool_charged(ps->pool);
-	/* Relaxed: an estimate; backlog is added after the charge it
-	 * describes, so charged - backlog never counts an entry twice. */
-	uint64_t backlog = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
-	/* The index's tables (compact build; 0 for the lfht) are charged
-	 * too but are no entry's: eviction cannot bring them below a table. */
-	uint64_t other = backlog + spc_kv_bytes(ps);
-
-	return charged > other ? charged - other : 0;
-}
-
-uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target)
-{
-	uint64_t ix = spc_kv_bytes(ps);
-
-	return target > ix ? target - ix : 0;
-}
-
-uint64_t spc_held_bytes(const struct spc_pstate *ps)
-{
-	/* Live bytes plus what the pool's slabs hold beyond them (free slots
-	 * stranded in partly used slabs, slab headers). Evicting on this
-	 * measure keeps resident memory near the target when evictions leave
-	 * a few survivors in many slabs; it falls back to live bytes as slabs
-	 * empty, so it cannot drive the maintainer to evict forever. */
-	return spc_live_bytes(ps) + spc_pool_slab_excess(ps->pool);
-}
-
-/* The pool this thread maintains (set by the maintainer thread itself,
- * so the check does not race with pthread_create storing the id). */
-static __thread const struct spc_pstate *spc_maint_current;
-
-/* Debug-build check of the spc_maint_ naming contract (docs/style.md 4). */
-__attribute__((unused)) static int spc_is_maintainer(const struct spc_pstate *ps)
-{
-	if (ps->cache->sync_mode)
-		return ps->in_step;
-	return spc_maint_current == ps;
-}
-
-static void spc_room_broadcast(struct spc_pstate *ps)
-{
-	spc_lock(&ps->mu);
-	ps->room_gen++;
-	if (ps->room_waiters && pthread_cond_broadcast(&ps->room_cv) != 0)
-		spc_die("pthread_cond_broadcast failed");
-	spc_unlock(&ps->mu);
-}
-
-void spc_room_wake(struct spc_pstate *ps)
-{
-	spc_room_broadcast(ps);
-}
-
-void spc_maint_uncharge(struct spc_pstate *ps, uint64_t bytes)
-{
-	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
-	spc_pool_uncharge(ps->pool, bytes);
-	ps->room_freed = 1; /* waiters are woken at the end of the step */
-}
-
 /* ---- reclamation ------------------------------------------------------------ */
 
 /* Frees one unpublished entry whose grace period has passed. */
@@ -313,7 +248,7 @@ static void spc_batch_cb(struct rcu_head *head)
 
 	spc_batch_free_entries(b);
 	spc_batch_put(ps, b);
-	spc_room_broadcast(ps);
+	spc_room_wake(ps);
 }
 
 /* Whether a batch that is not full is worth a grace period now: someone
@@ -619,7 +554,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		__atomic_store_n(&ps->starved, ps->step_starved, __ATOMIC_RELAXED);
 	if (ps->room_freed) {
 		ps->room_freed = 0;
-		spc_room_broadcast(ps);
+		spc_room_wake(ps);
 	}
 	return work;
 }
@@ -658,7 +593,7 @@ static void *spc_maint_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/* Named for top, perf and gdb; a failure changes nothing else. */
 	pthread_setname_np(pthread_self(), ps->id == SPC_POOL_INDEX ? "spc-maint-index" : "spc-maint-view");
-	spc_maint_current = ps;
+	spc_maint_thread_set(ps);
 	spc_rcu_ensure();
 	spc_lock(&ps->mu);
 	while (!ps->stop) {
@@ -702,21 +637,6 @@ int spc_poke(struct spc_pstate *ps)
 	return 0;
 }
 
-void spc_kick(struct spc_pstate *ps)
-{
-	/* Relaxed test first: while a kick is pending, writers pay one load.
-	 * The exchange elects one waker; the signal under mu cannot be lost
-	 * because the maintainer checks kicked under mu before waiting. */
-	if (__atomic_load_n(&ps->kicked, __ATOMIC_RELAXED))
-		return;
-	if (__atomic_exchange_n(&ps->kicked, 1, __ATOMIC_RELAXED))
-		return;
-	spc_lock(&ps->mu);
-	if (pthread_cond_signal(&ps->maint_cv) != 0)
-		spc_die("pthread_cond_signal failed");
-	spc_unlock(&ps->mu);
-}
-
 void spc_after_write(struct spc_pstate *ps)
 {
 	uint64_t target;
@@ -730,23 +650,6 @@ void spc_after_write(struct spc_pstate *ps)
 	if (spc_held_bytes(ps) > spc_entry_room(ps, target) / 100 * ps->cache->cfg.high_watermark_pct ||
 	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
 	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
-		spc_kick(ps);
-}
-
-void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
-{
-	uint64_t dead;
-
-	/* The caller found e through the index: acquire its contents. */
-	(void)spc_entry_acquire(e);
-	/* Relaxed adds: gauges read by stats and the maintainer; what orders
-	 * them before the maintainer's reclamation is the release below. */
-	__atomic_fetch_add(&ps->backlog, spc_entry_charge(ps, e), __ATOMIC_RELAXED);
-	dead = __atomic_add_fetch(&ps->dead_pending, 1, __ATOMIC_RELAXED);
-	/* Release: pairs with spc_op_dead's acquire; the maintainer frees the
-	 * entry only after seeing the flag, so our accounting comes first. */
-	__atomic_fetch_or(&e->meta, SPC_META_DEAD, __ATOMIC_RELEASE);
-	if (!ps->cache->sync_mode && (dead & 1023) == 0)
 		spc_kick(ps);
 }
 

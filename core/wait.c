@@ -174,12 +174,6 @@ int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 	return ok ? SPC_OK : spc_refuse_charge(ps);
 }
 
-void spc_uncharge(struct spc_pstate *ps, uint64_t bytes)
-{
-	spc_pool_uncharge(ps->pool, bytes);
-	spc_room_wake(ps);
-}
-
 struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps)
 {
 	struct spc_ring_cell *c = spc_ring_reserve(&ps->ring);

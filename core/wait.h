@@ -19,12 +19,6 @@ struct spc_ring_cell;
  * section, holding no ring cell. */
 int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes);
 
-/* Gives bytes back to the pool and wakes whoever waits for room: every
- * uncharge outside the maintainer goes through here, so no waiter sleeps
- * to its deadline while room exists. Context: not the maintainer's step
- * (it uses spc_maint_uncharge). */
-void spc_uncharge(struct spc_pstate *ps, uint64_t bytes);
-
 /* Reserves a ring cell, waiting up to full_wait_ms. Returns the cell, or
  * NULL on timeout (counted as busy_ring or busy_batches: the caller
  * returns SPC_EBUSY). Ownership: the caller must fill the cell
