@@ -29,6 +29,7 @@
 
 #include "base/base.h"
 #include "core/handle.h"
+#include "core/clock.h"
 #include "core/debug.h"
 #include "core/entry.h"
 #include "core/forced.h"
@@ -129,12 +130,6 @@ static inline struct spc_key spc_entry_skey(const struct spc_entry *e)
 {
 	return (struct spc_key){ spc_entry_key(e), e->klen, spc_entry_ns(e), spc_entry_height(e) };
 }
-
-/* Nonzero when e has an expiry whose deadline has passed on the cache
- * clock (spc_now). Out of line: only entries with SPC_META_EXPIRY get
- * here. Context: the caller found e through the index, inside a read
- * section (or unpublished it itself). */
-int spc_entry_expired(struct spc_cache *c, const struct spc_entry *e);
 
 #include "core/kv_index.h"
 

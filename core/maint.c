@@ -108,28 +108,6 @@ static void spc_op_set_freq(void *item, unsigned freq)
  * own step. */
 static __thread uint64_t spc_maint_now;
 
-/* Claims an expired entry for the expiry reclaimer: replaces its passed
- * deadline by SPC_EXPIRY_CLAIMED. Returns 1 when claimed (the entry is
- * then expired for good: a touch's CAS fails against the claim), 0 when
- * its deadline has not passed (or a touch moved it since). */
-static int spc_maint_claim_expired(struct spc_entry *e)
-{
-	uint64_t *slot = spc_entry_expiry_slot(e);
-	uint64_t seen;
-
-	/* Acquire on meta: the slot's initial write was plain (TSan). */
-	(void)spc_entry_acquire(e);
-	seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	/* Relaxed CAS, pairing with touch's: the two race on this word
-	 * alone; whichever CAS lands first decides, the other reloads. */
-	do {
-		if (!spc_deadline_passed(seen, spc_maint_now))
-			return 0;
-	} while (!__atomic_compare_exchange_n(slot, &seen, SPC_EXPIRY_CLAIMED, 0, __ATOMIC_RELAXED,
-	                                      __ATOMIC_RELAXED));
-	return 1;
-}
-
 /* "Dead" for the policy: unpublished by a writer, or expired. The policy
  * drops every item for which this returns 1 and hands it back (next's
  * SPC_VICTIM_DEAD, the sweep's reclaim), so claiming an expired entry
@@ -143,7 +121,7 @@ static int spc_op_dead(const void *item)
 	if (meta & SPC_META_DEAD)
 		return 1;
 	return (meta & SPC_META_EXPIRY) && spc_maint_now &&
-	       spc_maint_claim_expired((struct spc_entry *)item);
+	       spc_expiry_claim((struct spc_entry *)item, spc_maint_now);
 }
 
 /* The dead flag alone (acquire, as spc_op_dead). */
