@@ -207,12 +207,6 @@ void spc_close(struct spc_cache *c)
 
 /* ---- reads -------------------------------------------------------------------- */
 
-int spc_match_any(const struct spc_entry *e, const struct spc_key *lk)
-{
-	return spc_entry_ns(e) == lk->ns && spc_entry_key_eq(e, lk->key, lk->klen) &&
-	       (lk->ns != SPC_NS_HEIGHT || spc_entry_height(e) == lk->height);
-}
-
 void spc_read_lock(struct spc_cache *c)
 {
 	(void)c;
