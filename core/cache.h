@@ -23,6 +23,7 @@
 #include "base/base.h"
 #include "core/handle.h"
 #include "core/key.h"
+#include "core/kv_index.h"
 #include "core/clock.h"
 #include "core/debug.h"
 #include "core/entry.h"
@@ -38,28 +39,6 @@
 #include "sync/ring.h"
 #include "sync/thread.h"
 
-/* Charge per entry beyond the allocation's usable size, part one: its
- * share of the index bucket array (lfht buckets are 16 B, calloc'd outside
- * the pools; at the default index_max_load of 2 the maintainer keeps about
- * one to two entries per bucket, 12 B on average). Part two is the
- * policy's own figure (spc_policy_item_bytes: slot width and ghost). Both
- * are set per pool at open in ps->entry_share. Measured and discussed in
- * docs/concurrency.md ("memory per entry"). */
-#define SPC_BUCKET_BYTES 16u
-
-/* Initial (and minimum allocated) buckets of each pool's index. */
-#define SPC_INDEX_INIT_BUCKETS 1024ul
-
-/* Lookups a get makes at most when it keeps finding entries that were
- * just taken out of the index (core/cache.h, spc_lookup_key_rcu_inl). */
-#define SPC_READ_LOOKS 4u
-
-/* Bounded work per maintainer step. */
-#define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */
-#define SPC_STEP_EVICT 1024u   /* victims taken per step */
-#define SPC_STEP_SCAN 256u     /* items examined per spc_policy_next */
-#define SPC_STEP_SWEEP 2048u   /* items examined per sweep */
-
 /* Tests only (internal, not exported): called on the maintainer for every
  * entry evicted to make room, after it was unpublished. Set right after
  * spc_open, before any write. */
@@ -72,7 +51,6 @@ void spc_cache_set_evict_hook(struct spc_cache *c, spc_evict_hook_fn *fn, void *
  * Context: not in read section; no concurrent writers. */
 int spc_cache_quiesce(struct spc_cache *c, unsigned ms);
 
-#include "core/kv_index.h"
 
 /* The read path (docs/style.md 10): hash, lookup, touch, count. Never
  * allocates, never blocks. Context: read section of a registered thread.

@@ -34,6 +34,12 @@
  * SPC_BATCH_HOLD_MS, not one per maintainer step (core/maint.c). */
 #define SPC_BATCH_HOLD_MS 50u
 
+/* Bounded work per maintainer step. */
+#define SPC_STEP_DRAIN 4096u   /* ring records admitted per step */
+#define SPC_STEP_EVICT 1024u   /* victims taken per step */
+#define SPC_STEP_SCAN 256u     /* items examined per spc_policy_next */
+#define SPC_STEP_SWEEP 2048u   /* items examined per sweep */
+
 /* ---- per-thread statistics --------------------------------------------- */
 
 enum spc_ctr {

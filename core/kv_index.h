@@ -11,9 +11,7 @@
  *                                address; tables from the pool's arena,
  *                                charged exactly (core/kv_index_compact.c)
  *
- * The option goes once issue 13's figures are in docs/benchmarks.md.
- * Included by core/cache.h only (it needs struct spc_pstate and the
- * match); the lookups are inline, the rest out of line.
+ * The lookups are inline, the rest out of line.
  *
  * Return codes of the writes are the cache's: SPC_OK, SPC_EEXISTS,
  * SPC_ENOTFOUND, SPC_EFULL (compact only: no free slot, the maintainer's
@@ -24,6 +22,34 @@
  */
 #ifndef SPC_CORE_KV_INDEX_H
 #define SPC_CORE_KV_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if !SPC_INDEX_COMPACT
+#include <urcu/rculfhash.h>
+#endif
+
+#include "core/entry.h"
+#include "core/handle.h"
+#include "core/key.h"
+
+/* Charge per entry beyond the allocation's usable size, part one: its
+ * share of the index bucket array (lfht buckets are 16 B, calloc'd outside
+ * the pools; at the default index_max_load of 2 the maintainer keeps about
+ * one to two entries per bucket, 12 B on average). Part two is the
+ * policy's own figure (spc_policy_item_bytes: slot width and ghost). Both
+ * are set per pool at open in ps->entry_share. Measured and discussed in
+ * docs/concurrency.md ("memory per entry"). */
+#define SPC_BUCKET_BYTES 16u
+
+/* Initial (and minimum allocated) buckets of each pool's index. */
+#define SPC_INDEX_INIT_BUCKETS 1024ul
+
+/* Lookups a get makes at most when it keeps finding entries that were
+ * just taken out of the index (core/cache.h, spc_lookup_key_rcu_inl). */
+#define SPC_READ_LOOKS 4u
+
 
 /* Where a lookup found its entry: what a later replace of that entry
  * needs (the lfht's iterator; nothing more for compact). */

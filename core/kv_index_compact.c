@@ -31,7 +31,11 @@
  * The hash of an entry is recomputed from its key (spc_kv_entry_hash;
  * the maintainer's unlink and the resize's moves only).
  */
-#include "core/cache.h"
+#include "core/kv_index.h"
+
+#include "core/room.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
 
 #if SPC_INDEX_COMPACT
 

@@ -16,7 +16,11 @@
  * buckets cost 16 / max_load to 32 / max_load bytes per entry. It is
  * registered and never in a read section, as cds_lfht_resize requires.
  */
-#include "core/cache.h"
+#include "core/kv_index.h"
+
+#include "core/room.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
 
 #if !SPC_INDEX_COMPACT
 
