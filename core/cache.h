@@ -29,6 +29,7 @@
 #include "core/entry.h"
 #include "core/forced.h"
 #include "core/policy.h"
+#include "core/reclaim.h"
 #include "core/room.h"
 #include "core/stats.h"
 #include "core/view_maint.h"
@@ -182,8 +183,5 @@ int spc_step_sync(struct spc_pstate *ps, int force);
  * maintainer). Returns nonzero when the step did work. */
 int spc_poke(struct spc_pstate *ps);
 
-/* Close: frees every entry still held by the ring and the policy. All
- * entries must be unpublished and a grace period passed. */
-void spc_ps_free_all(struct spc_pstate *ps);
 
 #endif /* SPC_CORE_CACHE_H */
