@@ -24,6 +24,7 @@
 #include "core/handle.h"
 #include "core/key.h"
 #include "core/kv_index.h"
+#include "core/maint.h"
 #include "core/clock.h"
 #include "core/debug.h"
 #include "core/entry.h"
@@ -151,37 +152,5 @@ int spc_arith_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_k
                   uint64_t delta, uint64_t cas_expect, uint64_t *value_out, uint64_t *cas_out);
 int spc_gat_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
                 uint64_t expiry, void *buf, size_t cap, struct spc_value *out, uint64_t *cas_out);
-
-/* ---- core/maint.c ---------------------------------------------------------- */
-
-/* Naming (docs/style.md 4): the static spc_maint_* functions of maint.c run only
- * on the pool's maintainer (debug builds assert it); the functions declared
- * here run on writers', set_mode's or close's threads and only wake, feed
- * or wait for the maintainer. */
-
-/* Sets up a pool's maintainer state (batches, conditions); starts no
- * thread. Returns SPC_OK, SPC_ENOMEM. */
-int spc_ps_init(struct spc_pstate *ps);
-/* Starts the maintainer thread. Returns SPC_OK, SPC_ESYS. */
-int spc_ps_start(struct spc_pstate *ps);
-/* Stops and joins the thread (if any), flushing its last batch. */
-void spc_ps_stop(struct spc_pstate *ps);
-/* Frees the batches (after urcu_memb_barrier). */
-void spc_ps_fini(struct spc_pstate *ps);
-
-/* After a write: wake the maintainer if it has work, or run one step in
- * the caller's thread in synchronous mode. Context: not in read section. */
-void spc_after_write(struct spc_pstate *ps);
-
-/* One maintenance step in the caller's thread (synchronous mode only).
- * force: reclaim the current batch even if not full. Returns nonzero when
- * it did work. Context: not in read section. */
-int spc_step_sync(struct spc_pstate *ps, int force);
-
-
-/* Runs one step now if the cache is synchronous (else wakes the
- * maintainer). Returns nonzero when the step did work. */
-int spc_poke(struct spc_pstate *ps);
-
 
 #endif /* SPC_CORE_CACHE_H */

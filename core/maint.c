@@ -78,7 +78,18 @@
  *     (threaded mode; tests/unit/core/test_backpressure.c), and every
  *     synchronous step holds the fork lock.
  */
-#include "core/cache.h"
+#include "core/maint.h"
+
+#include "core/clock.h"
+#include "core/forced.h"
+#include "core/kv_index.h"
+#include "core/policy.h"
+#include "core/reclaim.h"
+#include "core/room.h"
+#include "core/view_maint.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/thread.h"
 
 #include <signal.h>
 #include <time.h>
