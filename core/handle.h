@@ -151,6 +151,9 @@ struct spc_pstate {
 	int evicting;                 /* hysteresis: between high and low mark */
 	size_t sweep_idle;            /* items swept since a dead one was found */
 	size_t expiry_items;          /* queued entries that have an expiry slot */
+	uint64_t maint_now;           /* the cache clock read at the start of
+	                                 this step (0: no entry had an expiry
+	                                 then); the policy's dead test reads it */
 	uint64_t expiry_second;       /* cache clock of the current expiry pass */
 	size_t expiry_scan_left;      /* items the current expiry pass has yet to
 	                                 sweep (one pass per clock second) */

@@ -90,9 +90,9 @@ static inline uint64_t spc_kv_entry_hash(const struct spc_pstate *ps, const stru
 	return spc_key_hash(ps->cache, &k);
 }
 
-/* A hash of e's key for the policy (its ghost): stable per key, needs no
- * cache (the policy's callbacks carry no context): the key hashed with
- * seed 0 and its namespace mixed in. */
+/* A hash of e's key for the policy (its ghost): stable per key and the
+ * same in every cache: the key hashed with seed 0 and its namespace mixed
+ * in. */
 static inline uint64_t spc_kv_policy_hash(const struct spc_entry *e)
 {
 	struct spc_key k = spc_entry_skey(e);

@@ -99,40 +99,34 @@
 
 /* ---- policy callbacks on struct spc_entry ------------------------------- */
 
-static unsigned spc_op_freq(const void *item)
+static unsigned spc_op_freq(void *ctx, const void *item)
 {
 	/* Relaxed: readers bump it concurrently; a stale value only makes an
 	 * item look a little colder or warmer. */
 	return __atomic_load_n(&((const struct spc_entry *)item)->access, __ATOMIC_RELAXED);
 }
 
-static void spc_op_set_freq(void *item, unsigned freq)
+static void spc_op_set_freq(void *ctx, void *item, unsigned freq)
 {
 	/* Relaxed: a racing reader bump may be lost (policy.h allows it). */
 	__atomic_store_n(&((struct spc_entry *)item)->access, (uint8_t)freq, __ATOMIC_RELAXED);
 }
 
-/* The cache clock read at the start of the step this thread runs
- * (spc_maint_step; 0 when the pool held no entry with an expiry then).
- * Thread-local because the policy's callbacks carry no context; only the
- * maintainer's (or the synchronous stepper's) thread reads it, during its
- * own step. */
-static __thread uint64_t spc_maint_now;
-
 /* "Dead" for the policy: unpublished by a writer, or expired. The policy
  * drops every item for which this returns 1 and hands it back (next's
  * SPC_VICTIM_DEAD, the sweep's reclaim), so claiming an expired entry
  * here commits the maintainer to unpublishing it (spc_maint_collect). */
-static int spc_op_dead(const void *item)
+static int spc_op_dead(void *ctx, const void *item)
 {
 	/* Acquire pairs with the release in spc_note_unpublished: once the
 	 * maintainer sees the flag, the unpublisher's accounting is done. */
 	unsigned meta = __atomic_load_n(&((const struct spc_entry *)item)->meta, __ATOMIC_ACQUIRE);
+	const struct spc_pstate *ps = ctx;
 
 	if (meta & SPC_META_DEAD)
 		return 1;
-	return (meta & SPC_META_EXPIRY) && spc_maint_now &&
-	       spc_expiry_claim((struct spc_entry *)item, spc_maint_now);
+	return (meta & SPC_META_EXPIRY) && ps->maint_now &&
+	       spc_expiry_claim((struct spc_entry *)item, ps->maint_now);
 }
 
 /* The dead flag alone (acquire, as spc_op_dead). */
@@ -141,7 +135,7 @@ static int spc_op_dead_flag(const struct spc_entry *e)
 	return (__atomic_load_n(&e->meta, __ATOMIC_ACQUIRE) & SPC_META_DEAD) != 0;
 }
 
-static uint64_t spc_op_hash(const void *item)
+static uint64_t spc_op_hash(void *ctx, const void *item)
 {
 	const struct spc_entry *e = item;
 
@@ -308,9 +302,9 @@ static int spc_maint_sweep(struct spc_pstate *ps)
  * a second plus a pass, without memory pressure. */
 static void spc_maint_clock(struct spc_pstate *ps)
 {
-	spc_maint_now = ps->expiry_items ? spc_now(ps->cache) : 0;
-	if (spc_maint_now && spc_maint_now != ps->expiry_second) {
-		ps->expiry_second = spc_maint_now;
+	ps->maint_now = ps->expiry_items ? spc_now(ps->cache) : 0;
+	if (ps->maint_now && ps->maint_now != ps->expiry_second) {
+		ps->expiry_second = ps->maint_now;
 		ps->expiry_scan_left = spc_policy_size(ps->policy);
 		ps->expiry_found = 0;
 	}
@@ -478,6 +472,7 @@ void spc_after_write(struct spc_pstate *ps)
 int spc_ps_init(struct spc_pstate *ps)
 {
 	struct spc_cache *c = ps->cache;
+	struct spc_policy_ops ops;
 	pthread_condattr_t ca;
 	uint64_t target = spc_pool_target(ps->pool);
 	size_t cap = 1024;
@@ -488,7 +483,9 @@ int spc_ps_init(struct spc_pstate *ps)
 	r = spc_ring_init(&ps->ring, &c->env, cap);
 	if (r != SPC_OK)
 		return r;
-	r = spc_policy_create(c->cfg.policy, &spc_entry_ops, &c->env,
+	ops = spc_entry_ops;
+	ops.ctx = ps;
+	r = spc_policy_create(c->cfg.policy, &ops, &c->env,
 	                      ps->max_entries ? ps->max_entries : cap, &ps->policy);
 	if (r != SPC_OK)
 		goto fail_ring;
