@@ -46,10 +46,6 @@
 /* Initial (and minimum allocated) buckets of each pool's index. */
 #define SPC_INDEX_INIT_BUCKETS 1024ul
 
-/* Lookups a get makes at most when it keeps finding entries that were
- * just taken out of the index (core/cache.h, spc_lookup_key_rcu_inl). */
-#define SPC_READ_LOOKS 4u
-
 
 /* Where a lookup found its entry: what a later replace of that entry
  * needs (the lfht's iterator; nothing more for compact). */
