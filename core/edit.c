@@ -70,6 +70,16 @@
 
 #include <urcu/arch.h>
 
+#include "core/clock.h"
+#include "core/kv_index.h"
+#include "core/maint.h"
+#include "core/room.h"
+#include "core/stats.h"
+#include "core/wait.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/ring.h"
+
 /* The allocation an edit carries from round to round. */
 struct spc_edit_mem {
 	struct spc_entry *e; /* NULL: none; pre bytes into the allocation */

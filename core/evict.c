@@ -45,10 +45,16 @@
  *  5. with no concurrent writer, *evicted equals the growth of the pool's
  *     evictions counter and the drop of its items (tests check all three).
  */
-#include "core/cache.h"
 #include "core/forced.h"
 
 #include <time.h>
+
+#include "core/handle.h"
+#include "core/maint.h"
+#include "core/room.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/thread.h"
 
 /* How often a waiting caller re-kicks the maintainer: covers a goal that a
  * concurrent delete met while the maintainer slept. */

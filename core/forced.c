@@ -26,7 +26,9 @@
  */
 #include "core/forced.h"
 
-#include "core/cache.h"
+#include "core/handle.h"
+#include "core/room.h"
+#include "sync/thread.h"
 
 int spc_forced_over(const struct spc_pstate *ps)
 {

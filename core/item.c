@@ -48,12 +48,18 @@
  *     append or prepend of the entry: in either order the key ends with
  *     the touch's deadline (tests/unit/core/test_backpressure.c).
  */
-#include "core/edit.h"
+#include "core/item.h"
 
 #include <string.h>
 #include <time.h>
 
 #include <urcu/arch.h>
+
+#include "core/clock.h"
+#include "core/edit.h"
+#include "core/kv.h"
+#include "core/kv_index.h"
+#include "sync/rcu.h"
 
 #define SPC_U64_DIGITS 20u /* digits of 18446744073709551615 */
 

@@ -30,9 +30,11 @@
  */
 #include "core/stats.h"
 
-#include "core/cache.h"
-
 #include <string.h>
+
+#include "core/kv_index.h"
+#include "pools/pools.h"
+#include "sync/thread.h"
 
 __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
 __thread struct spc_ttab_entry spc_tlast;

@@ -79,7 +79,19 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/cache.h"
+#include "core/item.h"
+#include "core/key.h"
+#include "core/kv.h"
+#include "core/kv_index.h"
+#include "core/maint.h"
+#include "core/room.h"
+#include "core/stats.h"
+#include "core/view_state.h"
+#include "core/wait.h"
+#include "sync/rcu.h"
+#include "sync/ring.h"
+#include "sync/thread.h"
+
 #include "core/view_state.h"
 
 /* A waiting reorganisation re-kicks the maintainer this often (covers a

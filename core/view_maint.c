@@ -38,9 +38,15 @@
  */
 #include "core/view_maint.h"
 
-#include "core/cache.h"
+#include "core/clock.h"
 #include "core/hidx.h"
+#include "core/kv_index.h"
+#include "core/room.h"
 #include "core/view_state.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/ring.h"
+#include "sync/thread.h"
 
 /* ---- life cycle ------------------------------------------------------------ */
 

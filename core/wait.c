@@ -32,10 +32,17 @@
  */
 #include "core/wait.h"
 
-#include "core/cache.h"
-
 #include <sched.h>
 #include <time.h>
+
+#include "core/handle.h"
+#include "core/maint.h"
+#include "core/room.h"
+#include "core/stats.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/ring.h"
+#include "sync/thread.h"
 
 /* Registers a writer that needs bytes: room_need becomes the largest
  * need of the registered writers (the maintainer's eviction test reads
