@@ -55,42 +55,8 @@ CHAIN = [
 ]
 
 # Known violations: ("include", file, header), ("declares", header,
-# function), ("lines", file). Each must still occur. What is left of
-# core/cache.h as the hub (docs/design.md, "Inside core/": the plan).
-ALLOWED = {
-    ("include", "edit.h", "cache.h"),
-    ("include", "evict.c", "cache.h"),
-    ("include", "forced.c", "cache.h"),
-    ("include", "kv_index_compact.c", "cache.h"),
-    ("include", "kv_index_lfht.c", "cache.h"),
-    ("include", "maint.c", "cache.h"),
-    ("include", "stats.c", "cache.h"),
-    ("include", "view.c", "cache.h"),
-    ("include", "view_budget.c", "cache.h"),
-    ("include", "view_maint.c", "cache.h"),
-    ("include", "wait.c", "cache.h"),
-    ("declares", "cache.h", "spc_after_write"),
-    ("declares", "cache.h", "spc_arith_key"),
-    ("declares", "cache.h", "spc_entry_expired"),
-    ("declares", "cache.h", "spc_entry_room"),
-    ("declares", "cache.h", "spc_gat_key"),
-    ("declares", "cache.h", "spc_held_bytes"),
-    ("declares", "cache.h", "spc_kick"),
-    ("declares", "cache.h", "spc_live_bytes"),
-    ("declares", "cache.h", "spc_maint_uncharge"),
-    ("declares", "cache.h", "spc_note_unpublished"),
-    ("declares", "cache.h", "spc_poke"),
-    ("declares", "cache.h", "spc_ps_fini"),
-    ("declares", "cache.h", "spc_ps_free_all"),
-    ("declares", "cache.h", "spc_ps_init"),
-    ("declares", "cache.h", "spc_ps_start"),
-    ("declares", "cache.h", "spc_ps_stop"),
-    ("declares", "cache.h", "spc_room_wake"),
-    ("declares", "cache.h", "spc_step_sync"),
-    ("lines", "cache.c"),
-    ("lines", "index.c"),
-    ("lines", "maint.c"),
-}
+# function), ("lines", file). Each must still occur. None today.
+ALLOWED = set()
 
 
 class Checks:
