@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/cache.c: the public cache API (open, close, reads, writes, clear,
- * set_mode, reports).
+ * core/cache.c: the public front of the cache: open, close, the plain
+ * namespace's reads and writes (thin wrappers over the key-value engine,
+ * core/kv.c), clear, set_mode, the memory limit, reports. The rest of
+ * core/ lies below it, in one chain (docs/design.md, "Inside core/").
  *
  * A cache is two pools; each pool is an index (core/kv_index.h: cds_lfht,
  * or the compact index of core/index.c; XXH3-64 with the configured seed), a ring to its maintainer, and the
@@ -25,8 +27,8 @@
  *   7. retire the replaced entry (spc_note_unpublished: backlog, dead flag).
  * Step 4 comes before 5 so that nothing is visible when the ring is full;
  * 6 comes after 5 so the maintainer never sees an unpublished new entry.
- * Steps 2 to 7 are core/edit.c's engine, shared with incr/decr and touch
- * (core/item.c).
+ * Steps 2 to 7 are core/edit.c's engine, shared with every store mode
+ * (core/kv.c), incr/decr and touch (core/item.c).
  *
  * Guarantees (tests/integration/cache, tests/fault/core):
  *  1. a store is visible to every lookup that starts after it returns;
@@ -129,8 +131,8 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	c->id = __atomic_fetch_add(&spc_next_cache_id, 1, __ATOMIC_RELAXED);
 	c->cas_next = 1;
 	spc_stats_init(c);
-	if (pthread_mutex_init(&c->mode_mu, NULL) != 0 || pthread_mutex_init(&c->slots_mu, NULL) != 0)
-		spc_die("pthread_mutex_init failed");
+	spc_mutex_init(&c->mode_mu);
+	spc_mutex_init(&c->slots_mu);
 	r = spc_debug_open(c);
 	if (r != SPC_OK)
 		goto fail;
@@ -353,11 +355,9 @@ int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
 		return SPC_EINVAL;
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
-	if (pthread_mutex_lock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
+	spc_lock(&c->mode_mu);
 	r = spc_retarget(c, mode, view_share);
-	if (pthread_mutex_unlock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
+	spc_unlock(&c->mode_mu);
 	return r;
 }
 
@@ -372,15 +372,13 @@ int spc_set_memory_limit(struct spc_cache *c, uint64_t bytes)
 		return SPC_ERANGE;
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
-	if (pthread_mutex_lock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
+	spc_lock(&c->mode_mu);
 	old = c->limit_bytes;
 	c->limit_bytes = bytes;
 	r = spc_retarget(c, c->cfg.mode, c->cfg.view_share);
 	if (r == SPC_EINVAL)
 		c->limit_bytes = old; /* too small to split: nothing changed */
-	if (pthread_mutex_unlock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
+	spc_unlock(&c->mode_mu);
 	return r;
 }
 

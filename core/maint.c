@@ -473,7 +473,6 @@ int spc_ps_init(struct spc_pstate *ps)
 {
 	struct spc_cache *c = ps->cache;
 	struct spc_policy_ops ops;
-	pthread_condattr_t ca;
 	uint64_t target = spc_pool_target(ps->pool);
 	size_t cap = 1024;
 	int r;
@@ -516,12 +515,11 @@ int spc_ps_init(struct spc_pstate *ps)
 		ps->free_batches = &ps->batches[i];
 	}
 	ps->free_count = SPC_BATCHES;
-	if (pthread_mutex_init(&ps->mu, NULL) != 0 || pthread_mutex_init(&ps->step_mu, NULL) != 0 ||
-	    pthread_mutex_init(&ps->batch_mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&ps->maint_cv, &ca) != 0 || pthread_cond_init(&ps->room_cv, &ca) != 0)
-		spc_die("pthread mutex/cond init failed");
-	pthread_condattr_destroy(&ca);
+	spc_mutex_init(&ps->mu);
+	spc_mutex_init(&ps->step_mu);
+	spc_mutex_init(&ps->batch_mu);
+	spc_cond_init(&ps->maint_cv);
+	spc_cond_init(&ps->room_cv);
 	return SPC_OK;
 fail_policy:
 	spc_policy_destroy(ps->policy);
