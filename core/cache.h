@@ -14,11 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#if SPC_INDEX_COMPACT
 #include "core/index.h"
-#else
-#include <urcu/rculfhash.h>
-#endif
 
 #include "base/base.h"
 #include "core/handle.h"

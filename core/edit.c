@@ -199,9 +199,6 @@ static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned me
 	memcpy((unsigned char *)spc_entry_key(e), k->key, k->klen);
 	if (ed->vlen)
 		fill(arg, old, (unsigned char *)spc_entry_value(e));
-#if !SPC_INDEX_COMPACT
-	cds_lfht_node_init(&e->node);
-#endif
 	if (meta & SPC_META_CAS) {
 		/* Relaxed fetch: cas values need only be unique. A plain
 		 * store: the release below covers it. */

@@ -14,11 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#if SPC_INDEX_COMPACT
 #include "core/index.h"
-#else
-#include <urcu/rculfhash.h>
-#endif
 #include <urcu/urcu-memb.h>
 
 #include "base/base.h"
@@ -102,15 +98,11 @@ struct spc_pstate {
 	struct spc_cache *cache;
 	enum spc_pool_id id;
 	struct spc_pool *pool;        /* pools/: charge, target, arena */
-#if SPC_INDEX_COMPACT
 	struct spc_index ix;          /* the index (core/kv_index.h) */
 	int ix_retry;                 /* maintainer: steps to wait before the
 	                                 next resize_begin after ENOMEM */
 	uint64_t ix_need;             /* maintainer: bytes of the table it could
 	                                 not get (0: none); it evicts for them */
-#else
-	struct cds_lfht *ht;          /* the index (core/kv_index.h) */
-#endif
 	struct spc_policy_state *policy; /* maintainer only */
 	struct spc_ring ring;         /* writers -> maintainer */
 	uint64_t max_entries;         /* 0: none */

@@ -37,7 +37,6 @@
 #include "pools/pools.h"
 #include "sync/rcu.h"
 
-#if SPC_INDEX_COMPACT
 
 /* Buckets the maintainer moves per step during a resize. */
 #define SPC_KV_STEP_BUCKETS 64u
@@ -196,4 +195,3 @@ uint32_t spc_kv_entry_share(const struct spc_pstate *ps)
 	return 0;
 }
 
-#endif /* SPC_INDEX_COMPACT */

@@ -38,12 +38,7 @@
  * same; read here from the index itself, below the seam. */
 static uint64_t spc_room_index_bytes(const struct spc_pstate *ps)
 {
-#if SPC_INDEX_COMPACT
 	return spc_index_bytes(&ps->ix);
-#else
-	(void)ps;
-	return 0;
-#endif
 }
 
 /* The pool this thread maintains (set by the maintainer thread itself,

@@ -42,7 +42,7 @@ CHAIN = [
     ("stats", ["stats.c"], ["stats.h"]),
     ("debug", ["debug.c", "debug_report.c", "debug_table.c"], ["debug.h", "debug_table.h"]),
     ("clock", ["clock.c"], ["clock.h"]),
-    ("kv_index", ["kv_index_compact.c", "kv_index_lfht.c"], ["kv_index.h"]),
+    ("kv_index", ["kv_index_compact.c"], ["kv_index.h"]),
     ("room", ["room.c"], ["room.h"]),
     ("key", [], ["key.h"]),
     ("handle", [], ["handle.h"]),
