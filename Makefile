@@ -5,7 +5,6 @@
 #   make run        deps + Release build + splitcached in the foreground
 #   make test       deps + build + every test (ctest --output-on-failure)
 #   make test-asan  the tests under ASan+UBSan      make test-tsan  under TSan
-#   make test-lfht  the tests on the old index (-DSPC_INDEX=lfht, comparisons)
 #   make bench      the headline benchmarks (Release build, about 80 s)
 #   make bench-deps memcached for bench/memcached-vs.sh, its daemon off
 #   make install    cmake --install (PREFIX=/usr/local)
@@ -17,10 +16,6 @@ BUILD := build
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 STRESS_SECONDS ?= 10
-# The cache's index (CMake SPC_INDEX): compact, the default; lfht only to
-# measure against it. Passed explicitly so a build dir configured before
-# the default changed follows it.
-INDEX ?= compact
 
 # Debian packages the build, the tests and the bench need. The service
 # tests drive memcached's clients and tools (libmemcached-tools: memccapable,
@@ -35,7 +30,7 @@ PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
 	gnuplot-nox util-linux python3 \
 	libmemcached-tools nutcracker python3-pymemcache liburing-dev
 
-.PHONY: all deps bench-deps build release run test test-lfht test-asan test-tsan bench install clean
+.PHONY: all deps bench-deps build release run test test-asan test-tsan bench install clean
 
 # After a passing run: the stress tests' counts (ctest shows the output of
 # failing tests only), so every log says how much each stress test did.
@@ -60,13 +55,13 @@ bench-deps: deps
 
 $(BUILD)/release/Makefile: | deps
 	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DSPC_BUILD_TESTS=OFF \
-	  -DSPC_INDEX=$(INDEX) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 release: deps $(BUILD)/release/Makefile
 	cmake --build $(BUILD)/release -j $(JOBS)
 
 build: deps
-	cmake -S . -B $(BUILD)/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPC_INDEX=$(INDEX) -DSPC_WERROR=$${CI:+ON} \
+	cmake -S . -B $(BUILD)/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPC_WERROR=$${CI:+ON} \
 	  -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/test -j $(JOBS)
 
@@ -95,25 +90,15 @@ test: build
 	cd $(BUILD)/test && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 	@$(call stress_counts,test)
 
-# The same tests on the old index (liburcu's cds_lfht, -DSPC_INDEX=lfht),
-# kept only to measure the compact index against it; its own build dir.
-# The bulk-load test is the compact index's only.
-test-lfht: deps
-	cmake -S . -B $(BUILD)/lfht -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPC_INDEX=lfht \
-	  -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
-	cmake --build $(BUILD)/lfht -j $(JOBS)
-	cd $(BUILD)/lfht && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
-	@$(call stress_counts,lfht)
-
 test-asan: deps
-	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=address,undefined -DSPC_INDEX=$(INDEX) \
+	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=address,undefined \
 	  -DSPC_BUILD_BENCH=OFF -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/asan -j $(JOBS)
 	cd $(BUILD)/asan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 	@$(call stress_counts,asan)
 
 test-tsan: deps
-	cmake -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANITIZE=thread -DSPC_INDEX=$(INDEX) \
+	cmake -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANITIZE=thread \
 	  -DSPC_BUILD_BENCH=OFF -DSPC_WERROR=$${CI:+ON} -DSPC_STRESS_SECONDS=$(STRESS_SECONDS) $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/tsan -j $(JOBS)
 	cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/cache.c: the public cache API (open, close, reads, writes, clear,
- * set_mode, reports).
+ * core/cache.c: the public front of the cache: open, close, the plain
+ * namespace's reads and writes (thin wrappers over the key-value engine,
+ * core/kv.c), clear, set_mode, the memory limit, reports. The rest of
+ * core/ lies below it, in one chain (docs/design.md, "Inside core/").
  *
  * A cache is two pools; each pool is an index (core/kv_index.h: cds_lfht,
  * or the compact index of core/index.c; XXH3-64 with the configured seed), a ring to its maintainer, and the
@@ -25,8 +27,8 @@
  *   7. retire the replaced entry (spc_note_unpublished: backlog, dead flag).
  * Step 4 comes before 5 so that nothing is visible when the ring is full;
  * 6 comes after 5 so the maintainer never sees an unpublished new entry.
- * Steps 2 to 7 are core/edit.c's engine, shared with incr/decr and touch
- * (core/item.c).
+ * Steps 2 to 7 are core/edit.c's engine, shared with every store mode
+ * (core/kv.c), incr/decr and touch (core/item.c).
  *
  * Guarantees (tests/integration/cache, tests/fault/core):
  *  1. a store is visible to every lookup that starts after it returns;
@@ -42,8 +44,6 @@
  *     thread slot table of stats.c and the cache id counter below).
  */
 #include "core/cache.h"
-#include "core/edit.h"
-#include "core/debug.h"
 
 #include <errno.h>
 #include <string.h>
@@ -59,11 +59,6 @@ void spc_cache_set_evict_hook(struct spc_cache *c, spc_evict_hook_fn *fn, void *
 {
 	c->evict_hook = fn;
 	c->evict_hook_arg = arg;
-}
-
-static int spc_pool_ok(int pool)
-{
-	return pool == SPC_POOL_INDEX || pool == SPC_POOL_VIEW;
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -136,8 +131,8 @@ int spc_open(const struct spc_config *cfg, struct spc_cache **out)
 	c->id = __atomic_fetch_add(&spc_next_cache_id, 1, __ATOMIC_RELAXED);
 	c->cas_next = 1;
 	spc_stats_init(c);
-	if (pthread_mutex_init(&c->mode_mu, NULL) != 0 || pthread_mutex_init(&c->slots_mu, NULL) != 0)
-		spc_die("pthread_mutex_init failed");
+	spc_mutex_init(&c->mode_mu);
+	spc_mutex_init(&c->slots_mu);
 	r = spc_debug_open(c);
 	if (r != SPC_OK)
 		goto fail;
@@ -207,12 +202,6 @@ void spc_close(struct spc_cache *c)
 
 /* ---- reads -------------------------------------------------------------------- */
 
-int spc_match_any(const struct spc_entry *e, const struct spc_key *lk)
-{
-	return spc_entry_ns(e) == lk->ns && spc_entry_key_eq(e, lk->key, lk->klen) &&
-	       (lk->ns != SPC_NS_HEIGHT || spc_entry_height(e) == lk->height);
-}
-
 void spc_read_lock(struct spc_cache *c)
 {
 	(void)c;
@@ -226,96 +215,12 @@ void spc_read_unlock(struct spc_cache *c)
 	spc_rcu_read_unlock();
 }
 
-/* The value of e, found by a lookup in this read section: the acquire of
- * cas first (spc_entry_acquire), then the immutable fields. An entry
- * without optional fields (the common case) has no flags, no expiry and
- * its value right after the key. */
-static inline void spc_value_of(const struct spc_entry *e, struct spc_value *out)
-{
-	unsigned meta;
-
-	out->cas = spc_entry_acquire(e);
-	meta = spc_entry_meta(e);
-	out->len = e->vlen;
-	if (__builtin_expect((meta & SPC_META_OPTIONAL) == 0, 1)) {
-		out->data = e->data + e->klen;
-		out->flags = 0;
-		out->expiry = 0;
-	} else {
-		out->data = spc_entry_value(e);
-		out->flags = spc_entry_flags(e);
-		out->expiry = spc_entry_expiry(e);
-	}
-}
-
-static inline int spc_key_ok(const struct spc_key *k)
-{
-	return k->key && k->klen != 0 && k->klen <= SPC_KEY_MAX;
-}
-
-/* The bodies of the two reads, inlined into each public call (docs/style.md
- * 10): spc_get_rcu and spc_get reach the index in one call, not through
- * spc_get_key_rcu / spc_get_key, and the plain namespace folds away. */
-static inline __attribute__((always_inline)) int
-spc_get_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                    struct spc_value *out)
-{
-	struct spc_entry *e;
-
-	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !out)
-		return SPC_EINVAL;
-	e = spc_lookup_key_rcu_inl(c, pool, k);
-	if (!e)
-		return SPC_ENOTFOUND;
-	spc_value_of(e, out);
-	return SPC_OK;
-}
-
-static inline __attribute__((always_inline)) int
-spc_get_key_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
-                size_t cap, size_t *vlen)
-{
-	struct spc_entry *e;
-	int r = SPC_OK;
-
-	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !vlen || (!buf && cap > 0))
-		return SPC_EINVAL;
-	spc_rcu_read_lock();
-	e = spc_lookup_key_rcu_inl(c, pool, k);
-	if (!e) {
-		r = SPC_ENOTFOUND;
-	} else {
-		struct spc_value v;
-
-		spc_value_of(e, &v);
-		*vlen = v.len;
-		if (cap < v.len)
-			r = SPC_ERANGE;
-		else if (v.len)
-			memcpy(buf, v.data, v.len);
-	}
-	spc_rcu_read_unlock();
-	return r;
-}
-
-int spc_get_key_rcu(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                    struct spc_value *out)
-{
-	return spc_get_key_rcu_inl(c, pool, k, out);
-}
-
 int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
                 struct spc_value *out)
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
 
 	return spc_get_key_rcu_inl(c, pool, &k, out);
-}
-
-int spc_get_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
-                size_t cap, size_t *vlen)
-{
-	return spc_get_key_inl(c, pool, k, buf, cap, vlen);
 }
 
 int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen, void *buf,
@@ -327,120 +232,6 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 }
 
 /* ---- writes ------------------------------------------------------------------- */
-
-/* A store's arguments, as its plan sees them. */
-struct spc_store_arg {
-	enum spc_store_mode mode;
-	const void *val;
-	size_t vlen;
-	uint32_t flags;
-	uint64_t expiry;
-	uint64_t cas;
-	uint32_t max_item;
-};
-
-/* The plan of every store mode (core/edit.h): what the mode requires of
- * the live entry old (NULL: absent or expired), and the new entry. */
-static int spc_store_plan(void *arg, struct spc_entry *old, struct spc_edit *ed)
-{
-	const struct spc_store_arg *s = arg;
-
-	switch (s->mode) {
-	case SPC_STORE_SET: break;
-	case SPC_STORE_ADD:
-		if (old)
-			return SPC_EEXISTS;
-		break;
-	case SPC_STORE_REPLACE:
-		if (!old)
-			return SPC_ENOTFOUND;
-		break;
-	case SPC_STORE_CAS:
-		if (!old)
-			return SPC_ENOTFOUND;
-		if (spc_entry_cas(old) != s->cas)
-			return SPC_EEXISTS;
-		break;
-	case SPC_STORE_APPEND:
-	case SPC_STORE_PREPEND:
-		if (!old)
-			return SPC_ENOTFOUND;
-		if (s->cas && spc_entry_cas(old) != s->cas)
-			return SPC_EEXISTS;
-		if ((uint64_t)old->vlen + s->vlen > s->max_item)
-			return SPC_ETOOBIG;
-		ed->vlen = old->vlen + s->vlen;
-		ed->flags = spc_entry_flags(old);
-		ed->expiry = spc_entry_expiry(old);
-		ed->carry = 1;
-		ed->is_store = 1;
-		return SPC_OK;
-	}
-	ed->vlen = s->vlen;
-	ed->flags = s->flags;
-	ed->expiry = s->expiry;
-	ed->is_store = 1;
-	return SPC_OK;
-}
-
-/* memcpy that takes (NULL, 0): val may be NULL when vlen is 0. */
-static void spc_copy(unsigned char *to, const void *from, size_t n)
-{
-	if (n)
-		memcpy(to, from, n);
-}
-
-static void spc_store_fill(void *arg, const struct spc_entry *old, unsigned char *value)
-{
-	const struct spc_store_arg *s = arg;
-
-	if (s->mode == SPC_STORE_APPEND) {
-		spc_copy(value, spc_entry_value(old), old->vlen);
-		spc_copy(value + old->vlen, s->val, s->vlen);
-	} else if (s->mode == SPC_STORE_PREPEND) {
-		spc_copy(value, s->val, s->vlen);
-		spc_copy(value + s->vlen, spc_entry_value(old), old->vlen);
-	} else {
-		spc_copy(value, s->val, s->vlen);
-	}
-}
-
-int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                  enum spc_store_mode mode, const void *val, size_t vlen,
-                  const struct spc_item *item, uint64_t *cas_out)
-{
-	struct spc_store_arg s = { mode, val, vlen, 0, 0, 0, 0 };
-	int derived = mode == SPC_STORE_APPEND || mode == SPC_STORE_PREPEND;
-
-	if (!c || !spc_pool_ok(pool) || !k || !k->key || k->klen == 0 || (!val && vlen > 0))
-		return SPC_EINVAL;
-	if ((unsigned)mode > SPC_STORE_PREPEND ||
-	    (mode == SPC_STORE_CAS && (!item || item->cas == 0)))
-		return SPC_EINVAL;
-	if (k->klen > SPC_KEY_MAX || vlen > c->cfg.max_item_bytes)
-		return SPC_ETOOBIG;
-	if (item) {
-		s.flags = item->flags;
-		s.expiry = item->expiry;
-		s.cas = item->cas;
-	}
-	if (s.cas && (mode == SPC_STORE_CAS || derived) && c->cfg.no_cas)
-		return spc_cas_refused(c, pool, k);
-	s.max_item = c->cfg.max_item_bytes;
-	if (derived) {
-		/* The new value comes from the old entry: no guess. */
-		return spc_edit_key(c, pool, k, 0, spc_store_plan, spc_store_fill, &s, NULL,
-		                    cas_out);
-	} else {
-		/* The new entry does not depend on the old one: allocate it
-		 * before the first lookup. A set needs no lookup at all. */
-		struct spc_edit guess = { .vlen = vlen, .flags = s.flags, .expiry = s.expiry,
-		                          .is_store = 1 };
-
-		return spc_edit_key(c, pool, k, mode == SPC_STORE_SET, spc_store_plan,
-		                    spc_store_fill, &s, &guess, cas_out);
-	}
-}
 
 int spc_store(struct spc_cache *c, enum spc_pool_id pool, enum spc_store_mode mode,
               const void *key, size_t klen, const void *val, size_t vlen,
@@ -465,70 +256,6 @@ int spc_add(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
 
 	return spc_store_key(c, pool, &k, SPC_STORE_ADD, val, vlen, NULL, NULL);
-}
-
-int spc_cas_refused(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
-{
-	uint64_t hash = spc_key_hash(c, k);
-	struct spc_entry *e;
-	int live;
-
-	spc_rcu_ensure();
-	spc_rcu_read_lock();
-	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k, NULL);
-	live = e && (spc_entry_acquire(e), !spc_entry_expired(c, e));
-	spc_rcu_read_unlock();
-	return live ? SPC_EEXISTS : SPC_ENOTFOUND;
-}
-
-/* Unpublishes the live entry of k if its cas is cas_expect (0: any).
- * An expired entry found on the way is unpublished too, counted as an
- * expiration, and the answer is SPC_ENOTFOUND. */
-int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                       uint64_t cas_expect)
-{
-	struct spc_pstate *ps;
-	struct spc_entry *gone = NULL;
-	int expired = 0, r = SPC_OK;
-	uint64_t hash;
-
-	if (!c || !spc_pool_ok(pool) || !k || !k->key || k->klen == 0 || k->klen > SPC_KEY_MAX)
-		return SPC_EINVAL;
-	SPC_ASSERT_NOT_IN_RCU();
-	if (cas_expect && c->cfg.no_cas)
-		return spc_cas_refused(c, pool, k);
-	ps = &c->ps[pool];
-	hash = spc_key_hash(c, k);
-	spc_rcu_read_lock();
-	for (;;) {
-		struct spc_entry *e = spc_kv_lookup_rcu(ps, hash, k, NULL);
-
-		if (!e)
-			break;
-		expired = spc_entry_expired(c, e);
-		if (!expired && cas_expect && spc_entry_acquire(e) != cas_expect) {
-			r = SPC_EEXISTS;
-			break;
-		}
-		if (spc_kv_remove_rcu(ps, hash, e) == SPC_OK) {
-			gone = e;
-			break;
-		}
-		/* Someone else unpublished that one; a newer one may be there. */
-	}
-	spc_rcu_read_unlock();
-	if (!gone)
-		return r == SPC_OK ? SPC_ENOTFOUND : r;
-	spc_note_unpublished(ps, gone);
-	spc_count(c, pool, SPC_C_ITEMS, -1);
-	spc_count(c, pool, expired ? SPC_C_EXPIRED : SPC_C_DELETES, 1);
-	spc_after_write(ps);
-	return expired ? SPC_ENOTFOUND : SPC_OK;
-}
-
-int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
-{
-	return spc_delete_key_cas(c, pool, k, 0);
 }
 
 int spc_delete_cas(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
@@ -628,11 +355,9 @@ int spc_set_mode(struct spc_cache *c, enum spc_mode mode, double view_share)
 		return SPC_EINVAL;
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
-	if (pthread_mutex_lock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
+	spc_lock(&c->mode_mu);
 	r = spc_retarget(c, mode, view_share);
-	if (pthread_mutex_unlock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
+	spc_unlock(&c->mode_mu);
 	return r;
 }
 
@@ -647,15 +372,13 @@ int spc_set_memory_limit(struct spc_cache *c, uint64_t bytes)
 		return SPC_ERANGE;
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
-	if (pthread_mutex_lock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
+	spc_lock(&c->mode_mu);
 	old = c->limit_bytes;
 	c->limit_bytes = bytes;
 	r = spc_retarget(c, c->cfg.mode, c->cfg.view_share);
 	if (r == SPC_EINVAL)
 		c->limit_bytes = old; /* too small to split: nothing changed */
-	if (pthread_mutex_unlock(&c->mode_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
+	spc_unlock(&c->mode_mu);
 	return r;
 }
 

@@ -60,7 +60,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cache.h"
+/* XXH3 compiled in, as for the index's hash (core/cache.h). */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "core/handle.h"
+#include "sync/thread.h"
 #include "core/debug_table.h"
 
 /* Thread-local remembered tables (of the caches this thread read last). */

@@ -12,7 +12,10 @@
 #ifndef SPC_CORE_DEBUG_H
 #define SPC_CORE_DEBUG_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "splitcache.h"
 
 struct spc_cache;
 
@@ -43,5 +46,11 @@ int spc_debug_open(struct spc_cache *c);
 /* Frees every table; c->debug becomes NULL. No other thread may use the
  * cache. Context: spc_close, or spc_open's failure path. */
 void spc_debug_close(struct spc_cache *c);
+
+/* Records one lookup of key in pool (hit or miss) in this thread's prefix
+ * table. Never blocks, never allocates after the thread's first note.
+ * Context: read section (the read path, spc_lookup_key_rcu). */
+void spc_debug_note(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                    int hit);
 
 #endif /* SPC_CORE_DEBUG_H */

@@ -35,7 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cache.h"
+#include "core/handle.h"
+#include "sync/thread.h"
 #include "core/debug_table.h"
 
 /* Bytes of a rendered prefix (spc_key_render of SPC_DEBUG_PREFIX_MAX

@@ -70,6 +70,16 @@
 
 #include <urcu/arch.h>
 
+#include "core/clock.h"
+#include "core/kv_index.h"
+#include "core/maint.h"
+#include "core/room.h"
+#include "core/stats.h"
+#include "core/wait.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/ring.h"
+
 /* The allocation an edit carries from round to round. */
 struct spc_edit_mem {
 	struct spc_entry *e; /* NULL: none; pre bytes into the allocation */
@@ -189,9 +199,6 @@ static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned me
 	memcpy((unsigned char *)spc_entry_key(e), k->key, k->klen);
 	if (ed->vlen)
 		fill(arg, old, (unsigned char *)spc_entry_value(e));
-#if !SPC_INDEX_COMPACT
-	cds_lfht_node_init(&e->node);
-#endif
 	if (meta & SPC_META_CAS) {
 		/* Relaxed fetch: cas values need only be unique. A plain
 		 * store: the release below covers it. */

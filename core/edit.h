@@ -17,7 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/cache.h"
+#include "core/entry.h"
+#include "core/key.h"
+#include "splitcache.h"
 
 /* A plan's answer: the edit is finished without publishing anything (the
  * engine then returns SPC_OK). Positive, so no status code collides. */

@@ -41,14 +41,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#if !SPC_INDEX_COMPACT
-#include <urcu/rculfhash.h>
-#endif
 
 struct spc_entry {
-#if !SPC_INDEX_COMPACT
-	struct cds_lfht_node node;
-#endif
 	uint32_t vlen;
 	uint16_t klen;
 	uint8_t access; /* atomic byte: readers' relaxed test-before-set */
@@ -57,11 +51,7 @@ struct spc_entry {
 	unsigned char data[];
 };
 
-#if SPC_INDEX_COMPACT
 _Static_assert(sizeof(struct spc_entry) == 8, "plain entry header is 8 bytes");
-#else
-_Static_assert(sizeof(struct spc_entry) == 24, "plain entry header is 24 bytes");
-#endif
 
 #define SPC_META_POOL 0x01u   /* pool id (immutable) */
 #define SPC_META_DEAD 0x02u   /* unpublished: replaced, deleted, cleared or evicted */
@@ -324,11 +314,5 @@ static inline int spc_entry_key_eq(const struct spc_entry *e, const void *key, s
 	return e->klen == klen && spc_bytes_eq(spc_entry_key(e), key, klen);
 }
 
-#if !SPC_INDEX_COMPACT
-static inline struct spc_entry *spc_entry_of(struct cds_lfht_node *n)
-{
-	return caa_container_of(n, struct spc_entry, node);
-}
-#endif
 
 #endif /* SPC_CORE_ENTRY_H */

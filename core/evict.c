@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/evict.c: forced eviction (spc_evict_to_percent, spc_evict_to_target)
- * and the limits of an open cache (actual limit, recommended minimum).
+ * core/evict.c: forced eviction (spc_evict_to_percent, spc_evict_to_target),
+ * the callers' side, and the limits of an open cache (actual limit,
+ * recommended minimum). The request list and the maintainer's side are
+ * core/forced.c.
  *
  * The maintainer alone evicts (docs/concurrency.md), so a caller that wants
  * a pool smaller does not evict itself: it posts a request and waits.
@@ -43,9 +45,16 @@
  *  5. with no concurrent writer, *evicted equals the growth of the pool's
  *     evictions counter and the drop of its items (tests check all three).
  */
-#include "core/cache.h"
+#include "core/forced.h"
 
 #include <time.h>
+
+#include "core/handle.h"
+#include "core/maint.h"
+#include "core/room.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/thread.h"
 
 /* How often a waiting caller re-kicks the maintainer: covers a goal that a
  * concurrent delete met while the maintainer slept. */
@@ -57,108 +66,7 @@
 
 #define SPC_PCT_MAX 100u
 
-/* One open request; lives on the caller's stack, linked in
- * ps->forced_reqs under ps->mu while open. */
-struct spc_evict_req {
-	struct spc_evict_req *next;
-	uint64_t goal;    /* live bytes to reach */
-	uint64_t evicted; /* evictions made while it was open (under mu) */
-	int done;         /* the maintainer met the goal (under mu) */
-};
-
-/* ---- maintainer side ------------------------------------------------------ */
-
-int spc_forced_over(const struct spc_pstate *ps)
-{
-	/* Relaxed: set under mu by a caller that then kicks; the maintainer
-	 * locks mu before each step, which orders the store before this load.
-	 * A stale 0 costs one step's delay, a stale goal one extra test. */
-	uint64_t g = __atomic_load_n(&ps->forced_goal, __ATOMIC_RELAXED);
-
-	return g != 0 && spc_live_bytes(ps) > g - 1;
-}
-
-/* The lowest open goal, plus one (0: none). Caller holds ps->mu. */
-static uint64_t spc_forced_goal_locked(const struct spc_pstate *ps)
-{
-	uint64_t g = 0;
-
-	for (const struct spc_evict_req *r = ps->forced_reqs; r; r = r->next)
-		if (g == 0 || r->goal + 1 < g)
-			g = r->goal + 1;
-	return g;
-}
-
-/* Unlinks req (if still linked) and recomputes the goal. Caller holds mu. */
-static void spc_forced_unlink_locked(struct spc_pstate *ps, struct spc_evict_req *req)
-{
-	for (struct spc_evict_req **pp = &ps->forced_reqs; *pp; pp = &(*pp)->next) {
-		if (*pp == req) {
-			*pp = req->next;
-			break;
-		}
-	}
-	/* Relaxed: read by spc_forced_over, see there. */
-	__atomic_store_n(&ps->forced_goal, spc_forced_goal_locked(ps), __ATOMIC_RELAXED);
-}
-
-void spc_forced_settle(struct spc_pstate *ps)
-{
-	/* Relaxed: the maintainer is the only writer of evictions. */
-	uint64_t ev = __atomic_load_n(&ps->evictions, __ATOMIC_RELAXED);
-	uint64_t delta = ev - ps->forced_mark;
-	uint64_t live;
-	int completed = 0;
-
-	ps->forced_mark = ev;
-	/* Relaxed: a request posted after this load is settled next step. */
-	if (__atomic_load_n(&ps->forced_goal, __ATOMIC_RELAXED) == 0)
-		return;
-	live = spc_live_bytes(ps);
-	spc_lock(&ps->mu);
-	for (struct spc_evict_req *r = ps->forced_reqs, *next; r; r = next) {
-		next = r->next;
-		r->evicted += delta;
-		if (live <= r->goal) {
-			r->done = 1;
-			spc_forced_unlink_locked(ps, r);
-			completed = 1;
-		}
-	}
-	if (completed) {
-		ps->room_gen++;
-		if (pthread_cond_broadcast(&ps->room_cv) != 0)
-			spc_die("pthread_cond_broadcast failed");
-	}
-	spc_unlock(&ps->mu);
-}
-
 /* ---- caller side ------------------------------------------------------------ */
-
-/* a < b on CLOCK_MONOTONIC timestamps. */
-static int spc_ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-/* Nonzero once the monotonic clock has reached *end. */
-static int spc_passed(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return !spc_ts_before(&now, end);
-}
-
-static void spc_forced_post(struct spc_pstate *ps, struct spc_evict_req *req)
-{
-	spc_lock(&ps->mu);
-	req->next = ps->forced_reqs;
-	ps->forced_reqs = req;
-	/* Relaxed: see spc_forced_over. */
-	__atomic_store_n(&ps->forced_goal, spc_forced_goal_locked(ps), __ATOMIC_RELAXED);
-	spc_unlock(&ps->mu);
-}
 
 /* Synchronous mode: the caller is the maintainer, one step at a time under
  * the step lock, until its request is done, a step does no work, or the
@@ -173,7 +81,7 @@ static int spc_forced_run_sync(struct spc_pstate *ps, struct spc_evict_req *req,
 		spc_lock(&ps->mu);
 		done = req->done;
 		spc_unlock(&ps->mu);
-		if (done || !work || spc_passed(end))
+		if (done || !work || spc_deadline_reached(end))
 			break;
 	}
 	return done ? SPC_OK : SPC_ETIMEDOUT;
@@ -194,7 +102,7 @@ static int spc_forced_wait(struct spc_pstate *ps, struct spc_evict_req *req,
 		spc_unlock(&ps->mu);
 		spc_kick(ps);
 		spc_lock(&ps->mu);
-		if (req->done || spc_passed(end))
+		if (req->done || spc_deadline_reached(end))
 			break;
 		if (ps->room_gen != gen)
 			continue;
@@ -225,12 +133,7 @@ static int spc_forced_evict(struct spc_pstate *ps, uint64_t goal, unsigned timeo
 		r = spc_forced_run_sync(ps, &req, &end);
 	else
 		r = spc_forced_wait(ps, &req, &end);
-	spc_lock(&ps->mu);
-	if (!req.done)
-		spc_forced_unlink_locked(ps, &req); /* guarantee 3 */
-	if (evicted)
-		*evicted = req.evicted;
-	spc_unlock(&ps->mu);
+	(void)spc_forced_withdraw(ps, &req, evicted); /* guarantee 3 */
 	return r;
 }
 

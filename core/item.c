@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/item.c: memcached item semantics beyond the stores: the cache
- * clock and expiry test, spc_get_item, incr/decr (spc_arith), touch and
- * get-and-touch. The stores themselves are spc_store_key (core/cache.c);
- * all of them publish through the write engine (core/edit.c).
+ * core/item.c: memcached item semantics beyond the stores: spc_get_item,
+ * incr/decr (spc_arith), touch and get-and-touch. The stores themselves
+ * are spc_store_key (core/kv.c); all of them publish through the write
+ * engine (core/edit.c).
  *
- * Expiry is an absolute deadline in seconds on the cache clock (spc_now:
- * the configured clock, or CLOCK_REALTIME_COARSE seconds, a vDSO read
- * with the same seconds as CLOCK_REALTIME). An entry whose deadline is
- * <= now is a miss for every read and every write: readers test it in
- * spc_lookup_key_rcu only when the entry has an expiry slot. The
- * maintainer reclaims expired entries (core/maint.c).
+ * Expiry is an absolute deadline in seconds on the cache clock
+ * (core/clock.c). An entry whose deadline is <= now is a miss for every
+ * read and every write. The maintainer reclaims expired entries
+ * (core/maint.c).
  *
  * incr/decr follow memcached 1.6's do_add_delta, with one stated
  * difference in what is accepted and one in what is written:
@@ -50,42 +48,20 @@
  *     append or prepend of the entry: in either order the key ends with
  *     the touch's deadline (tests/unit/core/test_backpressure.c).
  */
-#include "core/edit.h"
+#include "core/item.h"
 
 #include <string.h>
 #include <time.h>
 
 #include <urcu/arch.h>
 
+#include "core/clock.h"
+#include "core/edit.h"
+#include "core/kv.h"
+#include "core/kv_index.h"
+#include "sync/rcu.h"
+
 #define SPC_U64_DIGITS 20u /* digits of 18446744073709551615 */
-
-uint64_t spc_now(struct spc_cache *c)
-{
-	struct timespec ts;
-
-	if (c && c->cfg.clock)
-		return c->cfg.clock(c->cfg.clock_arg);
-	/* COARSE: the tick's time, no hardware read; whole seconds are all
-	 * we keep. */
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
-int spc_entry_expired(struct spc_cache *c, const struct spc_entry *e)
-{
-	const uint64_t *slot = spc_entry_expiry_slot((struct spc_entry *)e);
-	uint64_t deadline;
-
-	if (!slot)
-		return 0;
-	/* The acquire orders the slot's initial (plain) write before our
-	 * load for ThreadSanitizer; the relaxed load pairs with touch's and
-	 * the reclaimer's relaxed CAS: any value either stored is a valid
-	 * answer (docs/concurrency.md, "touch"). */
-	(void)spc_entry_acquire(e);
-	deadline = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	return deadline != 0 && spc_deadline_passed(deadline, spc_now(c));
-}
 
 static int spc_item_args_ok(struct spc_cache *c, int pool, const void *key, size_t klen)
 {

@@ -1,19 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/kv_index.h: the seam between the cache and its index. Every index
- * operation of core/ goes through the functions here, so the rest of core
- * does not know which index the build has:
+ * core/kv_index.h: the seam between the cache and its index (core/index.c:
+ * cache-line buckets of tagged 8-byte references to the entry's address;
+ * tables from the pool's arena, charged exactly, core/kv_index_compact.c).
+ * Every index operation of core/ goes through the functions here.
  *
- *   lfht     (default)           liburcu's cds_lfht; the entry carries its
- *                                node (core/kv_index_lfht.c)
- *   compact  (-DSPC_INDEX=compact) core/index.c: cache-line buckets of
- *                                tagged 8-byte references to the entry's
- *                                address; tables from the pool's arena,
- *                                charged exactly (core/kv_index_compact.c)
- *
- * The option goes once issue 13's figures are in docs/benchmarks.md.
- * Included by core/cache.h only (it needs struct spc_pstate and the
- * match); the lookups are inline, the rest out of line.
+ * The lookups are inline, the rest out of line.
  *
  * Return codes of the writes are the cache's: SPC_OK, SPC_EEXISTS,
  * SPC_ENOTFOUND, SPC_EFULL (compact only: no free slot, the maintainer's
@@ -25,17 +17,23 @@
 #ifndef SPC_CORE_KV_INDEX_H
 #define SPC_CORE_KV_INDEX_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/entry.h"
+#include "core/handle.h"
+#include "core/key.h"
+
+/* Initial (and minimum allocated) buckets of each pool's index. */
+#define SPC_INDEX_INIT_BUCKETS 1024ul
+
+
 /* Where a lookup found its entry: what a later replace of that entry
  * needs (the lfht's iterator; nothing more for compact). */
 struct spc_kv_pos {
-#if !SPC_INDEX_COMPACT
-	struct cds_lfht_iter it;
-#else
 	char unused;
-#endif
 };
 
-#if SPC_INDEX_COMPACT
 
 static inline int spc_kv_match(const void *e, const void *k)
 {
@@ -64,9 +62,9 @@ static inline uint64_t spc_kv_entry_hash(const struct spc_pstate *ps, const stru
 	return spc_key_hash(ps->cache, &k);
 }
 
-/* A hash of e's key for the policy (its ghost): stable per key, needs no
- * cache (the policy's callbacks carry no context): the key hashed with
- * seed 0 and its namespace mixed in. */
+/* A hash of e's key for the policy (its ghost): stable per key and the
+ * same in every cache: the key hashed with seed 0 and its namespace mixed
+ * in. */
 static inline uint64_t spc_kv_policy_hash(const struct spc_entry *e)
 {
 	struct spc_key k = spc_entry_skey(e);
@@ -126,85 +124,6 @@ static inline int spc_kv_remove_rcu(struct spc_pstate *ps, uint64_t hash, struct
 	return spc_index_remove_rcu(&ps->ix, hash, e);
 }
 
-#else /* lfht */
-
-static inline int spc_match(struct cds_lfht_node *n, const void *k)
-{
-	return spc_match_entry(spc_entry_of(n), k);
-}
-
-static inline struct spc_entry *spc_kv_lookup_rcu(struct spc_pstate *ps, uint64_t hash,
-                                                  const struct spc_key *k, struct spc_kv_pos *pos)
-{
-	struct cds_lfht_iter it, *i = pos ? &pos->it : &it;
-	struct cds_lfht_node *n;
-
-	cds_lfht_lookup(ps->ht, (unsigned long)hash, spc_match, k, i);
-	n = cds_lfht_iter_get_node(i);
-	return n ? spc_entry_of(n) : NULL;
-}
-
-static inline uint64_t spc_kv_entry_hash(const struct spc_pstate *ps, const struct spc_entry *e)
-{
-	/* The lfht stores the bit-reversed hash in the node (set before
-	 * publication, never changed): reverse it back, no rehash needed. */
-	uint64_t v = e->node.reverse_hash;
-
-	(void)ps;
-	v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
-	v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
-	v = ((v >> 4) & 0x0f0f0f0f0f0f0f0full) | ((v & 0x0f0f0f0f0f0f0f0full) << 4);
-	return __builtin_bswap64(v);
-}
-
-static inline uint64_t spc_kv_policy_hash(const struct spc_entry *e)
-{
-	return spc_kv_entry_hash(NULL, e);
-}
-
-static inline int spc_kv_linked_rcu(struct spc_pstate *ps, const struct spc_entry *e)
-{
-	(void)ps;
-	return !cds_lfht_is_node_deleted(&e->node);
-}
-
-static inline int spc_kv_add_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k,
-                                 struct spc_entry *e, struct spc_entry **found)
-{
-	struct cds_lfht_node *n = cds_lfht_add_unique(ps->ht, (unsigned long)hash, spc_match, k,
-	                                              &e->node);
-
-	*found = n == &e->node ? NULL : spc_entry_of(n);
-	return n == &e->node ? SPC_OK : SPC_EEXISTS;
-}
-
-static inline int spc_kv_set_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k,
-                                 struct spc_entry *e, struct spc_entry **old)
-{
-	struct cds_lfht_node *was =
-		cds_lfht_add_replace(ps->ht, (unsigned long)hash, spc_match, k, &e->node);
-
-	*old = was ? spc_entry_of(was) : NULL;
-	return SPC_OK;
-}
-
-static inline int spc_kv_replace_rcu(struct spc_pstate *ps, uint64_t hash,
-                                     const struct spc_key *k, struct spc_kv_pos *pos,
-                                     struct spc_entry *old, struct spc_entry *e)
-{
-	(void)old;
-	return cds_lfht_replace(ps->ht, &pos->it, (unsigned long)hash, spc_match, k, &e->node) == 0
-	               ? SPC_OK
-	               : SPC_ENOTFOUND;
-}
-
-static inline int spc_kv_remove_rcu(struct spc_pstate *ps, uint64_t hash, struct spc_entry *e)
-{
-	(void)hash;
-	return cds_lfht_del(ps->ht, &e->node) == 0 ? SPC_OK : SPC_ENOTFOUND;
-}
-
-#endif
 
 /* ---- out of line (core/kv_index_lfht.c or core/kv_index_compact.c) ---- */
 

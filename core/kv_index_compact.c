@@ -31,9 +31,12 @@
  * The hash of an entry is recomputed from its key (spc_kv_entry_hash;
  * the maintainer's unlink and the resize's moves only).
  */
-#include "core/cache.h"
+#include "core/kv_index.h"
 
-#if SPC_INDEX_COMPACT
+#include "core/room.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+
 
 /* Buckets the maintainer moves per step during a resize. */
 #define SPC_KV_STEP_BUCKETS 64u
@@ -192,4 +195,3 @@ uint32_t spc_kv_entry_share(const struct spc_pstate *ps)
 	return 0;
 }
 
-#endif /* SPC_INDEX_COMPACT */

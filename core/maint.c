@@ -78,7 +78,18 @@
  *     (threaded mode; tests/unit/core/test_backpressure.c), and every
  *     synchronous step holds the fork lock.
  */
-#include "core/cache.h"
+#include "core/maint.h"
+
+#include "core/clock.h"
+#include "core/forced.h"
+#include "core/kv_index.h"
+#include "core/policy.h"
+#include "core/reclaim.h"
+#include "core/room.h"
+#include "core/view_maint.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/thread.h"
 
 #include <signal.h>
 #include <time.h>
@@ -88,62 +99,34 @@
 
 /* ---- policy callbacks on struct spc_entry ------------------------------- */
 
-static unsigned spc_op_freq(const void *item)
+static unsigned spc_op_freq(void *ctx, const void *item)
 {
 	/* Relaxed: readers bump it concurrently; a stale value only makes an
 	 * item look a little colder or warmer. */
 	return __atomic_load_n(&((const struct spc_entry *)item)->access, __ATOMIC_RELAXED);
 }
 
-static void spc_op_set_freq(void *item, unsigned freq)
+static void spc_op_set_freq(void *ctx, void *item, unsigned freq)
 {
 	/* Relaxed: a racing reader bump may be lost (policy.h allows it). */
 	__atomic_store_n(&((struct spc_entry *)item)->access, (uint8_t)freq, __ATOMIC_RELAXED);
-}
-
-/* The cache clock read at the start of the step this thread runs
- * (spc_maint_step; 0 when the pool held no entry with an expiry then).
- * Thread-local because the policy's callbacks carry no context; only the
- * maintainer's (or the synchronous stepper's) thread reads it, during its
- * own step. */
-static __thread uint64_t spc_maint_now;
-
-/* Claims an expired entry for the expiry reclaimer: replaces its passed
- * deadline by SPC_EXPIRY_CLAIMED. Returns 1 when claimed (the entry is
- * then expired for good: a touch's CAS fails against the claim), 0 when
- * its deadline has not passed (or a touch moved it since). */
-static int spc_maint_claim_expired(struct spc_entry *e)
-{
-	uint64_t *slot = spc_entry_expiry_slot(e);
-	uint64_t seen;
-
-	/* Acquire on meta: the slot's initial write was plain (TSan). */
-	(void)spc_entry_acquire(e);
-	seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	/* Relaxed CAS, pairing with touch's: the two race on this word
-	 * alone; whichever CAS lands first decides, the other reloads. */
-	do {
-		if (!spc_deadline_passed(seen, spc_maint_now))
-			return 0;
-	} while (!__atomic_compare_exchange_n(slot, &seen, SPC_EXPIRY_CLAIMED, 0, __ATOMIC_RELAXED,
-	                                      __ATOMIC_RELAXED));
-	return 1;
 }
 
 /* "Dead" for the policy: unpublished by a writer, or expired. The policy
  * drops every item for which this returns 1 and hands it back (next's
  * SPC_VICTIM_DEAD, the sweep's reclaim), so claiming an expired entry
  * here commits the maintainer to unpublishing it (spc_maint_collect). */
-static int spc_op_dead(const void *item)
+static int spc_op_dead(void *ctx, const void *item)
 {
 	/* Acquire pairs with the release in spc_note_unpublished: once the
 	 * maintainer sees the flag, the unpublisher's accounting is done. */
 	unsigned meta = __atomic_load_n(&((const struct spc_entry *)item)->meta, __ATOMIC_ACQUIRE);
+	const struct spc_pstate *ps = ctx;
 
 	if (meta & SPC_META_DEAD)
 		return 1;
-	return (meta & SPC_META_EXPIRY) && spc_maint_now &&
-	       spc_maint_claim_expired((struct spc_entry *)item);
+	return (meta & SPC_META_EXPIRY) && ps->maint_now &&
+	       spc_expiry_claim((struct spc_entry *)item, ps->maint_now);
 }
 
 /* The dead flag alone (acquire, as spc_op_dead). */
@@ -152,7 +135,7 @@ static int spc_op_dead_flag(const struct spc_entry *e)
 	return (__atomic_load_n(&e->meta, __ATOMIC_ACQUIRE) & SPC_META_DEAD) != 0;
 }
 
-static uint64_t spc_op_hash(const void *item)
+static uint64_t spc_op_hash(void *ctx, const void *item)
 {
 	const struct spc_entry *e = item;
 
@@ -165,240 +148,6 @@ static const struct spc_policy_ops spc_entry_ops = {
 	.dead = spc_op_dead,
 	.hash = spc_op_hash,
 };
-
-/* ---- small helpers ------------------------------------------------------- */
-
-uint64_t spc_live_bytes(const struct spc_pstate *ps)
-{
-	uint64_t charged = spc_pool_charged(ps->pool);
-	/* Relaxed: an estimate; backlog is added after the charge it
-	 * describes, so charged - backlog never counts an entry twice. */
-	uint64_t backlog = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
-	/* The index's tables (compact build; 0 for the lfht) are charged
-	 * too but are no entry's: eviction cannot bring them below a table. */
-	uint64_t other = backlog + spc_kv_bytes(ps);
-
-	return charged > other ? charged - other : 0;
-}
-
-uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target)
-{
-	uint64_t ix = spc_kv_bytes(ps);
-
-	return target > ix ? target - ix : 0;
-}
-
-uint64_t spc_held_bytes(const struct spc_pstate *ps)
-{
-	/* Live bytes plus what the pool's slabs hold beyond them (free slots
-	 * stranded in partly used slabs, slab headers). Evicting on this
-	 * measure keeps resident memory near the target when evictions leave
-	 * a few survivors in many slabs; it falls back to live bytes as slabs
-	 * empty, so it cannot drive the maintainer to evict forever. */
-	return spc_live_bytes(ps) + spc_pool_slab_excess(ps->pool);
-}
-
-/* The pool this thread maintains (set by the maintainer thread itself,
- * so the check does not race with pthread_create storing the id). */
-static __thread const struct spc_pstate *spc_maint_current;
-
-/* Debug-build check of the spc_maint_ naming contract (docs/style.md 4). */
-__attribute__((unused)) static int spc_is_maintainer(const struct spc_pstate *ps)
-{
-	if (ps->cache->sync_mode)
-		return ps->in_step;
-	return spc_maint_current == ps;
-}
-
-static void spc_room_broadcast(struct spc_pstate *ps)
-{
-	spc_lock(&ps->mu);
-	ps->room_gen++;
-	if (ps->room_waiters && pthread_cond_broadcast(&ps->room_cv) != 0)
-		spc_die("pthread_cond_broadcast failed");
-	spc_unlock(&ps->mu);
-}
-
-void spc_room_wake(struct spc_pstate *ps)
-{
-	spc_room_broadcast(ps);
-}
-
-void spc_maint_uncharge(struct spc_pstate *ps, uint64_t bytes)
-{
-	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
-	spc_pool_uncharge(ps->pool, bytes);
-	ps->room_freed = 1; /* waiters are woken at the end of the step */
-}
-
-/* ---- reclamation ------------------------------------------------------------ */
-
-/* Frees one unpublished entry whose grace period has passed. */
-static void spc_free_entry(struct spc_pstate *ps, struct spc_entry *e)
-{
-	uint64_t charge = spc_entry_charge(ps, e);
-
-	spc_pool_free(ps->pool, spc_entry_base(e), spc_entry_alloc_size(e));
-	/* Relaxed: the backlog is a gauge; the uncharge below is what
-	 * writers wait for, and they are woken through ps->mu. */
-	__atomic_fetch_sub(&ps->backlog, charge, __ATOMIC_RELAXED);
-	spc_pool_uncharge(ps->pool, charge);
-}
-
-static void spc_batch_free_entries(struct spc_batch *b)
-{
-	for (unsigned i = 0; i < b->n; i++)
-		spc_free_entry(b->ps, b->e[i]);
-	b->n = 0;
-}
-
-static void spc_batch_put(struct spc_pstate *ps, struct spc_batch *b)
-{
-	spc_lock(&ps->batch_mu);
-	b->next = ps->free_batches;
-	ps->free_batches = b;
-	ps->free_count++;
-	spc_unlock(&ps->batch_mu);
-}
-
-static struct spc_batch *spc_batch_get(struct spc_pstate *ps)
-{
-	struct spc_batch *b;
-
-	spc_lock(&ps->batch_mu);
-	b = ps->free_batches;
-	if (b) {
-		ps->free_batches = b->next;
-		ps->free_count--;
-	}
-	spc_unlock(&ps->batch_mu);
-	return b;
-}
-
-/* Entries the maintainer can reclaim now without waiting for a grace
- * period: room left in the current batch plus the free batches. */
-static size_t spc_maint_capacity(struct spc_pstate *ps)
-{
-	size_t n;
-
-	spc_lock(&ps->batch_mu);
-	n = (size_t)ps->free_count * SPC_BATCH_ENTRIES;
-	spc_unlock(&ps->batch_mu);
-	return n + (ps->cur ? SPC_BATCH_ENTRIES - ps->cur->n : 0);
-}
-
-/* Whether one more entry can be reclaimed without waiting: the current
- * batch has room (it is handed over as soon as it is full), or a free one
- * can start. When not, the step stops taking victims and dead entries
- * (they stay in the policy until a callback returns a batch) and marks
- * the pool starved, so refusals name the cause; the ring is still
- * drained. */
-static int spc_maint_has_slot(struct spc_pstate *ps)
-{
-	if (!ps->cur)
-		ps->cur = spc_batch_get(ps);
-	if (!ps->cur) {
-		ps->step_starved = 1;
-		return 0;
-	}
-	return 1;
-}
-
-/* call_rcu callback (the RCU worker thread): the grace period of every
- * entry in the batch has passed. */
-static void spc_batch_cb(struct rcu_head *head)
-{
-	struct spc_batch *b = caa_container_of(head, struct spc_batch, head);
-	struct spc_pstate *ps = b->ps;
-
-	spc_batch_free_entries(b);
-	spc_batch_put(ps, b);
-	spc_room_broadcast(ps);
-}
-
-/* Whether a batch that is not full is worth a grace period now: someone
- * waits for room (a writer's need, the watermark's hysteresis, a forced
- * eviction), or it has held its first entry for SPC_BATCH_HOLD_MS. */
-static int spc_maint_flush_due(struct spc_pstate *ps)
-{
-	struct timespec now;
-	long ms;
-
-	/* Relaxed: advisory, as in spc_maint_over. */
-	if (__atomic_load_n(&ps->room_need, __ATOMIC_RELAXED) || ps->evicting ||
-	    spc_forced_over(ps))
-		return 1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(now.tv_sec - ps->cur_since.tv_sec) * 1000 +
-	     (now.tv_nsec - ps->cur_since.tv_nsec) / 1000000;
-	return ms >= (long)SPC_BATCH_HOLD_MS;
-}
-
-/* Hands the current batch to reclamation: always when it is full or force
- * is set; otherwise (threaded) only when spc_maint_flush_due says so, so
- * a trickle of dead entries does not cost a grace period per step and a
- * long read section cannot tie up every batch within a few steps. In
- * synchronous mode a batch is reclaimed only when full or when force is
- * set (someone needs the room now): one grace period per batch there
- * too, and since eviction decisions look at live bytes only (charged -
- * backlog), when the room comes back never changes which entries are
- * evicted. */
-static void spc_maint_flush(struct spc_pstate *ps, int force)
-{
-	struct spc_batch *b = ps->cur;
-
-	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
-	if (!b || b->n == 0)
-		return;
-	if (ps->cache->sync_mode) {
-		if (!force && b->n < SPC_BATCH_ENTRIES)
-			return;
-		/* Synchronous: wait for the grace period here (we are not in a
-		 * read section) so the room is there when the step returns. */
-		urcu_memb_synchronize_rcu();
-		spc_batch_free_entries(b);
-		ps->room_freed = 1;
-		return;
-	}
-	if (!force && b->n < SPC_BATCH_ENTRIES && !spc_maint_flush_due(ps))
-		return;
-	ps->cur = NULL;
-	urcu_memb_call_rcu(&b->head, spc_batch_cb);
-}
-
-/* Adds an unpublished entry to the current batch. */
-static void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
-{
-	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
-	spc_view_maint_forget(ps, e); /* no index may point at it once freed */
-	if (spc_entry_meta(e) & SPC_META_EXPIRY)
-		ps->expiry_items--; /* counted when admitted (spc_maint_step) */
-	if (!ps->cur)
-		ps->cur = spc_batch_get(ps);
-	if (!ps->cur) {
-		/* Every batch is waiting for its grace period. The step's
-		 * eviction and sweeps ask spc_maint_has_slot first, so only an
-		 * entry the policy could not admit (its queues could not grow)
-		 * gets here: wait for the callbacks (never in a read section or
-		 * a callback here), which returns every batch. */
-		urcu_memb_barrier();
-		ps->cur = spc_batch_get(ps);
-		SPC_CHECK(ps->cur != NULL);
-	}
-	if (ps->cur->n == 0)
-		clock_gettime(CLOCK_MONOTONIC, &ps->cur_since);
-	ps->cur->e[ps->cur->n++] = e;
-	if (ps->cur->n == SPC_BATCH_ENTRIES)
-		spc_maint_flush(ps, 1);
-}
-
-/* A dead entry a writer unpublished: its backlog is already counted. */
-static void spc_maint_reclaim_dead(struct spc_pstate *ps, struct spc_entry *e)
-{
-	/* Relaxed: a gauge for the sweep decision. */
-	__atomic_fetch_sub(&ps->dead_pending, 1, __ATOMIC_RELAXED);
-	spc_maint_reclaim(ps, e);
-}
 
 /* Unpublishes a victim and reclaims it: an eviction, or, when expired
  * is set, an expiration (spc_op_dead claimed it). Returns 1 when we
@@ -553,9 +302,9 @@ static int spc_maint_sweep(struct spc_pstate *ps)
  * a second plus a pass, without memory pressure. */
 static void spc_maint_clock(struct spc_pstate *ps)
 {
-	spc_maint_now = ps->expiry_items ? spc_now(ps->cache) : 0;
-	if (spc_maint_now && spc_maint_now != ps->expiry_second) {
-		ps->expiry_second = spc_maint_now;
+	ps->maint_now = ps->expiry_items ? spc_now(ps->cache) : 0;
+	if (ps->maint_now && ps->maint_now != ps->expiry_second) {
+		ps->expiry_second = ps->maint_now;
 		ps->expiry_scan_left = spc_policy_size(ps->policy);
 		ps->expiry_found = 0;
 	}
@@ -619,7 +368,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		__atomic_store_n(&ps->starved, ps->step_starved, __ATOMIC_RELAXED);
 	if (ps->room_freed) {
 		ps->room_freed = 0;
-		spc_room_broadcast(ps);
+		spc_room_wake(ps);
 	}
 	return work;
 }
@@ -658,7 +407,7 @@ static void *spc_maint_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/* Named for top, perf and gdb; a failure changes nothing else. */
 	pthread_setname_np(pthread_self(), ps->id == SPC_POOL_INDEX ? "spc-maint-index" : "spc-maint-view");
-	spc_maint_current = ps;
+	spc_maint_thread_set(ps);
 	spc_rcu_ensure();
 	spc_lock(&ps->mu);
 	while (!ps->stop) {
@@ -702,21 +451,6 @@ int spc_poke(struct spc_pstate *ps)
 	return 0;
 }
 
-void spc_kick(struct spc_pstate *ps)
-{
-	/* Relaxed test first: while a kick is pending, writers pay one load.
-	 * The exchange elects one waker; the signal under mu cannot be lost
-	 * because the maintainer checks kicked under mu before waiting. */
-	if (__atomic_load_n(&ps->kicked, __ATOMIC_RELAXED))
-		return;
-	if (__atomic_exchange_n(&ps->kicked, 1, __ATOMIC_RELAXED))
-		return;
-	spc_lock(&ps->mu);
-	if (pthread_cond_signal(&ps->maint_cv) != 0)
-		spc_die("pthread_cond_signal failed");
-	spc_unlock(&ps->mu);
-}
-
 void spc_after_write(struct spc_pstate *ps)
 {
 	uint64_t target;
@@ -733,29 +467,12 @@ void spc_after_write(struct spc_pstate *ps)
 		spc_kick(ps);
 }
 
-void spc_note_unpublished(struct spc_pstate *ps, struct spc_entry *e)
-{
-	uint64_t dead;
-
-	/* The caller found e through the index: acquire its contents. */
-	(void)spc_entry_acquire(e);
-	/* Relaxed adds: gauges read by stats and the maintainer; what orders
-	 * them before the maintainer's reclamation is the release below. */
-	__atomic_fetch_add(&ps->backlog, spc_entry_charge(ps, e), __ATOMIC_RELAXED);
-	dead = __atomic_add_fetch(&ps->dead_pending, 1, __ATOMIC_RELAXED);
-	/* Release: pairs with spc_op_dead's acquire; the maintainer frees the
-	 * entry only after seeing the flag, so our accounting comes first. */
-	__atomic_fetch_or(&e->meta, SPC_META_DEAD, __ATOMIC_RELEASE);
-	if (!ps->cache->sync_mode && (dead & 1023) == 0)
-		spc_kick(ps);
-}
-
 /* ---- life cycle ---------------------------------------------------------------------- */
 
 int spc_ps_init(struct spc_pstate *ps)
 {
 	struct spc_cache *c = ps->cache;
-	pthread_condattr_t ca;
+	struct spc_policy_ops ops;
 	uint64_t target = spc_pool_target(ps->pool);
 	size_t cap = 1024;
 	int r;
@@ -765,7 +482,9 @@ int spc_ps_init(struct spc_pstate *ps)
 	r = spc_ring_init(&ps->ring, &c->env, cap);
 	if (r != SPC_OK)
 		return r;
-	r = spc_policy_create(c->cfg.policy, &spc_entry_ops, &c->env,
+	ops = spc_entry_ops;
+	ops.ctx = ps;
+	r = spc_policy_create(c->cfg.policy, &ops, &c->env,
 	                      ps->max_entries ? ps->max_entries : cap, &ps->policy);
 	if (r != SPC_OK)
 		goto fail_ring;
@@ -796,12 +515,11 @@ int spc_ps_init(struct spc_pstate *ps)
 		ps->free_batches = &ps->batches[i];
 	}
 	ps->free_count = SPC_BATCHES;
-	if (pthread_mutex_init(&ps->mu, NULL) != 0 || pthread_mutex_init(&ps->step_mu, NULL) != 0 ||
-	    pthread_mutex_init(&ps->batch_mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&ps->maint_cv, &ca) != 0 || pthread_cond_init(&ps->room_cv, &ca) != 0)
-		spc_die("pthread mutex/cond init failed");
-	pthread_condattr_destroy(&ca);
+	spc_mutex_init(&ps->mu);
+	spc_mutex_init(&ps->step_mu);
+	spc_mutex_init(&ps->batch_mu);
+	spc_cond_init(&ps->maint_cv);
+	spc_cond_init(&ps->room_cv);
 	return SPC_OK;
 fail_policy:
 	spc_policy_destroy(ps->policy);
@@ -832,25 +550,6 @@ void spc_ps_stop(struct spc_pstate *ps)
 		if (pthread_join(ps->thread, NULL) != 0)
 			spc_die("pthread_join failed");
 		ps->has_thread = 0;
-	}
-}
-
-void spc_ps_free_all(struct spc_pstate *ps)
-{
-	void *item;
-
-	while (spc_ring_take(&ps->ring, &item))
-		if (item)
-			spc_free_entry(ps, item);
-	while (spc_policy_size(ps->policy) > 0) {
-		if (spc_policy_next(ps->policy, SIZE_MAX, &item) == SPC_VICTIM_NONE)
-			spc_die("policy holds items it will not return");
-		spc_free_entry(ps, item);
-	}
-	if (ps->cur) {
-		spc_batch_free_entries(ps->cur);
-		spc_batch_put(ps, ps->cur);
-		ps->cur = NULL;
 	}
 }
 

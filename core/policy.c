@@ -321,7 +321,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 		it = spc_policy_ring_get(&p->chunks, r, r->gap_hi);
 		r->gap_hi++;
 		examined++;
-		if (p->ops.dead(it)) {
+		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
 			reclaim(arg, it);
 		} else {

@@ -30,15 +30,18 @@ struct spc_env;
 struct spc_policy_state;
 
 /* How the policy sees an item. All callbacks are cheap and run on the
- * maintainer. freq is the item's access counter (0..3, bumped by readers);
- * set_freq sets it (maintainer only; the policies lower it, and steered
- * sets 2 on an item its ghost of M sends back; a racing reader bump may
- * be lost, which only makes the item look colder). */
+ * maintainer; each gets ctx, the owner's context (the cache's pool), so
+ * none needs a thread-local to reach it. freq is the item's access counter
+ * (0..3, bumped by readers); set_freq sets it (maintainer only; the
+ * policies lower it, and steered sets 2 on an item its ghost of M sends
+ * back; a racing reader bump may be lost, which only makes the item look
+ * colder). */
 struct spc_policy_ops {
-	unsigned (*freq)(const void *item);
-	void (*set_freq)(void *item, unsigned freq);
-	int (*dead)(const void *item);        /* replaced or deleted by a writer */
-	uint64_t (*hash)(const void *item);   /* key hash, for the ghost queue */
+	unsigned (*freq)(void *ctx, const void *item);
+	void (*set_freq)(void *ctx, void *item, unsigned freq);
+	int (*dead)(void *ctx, const void *item);      /* replaced or deleted by a writer */
+	uint64_t (*hash)(void *ctx, const void *item); /* key hash, for the ghost queue */
+	void *ctx;                                     /* handed to every callback */
 };
 
 enum spc_victim_kind {
@@ -47,7 +50,8 @@ enum spc_victim_kind {
 	SPC_VICTIM_DEAD      /* a dead item collected on the way: free, not an eviction */
 };
 
-/* Creates a policy. expected_items sizes the ghost and the queues'
+/* Creates a policy. ops (copied, ctx included) says how it sees items.
+ * expected_items sizes the ghost and the queues'
  * directories at first and picks the queues' chunk size (all grow on
  * demand). Returns SPC_OK, SPC_EINVAL (unknown kind), SPC_ENOMEM. */
 int spc_policy_create(enum spc_policy kind, const struct spc_policy_ops *ops,

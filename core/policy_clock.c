@@ -71,13 +71,13 @@ enum spc_victim_kind spc_policy_clock_next(struct spc_policy_state *p, size_t ma
 	for (examined = 0; examined < max_scan && p->total > 0; examined++) {
 		void *it = spc_policy_ring_pop(&p->chunks, r);
 
-		if (p->ops.dead(it)) {
+		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
 			*item = it;
 			return SPC_VICTIM_DEAD;
 		}
-		if (p->ops.freq(it) > 0) {
-			p->ops.set_freq(it, 0);
+		if (p->ops.freq(p->ops.ctx, it) > 0) {
+			p->ops.set_freq(p->ops.ctx, it, 0);
 			spc_policy_ring_push(&p->chunks, r, it);
 			continue;
 		}

@@ -151,7 +151,7 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 	spc_policy_dir_install(m, dir_m, cap_m);
 	spc_policy_ghost_install(&p->ghost, &fg);
 
-	if (spc_policy_ghost_has(&p->ghost, p->ops.hash(item)))
+	if (spc_policy_ghost_has(&p->ghost, p->ops.hash(p->ops.ctx, item)))
 		spc_policy_ring_push(&p->chunks, m, item);
 	else
 		spc_policy_ring_push(&p->chunks, s, item);
@@ -179,27 +179,27 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
 		if (small && spc_policy_ring_count(s) == 0)
 			small = 0; /* everything in S was promoted: go on with M */
 		it = spc_policy_ring_pop(&p->chunks, small ? s : m);
-		if (p->ops.dead(it)) {
+		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
 			*item = it;
 			return SPC_VICTIM_DEAD;
 		}
-		f = p->ops.freq(it);
+		f = p->ops.freq(p->ops.ctx, it);
 		if (small && f >= S3FIFO_PROMOTE_MIN) {
-			p->ops.set_freq(it, 0);
+			p->ops.set_freq(p->ops.ctx, it, 0);
 			spc_policy_ring_push(&p->chunks, m, it);
 			continue;
 		}
 		if (!small && f > 0) {
-			p->ops.set_freq(it, f - 1);
+			p->ops.set_freq(p->ops.ctx, it, f - 1);
 			spc_policy_ring_push(&p->chunks, m, it);
 			continue;
 		}
 		p->total--;
 		if (small)
-			spc_policy_ghost_add(&p->ghost, p->ops.hash(it), ghost_limit(p->peak));
+			spc_policy_ghost_add(&p->ghost, p->ops.hash(p->ops.ctx, it), ghost_limit(p->peak));
 		else
-			spc_policy_ghost_remove(&p->ghost, p->ops.hash(it));
+			spc_policy_ghost_remove(&p->ghost, p->ops.hash(p->ops.ctx, it));
 		*item = it;
 		return SPC_VICTIM_EVICT;
 	}

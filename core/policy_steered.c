@@ -225,13 +225,13 @@ int spc_policy_steered_admit(struct spc_policy_state *p, void *item)
 	p->total++;
 	if (p->total > p->peak)
 		p->peak = p->total;
-	h = p->ops.hash(item);
+	h = p->ops.hash(p->ops.ctx, item);
 	if (spc_policy_ghost_has(&p->ghost, h)) {
 		steer(p, STEER_GROW, 0);
 		spc_policy_ring_push(&p->chunks, m, item);
 	} else if (spc_policy_ghost_has(&p->mghost, h)) {
 		steer(p, 0, STEER_SHRINK);
-		p->ops.set_freq(item, GM_CREDIT);
+		p->ops.set_freq(p->ops.ctx, item, GM_CREDIT);
 		spc_policy_ring_push(&p->chunks, m, item);
 	} else {
 		steer(p, 0, 0); /* the peak may have moved the floor */
@@ -260,30 +260,30 @@ enum spc_victim_kind spc_policy_steered_next(struct spc_policy_state *p, size_t 
 		if (small && spc_policy_ring_count(s) == 0)
 			small = 0; /* everything in S moved to M: go on with M */
 		it = spc_policy_ring_pop(&p->chunks, small ? s : m);
-		if (p->ops.dead(it)) {
+		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
 			*item = it;
 			return SPC_VICTIM_DEAD;
 		}
-		f = p->ops.freq(it);
+		f = p->ops.freq(p->ops.ctx, it);
 		if (small && f > 0) {
 			/* Hit enough: M. Hit once with S above a tenth:
 			 * another lap in S. */
-			p->ops.set_freq(it, 0);
+			p->ops.set_freq(p->ops.ctx, it, 0);
 			spc_policy_ring_push(&p->chunks, f >= promote ? m : s, it);
 			continue;
 		}
 		if (!small && f > 0) {
-			p->ops.set_freq(it, f - 1);
+			p->ops.set_freq(p->ops.ctx, it, f - 1);
 			spc_policy_ring_push(&p->chunks, m, it);
 			continue;
 		}
 		p->total--;
 		if (small) {
-			spc_policy_ghost_add(&p->ghost, p->ops.hash(it), gs_limit(p->peak));
+			spc_policy_ghost_add(&p->ghost, p->ops.hash(p->ops.ctx, it), gs_limit(p->peak));
 		} else {
-			spc_policy_ghost_remove(&p->ghost, p->ops.hash(it));
-			spc_policy_ghost_add(&p->mghost, p->ops.hash(it), gm_limit(p->peak));
+			spc_policy_ghost_remove(&p->ghost, p->ops.hash(p->ops.ctx, it));
+			spc_policy_ghost_add(&p->mghost, p->ops.hash(p->ops.ctx, it), gm_limit(p->peak));
 		}
 		*item = it;
 		return SPC_VICTIM_EVICT;

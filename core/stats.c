@@ -28,9 +28,13 @@
  *     expired entry replaced by a write is an expiration that leaves
  *     items unchanged).
  */
-#include "core/cache.h"
+#include "core/stats.h"
 
 #include <string.h>
+
+#include "core/kv_index.h"
+#include "pools/pools.h"
+#include "sync/thread.h"
 
 __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
 __thread struct spc_ttab_entry spc_tlast;
@@ -81,8 +85,7 @@ struct spc_tslot *spc_tslot_slow(struct spc_cache *c)
 	struct spc_tslot *s;
 	unsigned i;
 
-	if (pthread_mutex_lock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
+	spc_lock(&c->slots_mu);
 	for (s = c->slots; s; s = s->next)
 		if (pthread_equal(s->owner, self))
 			break; /* ours (or a dead thread's with our id: safe, single writer) */
@@ -94,8 +97,7 @@ struct spc_tslot *spc_tslot_slow(struct spc_cache *c)
 			c->slots = s;
 		}
 	}
-	if (pthread_mutex_unlock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
+	spc_unlock(&c->slots_mu);
 	if (!s)
 		return &c->shared_slot; /* guarantee 2; not remembered: retry later */
 	i = spc_ttab_next++ % SPC_TTAB_SIZE;
@@ -160,8 +162,7 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	const struct spc_stats *b = &c->reset_base[pool];
 	struct spc_stats r;
 
-	if (pthread_mutex_lock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
+	spc_lock(&c->slots_mu);
 	spc_pool_raw(c, pool, &r);
 	out->hits += spc_since(r.hits, b->hits);
 	out->misses += spc_since(r.misses, b->misses);
@@ -172,8 +173,7 @@ static void spc_pool_stats(struct spc_cache *c, int pool, struct spc_stats *out)
 	out->busy_batches += spc_since(r.busy_batches, b->busy_batches);
 	out->evictions += spc_since(r.evictions, b->evictions);
 	out->expirations += spc_since(r.expirations, b->expirations);
-	if (pthread_mutex_unlock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
+	spc_unlock(&c->slots_mu);
 	out->items += r.items;
 	out->charged_bytes += r.charged_bytes;
 	out->target_bytes += r.target_bytes;
@@ -196,11 +196,9 @@ int spc_stats_reset(struct spc_cache *c)
 {
 	if (!c)
 		return SPC_EINVAL;
-	if (pthread_mutex_lock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_lock failed");
+	spc_lock(&c->slots_mu);
 	for (int p = 0; p < SPC_POOL_COUNT; p++)
 		spc_pool_raw(c, p, &c->reset_base[p]);
-	if (pthread_mutex_unlock(&c->slots_mu) != 0)
-		spc_die("pthread_mutex_unlock failed");
+	spc_unlock(&c->slots_mu);
 	return SPC_OK;
 }

@@ -27,11 +27,20 @@
  *     eviction, spc_evict_to_percent, still takes from every entry);
  *  3. off (share 0), nothing here runs: one shared budget, as before.
  */
-#include "core/view_state.h"
+#include "core/view_maint.h"
 
 #include <string.h>
 
+#include "core/clock.h"
+#include "core/forced.h"
 #include "core/hidx.h"
+#include "core/kv_index.h"
+#include "core/policy.h"
+#include "core/room.h"
+#include "core/stats.h"
+#include "core/view_state.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
 
 /* Maintainer only: the sole writer of height_bytes. */
 static void spc_view_height_bytes_add(struct spc_view *v, int64_t delta)

@@ -22,7 +22,7 @@
  *     the new tip are refused (SPC_EABOVETIP), reads miss what was
  *     removed.
  */
-#include "core/cache.h"
+#include "core/handle.h"
 
 int spc_set_view_height(struct spc_cache *c, uint64_t height)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * core/view_state.h: the view namespaces' state (struct spc_view), shared
- * by core/view.c (tip, reorganisations, the per-height index) and
- * core/view_budget.c (sub-budgets). Private to core/. Who touches which
+ * by core/view.c (tip, requests), core/view_maint.c (the per-height index,
+ * serving requests) and core/view_budget.c (sub-budgets). Private to core/. Who touches which
  * field: docs/concurrency.md, "View state".
  */
 #ifndef SPC_CORE_VIEW_STATE_H
@@ -11,7 +11,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "core/cache.h"
+#include "base/base.h"
+
+struct spc_entry;
+struct spc_hidx;
+struct spc_pstate;
 
 enum spc_view_req_state { SPC_REQ_NONE = 0, SPC_REQ_POSTED, SPC_REQ_DONE };
 

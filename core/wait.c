@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * core/wait.c: bounded waits of writers and set_mode for the maintainer
- * (back-pressure), and the small pthread helpers of core/.
+ * (back-pressure).
  *
  * A writer whose charge the pool refuses does not overshoot and does not
  * spin: it registers as a waiter under the pool's mu (its need raises
@@ -30,45 +30,19 @@
  *  4. room_need is the largest need of the writers waiting now, in both
  *     modes.
  */
-#include "core/cache.h"
+#include "core/wait.h"
 
-#include <errno.h>
 #include <sched.h>
 #include <time.h>
 
-void spc_lock(pthread_mutex_t *m)
-{
-	if (pthread_mutex_lock(m) != 0)
-		spc_die("pthread_mutex_lock failed");
-}
-
-void spc_unlock(pthread_mutex_t *m)
-{
-	if (pthread_mutex_unlock(m) != 0)
-		spc_die("pthread_mutex_unlock failed");
-}
-
-void spc_deadline(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-/* 1 when the deadline passed. */
-int spc_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *ts)
-{
-	int r = pthread_cond_timedwait(cv, m, ts);
-
-	if (r != 0 && r != ETIMEDOUT)
-		spc_die("pthread_cond_timedwait failed");
-	return r == ETIMEDOUT;
-}
-
+#include "core/handle.h"
+#include "core/maint.h"
+#include "core/room.h"
+#include "core/stats.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/ring.h"
+#include "sync/thread.h"
 
 /* Registers a writer that needs bytes: room_need becomes the largest
  * need of the registered writers (the maintainer's eviction test reads
@@ -205,12 +179,6 @@ int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes)
 	spc_need_leave(ps);
 	spc_unlock(&ps->mu);
 	return ok ? SPC_OK : spc_refuse_charge(ps);
-}
-
-void spc_uncharge(struct spc_pstate *ps, uint64_t bytes)
-{
-	spc_pool_uncharge(ps->pool, bytes);
-	spc_room_wake(ps);
 }
 
 struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps)

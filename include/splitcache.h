@@ -379,7 +379,7 @@ uint64_t spc_now(struct spc_cache *cache);
 
 /* The general store. item NULL: flags 0, no expiry, no cas. *cas_out (may
  * be NULL) receives the new entry's cas. Atomic against concurrent stores
- * of the same key (cds_lfht_replace; no lock). Returns SPC_OK, SPC_EINVAL,
+ * of the same key (a replace in the index's slot; no lock). Returns SPC_OK, SPC_EINVAL,
  * SPC_ETOOBIG (also when append/prepend would pass the item maximum),
  * SPC_ENOMEM, SPC_EFULL, SPC_EEXISTS, SPC_ENOTFOUND (as the mode says);
  * the cache is unchanged on every error. Context: any thread, not in read
@@ -690,8 +690,7 @@ struct spc_stats {
 	                             reclamation batch awaited its grace period, so
 	                             the maintainer could not make room */
 	uint64_t index_bytes;     /* the index's tables charged to the pool (a
-	                             gauge; 0 when the build's index is the lfht,
-	                             whose buckets are in each entry's charge) */
+	                             gauge) */
 };
 
 /* Statistics of one pool, or of both summed when pool is -1.

@@ -39,11 +39,7 @@ static uint64_t outside_pools(struct spc_cache *c)
 /* The plain header: 24 bytes with the lfht's node, 8 without it (the
  * compact-index build, SPC_INDEX_COMPACT); the cas, when kept, is 8 more,
  * before it. */
-#if SPC_INDEX_COMPACT
 #define HDR 8u
-#else
-#define HDR 24u
-#endif
 
 START_TEST(plain_header_is_8_bytes)
 {

@@ -33,22 +33,22 @@ struct fitem {
 	int dead;
 };
 
-static inline unsigned fitem_freq(const void *item)
+static inline unsigned fitem_freq(void *ctx, const void *item)
 {
 	return ((const struct fitem *)item)->freq;
 }
 
-static inline void fitem_set_freq(void *item, unsigned freq)
+static inline void fitem_set_freq(void *ctx, void *item, unsigned freq)
 {
 	((struct fitem *)item)->freq = freq;
 }
 
-static inline int fitem_dead(const void *item)
+static inline int fitem_dead(void *ctx, const void *item)
 {
 	return ((const struct fitem *)item)->dead;
 }
 
-static inline uint64_t fitem_hash(const void *item)
+static inline uint64_t fitem_hash(void *ctx, const void *item)
 {
 	return ((const struct fitem *)item)->hash;
 }
@@ -126,10 +126,10 @@ static inline int drain_ids(struct spc_policy_state *p, int *out, int cap)
 		ck_assert_ptr_nonnull(item);
 		ck_assert_int_lt(n, cap);
 		if (k == SPC_VICTIM_DEAD) {
-			ck_assert(fitem_dead(item));
+			ck_assert(fitem_dead(NULL, item));
 			out[n++] = -1 - ((struct fitem *)item)->id;
 		} else {
-			ck_assert(!fitem_dead(item));
+			ck_assert(!fitem_dead(NULL, item));
 			out[n++] = ((struct fitem *)item)->id;
 		}
 	}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/kv.h: the key-value engine (core/kv.c): get, store and delete of
+ * every namespace, and the read path, inline (docs/style.md 10): the
+ * public calls of core/cache.c, the namespaces of core/view.c and the
+ * item calls of core/item.c are thin wrappers. Private to core/.
+ */
+#ifndef SPC_CORE_KV_H
+#define SPC_CORE_KV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/debug.h"
+#include "core/entry.h"
+#include "core/handle.h"
+#include "core/key.h"
+#include "core/kv_index.h"
+#include "core/stats.h"
+#include "splitcache.h"
+#include "sync/rcu.h"
+
+/* Lookups a get makes at most when it keeps finding entries that were
+ * just taken out of the index (spc_lookup_key_rcu_inl). */
+#define SPC_READ_LOOKS 4u
+
+static inline int spc_pool_ok(int pool)
+{
+	return pool == SPC_POOL_INDEX || pool == SPC_POOL_VIEW;
+}
+
+/* The read path (docs/style.md 10): hash, lookup, touch, count. Never
+ * allocates, never blocks. Context: read section of a registered thread.
+ * Forced inline into the public gets (core/cache.c), so that a get is
+ * one call deep (the hash aside); callgrind put the call and the
+ * registers it saves at 19 instructions of about 330 per get
+ * (docs/benchmarks.md, "One spc_get hit, profiled"). Other callers use
+ * spc_lookup_key_rcu, which the compiler may keep out of line. */
+static inline __attribute__((always_inline)) struct spc_entry *
+spc_lookup_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
+{
+	uint64_t hash = spc_key_hash(c, k);
+	struct spc_entry *e = NULL;
+
+	unsigned looks = 1;
+
+	SPC_ASSERT_IN_RCU();
+again:
+	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k, NULL);
+	if (e) {
+		unsigned meta = spc_entry_meta(e);
+
+		/* One predictable branch for plain entries. The dead flag is
+		 * set after the entry left the index (replaced, deleted,
+		 * evicted): look again, so a get racing with a replace finds
+		 * the new entry instead of a miss. At most SPC_READ_LOOKS
+		 * looks, so that writers replacing the key without pause
+		 * cannot keep a reader looping: the last dead entry found is
+		 * the answer, linearised at the load of its slot (it was in
+		 * the index then, and stays valid memory until the section
+		 * ends). Expired entries are misses. */
+		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_EXPIRY)) != 0, 0)) {
+			if ((meta & SPC_META_DEAD) && looks++ < SPC_READ_LOOKS)
+				goto again;
+			if ((meta & SPC_META_EXPIRY) && spc_entry_expired(c, e))
+				e = NULL;
+		}
+	}
+	if (e) {
+		spc_entry_touch(e);
+		spc_count(c, pool, SPC_C_HITS, 1);
+	} else {
+		spc_count(c, pool, SPC_C_MISSES, 1);
+	}
+	/* Relaxed: toggled at run time; a lookup racing with the toggle may
+	 * be noted or not. spc_debug_note reaches the state by an acquire. */
+	if (__builtin_expect(__atomic_load_n(&c->debug_on, __ATOMIC_RELAXED) != 0, 0))
+		spc_debug_note(c, pool, k->key, k->klen, e != NULL);
+	return e;
+}
+
+/* The same read path, for the other callers (inlined or not, as the
+ * compiler sees fit). Returns, Context: as spc_lookup_key_rcu_inl. */
+static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                                   const struct spc_key *k)
+{
+	return spc_lookup_key_rcu_inl(c, pool, k);
+}
+
+/* The plain namespace's read path (inlined: the namespace folds away). */
+static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_pool_id pool,
+                                               const void *key, size_t klen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_lookup_key_rcu(c, pool, &k);
+}
+
+/* The value of e, found by a lookup in this read section: the acquire of
+ * cas first (spc_entry_acquire), then the immutable fields. An entry
+ * without optional fields (the common case) has no flags, no expiry and
+ * its value right after the key. */
+static inline void spc_value_of(const struct spc_entry *e, struct spc_value *out)
+{
+	unsigned meta;
+
+	out->cas = spc_entry_acquire(e);
+	meta = spc_entry_meta(e);
+	out->len = e->vlen;
+	if (__builtin_expect((meta & SPC_META_OPTIONAL) == 0, 1)) {
+		out->data = e->data + e->klen;
+		out->flags = 0;
+		out->expiry = 0;
+	} else {
+		out->data = spc_entry_value(e);
+		out->flags = spc_entry_flags(e);
+		out->expiry = spc_entry_expiry(e);
+	}
+}
+
+static inline int spc_key_ok(const struct spc_key *k)
+{
+	return k->key && k->klen != 0 && k->klen <= SPC_KEY_MAX;
+}
+
+/* The bodies of the two reads, inlined into each public call (docs/style.md
+ * 10): spc_get_rcu and spc_get (core/cache.c) reach the index in one call,
+ * not through spc_get_key_rcu / spc_get_key, and the plain namespace
+ * folds away. Returns and context as spc_get_rcu / spc_get. */
+static inline __attribute__((always_inline)) int
+spc_get_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                    struct spc_value *out)
+{
+	struct spc_entry *e;
+
+	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !out)
+		return SPC_EINVAL;
+	e = spc_lookup_key_rcu_inl(c, pool, k);
+	if (!e)
+		return SPC_ENOTFOUND;
+	spc_value_of(e, out);
+	return SPC_OK;
+}
+
+static inline __attribute__((always_inline)) int
+spc_get_key_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
+                size_t cap, size_t *vlen)
+{
+	struct spc_entry *e;
+	int r = SPC_OK;
+
+	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !vlen || (!buf && cap > 0))
+		return SPC_EINVAL;
+	spc_rcu_read_lock();
+	e = spc_lookup_key_rcu_inl(c, pool, k);
+	if (!e) {
+		r = SPC_ENOTFOUND;
+	} else {
+		struct spc_value v;
+
+		spc_value_of(e, &v);
+		*vlen = v.len;
+		if (cap < v.len)
+			r = SPC_ERANGE;
+		else if (v.len)
+			memcpy(buf, v.data, v.len);
+	}
+	spc_rcu_read_unlock();
+	return r;
+}
+
+/* The lookups of every namespace (core/kv.c); spc_get_rcu / spc_get and
+ * the view namespaces' reads are thin wrappers. Returns and context as
+ * spc_get_rcu / spc_get. */
+int spc_get_key_rcu(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                    struct spc_value *out);
+int spc_get_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
+                size_t cap, size_t *vlen);
+
+/* The store and delete of every namespace (core/kv.c); the public calls
+ * are thin wrappers. Modes, item and cas_out as spc_store; returns and
+ * context as spc_store / spc_delete. */
+int spc_store_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                  enum spc_store_mode mode, const void *val, size_t vlen,
+                  const struct spc_item *item, uint64_t *cas_out);
+int spc_delete_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
+/* The answer of a cache without cas (no_cas) to a request that names a
+ * cas, which no entry can match: SPC_EEXISTS when k has a live entry,
+ * SPC_ENOTFOUND when not (memcached -C's EXISTS / NOT_FOUND). Changes
+ * nothing. Context: registered thread, not in read section. */
+int spc_cas_refused(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k);
+/* As spc_delete_key, only if the live entry's cas is cas_expect (0: any):
+ * SPC_EEXISTS otherwise, and nothing is removed. */
+int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                       uint64_t cas_expect);
+
+#endif /* SPC_CORE_KV_H */

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/reclaim.c: batched reclamation, the maintainer's half of the
+ * reclamation rule (docs/concurrency.md, "The reclamation rule").
+ *
+ * The maintainer puts every entry it or a writer unpublished into the
+ * pool's current batch (spc_maint_reclaim); a full batch, or one a waiter
+ * needs now, goes to urcu_memb_call_rcu as one callback, which frees each
+ * entry and uncharges it after the grace period, returns the batch to
+ * the free list and wakes whoever waits for room. A batch that is not
+ * full waits for more entries unless room is wanted or it is
+ * SPC_BATCH_HOLD_MS old, so a trickle of deletes costs one grace period
+ * per SPC_BATCH_HOLD_MS, and a long read section cannot tie up every
+ * batch within a few steps. When no batch is free the step takes no
+ * victim and no dead entry (spc_maint_has_slot: the pool is starved,
+ * refusals say so); only an entry the policy could not admit makes the
+ * maintainer wait for the callbacks (urcu_memb_barrier). In synchronous
+ * mode a batch is reclaimed in the step itself after
+ * urcu_memb_synchronize_rcu, so the caller sees the room at once.
+ *
+ * Freeing only in callbacks keeps one call_rcu per batch and every free
+ * of a published entry on the RCU worker, where the TSan suppressions for
+ * liburcu's invisible grace periods apply (core/maint.c's essay, step 4).
+ *
+ * Guarantees (tests/unit/core/test_backpressure.c, test_accounting.c,
+ * tests/stress):
+ *  1. an entry is freed only after it was unpublished and a grace period
+ *     passed, exactly once, and its charge leaves the backlog and the pool
+ *     together;
+ *  2. the maintainer never waits for a grace period while a batch is free
+ *     (threaded mode);
+ *  3. a forgotten height entry: spc_view_maint_forget runs before an entry
+ *     joins a batch, so no index points at a freed entry.
+ */
+#include "core/reclaim.h"
+
+#include <time.h>
+
+#include "core/forced.h"
+#include "core/policy.h"
+#include "core/room.h"
+#include "core/view_maint.h"
+#include "pools/pools.h"
+#include "sync/rcu.h"
+#include "sync/thread.h"
+
+/* Frees one unpublished entry whose grace period has passed. */
+static void spc_free_entry(struct spc_pstate *ps, struct spc_entry *e)
+{
+	uint64_t charge = spc_entry_charge(ps, e);
+
+	spc_pool_free(ps->pool, spc_entry_base(e), spc_entry_alloc_size(e));
+	/* Relaxed: the backlog is a gauge; the uncharge below is what
+	 * writers wait for, and they are woken through ps->mu. */
+	__atomic_fetch_sub(&ps->backlog, charge, __ATOMIC_RELAXED);
+	spc_pool_uncharge(ps->pool, charge);
+}
+
+static void spc_batch_free_entries(struct spc_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		spc_free_entry(b->ps, b->e[i]);
+	b->n = 0;
+}
+
+static void spc_batch_put(struct spc_pstate *ps, struct spc_batch *b)
+{
+	spc_lock(&ps->batch_mu);
+	b->next = ps->free_batches;
+	ps->free_batches = b;
+	ps->free_count++;
+	spc_unlock(&ps->batch_mu);
+}
+
+static struct spc_batch *spc_batch_get(struct spc_pstate *ps)
+{
+	struct spc_batch *b;
+
+	spc_lock(&ps->batch_mu);
+	b = ps->free_batches;
+	if (b) {
+		ps->free_batches = b->next;
+		ps->free_count--;
+	}
+	spc_unlock(&ps->batch_mu);
+	return b;
+}
+
+size_t spc_maint_capacity(struct spc_pstate *ps)
+{
+	size_t n;
+
+	spc_lock(&ps->batch_mu);
+	n = (size_t)ps->free_count * SPC_BATCH_ENTRIES;
+	spc_unlock(&ps->batch_mu);
+	return n + (ps->cur ? SPC_BATCH_ENTRIES - ps->cur->n : 0);
+}
+
+int spc_maint_has_slot(struct spc_pstate *ps)
+{
+	if (!ps->cur)
+		ps->cur = spc_batch_get(ps);
+	if (!ps->cur) {
+		ps->step_starved = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* call_rcu callback (the RCU worker thread): the grace period of every
+ * entry in the batch has passed. */
+static void spc_batch_cb(struct rcu_head *head)
+{
+	struct spc_batch *b = caa_container_of(head, struct spc_batch, head);
+	struct spc_pstate *ps = b->ps;
+
+	spc_batch_free_entries(b);
+	spc_batch_put(ps, b);
+	spc_room_wake(ps);
+}
+
+/* Whether a batch that is not full is worth a grace period now: someone
+ * waits for room (a writer's need, the watermark's hysteresis, a forced
+ * eviction), or it has held its first entry for SPC_BATCH_HOLD_MS. */
+static int spc_maint_flush_due(struct spc_pstate *ps)
+{
+	struct timespec now;
+	long ms;
+
+	/* Relaxed: advisory, as in spc_maint_over. */
+	if (__atomic_load_n(&ps->room_need, __ATOMIC_RELAXED) || ps->evicting ||
+	    spc_forced_over(ps))
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(now.tv_sec - ps->cur_since.tv_sec) * 1000 +
+	     (now.tv_nsec - ps->cur_since.tv_nsec) / 1000000;
+	return ms >= (long)SPC_BATCH_HOLD_MS;
+}
+
+void spc_maint_flush(struct spc_pstate *ps, int force)
+{
+	struct spc_batch *b = ps->cur;
+
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	if (!b || b->n == 0)
+		return;
+	if (ps->cache->sync_mode) {
+		if (!force && b->n < SPC_BATCH_ENTRIES)
+			return;
+		/* Synchronous: wait for the grace period here (we are not in a
+		 * read section) so the room is there when the step returns. */
+		urcu_memb_synchronize_rcu();
+		spc_batch_free_entries(b);
+		ps->room_freed = 1;
+		return;
+	}
+	if (!force && b->n < SPC_BATCH_ENTRIES && !spc_maint_flush_due(ps))
+		return;
+	ps->cur = NULL;
+	urcu_memb_call_rcu(&b->head, spc_batch_cb);
+}
+
+void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e)
+{
+	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
+	spc_view_maint_forget(ps, e); /* no index may point at it once freed */
+	if (spc_entry_meta(e) & SPC_META_EXPIRY)
+		ps->expiry_items--; /* counted when admitted (spc_maint_step) */
+	if (!ps->cur)
+		ps->cur = spc_batch_get(ps);
+	if (!ps->cur) {
+		/* Every batch is waiting for its grace period. The step's
+		 * eviction and sweeps ask spc_maint_has_slot first, so only an
+		 * entry the policy could not admit (its queues could not grow)
+		 * gets here: wait for the callbacks (never in a read section or
+		 * a callback here), which returns every batch. */
+		urcu_memb_barrier();
+		ps->cur = spc_batch_get(ps);
+		SPC_CHECK(ps->cur != NULL);
+	}
+	if (ps->cur->n == 0)
+		clock_gettime(CLOCK_MONOTONIC, &ps->cur_since);
+	ps->cur->e[ps->cur->n++] = e;
+	if (ps->cur->n == SPC_BATCH_ENTRIES)
+		spc_maint_flush(ps, 1);
+}
+
+void spc_maint_reclaim_dead(struct spc_pstate *ps, struct spc_entry *e)
+{
+	/* Relaxed: a gauge for the sweep decision. */
+	__atomic_fetch_sub(&ps->dead_pending, 1, __ATOMIC_RELAXED);
+	spc_maint_reclaim(ps, e);
+}
+
+void spc_ps_free_all(struct spc_pstate *ps)
+{
+	void *item;
+
+	while (spc_ring_take(&ps->ring, &item))
+		if (item)
+			spc_free_entry(ps, item);
+	while (spc_policy_size(ps->policy) > 0) {
+		if (spc_policy_next(ps->policy, SIZE_MAX, &item) == SPC_VICTIM_NONE)
+			spc_die("policy holds items it will not return");
+		spc_free_entry(ps, item);
+	}
+	if (ps->cur) {
+		spc_batch_free_entries(ps->cur);
+		spc_batch_put(ps, ps->cur);
+		ps->cur = NULL;
+	}
+}

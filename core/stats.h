@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core/stats.h: the per-thread counters of a cache (core/stats.c; the slot
+ * types are core/handle.h's). spc_count is inline: every read counts a hit
+ * or a miss. Private to core/.
+ */
+#ifndef SPC_CORE_STATS_H
+#define SPC_CORE_STATS_H
+
+#include <stdint.h>
+
+#include "core/handle.h"
+
+/* This thread's slots of the caches it used most recently. */
+extern __thread struct spc_ttab_entry spc_ttab[SPC_TTAB_SIZE];
+/* The entry of spc_ttab this thread used last: one compare on the read
+ * path (a thread nearly always reads one cache at a time) instead of a
+ * walk of the table. */
+extern __thread struct spc_ttab_entry spc_tlast;
+
+/* Finds or makes this thread's slot in c (slow path of spc_tslot).
+ * Returns: the slot, or c's shared slot when one cannot be allocated
+ * (never NULL). Context: any thread. Ownership: the slot is c's, freed by
+ * spc_stats_fini. */
+struct spc_tslot *spc_tslot_slow(struct spc_cache *c);
+
+/* The walk of spc_ttab behind spc_tslot's one compare (core/stats.c).
+ * Returns: this thread's slot in c (remembered in spc_tlast), or the
+ * shared slot (not remembered). Context: any thread of the cache. */
+struct spc_tslot *spc_tslot_find(struct spc_cache *c);
+
+/* This thread's slot in c (never NULL: falls back to the shared slot). */
+static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
+{
+	if (__builtin_expect(spc_tlast.cache_id == c->id, 1))
+		return spc_tlast.slot;
+	return spc_tslot_find(c);
+}
+
+/* Adds n to counter k of pool in this thread's slot. Never blocks, never
+ * fails. Context: any thread, in a read section or not. */
+static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum spc_ctr k, int64_t n)
+{
+	struct spc_tslot *s = spc_tslot(c);
+
+	if (__builtin_expect(s->shared, 0)) {
+		/* Shared fallback slot: several writers, so an atomic add. */
+		__atomic_fetch_add(&s->c[pool][k], (uint64_t)n, __ATOMIC_RELAXED);
+	} else {
+		/* Single writer: relaxed load + store, no locked instruction;
+		 * the relaxed store makes spc_stats' concurrent load race-free. */
+		uint64_t v = __atomic_load_n(&s->c[pool][k], __ATOMIC_RELAXED);
+
+		__atomic_store_n(&s->c[pool][k], v + (uint64_t)n, __ATOMIC_RELAXED);
+	}
+}
+
+/* Sets up c's statistics (no slot yet; the shared slot zeroed). Context:
+ * spc_open, before c is shared. */
+void spc_stats_init(struct spc_cache *c);
+/* Frees every slot. Context: spc_close (or open's failure path), nobody
+ * else uses c. */
+void spc_stats_fini(struct spc_cache *c);
+
+#endif /* SPC_CORE_STATS_H */
