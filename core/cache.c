@@ -413,6 +413,21 @@ static int spc_maintainers_idle(struct spc_cache *c)
 	return idle;
 }
 
+static int spc_all_quiet(struct spc_cache *c)
+{
+	int quiet = 1;
+
+	for (int p = 0; p < SPC_POOL_COUNT; p++)
+		quiet &= spc_quiet(&c->ps[p]);
+	return quiet;
+}
+
+/* Quiet is checked after a barrier, and once every maintainer is seen
+ * asleep, after a second one: a maintainer's last step before it went to
+ * sleep may have handed something to call_rcu after the first barrier (a
+ * reclamation batch, or the index table a resize retired, which stays
+ * charged until its callback runs); the second barrier waits for it, so
+ * the caller reads the counters with it freed and uncharged. */
 int spc_cache_quiesce(struct spc_cache *c, unsigned ms)
 {
 	struct timespec nap = { 0, 1000000 };
@@ -420,17 +435,16 @@ int spc_cache_quiesce(struct spc_cache *c, unsigned ms)
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
 	for (unsigned waited = 0; waited <= ms; waited++) {
-		int quiet = 1;
-
 		for (int p = 0; p < SPC_POOL_COUNT; p++) {
 			while (spc_poke(&c->ps[p]))
 				;
 		}
 		urcu_memb_barrier(); /* every handed-over batch is freed */
-		for (int p = 0; p < SPC_POOL_COUNT; p++)
-			quiet &= spc_quiet(&c->ps[p]);
-		if (quiet && spc_maintainers_idle(c))
-			return SPC_OK;
+		if (spc_all_quiet(c) && spc_maintainers_idle(c)) {
+			urcu_memb_barrier(); /* and what the last steps handed over */
+			if (spc_all_quiet(c))
+				return SPC_OK;
+		}
 		nanosleep(&nap, NULL);
 	}
 	return SPC_ETIMEDOUT;
