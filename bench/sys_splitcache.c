@@ -21,6 +21,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "splitcache.h"
 
@@ -166,6 +167,66 @@ static int sc_stats(void *h, int pool, struct bench_sys_stats *out)
 	return 0;
 }
 
+/* Polls of sc_settle, 10 ms apart, that must see the cache quiet in a row. */
+#define SC_SETTLE_POLL_NS 10000000L
+#define SC_SETTLE_QUIET 10
+
+/* index_bytes of a pool whose index is one table (see the top). */
+static int sc_one_table(uint64_t bytes)
+{
+	uint64_t b;
+
+	if (bytes == 0)
+		return 1;
+	if (bytes % 64 != 0)
+		return 0;
+	b = bytes / 64 - 1;
+	return b >= 1 && (b & (b - 1)) == 0;
+}
+
+/* What a poll compares with the previous one; 0 when some pool is still
+ * resizing or reclaiming. */
+static int sc_snapshot(void *h, uint64_t snap[SPC_POOL_COUNT][3])
+{
+	int quiet = 1;
+
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		struct spc_stats st;
+
+		if (spc_stats(h, p, &st) != SPC_OK)
+			return 0;
+		quiet &= st.reclaim_backlog_bytes == 0 && sc_one_table(st.index_bytes);
+		snap[p][0] = st.index_bytes;
+		snap[p][1] = st.items;
+		snap[p][2] = st.charged_bytes;
+	}
+	return quiet;
+}
+
+static int sc_settle(void *h, double max_s)
+{
+	uint64_t prev[SPC_POOL_COUNT][3], cur[SPC_POOL_COUNT][3];
+	uint64_t t0 = bench_now_ns(), t = t0, cpu = bench_process_cpu_ns();
+	int run = 0;
+
+	sc_snapshot(h, prev);
+	while ((double)(t - t0) < max_s * 1e9) {
+		nanosleep(&(struct timespec){0, SC_SETTLE_POLL_NS}, NULL);
+		uint64_t t1 = bench_now_ns(), cpu1 = bench_process_cpu_ns();
+		/* a tenth of the wall time that passed (on a loaded machine a
+		 * poll may sleep longer than asked) */
+		int quiet = sc_snapshot(h, cur) && memcmp(cur, prev, sizeof(cur)) == 0 &&
+		            (cpu1 - cpu) * 10 < t1 - t;
+
+		run = quiet ? run + 1 : 0;
+		if (run >= SC_SETTLE_QUIET)
+			return 1;
+		memcpy(prev, cur, sizeof(prev));
+		cpu = cpu1;
+		t = t1;
+	}
+	return 0;
+}
 
 static void sc_thread(void *h)
 {
@@ -184,6 +245,7 @@ const struct bench_sys bench_sys_splitcache = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };
 
 const struct bench_sys bench_sys_splitcache_clock = {
@@ -198,6 +260,7 @@ const struct bench_sys bench_sys_splitcache_clock = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };
 
 const struct bench_sys bench_sys_splitcache_s3fifo = {
@@ -212,6 +275,7 @@ const struct bench_sys bench_sys_splitcache_s3fifo = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };
 
 const struct bench_sys bench_sys_splitcache_nocas = {
@@ -226,4 +290,5 @@ const struct bench_sys bench_sys_splitcache_nocas = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };
