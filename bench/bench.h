@@ -247,6 +247,11 @@ int bench_splitcache_policy(const char *name, int *policy);
 /* The name of the policy a splitcache system opened with params.policy
  * (0: the cache's default) runs. */
 const char *bench_splitcache_policy_name(int policy);
+/* Whether a pool's spc_stats index_bytes is that of one index table,
+ * 64 x (1 + 2^k), so no resize is in flight and no retired table awaits
+ * its grace period (sys_splitcache.c says why two tables never look so);
+ * 0 (the lfht build) counts as one. */
+int bench_splitcache_one_table(uint64_t index_bytes);
 extern const struct bench_sys bench_sys_mutex_lru;
 extern const struct bench_sys bench_sys_lfht_bare;
 extern const struct bench_sys bench_sys_lfht_dense;

@@ -16,6 +16,25 @@
  * spc_get_rcu, copy, spc_read_unlock) does the same work in three calls
  * and was measured about 10 % slower per get (docs/benchmarks.md,
  * read-scaling); it is for callers that use the value in place.
+ *
+ * Settling (sc_settle). After a load the maintainers may still be at
+ * work: a resize of a pool's index holds both tables (both charged) until
+ * the last bucket has moved and a grace period has passed, and replaced
+ * or evicted entries wait in the reclamation backlog. The public
+ * statistics tell when that is over. docs/concurrency.md ("Layout") gives
+ * a table's bytes: one 64-byte header line and a power of two (at least
+ * 2) of 64-byte buckets, 64 x (1 + 2^k). While a resize runs, or a
+ * retired table waits for its grace period, a pool holds two tables,
+ * 64 x (2 + 2^a + 2^b), and 1 + 2^a + 2^b (a, b >= 1) is odd and above
+ * 1, never a power of two: so index_bytes = 64 x (1 + 2^k) says "one
+ * table" exactly (0: a build whose index is the lfht, nothing to wait
+ * for). The cache is settled when every pool holds one table and no
+ * backlog, and these gauges, the items and the charge have not moved,
+ * and the process spent under a tenth of a CPU, for SC_SETTLE_QUIET
+ * consecutive polls: a maintainer still admitting the last writes of the
+ * load, or about to begin a resize the load made due, shows in one of
+ * them. What the statistics do not say: whether the maintainer has a
+ * resize due that it has not begun (the quiet polls stand in for it).
  */
 #include "bench.h"
 
@@ -171,8 +190,7 @@ static int sc_stats(void *h, int pool, struct bench_sys_stats *out)
 #define SC_SETTLE_POLL_NS 10000000L
 #define SC_SETTLE_QUIET 10
 
-/* index_bytes of a pool whose index is one table (see the top). */
-static int sc_one_table(uint64_t bytes)
+int bench_splitcache_one_table(uint64_t bytes)
 {
 	uint64_t b;
 
@@ -181,7 +199,7 @@ static int sc_one_table(uint64_t bytes)
 	if (bytes % 64 != 0)
 		return 0;
 	b = bytes / 64 - 1;
-	return b >= 1 && (b & (b - 1)) == 0;
+	return b >= 2 && (b & (b - 1)) == 0;
 }
 
 /* What a poll compares with the previous one; 0 when some pool is still
@@ -195,7 +213,7 @@ static int sc_snapshot(void *h, uint64_t snap[SPC_POOL_COUNT][3])
 
 		if (spc_stats(h, p, &st) != SPC_OK)
 			return 0;
-		quiet &= st.reclaim_backlog_bytes == 0 && sc_one_table(st.index_bytes);
+		quiet &= st.reclaim_backlog_bytes == 0 && bench_splitcache_one_table(st.index_bytes);
 		snap[p][0] = st.index_bytes;
 		snap[p][1] = st.items;
 		snap[p][2] = st.charged_bytes;

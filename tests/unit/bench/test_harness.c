@@ -506,6 +506,26 @@ START_TEST(test_scenarios_end_to_end)
 }
 END_TEST
 
+/* What splitcache's settle takes for one index table: 64 x (1 + 2^k)
+ * bytes; the two tables of a resize (either direction, or a retired table
+ * awaiting its grace period) are never taken for one. */
+START_TEST(test_settle_one_table)
+{
+	ck_assert(bench_splitcache_one_table(0));
+	for (uint64_t k = 1; k <= 30; k++) {
+		uint64_t one = 64 * (1 + ((uint64_t)1 << k));
+		ck_assert_msg(bench_splitcache_one_table(one), "2^%llu buckets", (unsigned long long)k);
+		/* growing from 2^k buckets to 2^(k+1), or shrinking back */
+		ck_assert(!bench_splitcache_one_table(one + 64 * (1 + ((uint64_t)1 << (k + 1)))));
+		if (k > 1)
+			ck_assert(!bench_splitcache_one_table(one + 64 * (1 + ((uint64_t)1 << (k - 1)))));
+		ck_assert(!bench_splitcache_one_table(one + 8));
+		ck_assert(!bench_splitcache_one_table(64 * ((uint64_t)1 << k)));
+	}
+	ck_assert(!bench_splitcache_one_table(64));
+}
+END_TEST
+
 /* 20 000 entries are more than the index's first table takes (1 024
  * buckets x 6), so the load makes at least one resize due: settled means
  * it is over (one table, large enough for every entry) and the backlog is
@@ -629,6 +649,7 @@ int main(void)
 	tcase_add_test(tc, test_lfht_dense);
 	tcase_add_test(tc, test_scenarios_end_to_end);
 	tcase_add_test(tc, test_vdi_cpu_per_insert);
+	tcase_add_test(tc, test_settle_one_table);
 	tcase_add_test(tc, test_settle_splitcache);
 	tcase_add_test(tc, test_settle_memory_json);
 	suite_add_tcase(s, tc);
