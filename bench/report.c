@@ -8,9 +8,9 @@
  * carrying every contract key in order, null where it does not apply,
  * followed by extra keys (max_ns, hits, requests,
  * rss_bytes_per_entry_overhead, ratio_vs, ratio, cpu_ns_per_op,
- * cpu_ns_per_insert, bg_cpu_ns_per_insert, settle_s, settled). Numbers are printed with %.17g for
- * ratios and as integers for counts, so the file parses with any JSON
- * reader and round-trips.
+ * cpu_ns_per_insert, bg_cpu_ns_per_insert, settle_s, settled). Numbers
+ * are printed with %.17g for ratios and as integers for counts, so the
+ * file parses with any JSON reader and round-trips.
  *
  * Ratios: each row with ops/s gets "ratio" = its ops/s over the reference
  * row's (same phase and thread count) where the reference is mutex-lru

@@ -223,7 +223,7 @@ static int sc_snapshot(void *h, uint64_t snap[SPC_POOL_COUNT][3])
 
 static int sc_settle(void *h, double max_s)
 {
-	uint64_t prev[SPC_POOL_COUNT][3], cur[SPC_POOL_COUNT][3];
+	uint64_t prev[SPC_POOL_COUNT][3] = {{0}}, cur[SPC_POOL_COUNT][3] = {{0}};
 	uint64_t t0 = bench_now_ns(), t = t0, cpu = bench_process_cpu_ns();
 	int run = 0;
 
