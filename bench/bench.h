@@ -228,6 +228,12 @@ struct bench_sys {
 	int (*del)(void *h, int pool, const void *key, size_t klen);
 	/* pool -1: whole system. Returns 0 or -1 (no statistics). */
 	int (*stats)(void *h, int pool, struct bench_sys_stats *out);
+	/* Optional (NULL: the bench pauses BENCH_SETTLE_PAUSE_S instead, and
+	 * the row's settled is null). Waits until the background work the
+	 * system started by itself (an index resize, reclamation) is over,
+	 * at most max_s seconds. Returns 1 settled, 0 the bound ran out.
+	 * Context: the driver thread, between a load and a measurement. */
+	int (*settle)(void *h, double max_s);
 };
 
 extern const struct bench_sys bench_sys_splitcache;
@@ -241,6 +247,11 @@ int bench_splitcache_policy(const char *name, int *policy);
 /* The name of the policy a splitcache system opened with params.policy
  * (0: the cache's default) runs. */
 const char *bench_splitcache_policy_name(int policy);
+/* Whether a pool's spc_stats index_bytes is that of one index table,
+ * 64 x (1 + 2^k), so no resize is in flight and no retired table awaits
+ * its grace period (sys_splitcache.c says why two tables never look so);
+ * 0 (the lfht build) counts as one. */
+int bench_splitcache_one_table(uint64_t index_bytes);
 extern const struct bench_sys bench_sys_mutex_lru;
 extern const struct bench_sys bench_sys_lfht_bare;
 extern const struct bench_sys bench_sys_lfht_dense;
@@ -276,6 +287,10 @@ struct bench_row {
 	 * threads, kernel time included) per operation or per insert; see
 	 * docs/bench-format.md */
 	struct bench_num cpu_ns_per_op, cpu_ns_per_insert, bg_cpu_ns_per_insert;
+	/* bench_settle before the row's figures: seconds waited, and 1 / 0
+	 * (the system said it settled / the bound ran out), null for a
+	 * system without a settle callback (fixed pause) */
+	struct bench_num settle_s, settled;
 	/* latency CDF for plots: copy of the reader histogram when present */
 	struct bench_hist *lat;
 };
@@ -347,6 +362,15 @@ uint64_t bench_now_ns(void);
 uint64_t bench_process_cpu_ns(void);
 /* CPU time of the calling thread in ns (CLOCK_THREAD_CPUTIME_ID). */
 uint64_t bench_thread_cpu_ns(void);
+/* The fixed pause after a load for systems without a settle callback,
+ * and the bound on a settle callback's wait. */
+#define BENCH_SETTLE_PAUSE_S 0.5
+#define BENCH_SETTLE_MAX_S 60.0
+/* After a load, before figures are read: sys->settle bounded by
+ * BENCH_SETTLE_MAX_S, or the fixed pause. Sets out->settle_s (seconds
+ * waited) and out->settled (null for the fixed pause); out may be a
+ * scratch row copied into each row the measurement adds. */
+void bench_settle(const struct bench_sys *sys, void *h, struct bench_row *out);
 /* Pins the calling thread to cpu % nproc. Returns 0 or -1. */
 int bench_pin_self(int cpu);
 int bench_nproc(void);

@@ -8,9 +8,9 @@
  * carrying every contract key in order, null where it does not apply,
  * followed by extra keys (max_ns, hits, requests,
  * rss_bytes_per_entry_overhead, ratio_vs, ratio, cpu_ns_per_op,
- * cpu_ns_per_insert, bg_cpu_ns_per_insert). Numbers are printed with %.17g for
- * ratios and as integers for counts, so the file parses with any JSON
- * reader and round-trips.
+ * cpu_ns_per_insert, bg_cpu_ns_per_insert, settle_s, settled). Numbers
+ * are printed with %.17g for ratios and as integers for counts, so the
+ * file parses with any JSON reader and round-trips.
  *
  * Ratios: each row with ops/s gets "ratio" = its ops/s over the reference
  * row's (same phase and thread count) where the reference is mutex-lru
@@ -177,6 +177,11 @@ int bench_report_json(const struct bench_report *r, FILE *f)
 		put_num(f, "cpu_ns_per_op", w->cpu_ns_per_op, 1);
 		put_num(f, "cpu_ns_per_insert", w->cpu_ns_per_insert, 1);
 		put_num(f, "bg_cpu_ns_per_insert", w->bg_cpu_ns_per_insert, 1);
+		put_num(f, "settle_s", w->settle_s, 0);
+		if (w->settled.has)
+			fprintf(f, ", \"settled\": %s", w->settled.v ? "true" : "false");
+		else
+			fprintf(f, ", \"settled\": null");
 		fprintf(f, " }");
 	}
 	fprintf(f, "\n  ]\n}\n");
@@ -267,6 +272,7 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 		COL("hit_ratio", "frac", hit_ratio),
 		COL("B/entry", "plain", bytes_per_entry_overhead),
 		COL("rssB/entry", "plain", rss_bytes_per_entry_overhead),
+		COL("settle_s", "plain", settle_s),
 	};
 	enum { NC = sizeof(cols) / sizeof(cols[0]) };
 	int used[NC] = {0};

@@ -11,6 +11,13 @@
  *
  * RSS comes from /proc/self/statm (resident pages x page size), read with
  * plain stdio: cheap enough for a monitor thread sampling every few ms.
+ *
+ * Settling (bench_settle): a figure read while the system still works in
+ * the background on what a load started (a cache's index resize, which
+ * holds two tables until it ends; reclamation of replaced entries) is a
+ * figure of that work, not of the steady state. A system that can tell
+ * when it is done says so through its settle callback (bounded wait,
+ * BENCH_SETTLE_MAX_S); the others get a fixed pause.
  */
 #include "bench.h"
 
@@ -46,6 +53,24 @@ uint64_t bench_process_cpu_ns(void)
 uint64_t bench_thread_cpu_ns(void)
 {
 	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+void bench_settle(const struct bench_sys *sys, void *h, struct bench_row *out)
+{
+	uint64_t t0 = bench_now_ns();
+
+	if (sys->settle) {
+		out->settled = BENCH_NUM(sys->settle(h, BENCH_SETTLE_MAX_S) == 1);
+		if (!out->settled.v)
+			fprintf(stderr, "%s: background work still running after %.0f s: figures "
+			        "read unsettled\n", sys->name, BENCH_SETTLE_MAX_S);
+	} else {
+		struct timespec ts = {0, (long)(BENCH_SETTLE_PAUSE_S * 1e9)};
+		while (nanosleep(&ts, &ts) != 0)
+			;
+		out->settled.has = 0;
+	}
+	out->settle_s = BENCH_NUM((double)(bench_now_ns() - t0) / 1e9);
 }
 
 int bench_nproc(void)

@@ -14,9 +14,11 @@
  *   lookup, 1 % erase. Keys are scrambled Zipf(0.99) (cache_bench skews
  *   its keys too); operations and keys are precomputed per thread.
  *
- * After the fill the driver waits 0.5 s (settle) so that background work
- * the fill started (liburcu's table resize, the maintainers) is over:
- * the points measure the steady state.
+ * After the fill the driver settles (bench_settle: splitcache until its
+ * statistics show no index resize and no reclamation left, at most 60 s;
+ * the other systems a fixed 0.5 s) so that background work the fill
+ * started is over: the points measure the steady state. Every row of the
+ * system records settle_s and settled.
  *
  * Timing: all threads start on a barrier; the driver sleeps for the
  * duration and raises a stop flag that workers read (relaxed) every 64
@@ -201,7 +203,8 @@ static void *tp_driver(void *arg)
 	run->sys->thread_exit(h);
 	/* settle: background work the fill started (hash-table resize,
 	 * maintenance) finishes before the first measured point */
-	sleep_s(0.5);
+	struct bench_row settle;
+	bench_settle(run->sys, h, &settle);
 	for (int ti = 0; ti < o->n_threads; ti++) {
 		int nt = o->threads[ti];
 		struct tp_shared sh = {.sys = run->sys, .h = h, .pin = o->pin, .mixed = run->mixed,
@@ -264,6 +267,8 @@ static void *tp_driver(void *arg)
 		}
 		free(ws);
 		row->threads = nt;
+		row->settle_s = settle.settle_s;
+		row->settled = settle.settled;
 		row->ops_per_sec = BENCH_NUM(ops);
 		row->p50_ns = BENCH_NUM(bench_hist_quantile(all, 0.50));
 		row->p99_ns = BENCH_NUM(bench_hist_quantile(all, 0.99));

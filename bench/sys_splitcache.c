@@ -16,11 +16,31 @@
  * spc_get_rcu, copy, spc_read_unlock) does the same work in three calls
  * and was measured about 10 % slower per get (docs/benchmarks.md,
  * read-scaling); it is for callers that use the value in place.
+ *
+ * Settling (sc_settle). After a load the maintainers may still be at
+ * work: a resize of a pool's index holds both tables (both charged) until
+ * the last bucket has moved and a grace period has passed, and replaced
+ * or evicted entries wait in the reclamation backlog. The public
+ * statistics tell when that is over. docs/concurrency.md ("Layout") gives
+ * a table's bytes: one 64-byte header line and a power of two (at least
+ * 2) of 64-byte buckets, 64 x (1 + 2^k). While a resize runs, or a
+ * retired table waits for its grace period, a pool holds two tables,
+ * 64 x (2 + 2^a + 2^b), and 1 + 2^a + 2^b (a, b >= 1) is odd and above
+ * 1, never a power of two: so index_bytes = 64 x (1 + 2^k) says "one
+ * table" exactly (0: a build whose index is the lfht, nothing to wait
+ * for). The cache is settled when every pool holds one table and no
+ * backlog, and these gauges, the items and the charge have not moved,
+ * and the process spent under a tenth of a CPU, for SC_SETTLE_QUIET
+ * consecutive polls: a maintainer still admitting the last writes of the
+ * load, or about to begin a resize the load made due, shows in one of
+ * them. What the statistics do not say: whether the maintainer has a
+ * resize due that it has not begun (the quiet polls stand in for it).
  */
 #include "bench.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "splitcache.h"
 
@@ -166,6 +186,65 @@ static int sc_stats(void *h, int pool, struct bench_sys_stats *out)
 	return 0;
 }
 
+/* Polls of sc_settle, 10 ms apart, that must see the cache quiet in a row. */
+#define SC_SETTLE_POLL_NS 10000000L
+#define SC_SETTLE_QUIET 10
+
+int bench_splitcache_one_table(uint64_t bytes)
+{
+	uint64_t b;
+
+	if (bytes == 0)
+		return 1;
+	if (bytes % 64 != 0)
+		return 0;
+	b = bytes / 64 - 1;
+	return b >= 2 && (b & (b - 1)) == 0;
+}
+
+/* What a poll compares with the previous one; 0 when some pool is still
+ * resizing or reclaiming. */
+static int sc_snapshot(void *h, uint64_t snap[SPC_POOL_COUNT][3])
+{
+	int quiet = 1;
+
+	for (int p = 0; p < SPC_POOL_COUNT; p++) {
+		struct spc_stats st;
+
+		if (spc_stats(h, p, &st) != SPC_OK)
+			return 0;
+		quiet &= st.reclaim_backlog_bytes == 0 && bench_splitcache_one_table(st.index_bytes);
+		snap[p][0] = st.index_bytes;
+		snap[p][1] = st.items;
+		snap[p][2] = st.charged_bytes;
+	}
+	return quiet;
+}
+
+static int sc_settle(void *h, double max_s)
+{
+	uint64_t prev[SPC_POOL_COUNT][3] = {{0}}, cur[SPC_POOL_COUNT][3] = {{0}};
+	uint64_t t0 = bench_now_ns(), t = t0, cpu = bench_process_cpu_ns();
+	int run = 0;
+
+	sc_snapshot(h, prev);
+	while ((double)(t - t0) < max_s * 1e9) {
+		nanosleep(&(struct timespec){0, SC_SETTLE_POLL_NS}, NULL);
+		uint64_t t1 = bench_now_ns(), cpu1 = bench_process_cpu_ns();
+		/* a tenth of the wall time that passed (on a loaded machine a
+		 * poll may sleep longer than asked) */
+		int quiet = sc_snapshot(h, cur) && memcmp(cur, prev, sizeof(cur)) == 0 &&
+		            (cpu1 - cpu) * 10 < t1 - t;
+
+		run = quiet ? run + 1 : 0;
+		if (run >= SC_SETTLE_QUIET)
+			return 1;
+		memcpy(prev, cur, sizeof(prev));
+		cpu = cpu1;
+		t = t1;
+	}
+	return 0;
+}
 
 static void sc_thread(void *h)
 {
@@ -184,6 +263,7 @@ const struct bench_sys bench_sys_splitcache = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };
 
 const struct bench_sys bench_sys_splitcache_clock = {
@@ -198,6 +278,7 @@ const struct bench_sys bench_sys_splitcache_clock = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };
 
 const struct bench_sys bench_sys_splitcache_s3fifo = {
@@ -212,6 +293,7 @@ const struct bench_sys bench_sys_splitcache_s3fifo = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };
 
 const struct bench_sys bench_sys_splitcache_nocas = {
@@ -226,4 +308,5 @@ const struct bench_sys bench_sys_splitcache_nocas = {
 	.set = sc_set,
 	.del = sc_del,
 	.stats = sc_stats,
+	.settle = sc_settle,
 };

@@ -11,6 +11,10 @@
  *   - a tiny read-scaling and replay end to end through the scenarios, and
  *     the mixed scenario with the RocksDB peers (rocksdb-lru, rocksdb-hcc)
  *     where this build has them (SPC_TEST_HAVE_ROCKSDB)
+ *   - settling after a load: splitcache's settle callback returns once its
+ *     index holds one table grown for the load and nothing waits for
+ *     reclamation; the memory scenario's rows record settle_s and settled
+ *     (true for splitcache, null for a peer that only pauses) in the JSON
  */
 #include <check.h>
 #include <math.h>
@@ -20,6 +24,7 @@
 #include <zlib.h>
 
 #include "bench.h"
+#include "splitcache.h"
 
 START_TEST(test_hist_known)
 {
@@ -257,7 +262,8 @@ static const char *const schema_keys[] = {
 	"\"p99_ns\"", "\"p999_ns\"", "\"inserts_per_sec\"", "\"evictions_per_sec\"",
 	"\"max_overshoot_bytes\"", "\"rss_bytes\"", "\"budget_bytes\"", "\"hit_ratio\"",
 	"\"trace\"", "\"size\"", "\"policy\"", "\"bytes_per_entry_overhead\"",
-	"\"cpu_ns_per_op\"", "\"cpu_ns_per_insert\"", "\"bg_cpu_ns_per_insert\"", NULL};
+	"\"cpu_ns_per_op\"", "\"cpu_ns_per_insert\"", "\"bg_cpu_ns_per_insert\"",
+	"\"settle_s\"", "\"settled\"", NULL};
 
 static void check_json_file(const char *path)
 {
@@ -500,6 +506,135 @@ START_TEST(test_scenarios_end_to_end)
 }
 END_TEST
 
+/* What splitcache's settle takes for one index table: 64 x (1 + 2^k)
+ * bytes; the two tables of a resize (either direction, or a retired table
+ * awaiting its grace period) are never taken for one. */
+START_TEST(test_settle_one_table)
+{
+	ck_assert(bench_splitcache_one_table(0));
+	for (uint64_t k = 1; k <= 30; k++) {
+		uint64_t one = 64 * (1 + ((uint64_t)1 << k));
+		ck_assert_msg(bench_splitcache_one_table(one), "2^%llu buckets", (unsigned long long)k);
+		/* growing from 2^k buckets to 2^(k+1), or shrinking back */
+		ck_assert(!bench_splitcache_one_table(one + 64 * (1 + ((uint64_t)1 << (k + 1)))));
+		if (k > 1)
+			ck_assert(!bench_splitcache_one_table(one + 64 * (1 + ((uint64_t)1 << (k - 1)))));
+		ck_assert(!bench_splitcache_one_table(one + 8));
+		ck_assert(!bench_splitcache_one_table(64 * ((uint64_t)1 << k)));
+	}
+	ck_assert(!bench_splitcache_one_table(64));
+}
+END_TEST
+
+/* 20 000 entries are more than the index's first table takes (1 024
+ * buckets x 6), so the load makes at least one resize due: settled means
+ * it is over (one table, large enough for every entry) and the backlog is
+ * empty. Without a settle callback, settled stays null. */
+START_TEST(test_settle_splitcache)
+{
+	struct bench_sys_params p = {.budget_bytes = 64 << 20, .view_share = 0.5,
+	                             .value_len_hint = 64};
+	void *h = NULL;
+	ck_assert_ptr_nonnull(bench_sys_splitcache.settle);
+	ck_assert_int_eq(bench_sys_splitcache.open(&p, &h), 0);
+	bench_sys_splitcache.thread_enter(h);
+	unsigned char key[BENCH_KEY_LEN], val[64] = {0};
+	uint64_t n = 20000;
+	for (uint64_t i = 0; i < n; i++) {
+		bench_key_of(i, key);
+		ck_assert_int_eq(bench_sys_splitcache.set(h, 1, key, sizeof(key), val, sizeof(val)), 0);
+	}
+	bench_sys_splitcache.thread_exit(h);
+	struct bench_row row;
+	memset(&row, 0, sizeof(row));
+	bench_settle(&bench_sys_splitcache, h, &row);
+	ck_assert(row.settle_s.has && row.settle_s.v >= 0);
+	ck_assert(row.settled.has && row.settled.v == 1);
+	struct spc_stats st;
+	for (int pool = 0; pool < SPC_POOL_COUNT; pool++) {
+		ck_assert_int_eq(spc_stats(h, pool, &st), SPC_OK);
+		ck_assert_uint_eq(st.reclaim_backlog_bytes, 0);
+		if (st.index_bytes == 0)
+			continue; /* the lfht build: no tables to count */
+		/* one table: a 64-byte header line + 2^k buckets of 64 bytes */
+		ck_assert_uint_eq(st.index_bytes % 64, 0);
+		uint64_t buckets = st.index_bytes / 64 - 1;
+		ck_assert_uint_eq(buckets & (buckets - 1), 0);
+		if (pool == 1)
+			ck_assert_uint_ge(buckets * 6, n); /* the growth ended */
+	}
+	ck_assert_int_eq(spc_stats(h, 1, &st), SPC_OK);
+	ck_assert_uint_eq(st.items, n);
+	bench_sys_splitcache.close(h);
+
+	/* a system without the callback: the fixed pause, settled null */
+	ck_assert_ptr_null(bench_sys_mutex_lru.settle);
+	ck_assert_int_eq(bench_sys_mutex_lru.open(&p, &h), 0);
+	memset(&row, 0, sizeof(row));
+	bench_settle(&bench_sys_mutex_lru, h, &row);
+	ck_assert(row.settle_s.has && !row.settled.has);
+	bench_sys_mutex_lru.close(h);
+}
+END_TEST
+
+/* The memory scenario reads its figures after bench_settle and says so in
+ * every phase-a row and in the JSON file. */
+START_TEST(test_settle_memory_json)
+{
+	struct bench_opts o;
+	memset(&o, 0, sizeof(o));
+	o.seed = 1;
+	o.entries = 20000;
+	o.budget_bytes = 4 << 20;
+	o.systems[o.n_systems++] = &bench_sys_splitcache;
+	o.systems[o.n_systems++] = &bench_sys_mutex_lru;
+	struct bench_report r;
+	bench_report_init(&r, "memory");
+	ck_assert_int_eq(bench_scenario_memory(&o, &r), 0);
+	ck_assert_uint_eq(r.n, 4);
+	int seen = 0;
+	for (size_t i = 0; i < r.n; i++) {
+		const struct bench_row *w = &r.rows[i];
+		int sc = strcmp(w->system, "splitcache") == 0;
+		if (strcmp(w->phase, "a") != 0) {
+			ck_assert(!w->settle_s.has && !w->settled.has);
+			continue;
+		}
+		seen++;
+		ck_assert(w->settle_s.has);
+		ck_assert(sc ? w->settled.has && w->settled.v == 1 : !w->settled.has);
+		ck_assert(w->bytes_per_entry_overhead.has || !sc);
+	}
+	ck_assert_int_eq(seen, 2);
+	char path[] = "/tmp/spc-bench-settle-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+	check_json_file(path);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 16];
+	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	ck_assert_ptr_nonnull(strstr(buf, "\"settled\": true"));  /* splitcache, phase a */
+	ck_assert_ptr_nonnull(strstr(buf, "\"settled\": null"));  /* mutex-lru, phase b rows */
+	ck_assert_ptr_null(strstr(buf, "\"settled\": false"));
+	if (access("/usr/bin/python3", X_OK) == 0) {
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd),
+		         "/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+		         "a=[x for x in d[\"results\"] if x[\"phase\"]==\"a\"]; "
+		         "assert len(a)==2 and all(isinstance(x[\"settle_s\"], (int, float)) for x in a); "
+		         "assert [x[\"settled\"] for x in a]==[True, None]' %s",
+		         path);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	bench_report_free(&r);
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bench-harness");
@@ -514,6 +649,9 @@ int main(void)
 	tcase_add_test(tc, test_lfht_dense);
 	tcase_add_test(tc, test_scenarios_end_to_end);
 	tcase_add_test(tc, test_vdi_cpu_per_insert);
+	tcase_add_test(tc, test_settle_one_table);
+	tcase_add_test(tc, test_settle_splitcache);
+	tcase_add_test(tc, test_settle_memory_json);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
