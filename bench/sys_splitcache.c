@@ -27,8 +27,7 @@
  * retired table waits for its grace period, a pool holds two tables,
  * 64 x (2 + 2^a + 2^b), and 1 + 2^a + 2^b (a, b >= 1) is odd and above
  * 1, never a power of two: so index_bytes = 64 x (1 + 2^k) says "one
- * table" exactly (0: a build whose index is the lfht, nothing to wait
- * for). The cache is settled when every pool holds one table and no
+ * table" exactly (0, no table at all, is not a settled index). The cache is settled when every pool holds one table and no
  * backlog, and these gauges, the items and the charge have not moved,
  * and the process spent under a tenth of a CPU, for SC_SETTLE_QUIET
  * consecutive polls: a maintainer still admitting the last writes of the
@@ -194,9 +193,7 @@ int bench_splitcache_one_table(uint64_t bytes)
 {
 	uint64_t b;
 
-	if (bytes == 0)
-		return 1;
-	if (bytes % 64 != 0)
+	if (bytes == 0 || bytes % 64 != 0)
 		return 0;
 	b = bytes / 64 - 1;
 	return b >= 2 && (b & (b - 1)) == 0;

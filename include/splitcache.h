@@ -145,10 +145,9 @@ struct spc_config {
 	uint32_t max_item_bytes;   /* largest value (default 1 MiB) */
 	uint32_t full_wait_ms;     /* writer's bounded wait before SPC_EFULL (default 100) */
 	uint64_t max_entries[SPC_POOL_COUNT]; /* 0: bounded by bytes only */
-	double index_max_load;     /* entries per index bucket before the index
-	                              doubles (default 2.0, range (0, 64]):
-	                              lower is faster lookups, more memory
-	                              (0.5: ~+36 B per entry); see docs/api.md */
+	double index_max_load;     /* checked (range (0, 64]) and
+	                              otherwise ignored: it tuned the former
+	                              index; see docs/api.md */
 	int synchronous_maintenance; /* no maintainer threads: the maintenance
 	                                step runs in the writer's thread after
 	                                each write (deterministic; single-writer
