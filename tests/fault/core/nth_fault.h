@@ -9,6 +9,8 @@
 #ifndef SPC_TESTS_NTH_FAULT_H
 #define SPC_TESTS_NTH_FAULT_H
 
+#include <pthread.h>
+
 #include "splitcache.h"
 
 /* Every field is accessed atomically (relaxed): faults also strike the
@@ -18,6 +20,9 @@ struct faults {
 	unsigned long nth;   /* 0: disarmed */
 	int persistent;
 	int only_malloc;     /* fail SPC_FAULT_MALLOC sites only */
+	int one_thread;      /* count and fail only `thread`'s allocations
+	                        (set before arming, not atomically) */
+	pthread_t thread;
 	unsigned long hit;   /* faults injected */
 };
 
@@ -30,6 +35,8 @@ static inline int fault_hook(void *arg, enum spc_fault_site site, size_t bytes)
 	if (!nth)
 		return 0;
 	if (__atomic_load_n(&f->only_malloc, __ATOMIC_RELAXED) && site != SPC_FAULT_MALLOC)
+		return 0;
+	if (f->one_thread && !pthread_equal(pthread_self(), f->thread))
 		return 0;
 	n = __atomic_add_fetch(&f->calls, 1, __ATOMIC_RELAXED);
 	if (n == nth || (__atomic_load_n(&f->persistent, __ATOMIC_RELAXED) && n > nth)) {
