@@ -248,62 +248,27 @@ static void sc_thread(void *h)
 	/* the library registers its callers with RCU lazily */
 }
 
-const struct bench_sys bench_sys_splitcache = {
-	.name = "splitcache",
-	.what = "this project, default policy (ghost-steered S3-FIFO)",
-	.available = sc_available,
-	.open = open_default,
-	.close = sc_close,
-	.thread_enter = sc_thread,
-	.thread_exit = sc_thread,
-	.get = sc_get,
-	.set = sc_set,
-	.del = sc_del,
-	.stats = sc_stats,
-	.settle = sc_settle,
-};
+/* The systems differ in name, description and configuration only. */
+#define SC_SYSTEM(NAME, WHAT, OPEN)                                                        \
+	{                                                                                  \
+		.name = NAME, .what = WHAT, .available = sc_available, .open = OPEN,      \
+		.close = sc_close, .thread_enter = sc_thread, .thread_exit = sc_thread,   \
+		.get = sc_get, .set = sc_set, .del = sc_del, .stats = sc_stats,           \
+		.settle = sc_settle,                                                       \
+	}
 
-const struct bench_sys bench_sys_splitcache_clock = {
-	.name = "splitcache-clock",
-	.what = "this project, policy CLOCK",
-	.available = sc_available,
-	.open = open_clock,
-	.close = sc_close,
-	.thread_enter = sc_thread,
-	.thread_exit = sc_thread,
-	.get = sc_get,
-	.set = sc_set,
-	.del = sc_del,
-	.stats = sc_stats,
-	.settle = sc_settle,
-};
+const struct bench_sys bench_sys_splitcache = SC_SYSTEM("splitcache",
+	"this project, default policy (ghost-steered S3-FIFO)",
+	open_default);
 
-const struct bench_sys bench_sys_splitcache_s3fifo = {
-	.name = "splitcache-s3fifo",
-	.what = "this project, policy S3-FIFO (the default before steered)",
-	.available = sc_available,
-	.open = open_s3fifo,
-	.close = sc_close,
-	.thread_enter = sc_thread,
-	.thread_exit = sc_thread,
-	.get = sc_get,
-	.set = sc_set,
-	.del = sc_del,
-	.stats = sc_stats,
-	.settle = sc_settle,
-};
+const struct bench_sys bench_sys_splitcache_clock = SC_SYSTEM("splitcache-clock",
+	"this project, policy CLOCK",
+	open_clock);
 
-const struct bench_sys bench_sys_splitcache_nocas = {
-	.name = "splitcache-nocas",
-	.what = "this project, default policy, entries without cas (no_cas, memcached -C)",
-	.available = sc_available,
-	.open = open_nocas,
-	.close = sc_close,
-	.thread_enter = sc_thread,
-	.thread_exit = sc_thread,
-	.get = sc_get,
-	.set = sc_set,
-	.del = sc_del,
-	.stats = sc_stats,
-	.settle = sc_settle,
-};
+const struct bench_sys bench_sys_splitcache_s3fifo = SC_SYSTEM("splitcache-s3fifo",
+	"this project, policy S3-FIFO (the default before steered)",
+	open_s3fifo);
+
+const struct bench_sys bench_sys_splitcache_nocas = SC_SYSTEM("splitcache-nocas",
+	"this project, default policy, entries without cas (no_cas, memcached -C)",
+	open_nocas);
