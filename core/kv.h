@@ -43,7 +43,6 @@ spc_lookup_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct 
 {
 	uint64_t hash = spc_key_hash(c, k);
 	struct spc_entry *e = NULL;
-
 	unsigned looks = 1;
 
 	SPC_ASSERT_IN_RCU();
@@ -99,7 +98,8 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 }
 
 /* The value of e, found by a lookup in this read section: the acquire of
- * cas first (spc_entry_acquire), then the immutable fields. An entry
+ * meta first (spc_entry_acquire, which reads the cas when there is one),
+ * then the immutable fields. An entry
  * without optional fields (the common case) has no flags, no expiry and
  * its value right after the key. */
 static inline void spc_value_of(const struct spc_entry *e, struct spc_value *out)
