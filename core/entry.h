@@ -16,9 +16,7 @@
  *              [uint32_t flags]   present only when SPC_META_FLAGS
  *              key bytes, then value bytes
  *
- * (offsets in the compact-index build, SPC_INDEX_COMPACT, core/index.h;
- * the lfht build puts its 16-byte node first and every offset is 16
- * more.) An entry points at its header; a cache that keeps cas (the
+ * An entry points at its header; a cache that keeps cas (the
  * default; struct spc_config's no_cas turns it off) puts the cas in the
  * 8 bytes before it, so the allocation starts at spc_entry_base(e). The
  * header, the key and the value sit at the same offsets in both layouts:

@@ -125,7 +125,7 @@ static inline int spc_kv_remove_rcu(struct spc_pstate *ps, uint64_t hash, struct
 }
 
 
-/* ---- out of line (core/kv_index_lfht.c or core/kv_index_compact.c) ---- */
+/* ---- out of line (core/kv_index_compact.c) ---- */
 
 /* Creates ps's index (ps->pool and ps->cache set). Returns SPC_OK or
  * SPC_ENOMEM. Context: open, before the pool is shared. */

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * core/kv_index_compact.c: the cache's index as core/index.c (the build
- * with -DSPC_INDEX=compact; core/kv_index.h is the seam, kv_index_lfht.c
- * the other side). docs/concurrency.md ("The index", "Moving the cache
+ * core/kv_index_compact.c: the cache's index as core/index.c (core/kv_index.h
+ * is the seam the rest of core sees). docs/concurrency.md ("The index", "Moving the cache
  * onto it") is the design; what this file adds is the owner's part:
  *
  * Charging. The tables come from the pool's arena (64-byte aligned) and

@@ -36,9 +36,7 @@ static uint64_t outside_pools(struct spc_cache *c)
 }
 #endif
 
-/* The plain header: 24 bytes with the lfht's node, 8 without it (the
- * compact-index build, SPC_INDEX_COMPACT); the cas, when kept, is 8 more,
- * before it. */
+/* The plain header: 8 bytes; the cas, when kept, is 8 more, before it. */
 #define HDR 8u
 
 START_TEST(plain_header_is_8_bytes)
