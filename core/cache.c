@@ -390,7 +390,7 @@ static int spc_quiet(struct spc_pstate *ps)
 	 * the caller ordered the callbacks' updates. */
 	return spc_ring_count(&ps->ring) == 0 &&
 	       __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) == 0 &&
-	       __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED) == 0;
+	       __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED) == 0 && spc_kv_settled(ps);
 }
 
 /* Whether every maintainer thread is asleep after a step without work.

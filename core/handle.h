@@ -103,6 +103,8 @@ struct spc_pstate {
 	                                 next resize_begin after ENOMEM */
 	uint64_t ix_need;             /* maintainer: bytes of the table it could
 	                                 not get (0: none); it evicts for them */
+	int ix_due;                   /* atomic: the index is resizing or wants
+	                                 another size (spc_kv_maint) */
 	struct spc_policy_state *policy; /* maintainer only */
 	struct spc_ring ring;         /* writers -> maintainer */
 	uint64_t max_entries;         /* 0: none */

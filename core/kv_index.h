@@ -142,6 +142,11 @@ uint64_t spc_kv_unpublish_all(struct spc_pstate *ps);
  * resize goes on (step again soon). Context: the maintainer (or the
  * synchronous step), outside any read section. */
 int spc_kv_maint(struct spc_pstate *ps, size_t items);
+/* Whether the index had the size its last spc_kv_maint wanted, with no
+ * resize going on or waiting for a retry: a maintainer that goes to sleep
+ * while this is 0 comes back soon, and a quiet cache (spc_cache_quiesce)
+ * waits for it. Context: any thread. */
+int spc_kv_settled(const struct spc_pstate *ps);
 /* Bytes the maintainer should make room for so that the index can grow
  * (a growth refused for lack of room), or 0. Context: the maintainer. */
 uint64_t spc_kv_room_need(const struct spc_pstate *ps);

@@ -122,6 +122,16 @@ uint64_t spc_kv_unpublish_all(struct spc_pstate *ps)
 	return k.n;
 }
 
+/* The step's decision, kept where other threads can read it. */
+static int spc_kv_due(struct spc_pstate *ps, int due)
+{
+	/* Relaxed: a hint for the maintainer's sleep and the quiet test,
+	 * which reads it again after the maintainer was seen asleep. */
+	if (__atomic_load_n(&ps->ix_due, __ATOMIC_RELAXED) != due)
+		__atomic_store_n(&ps->ix_due, due, __ATOMIC_RELAXED);
+	return due;
+}
+
 int spc_kv_maint(struct spc_pstate *ps, size_t items)
 {
 	size_t need = items + spc_kv_headroom(ps), buckets;
@@ -129,11 +139,8 @@ int spc_kv_maint(struct spc_pstate *ps, size_t items)
 	if (spc_index_resizing(&ps->ix)) {
 		int r = spc_index_resize_step(&ps->ix, SPC_KV_STEP_BUCKETS);
 
+		spc_kv_due(ps, r == 1);
 		return r == 1;
-	}
-	if (ps->ix_retry > 0) {
-		ps->ix_retry--;
-		return 0;
 	}
 	buckets = spc_index_buckets(&ps->ix);
 	if (need > buckets * SPC_INDEX_GROW_LOAD) {
@@ -142,6 +149,14 @@ int spc_kv_maint(struct spc_pstate *ps, size_t items)
 	} else if (need < buckets * SPC_INDEX_SHRINK_LOAD && buckets > SPC_INDEX_INIT_BUCKETS) {
 		buckets >>= 1;
 	} else {
+		ps->ix_retry = 0;
+		ps->ix_need = 0;
+		spc_kv_due(ps, 0);
+		return 0;
+	}
+	spc_kv_due(ps, 1);
+	if (ps->ix_retry > 0) {
+		ps->ix_retry--;
 		return 0;
 	}
 	if (spc_index_resize_begin(&ps->ix, buckets) != SPC_OK) {
@@ -156,6 +171,11 @@ int spc_kv_maint(struct spc_pstate *ps, size_t items)
 	}
 	ps->ix_need = 0;
 	return 1;
+}
+
+int spc_kv_settled(const struct spc_pstate *ps)
+{
+	return !__atomic_load_n(&ps->ix_due, __ATOMIC_RELAXED);
 }
 
 uint64_t spc_kv_room_need(const struct spc_pstate *ps)

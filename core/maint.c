@@ -424,11 +424,13 @@ static void *spc_maint_main(void *arg)
 		if (ps->stop)
 			break;
 		if (!work && !__atomic_load_n(&ps->kicked, __ATOMIC_RELAXED)) {
-			/* Relaxed: a hint. Dead entries left: come back soon to
-			 * sweep; otherwise sleep longer (writers kick when it
+			/* Relaxed: a hint. Dead entries left, or an index
+			 * resize waiting for its retry: come back soon;
+			 * otherwise sleep longer (writers kick when it
 			 * matters: watermark, ring a quarter full, waiters). */
 			spc_deadline(&ts, __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) ||
-			                          spc_ring_count(&ps->ring) || (ps->cur && ps->cur->n)
+			                          spc_ring_count(&ps->ring) || (ps->cur && ps->cur->n) ||
+			                          !spc_kv_settled(ps)
 			                      ? SPC_IDLE_MS
 			                      : SPC_IDLE_LONG_MS);
 			ps->idle = 1;

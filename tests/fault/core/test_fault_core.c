@@ -305,6 +305,51 @@ START_TEST(stats_slot_allocation_failure_uses_shared_slot)
 }
 END_TEST
 
+/* An index shrink that cannot get its smaller table is retried, and a
+ * quiet cache is one whose index has its size: 8,000 entries grow the
+ * index pool's table past its first size; with every allocation failing
+ * they are deleted, so the shrink after them fails; once the faults stop,
+ * spc_cache_quiesce returns with the table back at its first size and the
+ * charge where it began. _i: 0 a maintainer thread, 1 synchronous. */
+START_TEST(index_shrink_failure_is_retried)
+{
+	enum { N = 8000 };
+	struct faults f = { 0 };
+	struct spc_config cfg;
+	struct spc_cache *c = NULL;
+	struct spc_stats base, st;
+	char k[16];
+
+	config(&cfg, &f, _i);
+	ck_assert_int_eq(spc_open(&cfg, &c), SPC_OK);
+	ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &base), SPC_OK);
+	for (int i = 0; i < N; i++) {
+		snprintf(k, sizeof k, "g%d", i);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, k, strlen(k), "v", 1), SPC_OK);
+	}
+	ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.items, N);
+	ck_assert_uint_gt(st.index_bytes, base.index_bytes);
+	arm(&f, 1, 1);
+	for (int i = 0; i < N; i++) {
+		snprintf(k, sizeof k, "g%d", i);
+		ck_assert_int_eq(spc_delete(c, SPC_POOL_INDEX, k, strlen(k)), SPC_OK);
+	}
+	/* gives the maintainer steps (its shrink fails); not quiet meanwhile */
+	ck_assert_int_eq(spc_cache_quiesce(c, 300), SPC_ETIMEDOUT);
+	disarm(&f);
+	ck_assert_uint_gt(__atomic_load_n(&f.hit, __ATOMIC_RELAXED), 0);
+	ck_assert_int_eq(spc_cache_quiesce(c, 20000), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.items, 0);
+	ck_assert_uint_eq(st.index_bytes, base.index_bytes);
+	ck_assert_uint_eq(st.charged_bytes, base.charged_bytes);
+	spc_close(c);
+}
+END_TEST
+
 static Suite *fault_suite(void)
 {
 	Suite *s = suite_create("fault-core");
@@ -314,6 +359,7 @@ static Suite *fault_suite(void)
 	tcase_add_loop_test(tc, open_fails_cleanly_at_every_allocation, 0, 4);
 	tcase_add_loop_test(tc, every_write_fails_cleanly, 0, OP_COUNT * 8); /* cas, no cas */
 	tcase_add_test(tc, stats_slot_allocation_failure_uses_shared_slot);
+	tcase_add_loop_test(tc, index_shrink_failure_is_retried, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
