@@ -5,9 +5,9 @@
  * core/kv.c), clear, set_mode, the memory limit, reports. The rest of
  * core/ lies below it, in one chain (docs/design.md, "Inside core/").
  *
- * A cache is two pools; each pool is an index (core/kv_index.h: cds_lfht,
- * or the compact index of core/index.c; XXH3-64 with the configured seed), a ring to its maintainer, and the
- * maintainer's policy (core/maint.c). Entries (core/entry.h) are immutable
+ * A cache is two pools; each pool is an index (core/kv_index.h over
+ * core/index.c; XXH3-64 with the configured seed), a ring to its
+ * maintainer, and the maintainer's policy (core/maint.c). Entries (core/entry.h) are immutable
  * once published; a store publishes a new entry and retires the old one.
  *
  * A write, in order (every early return undoes the steps before it, so an

@@ -7,8 +7,8 @@
  * Entries are immutable once published, so every edit of a key is
  * "read the current entry, build a new one, swap it in", and the swap is
  * what makes it atomic without a lock: spc_kv_replace_rcu(old, new)
- * (core/kv_index.h: cds_lfht_replace on the lookup's iterator, or the
- * compact index's replace in the slot) succeeds only if the entry found is
+ * (core/kv_index.h: the index's compare-and-swap of the slot that holds
+ * old) succeeds only if the entry found is
  * still in the index (it fails once a concurrent delete, replace or
  * eviction removed it), which is compare-and-swap on the key's entry. The
  * loop:
@@ -183,10 +183,9 @@ static void spc_edit_carry_touch(struct spc_entry *old, struct spc_entry *e, uin
 }
 
 /* Builds the whole entry before publication: the index publishes with a
- * release store (the compact index's slot; the lfht's
- * rcu_assign_pointer) and readers load with acquire (compact) or a
- * dependency (lfht), so they see these bytes complete. Meta is stored
- * again last, with release (see below). */
+ * release store of the slot and readers load the slot with acquire, so
+ * they see these bytes complete. Meta is stored again last, with release
+ * (see below). */
 static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned meta,
                            const struct spc_key *k, const struct spc_edit *ed,
                            spc_edit_fill_fn *fill, void *arg, const struct spc_entry *old)
@@ -208,9 +207,9 @@ static void spc_edit_build(struct spc_cache *c, struct spc_entry *e, unsigned me
 		memcpy((unsigned char *)e - SPC_ENTRY_CAS_BYTES, &cas, sizeof cas);
 	}
 	/* The entry's last initialising write; readers load meta with
-	 * acquire (spc_entry_acquire), which makes the publication visible
-	 * to ThreadSanitizer too (it cannot see the lfht's
-	 * rcu_assign_pointer). Free on x86 and ARMv8, correct everywhere. */
+	 * acquire (spc_entry_acquire), so the entry is complete for every
+	 * path that reaches it, through the index, a ring or a policy slot.
+	 * Free on x86 and ARMv8, correct everywhere. */
 	spc_entry_publish(e, meta);
 }
 
@@ -234,14 +233,13 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, cas_bit, guess, NULL),
 		                                          k->klen, guess->vlen));
 	while (r == SPC_OK) {
-		struct spc_kv_pos pos;
 		struct spc_entry *cur = NULL, *live = NULL;
 		unsigned meta;
 		int ok;
 
 		spc_rcu_read_lock();
 		if (!blind) {
-			cur = spc_kv_lookup_rcu(ps, hash, k, &pos);
+			cur = spc_kv_lookup_rcu(ps, hash, k);
 			if (cur) {
 				(void)spc_entry_acquire(cur);
 				/* A dead entry already left the index (its flag
@@ -278,7 +276,7 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 		if (blind) {
 			r = spc_kv_set_rcu(ps, hash, k, m.e, &cur);
 		} else if (cur) {
-			r = spc_kv_replace_rcu(ps, hash, k, &pos, cur, m.e);
+			r = spc_kv_replace_rcu(ps, hash, cur, m.e);
 		} else {
 			struct spc_entry *found;
 

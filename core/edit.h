@@ -7,8 +7,8 @@
  * to (or none), what the new entry is (value length, flags, expiry, cas),
  * or an error, or "done without publishing". The engine charges, allocates,
  * builds and publishes it atomically against every other write of the key
- * (cds_lfht_replace on the entry the plan saw, add_unique when it saw none,
- * or add_replace for blind stores), retrying the read-plan-publish loop
+ * (a replace of the entry the plan saw, an add when it saw none, a set
+ * for blind stores), retrying the read-plan-publish loop
  * when another write got there first. See core/edit.c.
  */
 #ifndef SPC_CORE_EDIT_H

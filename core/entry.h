@@ -4,8 +4,6 @@
  *
  *   [uint64_t cas]        8  before the header, only when SPC_META_CAS:
  *                            unique per store (per cache)
- *   offset 0   struct cds_lfht_node node   16  index linkage (lfht owns it;
- *                                              only in the lfht build)
  *           0  uint32_t vlen                4
  *           4  uint16_t klen                2  1..65535
  *           6  uint8_t  access              1  0..3, bumped by readers
@@ -149,7 +147,7 @@ static inline unsigned spc_entry_ns(const struct spc_entry *e)
 }
 
 /* The expiry slot (NULL when the entry has none). 8-aligned: data[] is at
- * offset 8 (24 in the lfht build) of an 8-aligned header, and expiry
+ * offset 8 of an 8-aligned header, and expiry
  * comes first. */
 static inline uint64_t *spc_entry_expiry_slot(struct spc_entry *e)
 {
@@ -240,11 +238,11 @@ static inline void spc_entry_publish(struct spc_entry *e, unsigned meta)
 
 /* Meta loaded with acquire, then the cas (0: none): pairs with the
  * writer's spc_entry_publish, so every initialising write of e is
- * visible after it, to ThreadSanitizer too (it cannot see the lfht's
- * dependency-ordered rcu_dereference; the compact index's slot is
- * already loaded with acquire). The dead bit's later fetch_or continues
- * the release sequence. Call it before reading the entry's other fields
- * on a path that found it through the index, a ring or a policy slot. */
+ * visible after it, whichever way the caller reached e (the index's slot
+ * is loaded with acquire too; a ring cell or a policy slot may not be).
+ * The dead bit's later fetch_or continues the release sequence. Call it
+ * before reading the entry's other fields on a path that found it through
+ * the index, a ring or a policy slot. */
 static inline uint64_t spc_entry_acquire(const struct spc_entry *e)
 {
 	uint64_t cas = 0;
@@ -254,18 +252,30 @@ static inline uint64_t spc_entry_acquire(const struct spc_entry *e)
 	return cas;
 }
 
+/* As spc_entry_acquire, returning the meta it loaded and the cas in *cas:
+ * for a reader that needs both (one load of meta instead of two). */
+static inline unsigned spc_entry_acquire_meta(const struct spc_entry *e, uint64_t *cas)
+{
+	unsigned meta = __atomic_load_n(&e->meta, __ATOMIC_ACQUIRE);
+
+	*cas = 0;
+	if (meta & SPC_META_CAS)
+		memcpy(cas, (const unsigned char *)e - SPC_ENTRY_CAS_BYTES, sizeof *cas);
+	return meta;
+}
+
 static inline int spc_entry_dead(const struct spc_entry *e)
 {
 	/* Relaxed: the flag is advisory for readers (a dead entry is still
 	 * valid memory until its grace period ends) and the maintainer reads
-	 * it after the unpublisher's ring/lfht ordering. */
+	 * it after the unpublisher's ring ordering. */
 	return (__atomic_load_n(&e->meta, __ATOMIC_RELAXED) & SPC_META_DEAD) != 0;
 }
 
 static inline void spc_entry_mark_dead(struct spc_entry *e)
 {
 	/* RMW on the byte: the other bits are immutable, so a plain OR would
-	 * do, but readers load the byte concurrently. Relaxed: the lfht
+	 * do, but readers load the byte concurrently. Relaxed: the index
 	 * removal that precedes it is what makes the entry unreachable. */
 	__atomic_fetch_or(&e->meta, SPC_META_DEAD, __ATOMIC_RELAXED);
 }
@@ -282,9 +292,9 @@ static inline void spc_entry_touch(struct spc_entry *e)
 
 /* Nonzero when the n bytes at a and b are equal. Keys of 8 to 32 bytes
  * (the common ones) are compared inline with two or four overlapping
- * 8-byte loads; the others through memcmp. The read path calls this
- * from the lfht's match callback, where a call to memcmp cost a third of
- * the callback. */
+ * 8-byte loads; the others through memcmp. The read path calls this for
+ * every entry whose tag matches; a call to memcmp there cost a third of
+ * the key comparison. */
 static inline int spc_bytes_eq(const void *a, const void *b, size_t n)
 {
 	const unsigned char *p = a, *q = b;

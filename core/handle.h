@@ -152,7 +152,6 @@ struct spc_pstate {
 	size_t expiry_scan_left;      /* items the current expiry pass has yet to
 	                                 sweep (one pass per clock second) */
 	size_t expiry_found;          /* expired entries the current pass took */
-	unsigned long index_buckets;  /* size last asked of the lfht */
 	struct spc_batch *cur;        /* batch being filled */
 	struct timespec cur_since;    /* when cur got its first entry */
 	int room_freed;               /* the step uncharged bytes: wake waiters */

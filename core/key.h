@@ -56,8 +56,7 @@ static __attribute__((noinline, unused)) int spc_match_any(const struct spc_entr
 }
 
 /* The index's match: k is a struct spc_key. The index calls it only for
- * an entry whose hash (lfht) or tag (compact) equals the key's, so it is
- * nearly always a match. The common case (a plain key of 8 to 32 bytes
+ * an entry whose tag equals the key's, so it is nearly always a match. The common case (a plain key of 8 to 32 bytes
  * against an entry without optional fields) is compared here, inline and
  * without a call, so the callback stays a leaf function; everything else
  * goes to spc_match_any. */

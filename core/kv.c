@@ -53,7 +53,7 @@ int spc_cas_refused(struct spc_cache *c, enum spc_pool_id pool, const struct spc
 
 	spc_rcu_ensure();
 	spc_rcu_read_lock();
-	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k, NULL);
+	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k);
 	live = e && (spc_entry_acquire(e), !spc_entry_expired(c, e));
 	spc_rcu_read_unlock();
 	return live ? SPC_EEXISTS : SPC_ENOTFOUND;
@@ -195,7 +195,7 @@ int spc_delete_key_cas(struct spc_cache *c, enum spc_pool_id pool, const struct 
 	hash = spc_key_hash(c, k);
 	spc_rcu_read_lock();
 	for (;;) {
-		struct spc_entry *e = spc_kv_lookup_rcu(ps, hash, k, NULL);
+		struct spc_entry *e = spc_kv_lookup_rcu(ps, hash, k);
 
 		if (!e)
 			break;

@@ -47,7 +47,7 @@ spc_lookup_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct 
 
 	SPC_ASSERT_IN_RCU();
 again:
-	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k, NULL);
+	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k);
 	if (e) {
 		unsigned meta = spc_entry_meta(e);
 
@@ -104,10 +104,8 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
  * its value right after the key. */
 static inline void spc_value_of(const struct spc_entry *e, struct spc_value *out)
 {
-	unsigned meta;
+	unsigned meta = spc_entry_acquire_meta(e, &out->cas);
 
-	out->cas = spc_entry_acquire(e);
-	meta = spc_entry_meta(e);
 	out->len = e->vlen;
 	if (__builtin_expect((meta & SPC_META_OPTIONAL) == 0, 1)) {
 		out->data = e->data + e->klen;

@@ -8,7 +8,7 @@
  * The lookups are inline, the rest out of line.
  *
  * Return codes of the writes are the cache's: SPC_OK, SPC_EEXISTS,
- * SPC_ENOTFOUND, SPC_EFULL (compact only: no free slot, the maintainer's
+ * SPC_ENOTFOUND, SPC_EFULL (no free slot, the maintainer's
  * growth fell behind or failed to allocate; the writer's "no room").
  *
  * Context, for the whole module: registered threads; *_rcu inside a
@@ -28,13 +28,6 @@
 #define SPC_INDEX_INIT_BUCKETS 1024ul
 
 
-/* Where a lookup found its entry: what a later replace of that entry
- * needs (the lfht's iterator; nothing more for compact). */
-struct spc_kv_pos {
-	char unused;
-};
-
-
 static inline int spc_kv_match(const void *e, const void *k)
 {
 	return spc_match_entry(e, k);
@@ -45,12 +38,11 @@ static inline int spc_kv_same(const void *e, const void *k)
 	return e == k;
 }
 
-/* The entry of key k (hash = spc_key_hash(c, k)), or NULL. pos may be
- * NULL. Returns: valid until the section ends. Context: read section. */
+/* The entry of key k (hash = spc_key_hash(c, k)), or NULL.
+ * Returns: valid until the section ends. Context: read section. */
 static inline struct spc_entry *spc_kv_lookup_rcu(struct spc_pstate *ps, uint64_t hash,
-                                                  const struct spc_key *k, struct spc_kv_pos *pos)
+                                                  const struct spc_key *k)
 {
-	(void)pos;
 	return spc_index_lookup_rcu(&ps->ix, hash, spc_kv_match, k);
 }
 
@@ -106,14 +98,12 @@ static inline int spc_kv_set_rcu(struct spc_pstate *ps, uint64_t hash, const str
 	return r == SPC_EINVAL ? SPC_EFULL : r;
 }
 
-/* Replaces old (found by spc_kv_lookup_rcu at pos in this section) by e.
- * Returns SPC_OK, or SPC_ENOTFOUND when old left the index meanwhile. */
+/* Replaces old (found by spc_kv_lookup_rcu in this section) by e, both
+ * under the same key (hash). Returns SPC_OK, or SPC_ENOTFOUND when old
+ * left the index meanwhile. */
 static inline int spc_kv_replace_rcu(struct spc_pstate *ps, uint64_t hash,
-                                     const struct spc_key *k, struct spc_kv_pos *pos,
                                      struct spc_entry *old, struct spc_entry *e)
 {
-	(void)k;
-	(void)pos;
 	return spc_index_replace_rcu(&ps->ix, hash, old, e) == SPC_OK ? SPC_OK : SPC_ENOTFOUND;
 }
 
@@ -134,7 +124,8 @@ int spc_kv_init(struct spc_pstate *ps);
  * after the last grace period. */
 void spc_kv_destroy(struct spc_pstate *ps);
 /* Unpublishes every entry (spc_note_unpublished for each, exactly like a
- * delete) in short read sections. Returns how many. Entries published
+ * delete) in one read section over the whole index (grace periods wait
+ * for the walk). Returns how many. Entries published
  * concurrently may survive. Context: outside any read section. */
 uint64_t spc_kv_unpublish_all(struct spc_pstate *ps);
 /* The maintainer's index work for one step: grows (or shrinks) the index
@@ -150,15 +141,12 @@ int spc_kv_settled(const struct spc_pstate *ps);
 /* Bytes the maintainer should make room for so that the index can grow
  * (a growth refused for lack of room), or 0. Context: the maintainer. */
 uint64_t spc_kv_room_need(const struct spc_pstate *ps);
-/* Bytes of the index charged to the pool (0 for the lfht: estimated in
- * entry_share instead). Context: any thread. */
+/* Bytes of the index's tables, charged to the pool. Context: any
+ * thread. */
 uint64_t spc_kv_bytes(const struct spc_pstate *ps);
 /* Calls fn for every entry in the index. For tests and diagnostics.
  * Context: read section (or no concurrent user). */
 void spc_kv_for_each_rcu(struct spc_pstate *ps, void (*fn)(void *arg, struct spc_entry *e),
                          void *arg);
-/* The index's share of an entry's charge (entry_share): the lfht's
- * bucket estimate, 0 for compact (charged as tables). */
-uint32_t spc_kv_entry_share(const struct spc_pstate *ps);
 
 #endif /* SPC_CORE_KV_INDEX_H */

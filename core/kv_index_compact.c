@@ -208,9 +208,3 @@ void spc_kv_for_each_rcu(struct spc_pstate *ps, void (*fn)(void *arg, struct spc
 	spc_index_for_each_rcu(&ps->ix, spc_kv_walk_one, &w);
 }
 
-uint32_t spc_kv_entry_share(const struct spc_pstate *ps)
-{
-	(void)ps;
-	return 0;
-}
-

@@ -4,22 +4,22 @@
  *
  * One maintainer per pool owns the policy (core/policy.h) and is the only
  * code that frees a published entry. Writers publish an entry in the
- * lfht, then hand it to the maintainer through the pool's ring
+ * index, then hand it to the maintainer through the pool's ring
  * (sync/ring.h). A maintainer step, bounded in work:
  *   1. drains the ring into the policy (spc_policy_admit; an entry the
  *      policy cannot take is evicted at once, so the policy tracks every
  *      entry it will ever have to free);
  *      The view pool's per-height index files height entries first
  *      (spc_maint_admit, core/view.c), under the same rule;
- *   1b. grows the index when it holds more than two entries per bucket
- *      (spc_kv_maint, core/kv_index_*.c);
+ *   1b. grows or shrinks the index, in bounded steps, when its load
+ *      leaves the band core/kv_index_compact.c sets (spc_kv_maint);
  *   1c. serves a posted chain reorganisation of the view pool, in bounded
  *      work per step (spc_view_maint_step, core/view.c);
  *   2. evicts while held bytes (charged - backlog, plus what the pool's
  *      slabs strand beyond live entries: spc_held_bytes) are above the
  *      high watermark, down to the low watermark (hysteresis), while items are
  *      above max_entries, and while a blocked writer needs room: a victim is
- *      unpublished with cds_lfht_del in a short read section and put in
+ *      unpublished (the index's remove) in a short read section and put in
  *      the current batch; dead entries met on the way (replaced, deleted,
  *      cleared) go to the batch too, without counting as evictions;
  *   2b. evicts while an open forced-eviction request (core/evict.c) wants
@@ -31,8 +31,8 @@
  *      (spc_op_dead) also answers yes for an entry whose expiry deadline
  *      has passed on the clock read at the step's start, after claiming
  *      it (its slot set to SPC_EXPIRY_CLAIMED with a CAS, so a racing
- *      touch cannot revive it); the maintainer then unpublishes it with
- *      cds_lfht_del and counts an expiration, never an eviction. So
+ *      touch cannot revive it); the maintainer then unpublishes it
+ *      (the index's remove) and counts an expiration, never an eviction. So
  *      eviction (2) takes every expired entry it meets as it goes; while
  *      entries with an expiry are queued, each new clock second starts a
  *      pass of bounded sweeps over every queued item (repeated while a
@@ -58,7 +58,7 @@
  * The rule that makes this safe (docs/concurrency.md, "reclamation"):
  * an entry is freed only by reclamation, only after it was unpublished and
  * a grace period passed, and only once: whoever unpublishes it (the one
- * cds_lfht_del / add_replace that succeeded) accounts it as backlog and
+ * removal or replace in the index that succeeded) accounts it as backlog and
  * marks it dead; the maintainer alone takes it out of the policy and
  * frees it.
  *
@@ -169,7 +169,7 @@ static int spc_maint_unpublish(struct spc_pstate *ps, struct spc_entry *e, int e
 		spc_maint_reclaim_dead(ps, e);
 		return 0;
 	}
-	/* Relaxed: backlog is a gauge; the lfht removal above is what
+	/* Relaxed: backlog is a gauge; the index removal above is what
 	 * hides the entry. */
 	__atomic_fetch_add(&ps->backlog, spc_entry_charge(ps, e), __ATOMIC_RELAXED);
 	spc_entry_mark_dead(e);
@@ -502,10 +502,9 @@ int spc_ps_init(struct spc_pstate *ps)
 		if (spc_pool_region(ps->pool, &base, &size))
 			(void)spc_policy_set_region(ps->policy, base, size);
 	}
-	/* Index share (core/kv_index_*.c): an estimate for the lfht's
-	 * buckets, 0 for the compact index (its tables are charged). */
-	ps->entry_share = spc_kv_entry_share(ps) +
-	                  (uint32_t)spc_policy_item_bytes(ps->policy);
+	/* The index's tables are charged as they are allocated
+	 * (core/kv_index_compact.c): an entry's share is the policy's. */
+	ps->entry_share = (uint32_t)spc_policy_item_bytes(ps->policy);
 	ps->batches = spc_calloc(&c->env, SPC_BATCHES, sizeof *ps->batches);
 	if (!ps->batches) {
 		r = SPC_ENOMEM;

@@ -32,9 +32,8 @@
 #include "pools/pools.h"
 #include "sync/thread.h"
 
-/* The bytes of the index's tables charged to the pool (the compact
- * index's, core/kv_index_compact.c; the lfht's buckets are estimated per
- * entry instead, entry_share). The index seam's spc_kv_bytes says the
+/* The bytes of the index's tables charged to the pool
+ * (core/kv_index_compact.c). The index seam's spc_kv_bytes says the
  * same; read here from the index itself, below the seam. */
 static uint64_t spc_room_index_bytes(const struct spc_pstate *ps)
 {
@@ -65,8 +64,7 @@ uint64_t spc_live_bytes(const struct spc_pstate *ps)
 	/* Relaxed: an estimate; backlog is added after the charge it
 	 * describes, so charged - backlog never counts an entry twice. */
 	uint64_t backlog = __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED);
-	/* The index's tables (compact build; 0 for the lfht) are charged
-	 * too but are no entry's: eviction cannot bring them below a table. */
+	/* The index's tables are charged too but are no entry's: eviction cannot bring them below a table. */
 	uint64_t other = backlog + spc_room_index_bytes(ps);
 
 	return charged > other ? charged - other : 0;

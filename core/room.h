@@ -25,8 +25,8 @@ uint64_t spc_live_bytes(const struct spc_pstate *ps);
 /* Live bytes plus the slab layer's stranded bytes: what the watermarks
  * see. Context: any thread. */
 uint64_t spc_held_bytes(const struct spc_pstate *ps);
-/* What target leaves for entries: target less the index's tables (the
- * compact build's, charged to the pool; 0 for the lfht). The watermarks
+/* What target leaves for entries: target less the index's tables
+ * (charged to the pool). The watermarks
  * compare the entries' bytes with it, so that the pool's charge, tables
  * included, settles below its target. Context: any thread. */
 uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target);

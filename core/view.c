@@ -212,7 +212,7 @@ static void spc_view_withdraw(struct spc_cache *c, const struct spc_key *k, uint
 	struct spc_entry *e;
 
 	spc_rcu_read_lock();
-	e = spc_kv_lookup_rcu(ps, hash, k, NULL);
+	e = spc_kv_lookup_rcu(ps, hash, k);
 	if (e && spc_entry_acquire(e) == cas && spc_kv_remove_rcu(ps, hash, e) == SPC_OK)
 		gone = e;
 	spc_rcu_read_unlock();
