@@ -143,7 +143,11 @@ struct spc_pstate {
 	pthread_t thread;
 	int has_thread;
 	int evicting;                 /* hysteresis: between high and low mark */
-	size_t sweep_idle;            /* items swept since a dead one was found */
+	size_t dead_pass_left;        /* items the current pass for dead entries
+	                                 has yet to visit (0: no pass) */
+	uint64_t dead_seen;           /* dead_pending when the maintainer last
+	                                 looked, and when it last changed */
+	uint64_t dead_seen_ms;        /* (monotonic ms) */
 	size_t expiry_items;          /* queued entries that have an expiry slot */
 	uint64_t maint_now;           /* the cache clock read at the start of
 	                                 this step (0: no entry had an expiry

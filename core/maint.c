@@ -25,8 +25,10 @@
  *   2b. evicts while an open forced-eviction request (core/evict.c) wants
  *      live bytes lower, and at the end of the step settles the requests
  *      (credits the step's evictions, completes those whose goal is met);
- *   3. sweeps the policy for dead entries when writers left some, so their
- *      memory comes back without pressure;
+ *   3. sweeps the policy for dead entries writers left, a pass at a time
+ *      when they are 1 in 8 of the queued items, or were left alone
+ *      100 ms, or a writer waits for room (spc_maint_dead_due,
+ *      core/reclaim.c), so their memory comes back without pressure;
  *   3b. reclaims expired entries before live ones. The policy's dead test
  *      (spc_op_dead) also answers yes for an entry whose expiry deadline
  *      has passed on the clock read at the step's start, after claiming
@@ -251,13 +253,10 @@ static int spc_maint_over(struct spc_pstate *ps)
 
 /* One bounded sweep of the policy's queues: collects the dead entries
  * writers left and the expired ones (spc_op_dead). Returns nonzero when
- * the caller should step again soon: dead entries remain and a full pass
- * over the queues (2 x size items, policy.h) has not yet been made in
- * vain, or this second's expiry pass is not over. */
+ * the caller should step again soon: the pass for dead entries
+ * (spc_maint_dead_due) or this second's expiry pass is not over. */
 static int spc_maint_sweep(struct spc_pstate *ps)
 {
-	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */
-	uint64_t before = __atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED);
 	/* Every item examined may be reclaimed: examine no more than the
 	 * batches can take without waiting for a grace period. */
 	size_t cap = spc_maint_capacity(ps);
@@ -271,12 +270,12 @@ static int spc_maint_sweep(struct spc_pstate *ps)
 	seen = spc_policy_sweep(ps->policy, cap < SPC_STEP_SWEEP ? cap : SPC_STEP_SWEEP,
 	                        spc_sweep_cb, ps);
 
-	if (before > 0) {
-		if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) != before)
-			ps->sweep_idle = 0;
-		else
-			ps->sweep_idle += seen;
-		if (seen && ps->sweep_idle <= 2 * spc_policy_size(ps->policy))
+	if (ps->dead_pass_left) {
+		ps->dead_pass_left -= seen < ps->dead_pass_left ? seen : ps->dead_pass_left;
+		/* Relaxed: a hint; a dead entry missed is met by a later pass. */
+		if (!__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED))
+			ps->dead_pass_left = 0;
+		if (seen && ps->dead_pass_left)
 			work = 1;
 	}
 	if (ps->expiry_scan_left) {
@@ -357,8 +356,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		else if (!spc_view_maint_spare(ps, item)) /* view sub-budgets */
 			spc_maint_evict_one(ps, item);
 	}
-	/* Relaxed: a hint; a missed dead entry is met by a later sweep. */
-	if (__atomic_load_n(&ps->dead_pending, __ATOMIC_RELAXED) > 0)
+	if (spc_maint_dead_due(ps))
 		work |= spc_maint_sweep(ps);
 	spc_forced_settle(ps);
 	spc_maint_flush(ps, force);

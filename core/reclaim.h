@@ -36,6 +36,16 @@ void spc_maint_flush(struct spc_pstate *ps, int force);
 void spc_maint_reclaim(struct spc_pstate *ps, struct spc_entry *e);
 /* A dead entry a writer unpublished: its backlog is already counted. */
 void spc_maint_reclaim_dead(struct spc_pstate *ps, struct spc_entry *e);
+/* Whether this step sweeps the queues for the dead entries writers left
+ * (replaced, deleted, cleared), starting a pass (one visit of every queued
+ * item, counted down by the sweep in dead_pass_left) when it pays for
+ * itself: dead entries at least 1 in 8 of the queued items (at most 8
+ * visits per entry freed), or left alone 100 ms with no new one (their
+ * memory still comes back without pressure), or a writer waiting for
+ * room. Until then their memory is charged as backlog and eviction takes
+ * any it meets. Synchronous mode starts a pass whenever one is pending:
+ * its steps must not depend on the clock. */
+int spc_maint_dead_due(struct spc_pstate *ps);
 /* Close: frees every entry still held by the ring, the policy and the
  * current batch. All entries must be unpublished and a grace period
  * passed. Context: spc_close, the maintainers stopped. */
