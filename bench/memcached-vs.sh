@@ -11,8 +11,9 @@
 #      memcaslap  (libmemcached-tools, the default, so that earlier tables
 #                 stay comparable) over 2 client threads; or
 #      mcload     (bench/mcload.c, built with the bench) over
-#                 CLIENT_THREADS threads (2; 1 per CPU of CLIENT_CPUS when
-#                 pinned), KEYS keys (100,000) stored before the server's
+#                 CLIENT_THREADS threads (2, as memcaslap: on a shared
+#                 machine a client's CPU share grows with its threads,
+#                 pinned or not), KEYS keys (100,000) stored before the server's
 #                 perf stat starts, one request in flight per connection
 #                 (memcaslap's model), every reply checked: a run with an
 #                 error is flagged.
@@ -82,10 +83,7 @@ memcaslap) client_bin=memcaslap ;;
 mcload) client_bin=$MCLOAD ;;
 *) echo "memcached-vs: CLIENT is memcaslap or mcload, not $CLIENT" >&2; exit 2 ;;
 esac
-if [ -z "${CLIENT_THREADS:-}" ]; then
-	CLIENT_THREADS=2
-	if [ -n "${CLIENT_CPUS:-}" ]; then CLIENT_THREADS=$(taskset -c "$CLIENT_CPUS" nproc); fi
-fi
+CLIENT_THREADS=${CLIENT_THREADS:-2}
 for p in memcached "$client_bin" "$SPLITCACHED" "$PY"; do
 	command -v "$p" >/dev/null || { echo "memcached-vs: $p is missing (make bench-deps; make release)" >&2; exit 2; }
 done
