@@ -94,17 +94,22 @@ static void usage(FILE *f)
 "        --value-size B       bytes per value, 1..1048576 (100)\n"
 "        --no-preload         do not store the keys first\n"
 "        --preload-only       store the keys, then exit\n"
-"        --io auto|epoll|uring  I/O loop: io_uring where the kernel allows\n"
-"                             (auto), epoll otherwise (auto)\n"
+"        --io MODE            auto (io_uring where the kernel allows it,\n"
+"                             epoll otherwise), uring or epoll (auto)\n"
 "    -h, --help               this text\n"
 "\n"
 "OUTPUT\n"
-"    One \"NAME VALUE\" pair a line on stdout: requests (replies checked\n"
-"    before the deadline; a multi-get is one request), seconds, ops/s,\n"
-"    io (the loop used), gets, sets, hits, misses (keys), p50_us, p99_us, p999_us, max_us\n"
-"    (write to reply, log-linear histogram, within 3.2 %), over_8ms_pct,\n"
-"    errors, cpu_us_per_req (the client's own user + system time per\n"
-"    request, getrusage).\n"
+"    One \"NAME VALUE\" pair a line on stdout: io (the loop used),\n"
+"    requests (replies checked before the deadline; a multi-get is one\n"
+"    request), seconds, ops/s, gets, sets, hits, misses (keys), p50_us,\n"
+"    p99_us, p999_us, max_us (write to reply, log-linear histogram,\n"
+"    within 3.2 %), over_8ms_pct, errors, cpu_us_per_req (the client's\n"
+"    own user + system time per request, getrusage).\n"
+"\n"
+"KEYS AND VALUES\n"
+"    Key i is 'k' and i in decimal, zero-padded to the key size; its value\n"
+"    starts with the key and is filled with one letter chosen by i, so\n"
+"    every value read can be checked whoever wrote it.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 no error; 1 wrong or missing replies; 2 bad usage or no server.\n",
@@ -169,13 +174,16 @@ static int write_all(int fd, const char *p, size_t n)
 static int preload(const struct mcl_conf *cf, int fd)
 {
 	size_t one = 32 + cf->key_size + cf->value_size;
-	char *buf = malloc(one * MCL_PRELOAD_BATCH);
+	/* a batch of at most 1 MiB (one set when values are larger) */
+	uint64_t batch = (1u << 20) / one;
+	batch = batch < 1 ? 1 : batch > MCL_PRELOAD_BATCH ? MCL_PRELOAD_BATCH : batch;
+	char *buf = malloc(one * batch);
 	char in[8 * MCL_PRELOAD_BATCH];
 	if (!buf)
 		return -1;
 	int rc = 0;
-	for (uint64_t i = 0; i < cf->keys && rc == 0; i += MCL_PRELOAD_BATCH) {
-		uint64_t n = cf->keys - i < MCL_PRELOAD_BATCH ? cf->keys - i : MCL_PRELOAD_BATCH;
+	for (uint64_t i = 0; i < cf->keys && rc == 0; i += batch) {
+		uint64_t n = cf->keys - i < batch ? cf->keys - i : batch;
 		char *p = buf;
 		for (uint64_t j = i; j < i + n; j++) {
 			memcpy(p, "set ", 4);

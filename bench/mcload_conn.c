@@ -178,7 +178,7 @@ int mcl_conn_issue(struct mcl_conn *c, const struct mcl_conf *cf, uint64_t now_n
 /* "VALUE <key> 0 <bytes>": which key of r it names (its slot), or -1. */
 static int mcl_value_line(struct mcl_req *r, const struct mcl_conf *cf, const char *l, size_t len)
 {
-	if (len < 6 + cf->key_size + 5 || memcmp(l, "VALUE k", 7) != 0)
+	if (len < 6 + cf->key_size + 4 || memcmp(l, "VALUE k", 7) != 0)
 		return -1;
 	const char *k = l + 6;
 	uint64_t idx = 0;

@@ -123,6 +123,14 @@ def against_splitcached(binary):
                   and stat(srv.port, "cmd_get") - gets0 >= 100 * num(f, "gets"),
                   "100-key gets: every key answered, the server counted each")
 
+            # a VALUE line shorter than the key plus five characters
+            rc, f, err = run(srv.port, "-t", "0.5", "-c", "2", "-k", "3000", "--key-size", "8",
+                             "--value-size", "3", "--mget", "7", "--depth", "2")
+            check(rc == 0 and num(f, "errors") == 0 and num(f, "hits") > 0,
+                  "8-byte keys, 3-byte values: no error")
+            if rc != 0:
+                print(err)
+
             p = subprocess.Popen([MCLOAD, "-s", "127.0.0.1:%d" % srv.port, "-t", "600",
                                   "-c", "4", "--no-preload"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
