@@ -4,6 +4,12 @@
  * generator: mcload.c (options, threads, epoll loop, report) and
  * mcload_conn.c (one connection: the requests it writes and the check of
  * every reply it reads).
+ *
+ * Context: a connection and its counters belong to one thread (struct
+ * mcl_thread) from the start of the run to its end; nothing here locks.
+ * Ownership: main() allocates the connections and threads and frees them
+ * after every thread is joined; a loop closes the descriptor of a
+ * connection it gives up on and leaves its buffers to main().
  */
 #ifndef SPC_MCLOAD_H
 #define SPC_MCLOAD_H
@@ -91,8 +97,9 @@ void mcl_conn_compact_out(struct mcl_conn *c);
 /* Frees its buffers and closes its descriptor. */
 void mcl_conn_fini(struct mcl_conn *c);
 /* Appends one request (random mix) to the output buffer, stamped now_ns.
- * Returns 0, or -1 when the buffer has no room (counted as an error by the
- * caller: it holds at most 2 x depth requests by construction). */
+ * Returns 0, or -1 when depth requests are already in flight or the
+ * buffer has no room (neither happens when a caller issues one request
+ * per reply: the buffer holds 2 x depth requests). */
 int mcl_conn_issue(struct mcl_conn *c, const struct mcl_conf *cf, uint64_t now_ns);
 /* Issues n requests; on no room prints and counts an error, returns -1. */
 int mcl_conn_refill(struct mcl_conn *c, const struct mcl_conf *cf, struct mcl_stats *st,
