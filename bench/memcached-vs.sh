@@ -5,18 +5,33 @@
 #
 #   bench/memcached-vs.sh [RUNS] [SECONDS]       (defaults 7 and 10)
 #
-# 1. Throughput and latency: memcaslap (libmemcached-tools), 90 % get /
-#    10 % set, 32-byte keys, 100-byte values, over 2 client threads, RUNS
-#    rounds, each round every load against each server, alternating which
-#    server goes first. Three loads:
+# 1. Throughput and latency: 90 % get / 10 % set, 32-byte keys, 100-byte
+#    values, RUNS rounds, each round every load against each server,
+#    alternating which server goes first. The client (CLIENT) is either
+#      memcaslap  (libmemcached-tools, the default, so that earlier tables
+#                 stay comparable) over 2 client threads; or
+#      mcload     (bench/mcload.c, built with the bench) over
+#                 CLIENT_THREADS threads (2, as memcaslap: on a shared
+#                 machine a client's CPU share grows with its threads,
+#                 pinned or not), KEYS keys (100,000) stored before the server's
+#                 perf stat starts, one request in flight per connection
+#                 (memcaslap's model), every reply checked: a run with an
+#                 error is flagged.
+#    memcaslap spends more CPU per request than either server: pinned to
+#    one CPU, it is the bottleneck and both servers look alike. mcload
+#    (io_uring) spends less than either, so its pinned runs measure the
+#    servers (docs/benchmarks.md).
+#    Three loads:
 #      base   CONC connections (32), single-key gets;
 #      c1000  MANY connections (1,000) held open and all in use;
 #      mget   CONC connections, every get a multi-get of MGET keys (100;
-#             memcaslap's --division; ops/s as memcaslap counts them).
-#    Reports per run ops/s and p99 (from memcaslap's log2 latency
-#    histogram: the upper edge of the bucket holding the 99th percentile,
-#    so a power of two in microseconds), the share of requests in the
-#    buckets above 8.2 ms, and, under perf stat (when perf can attach),
+#             memcaslap's --division, ops/s as memcaslap counts them;
+#             mcload's --mget, a multi-get counts as one request).
+#    Reports per run ops/s and p99 (memcaslap: from its log2 latency
+#    histogram, the upper edge of the bucket holding the 99th percentile,
+#    so a power of two in microseconds; mcload: its log-linear histogram,
+#    within 3.2 %), the share of requests above 8.2 ms, for mcload its own
+#    CPU time per request, and, under perf stat (when perf can attach),
 #    the server's system calls per request, context switches per request
 #    and CPU time (task-clock) per million requests; for splitcached also
 #    how many connections each worker accepted (`stats workers`). Then the
@@ -25,7 +40,8 @@
 #    keys, 100-byte values, pipelined noreply sets); reports the growth of
 #    the process's RSS per item and the server's own "bytes" per item, for
 #    MEM_RUNS rounds (alternating which server goes first), then the
-#    medians and the ratio splitcached/memcached. LOADS="" runs only this.
+#    medians and the ratio splitcached/memcached. LOADS="" runs only this;
+#    MEM_RUNS=0 skips it.
 #    Without cas on both: MEMCACHED_ARGS=-C SPLITCACHED_ARGS=-C.
 #
 # Environment: THREADS (server threads, 2), BUDGET_MB (256), CONC (32),
@@ -34,7 +50,10 @@
 # SPLITCACHED (build/release/service/splitcached), SPLITCACHED_ARGS (extra
 # arguments, e.g. "--io epoll"),
 # SERVER_CPUS / CLIENT_CPUS (taskset CPU lists, e.g. 1 and 0: server and
-# client on separate cores instead of sharing both; default unpinned).
+# client on separate cores instead of sharing both; default unpinned),
+# CLIENT (memcaslap or mcload), MCLOAD (build/release/bench/mcload),
+# CLIENT_THREADS, KEYS and MCLOAD_IO (mcload's --io: auto, uring or
+# epoll) for mcload only, see above.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,11 +70,21 @@ MEMCACHED_ARGS=${MEMCACHED_ARGS:-}
 ITEMS=${ITEMS:-200000}
 MEM_RUNS=${MEM_RUNS:-$RUNS}
 SPLITCACHED=${SPLITCACHED:-build/release/service/splitcached}
+CLIENT=${CLIENT:-memcaslap}
+MCLOAD=${MCLOAD:-build/release/bench/mcload}
+KEYS=${KEYS:-100000}
+MCLOAD_IO=${MCLOAD_IO:-auto}
 PY=/usr/bin/python3
 on_server=${SERVER_CPUS:+taskset -c $SERVER_CPUS}
 on_client=${CLIENT_CPUS:+taskset -c $CLIENT_CPUS}
 
-for p in memcached memcaslap "$SPLITCACHED" "$PY"; do
+case $CLIENT in
+memcaslap) client_bin=memcaslap ;;
+mcload) client_bin=$MCLOAD ;;
+*) echo "memcached-vs: CLIENT is memcaslap or mcload, not $CLIENT" >&2; exit 2 ;;
+esac
+CLIENT_THREADS=${CLIENT_THREADS:-2}
+for p in memcached "$client_bin" "$SPLITCACHED" "$PY"; do
 	command -v "$p" >/dev/null || { echo "memcached-vs: $p is missing (make bench-deps; make release)" >&2; exit 2; }
 done
 
@@ -159,29 +188,55 @@ latency_of() {
 	}' "$1"
 }
 
-# run_load SERVER LOAD ROUND: one memcaslap run; appends "ops/s p99 over
+# From mcload's "NAME VALUE" lines: the value of NAME.
+field_of() { awk -v n="$1" '$1 == n { print $2 }' "$2"; }
+
+# run_load SERVER LOAD ROUND: one client run; appends "ops/s p99 over
 # syscalls/req cs/req cpu_ms/Mreq" to $tmp/SERVER.LOAD.
 run_load() {
 	local name=$1 load=$2 out=$tmp/$1.$2.$3.txt perf_out=$tmp/perf.txt conc=$CONC extra=()
 	case $load in
 	c1000) conc=$MANY ;;
-	mget) extra=(-d "$MGET") ;;
+	mget) if [ "$CLIENT" = mcload ]; then extra=(--mget "$MGET"); else extra=(-d "$MGET"); fi ;;
 	esac
 	start_server "$name"
+	if [ "$CLIENT" = mcload ] && ! "$MCLOAD" -s "127.0.0.1:$port" -k "$KEYS" --preload-only 2>"$out"; then
+		echo "memcached-vs: mcload could not preload $name:" >&2
+		cat "$out" >&2
+		exit 1
+	fi
 	local perf_pid=""
 	if $perf_ok; then
 		perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "$pid" -o "$perf_out" &
 		perf_pid=$!
 	fi
-	$on_client memcaslap -s "127.0.0.1:$port" -F "$tmp/mix.cfg" -t "${SECONDS_PER_RUN}s" -T 2 -c "$conc" \
-		-S "${SECONDS_PER_RUN}s" "${extra[@]}" >"$out" 2>&1 || true
+	local rc=0
+	if [ "$CLIENT" = mcload ]; then
+		$on_client "$MCLOAD" -s "127.0.0.1:$port" -k "$KEYS" --no-preload -t "$SECONDS_PER_RUN" --io "$MCLOAD_IO" \
+			-T "$CLIENT_THREADS" -c "$conc" "${extra[@]}" >"$out" 2>"$out.err" || rc=$?
+	else
+		$on_client memcaslap -s "127.0.0.1:$port" -F "$tmp/mix.cfg" -t "${SECONDS_PER_RUN}s" -T 2 -c "$conc" \
+			-S "${SECONDS_PER_RUN}s" "${extra[@]}" >"$out" 2>&1 || true
+	fi
 	if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
-	local tps ops p99 over spread="" sc="nan" cs="nan" cpu="nan"
+	local tps ops p99 over spread="" sc="nan" cs="nan" cpu="nan" client=""
 	if [ "$name" = splitcached ]; then spread="  conns/worker $(spread_of "$port")"; fi
 	stop_server
-	tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' "$out" | tail -1)
-	ops=$(sed -n 's/^Run time: .* Ops: \([0-9]*\) .*/\1/p' "$out" | tail -1)
-	read -r p99 over < <(latency_of "$out")
+	if [ "$CLIENT" = mcload ]; then
+		tps=$(field_of ops/s "$out")
+		ops=$(field_of requests "$out")
+		p99=$(field_of p99_us "$out")
+		over=$(field_of over_8ms_pct "$out")
+		client="  client us/req $(field_of cpu_us_per_req "$out")"
+		if [ "$rc" -ne 0 ]; then
+			client="$client  ERRORS $(field_of errors "$out") (exit $rc)"
+			sed 's/^/    /' "$out.err" >&2
+		fi
+	else
+		tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' "$out" | tail -1)
+		ops=$(sed -n 's/^Run time: .* Ops: \([0-9]*\) .*/\1/p' "$out" | tail -1)
+		read -r p99 over < <(latency_of "$out")
+	fi
 	if [ -n "$perf_pid" ] && [ -n "$ops" ] && [ "$ops" -gt 0 ]; then
 		read -r sc cs cpu < <(awk -v ops="$ops" '
 			{ gsub(",", "", $1) }
@@ -191,15 +246,19 @@ run_load() {
 			END { printf "%.3f %.3f %.0f\n", sc / ops, cs / ops, tc / ops * 1e6 }' "$perf_out")
 	fi
 	echo "${tps:-0} $p99 $over $sc $cs $cpu" >> "$tmp/$name.$load"
-	printf '  %-5s %-11s run %d: %8s ops/s  p99 <= %5s us  > 8 ms %5s %%  syscalls/req %s  cs/req %s  cpu ms/Mreq %s%s\n' \
-		"$load" "$name" "$3" "${tps:-?}" "$p99" "$over" "$sc" "$cs" "$cpu" "$spread"
+	printf '  %-5s %-11s run %d: %8s ops/s  p99 <= %5s us  > 8 ms %5s %%  syscalls/req %s  cs/req %s  cpu ms/Mreq %s%s%s\n' \
+		"$load" "$name" "$3" "${tps:-?}" "$p99" "$over" "$sc" "$cs" "$cpu" "$client" "$spread"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 && a == a + 0) printf "%.2f", a / b; else print "nan" }'; }
 
 echo "machine: $(nproc) CPUs, $(uname -r), $(memcached -V) $MEMCACHED_ARGS, splitcached $("$SPLITCACHED" --version | awk '{print $2}') $SPLITCACHED_ARGS"
-echo "load: memcaslap 90 % get / 10 % set, 32 B keys, 100 B values, 2 client threads, ${SECONDS_PER_RUN} s per run;"
+if [ "$CLIENT" = mcload ]; then
+	echo "load: mcload --io $MCLOAD_IO, 90 % get / 10 % set, 32 B keys ($KEYS), 100 B values, $CLIENT_THREADS client threads, ${SECONDS_PER_RUN} s per run;"
+else
+	echo "load: memcaslap 90 % get / 10 % set, 32 B keys, 100 B values, 2 client threads, ${SECONDS_PER_RUN} s per run;"
+fi
 echo "      base $CONC connections, c1000 $MANY connections, mget $CONC connections x $MGET-key gets"
 echo "servers: $THREADS threads, ${BUDGET_MB} MiB; CPUs: server ${SERVER_CPUS:-any}, client ${CLIENT_CPUS:-any}; loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$RUNS"); do
@@ -228,6 +287,7 @@ for load in $LOADS; do
 done
 
 # Memory per item.
+if [ "$MEM_RUNS" -eq 0 ]; then exit 0; fi
 cat > "$tmp/load.py" <<'EOF'
 import socket, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
