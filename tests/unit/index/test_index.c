@@ -527,8 +527,8 @@ END_TEST
  * slot: an insert never finds the table full. A store order that let a
  * claim end with another key's tag (tag before the reference's CAS, or a
  * removal that clears the tag) makes a find fail. */
-#define RACERS 4
-#define RACE_ROUNDS 20000
+#define RACERS 8
+#define RACE_ROUNDS 100000
 
 struct race {
 	struct spc_index *ix;
@@ -555,8 +555,10 @@ static void *racer(void *arg)
 		spc_rcu_read_lock();
 		struct tent *d = spc_index_delete_rcu(r->ix, tent_hash_of(id), tent_match, &id);
 		spc_rcu_read_unlock();
-		if (d != e) /* a lost tag: no delete either; stop here */
+		if (d != e) { /* a lost tag: no delete either; stop here */
+			r->missed++;
 			break;
+		}
 		/* nobody else can hold it: taken out by us, never looked up
 		 * by another thread's key (different ids) */
 		urcu_memb_call_rcu(&e->rcu, tent_free_cb);
