@@ -5,8 +5,10 @@
  * is inline in the header.
  *
  * The design is in docs/concurrency.md ("The index"); in short. A table is
- * a power of two of 64-byte buckets, each a head word (writer lock bit,
- * overflow count) and 7 slots of tag << 44 | address >> 3. An entry sits in
+ * a power of two of 64-byte buckets, each a 4-byte head (writer lock bit,
+ * overflow count) and, narrow (the owner gave a region of at most 32 GiB),
+ * 12 one-byte tags and 12 four-byte references (offset in the region / 8
+ * + 1) or, wide, 7 slots of tag << 44 | address >> 3. An entry sits in
  * its home bucket (hash & mask) or, when full, in the first later bucket
  * with a free slot (cyclically); every bucket it passes over counts it in
  * its overflow count, so a lookup goes on to the next bucket only while
@@ -15,7 +17,12 @@
  * key hold the lock of its home bucket (CLHT's per-bucket lock), so the
  * index holds a key at most once and a replace is one atomic store in
  * place. Other buckets an insert touches are changed without their lock:
- * free slots are claimed by CAS, counts by atomic add.
+ * free slots are claimed by CAS, counts by atomic add. A narrow slot's
+ * reference is its ownership: the claimer whose CAS of the reference won
+ * writes the tag (release, after the reference), under its key's home
+ * lock; a delete stores 0 into the reference only, never the tag, so no
+ * claim and removal racing on one slot can leave a tag with another
+ * entry's reference (docs/concurrency.md, "Who may write a narrow slot").
  *
  * Resize (rhashtable's idea: readers follow the old table's `future` when
  * they miss): begin allocates the new table; the first steps zero it
@@ -41,10 +48,10 @@
  * when there is none; the credit is what the new table holds beyond the
  * old table's possible entries: at the publication 7 x (new buckets -
  * old buckets), and each bucket the move passes gives back the 7 slots it
- * reserved less the entries it moved. A growth (new >= 2 x old) starts
- * with 7 x old; a shrink would start below zero, so it first counts the
- * old table's entries (bounded steps, entries only leave it by then) and
- * starts from 7 x new - that count.
+ * reserved less the entries it moved (12 and 12 x in the narrow layout).
+ * A growth (new >= 2 x old) starts with 7 x old; a shrink would start
+ * below zero, so it first counts the old table's entries (bounded steps,
+ * entries only leave it by then) and starts from 7 x new - that count.
  *
  * Guarantees (tests/unit/index/test_index.c checks each):
  *  1. A lookup returns only an entry that match accepted and that was in
@@ -71,10 +78,10 @@
  *     resize fail with SPC_EFULL while the credit is spent, and succeed
  *     again once the move has made progress.
  *
- * Load. The owner doubles the table above SPC_INDEX_GROW_LOAD entries per
- * bucket (6 of 7 slots: F14 keeps 12 of 14) and halves it below
- * SPC_INDEX_SHRINK_LOAD: 10.7 B of buckets per entry at the top, 21.3 B
- * right after a doubling.
+ * Load. The owner doubles the table above spc_index_grow_load entries per
+ * bucket (narrow 10 of 12 slots, wide 6 of 7: F14 keeps 12 of 14) and
+ * halves it below SPC_INDEX_SHRINK_LOAD: narrow 6.4 B of buckets per entry
+ * at the top, 12.8 B right after a doubling; wide 10.7 and 21.3 B.
  */
 #include "core/index.h"
 
