@@ -8,7 +8,7 @@
  * are freed through call_rcu. Bucket arrays come from aligned_alloc.
  *
  * The table grows as the cache's maintainer will grow it: it starts at 64
- * buckets and the writer that finds more than SPC_INDEX_GROW_LOAD entries
+ * buckets and the writer that finds more than spc_index_grow_load entries
  * per bucket doubles it (begin and every step at once: the bench fills
  * from one thread, outside any read section), so reads see the density
  * the cache will have (2^18 keys: 65 536 buckets, 4 entries per bucket,
@@ -81,7 +81,7 @@ static int ix_available(char *why, size_t cap)
 static int ix_open(const struct bench_sys_params *p, void **out)
 {
 	struct ix_sys *s = calloc(1, sizeof(*s));
-	struct spc_index_ops ops = {ix_alloc, ix_free, ixhash_entry, NULL};
+	struct spc_index_ops ops = {ix_alloc, ix_free, ixhash_entry, NULL, NULL, 0};
 
 	if (!s)
 		return -1;
@@ -152,11 +152,11 @@ static void ix_count(struct ix_sys *s, long n)
 {
 	long items = __atomic_add_fetch(&s->items, n, __ATOMIC_RELAXED);
 
-	if (n < 0 || (uint64_t)items <= SPC_INDEX_GROW_LOAD * (uint64_t)spc_index_buckets(&s->ix))
+	if (n < 0 || (uint64_t)items <= spc_index_grow_load(&s->ix) * (uint64_t)spc_index_buckets(&s->ix))
 		return;
 	pthread_mutex_lock(&s->grow_mu);
 	size_t b = spc_index_buckets(&s->ix);
-	if ((uint64_t)items > SPC_INDEX_GROW_LOAD * (uint64_t)b)
+	if ((uint64_t)items > spc_index_grow_load(&s->ix) * (uint64_t)b)
 		(void)spc_index_resize(&s->ix, 2 * b); /* ENOMEM: stays, tried again */
 	pthread_mutex_unlock(&s->grow_mu);
 }

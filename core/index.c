@@ -5,8 +5,10 @@
  * is inline in the header.
  *
  * The design is in docs/concurrency.md ("The index"); in short. A table is
- * a power of two of 64-byte buckets, each a head word (writer lock bit,
- * overflow count) and 7 slots of tag << 44 | address >> 3. An entry sits in
+ * a power of two of 64-byte buckets, each a 4-byte head (writer lock bit,
+ * overflow count) and, narrow (the owner gave a region of at most 32 GiB),
+ * 12 one-byte tags and 12 four-byte references (offset in the region / 8
+ * + 1) or, wide, 7 slots of tag << 44 | address >> 3. An entry sits in
  * its home bucket (hash & mask) or, when full, in the first later bucket
  * with a free slot (cyclically); every bucket it passes over counts it in
  * its overflow count, so a lookup goes on to the next bucket only while
@@ -15,7 +17,12 @@
  * key hold the lock of its home bucket (CLHT's per-bucket lock), so the
  * index holds a key at most once and a replace is one atomic store in
  * place. Other buckets an insert touches are changed without their lock:
- * free slots are claimed by CAS, counts by atomic add.
+ * free slots are claimed by CAS, counts by atomic add. A narrow slot's
+ * reference is its ownership: the claimer whose CAS of the reference won
+ * writes the tag (release, after the reference), under its key's home
+ * lock; a delete stores 0 into the reference only, never the tag, so no
+ * claim and removal racing on one slot can leave a tag with another
+ * entry's reference (docs/concurrency.md, "Who may write a narrow slot").
  *
  * Resize (rhashtable's idea: readers follow the old table's `future` when
  * they miss): begin allocates the new table; the first steps zero it
@@ -41,10 +48,10 @@
  * when there is none; the credit is what the new table holds beyond the
  * old table's possible entries: at the publication 7 x (new buckets -
  * old buckets), and each bucket the move passes gives back the 7 slots it
- * reserved less the entries it moved. A growth (new >= 2 x old) starts
- * with 7 x old; a shrink would start below zero, so it first counts the
- * old table's entries (bounded steps, entries only leave it by then) and
- * starts from 7 x new - that count.
+ * reserved less the entries it moved (12 and 12 x in the narrow layout).
+ * A growth (new >= 2 x old) starts with 7 x old; a shrink would start
+ * below zero, so it first counts the old table's entries (bounded steps,
+ * entries only leave it by then) and starts from 7 x new - that count.
  *
  * Guarantees (tests/unit/index/test_index.c checks each):
  *  1. A lookup returns only an entry that match accepted and that was in
@@ -71,10 +78,10 @@
  *     resize fail with SPC_EFULL while the credit is spent, and succeed
  *     again once the move has made progress.
  *
- * Load. The owner doubles the table above SPC_INDEX_GROW_LOAD entries per
- * bucket (6 of 7 slots: F14 keeps 12 of 14) and halves it below
- * SPC_INDEX_SHRINK_LOAD: 10.7 B of buckets per entry at the top, 21.3 B
- * right after a doubling.
+ * Load. The owner doubles the table above spc_index_grow_load entries per
+ * bucket (narrow 10 of 12 slots, wide 6 of 7: F14 keeps 12 of 14) and
+ * halves it below SPC_INDEX_SHRINK_LOAD: narrow 6.4 B of buckets per entry
+ * at the top, 12.8 B right after a doubling; wide 10.7 and 21.3 B.
  */
 #include "core/index.h"
 
@@ -122,6 +129,14 @@ int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t
 		return SPC_EINVAL;
 	ix->ops = *ops;
 	ix->hash_mask = ~(uint64_t)0;
+	ix->slots = SPC_INDEX_WIDE_SLOTS;
+	if (ops->region && ((uintptr_t)ops->region & 7) == 0 && ops->region_bytes > 0 &&
+	    (uint64_t)ops->region_bytes <= SPC_INDEX_NARROW_MAX_REGION) {
+		/* reference 1 is the region's first word: 0 stays free */
+		ix->base = (uintptr_t)ops->region - 8;
+		ix->end = (uintptr_t)ops->region + ops->region_bytes;
+		ix->slots = SPC_INDEX_NARROW_SLOTS;
+	}
 	ix->cur = spc_index_table_new(ix, round_buckets(nbuckets));
 	if (!ix->cur)
 		return SPC_ENOMEM;
@@ -155,11 +170,23 @@ void spc_index_test_truncate(struct spc_index *ix, unsigned bits)
 
 /* ---- buckets ------------------------------------------------------------------ */
 
-static int encode(uint64_t hash, const void *entry, uint64_t *v)
+/* The slot value of entry under hash (wide: tag | address >> 3; narrow:
+ * the reference), or SPC_EINVAL when the layout cannot hold it. */
+static int encode(const struct spc_index *ix, uint64_t hash, const void *entry, uint64_t *v)
 {
 	uintptr_t a = (uintptr_t)entry;
 
-	if (!a || (a & 7) || (uint64_t)a >> (SPC_INDEX_TAG_SHIFT + 3))
+	if (!a || (a & 7))
+		return SPC_EINVAL;
+	if (ix->base) {
+		/* inside the region; a region of exactly 32 GiB cannot name
+		 * its last word (reference 2^32) */
+		if (a <= ix->base || a >= ix->end || ((a - ix->base) >> 3) > UINT32_MAX)
+			return SPC_EINVAL;
+		*v = (a - ix->base) >> 3;
+		return SPC_OK;
+	}
+	if ((uint64_t)a >> (SPC_INDEX_TAG_SHIFT + 3))
 		return SPC_EINVAL;
 	*v = (hash & SPC_INDEX_TAG_MASK) | (uint64_t)a >> 3;
 	return SPC_OK;
@@ -168,23 +195,23 @@ static int encode(uint64_t hash, const void *entry, uint64_t *v)
 /* Looks in t, from hash's home while counts say so, for a slot whose value
  * is `ref` (ref != 0) or, when ref is 0, whose entry matches key.
  * Context: the caller holds the lock of hash's home in t. */
-static int table_find(struct spc_index_table *t, uint64_t hash, uint64_t ref,
-                      spc_index_match_fn *match, const void *key, struct spot *out)
+static int table_find(const struct spc_index *ix, struct spc_index_table *t, uint64_t hash,
+                      uint64_t ref, spc_index_match_fn *match, const void *key, struct spot *out)
 {
-	uint64_t want = hash & SPC_INDEX_TAG_MASK, i = hash & t->mask;
+	uint64_t i = hash & t->mask;
 
 	for (uint64_t n = 0; n <= t->mask; n++) {
 		struct spc_index_bucket *b = &t->b[i];
-		for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++) {
+		for (unsigned s = 0; s < ix->slots; s++) {
 			/* acquire: pairs with the release that published the
 			 * slot (match reads the entry's key) */
-			uint64_t v = __atomic_load_n(&b->slot[s], __ATOMIC_ACQUIRE);
+			uint64_t v = slot_get(ix, b, s, __ATOMIC_ACQUIRE);
 			if (!v)
 				continue;
 			if (ref ? v == ref
-			        : (v & SPC_INDEX_TAG_MASK) == want && match(spc_index_entry_of(v), key)) {
-				out->slot = &b->slot[s];
+			        : slot_tag_is(ix, b, s, v, hash) && match(slot_entry(ix, v), key)) {
 				out->at = i;
+				out->s = s;
 				return 1;
 			}
 		}
@@ -231,13 +258,13 @@ static void unlock_key(struct held *h)
 }
 
 /* Finds the key (ref or match) in t, then f. Returns the table or NULL. */
-static struct spc_index_table *find_key(struct held *h, uint64_t hash, uint64_t ref,
+static struct spc_index_table *find_key(const struct spc_index *ix, struct held *h, uint64_t hash, uint64_t ref,
                                         spc_index_match_fn *match, const void *key,
                                         struct spot *sp)
 {
-	if (table_find(h->t, hash, ref, match, key, sp))
+	if (table_find(ix, h->t, hash, ref, match, key, sp))
 		return h->t;
-	if (h->f && table_find(h->f, hash, ref, match, key, sp))
+	if (h->f && table_find(ix, h->f, hash, ref, match, key, sp))
 		return h->f;
 	return NULL;
 }
@@ -265,12 +292,12 @@ static int credit_take(struct spc_index *ix)
 static int claim_new(struct spc_index *ix, struct held *h, uint64_t hash, uint64_t v)
 {
 	if (!h->f)
-		return table_claim(h->t, hash, v);
+		return table_claim(ix, h->t, hash, v);
 	if (!credit_take(ix))
 		return SPC_EFULL;
 	/* a failed claim keeps the credit spent: never more than exact
 	 * (see credit_take) */
-	return table_claim(h->f, hash, v);
+	return table_claim(ix, h->f, hash, v);
 }
 
 /* add (replace == 0) and set (replace == 1). */
@@ -279,20 +306,22 @@ static int put(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match, c
 {
 	struct held h;
 	struct spot sp;
+	struct spc_index_table *in;
 	uint64_t v;
 	int rc;
 
 	*other = NULL;
 	hash &= ix->hash_mask;
-	if ((rc = encode(hash, entry, &v)) != SPC_OK)
+	if ((rc = encode(ix, hash, entry, &v)) != SPC_OK)
 		return rc;
 	lock_key(ix, hash, &h);
-	if (find_key(&h, hash, 0, match, key, &sp)) {
-		*other = spc_index_entry_of(__atomic_load_n(sp.slot, __ATOMIC_RELAXED));
+	if ((in = find_key(ix, &h, hash, 0, match, key, &sp))) {
+		/* relaxed: under the key's lock only we change this slot */
+		*other = slot_entry(ix, slot_get(ix, &in->b[sp.at], sp.s, __ATOMIC_RELAXED));
 		if (replace)
-			/* release: the new entry's bytes before its reference
-			 * (pairs with the readers' acquire of the slot) */
-			__atomic_store_n(sp.slot, v, __ATOMIC_RELEASE);
+			/* release (in slot_put): the new entry's bytes before
+			 * its reference; same key, same tag */
+			slot_put(ix, &in->b[sp.at], sp.s, v);
 		rc = replace ? SPC_OK : SPC_EEXISTS;
 	} else {
 		rc = claim_new(ix, &h, hash, v);
@@ -317,17 +346,19 @@ int spc_index_replace_rcu(struct spc_index *ix, uint64_t hash, const void *old, 
 {
 	struct held h;
 	struct spot sp;
+	struct spc_index_table *in;
 	uint64_t v, ref;
 	int rc;
 
 	hash &= ix->hash_mask;
-	if ((rc = encode(hash, entry, &v)) != SPC_OK || (rc = encode(hash, old, &ref)) != SPC_OK)
+	if ((rc = encode(ix, hash, entry, &v)) != SPC_OK ||
+	    (rc = encode(ix, hash, old, &ref)) != SPC_OK)
 		return rc;
 	lock_key(ix, hash, &h);
 	rc = SPC_ENOTFOUND;
-	if (find_key(&h, hash, ref, NULL, NULL, &sp)) {
-		/* release: as in put */
-		__atomic_store_n(sp.slot, v, __ATOMIC_RELEASE);
+	if ((in = find_key(ix, &h, hash, ref, NULL, NULL, &sp))) {
+		/* release (in slot_put): as in put */
+		slot_put(ix, &in->b[sp.at], sp.s, v);
 		rc = SPC_OK;
 	}
 	unlock_key(&h);
@@ -342,12 +373,12 @@ int spc_index_remove_rcu(struct spc_index *ix, uint64_t hash, const void *entry)
 	uint64_t ref;
 
 	hash &= ix->hash_mask;
-	if (encode(hash, entry, &ref) != SPC_OK)
+	if (encode(ix, hash, entry, &ref) != SPC_OK)
 		return SPC_ENOTFOUND;
 	lock_key(ix, hash, &h);
-	in = find_key(&h, hash, ref, NULL, NULL, &sp);
+	in = find_key(ix, &h, hash, ref, NULL, NULL, &sp);
 	if (in)
-		table_clear(in, hash, &sp);
+		table_clear(ix, in, hash, &sp);
 	unlock_key(&h);
 	return in ? SPC_OK : SPC_ENOTFOUND;
 }
@@ -362,10 +393,11 @@ void *spc_index_delete_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_
 
 	hash &= ix->hash_mask;
 	lock_key(ix, hash, &h);
-	in = find_key(&h, hash, 0, match, key, &sp);
+	in = find_key(ix, &h, hash, 0, match, key, &sp);
 	if (in) {
-		e = spc_index_entry_of(__atomic_load_n(sp.slot, __ATOMIC_RELAXED));
-		table_clear(in, hash, &sp);
+		/* relaxed: under the key's lock only we change this slot */
+		e = slot_entry(ix, slot_get(ix, &in->b[sp.at], sp.s, __ATOMIC_RELAXED));
+		table_clear(ix, in, hash, &sp);
 	}
 	unlock_key(&h);
 	return e;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * core/index.h: the hash index of a pool: buckets of one cache line holding
- * 8-byte tagged references to entries, RCU-protected readers, per-bucket
+ * tagged references to entries (12 or 7 per line), RCU-protected readers, per-bucket
  * writer locks, an incremental resize run by one thread (the maintainer).
  * docs/concurrency.md ("The index") is the design; core/index.c's essay
  * holds the numbered guarantees tests/unit/index/ checks.
@@ -10,8 +10,11 @@
  * owner allocated, keeps alive for a grace period after it took them out,
  * and compares through its own `match` (key given by the caller) or by
  * identity. The owner computes every hash (e.g. XXH3-64 of the key); the
- * index takes the home bucket from its low bits and a 20-bit tag from its
- * high bits.
+ * index takes the home bucket from its low bits and a tag from its high
+ * bits (20 bits in the wide layout, 8 in the narrow one). When the owner
+ * gives a region of at most 32 GiB holding every entry, slots are 4-byte
+ * offsets into it, 12 per line (narrow); otherwise 8-byte addresses, 7 per
+ * line (wide).
  *
  * Context, for the whole module: every thread that calls a function here
  * is registered with urcu-memb (sync/rcu.h). Lookups, inserts, replaces and
@@ -28,30 +31,54 @@
 
 #include "base/base.h"
 
-/* Slots per bucket: a 64-byte line = one head word + 7 slots. */
-#define SPC_INDEX_SLOTS 7u
-/* A slot: bits 44-63 the tag (the hash's own bits 44-63), bits 0-43 the
- * entry's address >> 3. 0 is a free slot. */
+/* Two layouts of a 64-byte bucket, chosen per index at init
+ * (docs/concurrency.md, "Layout"). Both start with a 4-byte head:
+ * bit 0 the writer lock, bits 1-31 the overflow count (entries that
+ * passed over this bucket to a later one).
+ *
+ * Wide (no region): 7 slots of 8 bytes at offset 8; a slot is
+ * tag << 44 | address >> 3 (the tag is the hash's bits 44-63), 0 free.
+ *
+ * Narrow (the owner gave a region of at most 32 GiB): 12 one-byte tags
+ * (the hash's bits 56-63; slot s's tag is byte s % 4 of tag[s / 4]) and
+ * 12 four-byte references: (address - region base) / 8 + 1, 0 free. */
+#define SPC_INDEX_WIDE_SLOTS 7u
+#define SPC_INDEX_NARROW_SLOTS 12u
 #define SPC_INDEX_TAG_SHIFT 44u
 #define SPC_INDEX_TAG_MASK (~(uint64_t)0 << SPC_INDEX_TAG_SHIFT)
 #define SPC_INDEX_REF_MASK (~SPC_INDEX_TAG_MASK)
-/* Head word: bit 0 the writer lock, bits 32-63 the overflow count (entries
- * that passed over this bucket to a later one). */
-#define SPC_INDEX_LOCK UINT64_C(1)
-#define SPC_INDEX_COUNT_SHIFT 32u
-#define SPC_INDEX_COUNT_ONE (UINT64_C(1) << SPC_INDEX_COUNT_SHIFT)
-/* The owner's resize rule (core/index.c, "Load"): grow (double) above 6
- * entries per bucket, shrink (halve) below 1. */
-#define SPC_INDEX_GROW_LOAD 6u
+#define SPC_INDEX_NARROW_TAG_SHIFT 56u
+/* The largest region the narrow layout takes: 2^32 references of 8 B. */
+#define SPC_INDEX_NARROW_MAX_REGION ((uint64_t)1 << 35)
+#define SPC_INDEX_LOCK 1u
+#define SPC_INDEX_COUNT_SHIFT 1u
+#define SPC_INDEX_COUNT_ONE (1u << SPC_INDEX_COUNT_SHIFT)
+/* The owner's resize rule (core/index.c, "Load"): grow (double) above
+ * 6 entries per bucket (wide: 6 of 7 slots) or 10 (narrow: 10 of 12),
+ * shrink (halve) below 1. spc_index_grow_load gives the index's own. */
+#define SPC_INDEX_WIDE_GROW_LOAD 6u
+#define SPC_INDEX_NARROW_GROW_LOAD 10u
 #define SPC_INDEX_SHRINK_LOAD 1u
 #define SPC_INDEX_MIN_BUCKETS 2u
 /* A resize step zeroes (or counts) this many buckets for each bucket it
  * would move: zeroing and counting cost that much less. */
 #define SPC_INDEX_ZERO_FACTOR 256u
 
+/* head is the first word of either layout (the union's members that
+ * name it are never used: head is). */
 struct spc_index_bucket {
-	uint64_t head;                  /* atomic: lock bit, overflow count */
-	uint64_t slot[SPC_INDEX_SLOTS]; /* atomic: tagged references */
+	union {
+		uint32_t head; /* atomic: lock bit, overflow count */
+		struct {
+			uint32_t head_, pad;
+			uint64_t slot[SPC_INDEX_WIDE_SLOTS]; /* atomic: tagged addresses */
+		} w;
+		struct {
+			uint32_t head_;
+			uint32_t tag[SPC_INDEX_NARROW_SLOTS / 4]; /* atomic: 4 tags each */
+			uint32_t ref[SPC_INDEX_NARROW_SLOTS];     /* atomic: references */
+		} n;
+	};
 } __attribute__((aligned(SPC_CACHELINE)));
 
 _Static_assert(sizeof(struct spc_index_bucket) == SPC_CACHELINE, "a bucket is one line");
@@ -70,6 +97,9 @@ struct spc_index_table {
 
 /* What the owner gives the index. alloc returns `bytes` bytes aligned to
  * 64 (their contents need not be zero), or NULL; free takes them back.
+ * region/region_bytes: where every entry lies (8-aligned inside it), for
+ * the narrow layout; NULL (or a region above 32 GiB or not 8-aligned):
+ * the wide layout.
  * hash returns the hash the owner would compute for the entry's key (only
  * resize and census ask). alloc and hash are called by the resizing
  * thread, init and census; free by destroy and by liburcu's call_rcu
@@ -79,6 +109,8 @@ struct spc_index_ops {
 	void (*free)(void *ctx, void *p, size_t bytes);
 	uint64_t (*hash)(void *ctx, const void *entry);
 	void *ctx;
+	const void *region;
+	size_t region_bytes;
 };
 
 /* Compares an entry's key with the caller's key: nonzero when equal. */
@@ -88,6 +120,10 @@ struct spc_index {
 	/* read by every lookup */
 	struct spc_index_table *cur; /* atomic: the table new lookups start in */
 	uint64_t hash_mask;          /* ~0; the test hook narrows it */
+	uintptr_t base;              /* narrow: region - 8 (reference 1 is
+	                                the region's first word); wide: 0 */
+	uintptr_t end;               /* narrow: region + region_bytes */
+	unsigned slots;              /* per bucket: 7 (wide) or 12 (narrow) */
 	/* the owner's and the maintainer's */
 	struct spc_index_ops ops;
 	struct spc_index_table *moving; /* the table being emptied, or NULL */
@@ -108,7 +144,9 @@ struct spc_index {
 
 /* Creates an index of nbuckets buckets (rounded up to a power of two, at
  * least SPC_INDEX_MIN_BUCKETS). Returns SPC_OK, SPC_ENOMEM (alloc failed;
- * nothing to destroy) or SPC_EINVAL (nbuckets above 2^40).
+ * nothing to destroy) or SPC_EINVAL (nbuckets above 2^40). The layout is
+ * narrow when ops->region is set, 8-aligned and ops->region_bytes is at
+ * most 32 GiB (SPC_INDEX_NARROW_MAX_REGION), wide otherwise.
  * Ownership: ops (copied) must stay valid until spc_index_destroy.
  * Context: any thread, before the index is shared. */
 int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t nbuckets);
@@ -118,35 +156,33 @@ int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t
  * index; a registered thread outside any read-side section. */
 void spc_index_destroy(struct spc_index *ix);
 
+/* The entry a wide slot refers to. */
 static inline void *spc_index_entry_of(uint64_t v)
 {
 	return (void *)(uintptr_t)((v & SPC_INDEX_REF_MASK) << 3);
 }
 
-/* The entry whose key matches, or NULL. Wait-free: no lock, no write, no
- * retry; reads one bucket line in the common case, and dereferences (calls
- * match on) only entries whose 20-bit tag equals the hash's.
- * Returns: a pointer valid until the caller leaves its read-side section.
- * Context: inside a read-side section. match is inlined when the caller
- * passes a function it defines static inline. */
-static inline void *spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
-                                         spc_index_match_fn *match, const void *key)
+/* The entry a narrow reference (nonzero) stands for. */
+static inline void *spc_index_narrow_entry(uintptr_t base, uint32_t ref)
 {
-	hash &= ix->hash_mask;
+	return (void *)(base + ((uintptr_t)ref << 3));
+}
+
+/* The lookup in the wide layout, from t (spc_index_lookup_rcu). */
+static inline void *spc_index_lookup_wide(const struct spc_index_table *t, uint64_t hash,
+                                          spc_index_match_fn *match, const void *key)
+{
 	const uint64_t want = hash & SPC_INDEX_TAG_MASK;
-	/* acquire: pairs with the resize's release store of cur (the new
-	 * table's buckets and moved slots before the table is reachable) */
-	const struct spc_index_table *t = __atomic_load_n(&ix->cur, __ATOMIC_ACQUIRE);
 
 	do {
 		uint64_t i = hash & t->mask;
 		for (uint64_t n = 0; n <= t->mask; n++) {
 			const struct spc_index_bucket *b = &t->b[i];
-			for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++) {
+			for (unsigned s = 0; s < SPC_INDEX_WIDE_SLOTS; s++) {
 				/* acquire: pairs with the writer's release CAS or
 				 * store of the slot: the entry's bytes before its
 				 * reference */
-				uint64_t v = __atomic_load_n(&b->slot[s], __ATOMIC_ACQUIRE);
+				uint64_t v = __atomic_load_n(&b->w.slot[s], __ATOMIC_ACQUIRE);
 				if ((v & SPC_INDEX_TAG_MASK) == want && v) {
 					void *e = spc_index_entry_of(v);
 					if (match(e, key))
@@ -167,14 +203,80 @@ static inline void *spc_index_lookup_rcu(const struct spc_index *ix, uint64_t ha
 	return NULL;
 }
 
+/* The lookup in the narrow layout, from t (spc_index_lookup_rcu): per
+ * bucket three 4-byte loads of tags, compared four at a time; a reference
+ * is loaded only for a tag that matches (or for a byte above a match:
+ * the zero-byte test's borrow may flag it; harmless, the key decides). */
+static inline void *spc_index_lookup_narrow(const struct spc_index_table *t, uintptr_t base,
+                                            uint64_t hash, spc_index_match_fn *match,
+                                            const void *key)
+{
+	const uint32_t want = (uint32_t)(hash >> SPC_INDEX_NARROW_TAG_SHIFT) * 0x01010101u;
+
+	do {
+		uint64_t i = hash & t->mask;
+		for (uint64_t n = 0; n <= t->mask; n++) {
+			const struct spc_index_bucket *b = &t->b[i];
+			for (unsigned w = 0; w < SPC_INDEX_NARROW_SLOTS / 4; w++) {
+				/* acquire: pairs with the claimer's release CAS of
+				 * the tag word, which follows its CAS of the
+				 * reference: a tag seen means its reference (or a
+				 * later one) is seen */
+				uint32_t x = __atomic_load_n(&b->n.tag[w], __ATOMIC_ACQUIRE) ^ want;
+				uint32_t m = (x - 0x01010101u) & ~x & 0x80808080u;
+				while (m) {
+					unsigned s = w * 4 + ((unsigned)__builtin_ctz(m) >> 3);
+					m &= m - 1;
+					/* acquire: pairs with the writer's release
+					 * CAS or store of the reference: the
+					 * entry's bytes before the reference */
+					uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
+					if (r) {
+						void *e = spc_index_narrow_entry(base, r);
+						if (match(e, key))
+							return e;
+					}
+				}
+			}
+			/* acquire: as in the wide lookup */
+			if (__atomic_load_n(&b->head, __ATOMIC_ACQUIRE) < SPC_INDEX_COUNT_ONE)
+				break;
+			i = (i + 1) & t->mask;
+		}
+		/* acquire: as in the wide lookup */
+		t = __atomic_load_n(&t->future, __ATOMIC_ACQUIRE);
+	} while (t);
+	return NULL;
+}
+
+/* The entry whose key matches, or NULL. Wait-free: no lock, no write, no
+ * retry; reads one bucket line in the common case, and dereferences (calls
+ * match on) only entries whose tag (20 bits wide, 8 narrow) equals the
+ * hash's. One branch on the layout per lookup.
+ * Returns: a pointer valid until the caller leaves its read-side section.
+ * Context: inside a read-side section. match is inlined when the caller
+ * passes a function it defines static inline. */
+static inline void *spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
+                                         spc_index_match_fn *match, const void *key)
+{
+	/* acquire: pairs with the resize's release store of cur (the new
+	 * table's buckets and moved slots before the table is reachable) */
+	const struct spc_index_table *t = __atomic_load_n(&ix->cur, __ATOMIC_ACQUIRE);
+
+	hash &= ix->hash_mask;
+	if (ix->base)
+		return spc_index_lookup_narrow(t, ix->base, hash, match, key);
+	return spc_index_lookup_wide(t, hash, match, key);
+}
+
 /* Inserts entry under key unless the key is present.
  * Returns SPC_OK; SPC_EEXISTS with *found = the present entry (entry was
  * not inserted); SPC_EFULL (no free slot in the whole table: the owner
  * grows long before; or, during a resize, no credit: the new table's free
  * slots are kept for the old table's entries until the move frees some;
  * nothing changed, try again after the resizing thread's next step);
- * SPC_EINVAL (entry not 8-aligned or
- * not below 2^47). Context: inside a read-side section. */
+ * SPC_EINVAL (entry not 8-aligned, or
+ * not below 2^47 (wide), or not inside the region (narrow)). Context: inside a read-side section. */
 int spc_index_add_rcu(struct spc_index *ix, uint64_t hash, spc_index_match_fn *match,
                       const void *key, void *entry, void **found);
 /* Inserts entry under key, replacing the present entry if any (in its
@@ -222,6 +324,11 @@ int spc_index_resize(struct spc_index *ix, size_t nbuckets);
 /* Nonzero while a resize is in progress. Context: the resizing thread. */
 int spc_index_resizing(const struct spc_index *ix);
 
+/* Slots per bucket: 7 (wide layout) or 12 (narrow). Context: any thread. */
+unsigned spc_index_slots(const struct spc_index *ix);
+/* The owner's growth threshold in entries per bucket: 6 (wide) or 10
+ * (narrow). Context: any thread. */
+unsigned spc_index_grow_load(const struct spc_index *ix);
 /* Buckets of the current table. Context: any thread. */
 size_t spc_index_buckets(const struct spc_index *ix);
 /* Bytes of the bucket arrays allocated and not yet freed (both tables

@@ -69,7 +69,7 @@ static void resize_publish(struct spc_index *ix)
 	 * Relaxed: writers read it only after the release store of future
 	 * below (their acquire of future) */
 	__atomic_store_n(&ix->credit,
-	                 (int64_t)SPC_INDEX_SLOTS * ((int64_t)f->mask - (int64_t)t->mask),
+	                 (int64_t)ix->slots * ((int64_t)f->mask - (int64_t)t->mask),
 	                 __ATOMIC_RELAXED);
 	/* release: the zeroed table before anyone can reach it (pairs with
 	 * the acquire loads of future in lookups and lock_key) */
@@ -96,15 +96,14 @@ static void resize_count(struct spc_index *ix, struct spc_index_table *t, uint64
 	if (end > t->mask + 1)
 		end = t->mask + 1;
 	for (; ix->cursor < end; ix->cursor++)
-		for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++)
+		for (unsigned s = 0; s < ix->slots; s++)
 			/* relaxed: a count; the moves that follow read each
 			 * slot again with acquire */
-			ix->counted += __atomic_load_n(&t->b[ix->cursor].slot[s],
-			                               __ATOMIC_RELAXED) != 0;
+			ix->counted += slot_get(ix, &t->b[ix->cursor], s, __ATOMIC_RELAXED) != 0;
 	if (ix->cursor <= t->mask)
 		return;
 	/* from 7 x (new - old) to 7 x new - counted */
-	credit_give(ix, (int64_t)SPC_INDEX_SLOTS * ((int64_t)t->mask + 1) - (int64_t)ix->counted);
+	credit_give(ix, (int64_t)ix->slots * ((int64_t)t->mask + 1) - (int64_t)ix->counted);
 	ix->counting = 0;
 	ix->cursor = 0;
 }
@@ -117,25 +116,27 @@ static int move_slot(struct spc_index *ix, struct spc_index_table *t, uint64_t a
                      unsigned *moved)
 {
 	struct spc_index_table *f = t->future;
-	uint64_t *slot = &t->b[at].slot[s];
+	struct spc_index_bucket *b = &t->b[at];
 
 	for (;;) {
 		/* acquire: the entry's key, read by ops.hash */
-		uint64_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		uint64_t v = slot_get(ix, b, s, __ATOMIC_ACQUIRE);
 		if (!v)
 			return SPC_OK;
-		uint64_t hash = ix->ops.hash(ix->ops.ctx, spc_index_entry_of(v)) & ix->hash_mask;
+		uint64_t hash = ix->ops.hash(ix->ops.ctx, slot_entry(ix, v)) & ix->hash_mask;
 		struct spc_index_bucket *bt = &t->b[hash & t->mask], *bf = &f->b[hash & f->mask];
 		int rc = SPC_OK;
 		bucket_lock(bt);
 		bucket_lock(bf);
 		/* relaxed: under the home's lock the slot can only change by
 		 * our hand or not at all (a writer of this key waits) */
-		if (__atomic_load_n(slot, __ATOMIC_RELAXED) == v) {
-			rc = table_claim(f, hash, v);
+		if (slot_get(ix, b, s, __ATOMIC_RELAXED) == v) {
+			/* a narrow value is the same reference in both
+			 * tables; a wide one carries its tag along */
+			rc = table_claim(ix, f, hash, v);
 			if (rc == SPC_OK) {
-				struct spot sp = {slot, at};
-				table_clear(t, hash, &sp);
+				struct spot sp = {at, s};
+				table_clear(ix, t, hash, &sp);
 				(*moved)++;
 			}
 		}
@@ -187,16 +188,16 @@ int spc_index_resize_step(struct spc_index *ix, size_t buckets)
 	for (size_t k = 0; k < buckets && ix->cursor <= t->mask && rc == SPC_OK; k++) {
 		unsigned moved = 0;
 
-		for (unsigned s = 0; s < SPC_INDEX_SLOTS && rc == SPC_OK; s++)
+		for (unsigned s = 0; s < ix->slots && rc == SPC_OK; s++)
 			rc = move_slot(ix, t, ix->cursor, s, &moved);
 		if (rc != SPC_OK)
 			break;
 		ix->cursor++;
-		/* a growth: this bucket's reservation of 7 slots in the new
-		 * table is no longer needed but for the entries it moved (a
-		 * shrink's credit already counts every entry) */
+		/* a growth: this bucket's reservation of 7 (12) slots in
+		 * the new table is no longer needed but for the entries it
+		 * moved (a shrink's credit already counts every entry) */
 		if (f_grows(t))
-			credit_give(ix, (int64_t)SPC_INDEX_SLOTS - moved);
+			credit_give(ix, (int64_t)ix->slots - moved);
 	}
 	urcu_memb_read_unlock();
 	if (rc != SPC_OK)
@@ -225,6 +226,16 @@ int spc_index_resize(struct spc_index *ix, size_t nbuckets)
 }
 
 /* ---- sizes and census ------------------------------------------------------------ */
+
+unsigned spc_index_slots(const struct spc_index *ix)
+{
+	return ix->slots;
+}
+
+unsigned spc_index_grow_load(const struct spc_index *ix)
+{
+	return ix->base ? SPC_INDEX_NARROW_GROW_LOAD : SPC_INDEX_WIDE_GROW_LOAD;
+}
 
 size_t spc_index_buckets(const struct spc_index *ix)
 {
@@ -257,12 +268,12 @@ void spc_index_census_rcu(const struct spc_index *ix, struct spc_index_census *c
 			uint64_t head = __atomic_load_n(&b->head, __ATOMIC_RELAXED);
 			c->overflow += head >> SPC_INDEX_COUNT_SHIFT;
 			c->locked += head & SPC_INDEX_LOCK;
-			for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++) {
+			for (unsigned s = 0; s < ix->slots; s++) {
 				/* acquire: ops.hash reads the entry */
-				uint64_t v = __atomic_load_n(&b->slot[s], __ATOMIC_ACQUIRE);
+				uint64_t v = slot_get(ix, b, s, __ATOMIC_ACQUIRE);
 				if (!v)
 					continue;
-				uint64_t h = ix->ops.hash(ix->ops.ctx, spc_index_entry_of(v)) &
+				uint64_t h = ix->ops.hash(ix->ops.ctx, slot_entry(ix, v)) &
 				             ix->hash_mask;
 				size_t d = (size_t)((i - (h & t->mask)) & t->mask);
 				c->entries++;
@@ -280,10 +291,10 @@ void spc_index_for_each_rcu(const struct spc_index *ix, void (*fn)(void *arg, vo
 	for (const struct spc_index_table *t = first_table(ix); t;
 	     t = __atomic_load_n(&t->future, __ATOMIC_ACQUIRE))
 		for (uint64_t i = 0; i <= t->mask; i++)
-			for (unsigned s = 0; s < SPC_INDEX_SLOTS; s++) {
+			for (unsigned s = 0; s < ix->slots; s++) {
 				/* acquire: fn reads the entry */
-				uint64_t v = __atomic_load_n(&t->b[i].slot[s], __ATOMIC_ACQUIRE);
+				uint64_t v = slot_get(ix, &t->b[i], s, __ATOMIC_ACQUIRE);
 				if (v)
-					fn(arg, spc_index_entry_of(v));
+					fn(arg, slot_entry(ix, v));
 			}
 }

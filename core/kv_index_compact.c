@@ -15,7 +15,8 @@
  * maintainer has not yet admitted (each holds a ring cell), so the index
  * must have room for the policy's entries plus the ring's
  * filled cells: the maintainer doubles when that sum passes
- * SPC_INDEX_GROW_LOAD per bucket (6 of 7 slots). A resize is begun by the maintainer (one grace
+ * spc_index_grow_load per bucket (10 of 12 slots with the pool's region,
+ * 6 of 7 without). A resize is begun by the maintainer (one grace
  * period) and moved SPC_KV_STEP_BUCKETS buckets per maintainer step
  * (about 450 slots, each move two bucket locks held for a few stores), so
  * a writer never waits on the resize for more than one entry's move and
@@ -76,8 +77,16 @@ static size_t spc_kv_headroom(const struct spc_pstate *ps)
 
 int spc_kv_init(struct spc_pstate *ps)
 {
-	struct spc_index_ops ops = { spc_kv_alloc, spc_kv_free, spc_kv_hash, ps };
+	struct spc_index_ops ops = { spc_kv_alloc, spc_kv_free, spc_kv_hash, ps, NULL, 0 };
 
+	/* Every entry of a pool with a region lies in it: the index keeps
+	 * 4-byte references, 12 per line. No region (sanitizer builds,
+	 * degraded pools) or one above 32 GiB: 8-byte slots, 7 per line
+	 * (spc_index_init decides). */
+	if (!spc_pool_region(ps->pool, &ops.region, &ops.region_bytes)) {
+		ops.region = NULL;
+		ops.region_bytes = 0;
+	}
 	ps->ix_retry = 0;
 	ps->ix_need = 0;
 	return spc_index_init(&ps->ix, &ops, SPC_INDEX_INIT_BUCKETS) == SPC_OK ? SPC_OK
@@ -135,6 +144,7 @@ static int spc_kv_due(struct spc_pstate *ps, int due)
 int spc_kv_maint(struct spc_pstate *ps, size_t items)
 {
 	size_t need = items + spc_kv_headroom(ps), buckets;
+	size_t grow = spc_index_grow_load(&ps->ix);
 
 	if (spc_index_resizing(&ps->ix)) {
 		int r = spc_index_resize_step(&ps->ix, SPC_KV_STEP_BUCKETS);
@@ -143,8 +153,8 @@ int spc_kv_maint(struct spc_pstate *ps, size_t items)
 		return r == 1;
 	}
 	buckets = spc_index_buckets(&ps->ix);
-	if (need > buckets * SPC_INDEX_GROW_LOAD) {
-		while (need > buckets * SPC_INDEX_GROW_LOAD)
+	if (need > buckets * grow) {
+		while (need > buckets * grow)
 			buckets <<= 1;
 	} else if (need < buckets * SPC_INDEX_SHRINK_LOAD && buckets > SPC_INDEX_INIT_BUCKETS) {
 		buckets >>= 1;

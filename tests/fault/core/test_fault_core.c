@@ -306,14 +306,15 @@ START_TEST(stats_slot_allocation_failure_uses_shared_slot)
 END_TEST
 
 /* An index shrink that cannot get its smaller table is retried, and a
- * quiet cache is one whose index has its size: 8,000 entries grow the
- * index pool's table past its first size; with every allocation failing
+ * quiet cache is one whose index has its size: 12,000 entries grow the
+ * index pool's table past its first size (1,024 buckets hold 10,240 at 10
+ * per bucket with 12-slot lines, 6,144 with 7-slot lines); with every allocation failing
  * they are deleted, so the shrink after them fails; once the faults stop,
  * spc_cache_quiesce returns with the table back at its first size and the
  * charge where it began. _i: 0 a maintainer thread, 1 synchronous. */
 START_TEST(index_shrink_failure_is_retried)
 {
-	enum { N = 8000 };
+	enum { N = 12000 };
 	struct faults f = { 0 };
 	struct spc_config cfg;
 	struct spc_cache *c = NULL;

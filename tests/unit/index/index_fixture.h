@@ -3,16 +3,47 @@
  * tests/unit/index/index_fixture.h: what the index tests share: entries
  * keyed by a 64-bit id, their hash, and an allocator that counts its bytes
  * and fails the N-th call. Header-only (static functions).
+ *
+ * Both layouts: a test binary given the argument "narrow" calls
+ * tent_layout_narrow() first; from then on entries come from one mmap'd
+ * region of cells and talloc_ops hands the region to the index (12
+ * slots of 4 bytes); otherwise entries are calloc'd and the index has
+ * no region (7 slots of 8 bytes). Freed cells wait in a FIFO of
+ * TENT_QUARANTINE cells (poisoned under ASan) before they are reused,
+ * so a lookup that returned a freed entry still sees it dead (under TSan
+ * they are never reused).
  */
 #ifndef SPC_TESTS_INDEX_FIXTURE_H
 #define SPC_TESTS_INDEX_FIXTURE_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include <urcu/urcu-memb.h>
 
 #include "core/index.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define TENT_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define TENT_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define TENT_POISON(p, n) ((void)(p), (void)(n))
+#define TENT_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+/* TSan does not see a grace period (liburcu is not instrumented): a
+ * reader's last load of an entry and the reuse of its cell would look
+ * like a race. Under TSan cells are never reused (the region is only
+ * reserved: pages cost when touched). */
+#if defined(__SANITIZE_THREAD__)
+#define TENT_NO_REUSE 1
+#else
+#define TENT_NO_REUSE 0
+#endif
 
 #define TENT_ALIVE UINT64_C(0xa11ce5a11ce5a11c)
 #define TENT_DEAD UINT64_C(0xdeadbeefdeadbeef)
@@ -44,9 +75,76 @@ static inline int tent_match(const void *entry, const void *key)
 	return e->id == *(const uint64_t *)key;
 }
 
+/* The region of the narrow layout (base NULL: wide) and its cells. */
+#define TENT_REGION_BYTES ((size_t)4 << 30)
+#define TENT_QUARANTINE 8192u
+#define TENT_RING 65536u /* freed cells beyond it are not reused */
+static struct {
+	char *base;
+	size_t used;                     /* bump pointer, bytes */
+	struct tent *ring[TENT_RING];    /* freed cells, oldest first */
+	size_t head, tail;               /* ring positions (tail - head waiting) */
+	pthread_mutex_t lock;
+} tent_region = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* From now on entries come from the region and the index gets it.
+ * Context: main, before any test runs. */
+static inline void tent_layout_narrow(void)
+{
+	void *p = mmap(NULL, TENT_REGION_BYTES, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		abort();
+	}
+	tent_region.base = p;
+}
+
+/* Whether argv asks for the narrow layout (argument `narrow` at i); if
+ * so, switches to it. */
+static inline int tent_layout_arg(int argc, char **argv, int i)
+{
+	if (argc > i && strcmp(argv[i], "narrow") == 0) {
+		tent_layout_narrow();
+		return 1;
+	}
+	return 0;
+}
+
+static inline struct tent *tent_cell_new(void)
+{
+	struct tent *e = NULL;
+
+	pthread_mutex_lock(&tent_region.lock);
+	if (tent_region.tail - tent_region.head > TENT_QUARANTINE && !TENT_NO_REUSE) {
+		e = tent_region.ring[tent_region.head++ % TENT_RING];
+		TENT_UNPOISON(e, sizeof(*e));
+	} else if (tent_region.used + sizeof(*e) <= TENT_REGION_BYTES) {
+		e = (struct tent *)(tent_region.base + tent_region.used);
+		tent_region.used += sizeof(*e);
+	}
+	pthread_mutex_unlock(&tent_region.lock);
+	if (!e) {
+		fprintf(stderr, "tent region exhausted\n");
+		abort();
+	}
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static inline void tent_cell_free(struct tent *e)
+{
+	pthread_mutex_lock(&tent_region.lock);
+	if (tent_region.tail - tent_region.head < TENT_RING) {
+		tent_region.ring[tent_region.tail++ % TENT_RING] = e;
+		TENT_POISON(e, sizeof(*e));
+	}
+	pthread_mutex_unlock(&tent_region.lock);
+}
+
 static inline struct tent *tent_new(uint64_t id, uint64_t version)
 {
-	struct tent *e = calloc(1, sizeof(*e));
+	struct tent *e = tent_region.base ? tent_cell_new() : calloc(1, sizeof(*e));
 	if (!e)
 		abort();
 	e->id = id;
@@ -59,7 +157,10 @@ static inline struct tent *tent_new(uint64_t id, uint64_t version)
 static inline void tent_free(struct tent *e)
 {
 	__atomic_store_n(&e->magic, TENT_DEAD, __ATOMIC_RELAXED);
-	free(e);
+	if (tent_region.base)
+		tent_cell_free(e);
+	else
+		free(e);
 }
 
 static inline void tent_free_cb(struct rcu_head *h)
@@ -122,7 +223,8 @@ static inline uint64_t tent_hash(void *ctx, const void *entry)
 
 static inline struct spc_index_ops talloc_ops(struct talloc *a)
 {
-	struct spc_index_ops ops = {talloc_alloc, talloc_free, tent_hash, a};
+	struct spc_index_ops ops = {talloc_alloc, talloc_free, tent_hash, a,
+	                            tent_region.base, tent_region.base ? TENT_REGION_BYTES : 0};
 	return ops;
 }
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * tests/unit/index/test_index.c: the index alone, on one thread
- * (core/index.c guarantees 1, 3, 4, 5 and 7; test_index_stress.c runs 1,
- * 2 and 6 with threads).
+ * tests/unit/index/test_index.c: the index alone, on one thread but for
+ * the slot races (core/index.c guarantees 1, 3, 4, 5 and 7;
+ * test_index_stress.c runs 1, 2 and 6 with threads). Argument `narrow`:
+ * every test in the 12-slot layout (entries in a region), else 7 slots.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "check_run.h"
@@ -133,6 +135,11 @@ START_TEST(add_set_replace_remove_delete)
 	check_quiet(&ix, 0);
 	/* references the slots cannot hold are refused */
 	spc_rcu_read_lock();
+	if (tent_region.base) {
+		uint64_t outside[2] = {7, 0};
+		ck_assert_int_eq(spc_index_add_rcu(&ix, 1, tent_match, &e1->id, outside, &other),
+		                 SPC_EINVAL);
+	}
 	ck_assert_int_eq(spc_index_add_rcu(&ix, 1, tent_match, &e1->id, (char *)e1 + 4, &other),
 	                 SPC_EINVAL);
 	ck_assert_int_eq(spc_index_add_rcu(&ix, 1, tent_match, &e1->id,
@@ -182,16 +189,18 @@ START_TEST(full_buckets_and_overflow)
 	void *other;
 
 	ck_assert_int_eq(spc_index_init(&ix, &ops, 4), SPC_OK);
+	const uint64_t S = spc_index_slots(&ix);
+	ck_assert_uint_eq(S, tent_region.base ? 12 : 7);
 	spc_index_test_truncate(&ix, 1); /* homes: buckets 0 and 1 */
-	fill(&ix, 0, 4 * SPC_INDEX_SLOTS);
-	check_ids(&ix, 0, 4 * SPC_INDEX_SLOTS, 0);
-	check_quiet(&ix, 4 * SPC_INDEX_SLOTS);
+	fill(&ix, 0, 4 * S);
+	check_ids(&ix, 0, 4 * S, 0);
+	check_quiet(&ix, 4 * S);
 	/* no free slot anywhere: refused, nothing changed */
 	struct tent *x = tent_new(1000, 0);
 	ck_assert_int_eq(add(&ix, x, &other), SPC_EFULL);
 	ck_assert_int_eq(set(&ix, x, &other), SPC_EFULL);
 	ck_assert_ptr_null(tent_find(&ix, 1000));
-	check_quiet(&ix, 4 * SPC_INDEX_SLOTS);
+	check_quiet(&ix, 4 * S);
 	/* a set of a present key still works in a full table */
 	struct tent *y = tent_new(3, 9);
 	ck_assert_int_eq(set(&ix, y, &other), SPC_OK);
@@ -201,8 +210,8 @@ START_TEST(full_buckets_and_overflow)
 	tent_free(del(&ix, 5));
 	ck_assert_int_eq(add(&ix, x, &other), SPC_OK);
 	ck_assert_ptr_eq(tent_find(&ix, 1000), x);
-	check_ids(&ix, 6, 4 * SPC_INDEX_SLOTS, 0);
-	check_quiet(&ix, 4 * SPC_INDEX_SLOTS);
+	check_ids(&ix, 6, 4 * S, 0);
+	check_quiet(&ix, 4 * S);
 	teardown(&ix, &a);
 }
 END_TEST
@@ -300,11 +309,12 @@ START_TEST(resize_both_ways_in_steps)
 END_TEST
 
 /* Guarantee 7: writers cannot fill a resize's new table before the move
- * is over. A growth 16 -> 32 of a full table (7 x 16 entries): once the
- * new table is published, new keys take credit, 7 x 16 of it, then are
+ * is over. A growth 16 -> 32 of a full table (S x 16 entries, S the slots
+ * per bucket): once the new table is published, new keys take credit,
+ * S x 16 of it, then are
  * refused with SPC_EFULL (nothing changed) while replacing a present key
  * still works; each moving step gives back what it freed, and the resize
- * ends. Without the credit the writer filled the new table (224 slots)
+ * ends. Without the credit the writer filled the new table (32 x S slots)
  * and the move stopped with SPC_EFULL for good. A shrink 32 -> 16 then
  * counts before moving: new keys are refused until the census is done,
  * and it ends too. */
@@ -314,10 +324,12 @@ START_TEST(resize_ends_whatever_writers_do)
 	struct spc_index_ops ops = talloc_ops(&a);
 	struct spc_index ix;
 	void *other;
-	uint64_t next = 7 * 16, refused = 0;
+	uint64_t S, next, refused = 0;
 	int rc;
 
 	ck_assert_int_eq(spc_index_init(&ix, &ops, 16), SPC_OK);
+	S = spc_index_slots(&ix);
+	next = S * 16;
 	fill(&ix, 0, next);
 	ck_assert_int_eq(spc_index_resize_begin(&ix, 32), SPC_OK);
 	ck_assert_int_eq(spc_index_resize_step(&ix, 1), 1); /* zeroed, published */
@@ -330,7 +342,7 @@ START_TEST(resize_ends_whatever_writers_do)
 		next++;
 	}
 	ck_assert_int_eq(rc, SPC_EFULL);
-	ck_assert_uint_eq(next, 7 * 16 + 7 * 16); /* the credit: 7 x (32 - 16) */
+	ck_assert_uint_eq(next, S * 16 + S * 16); /* the credit: S x (32 - 16) */
 	struct tent *y = tent_new(3, 1);
 	ck_assert_int_eq(set(&ix, y, &other), SPC_OK); /* present: no credit needed */
 	tent_free(other);
@@ -349,8 +361,8 @@ START_TEST(resize_ends_whatever_writers_do)
 	ck_assert_uint_gt(refused, 0);
 	check_ids(&ix, 0, next, 10);
 	check_quiet(&ix, next);
-	/* shrink: delete down to 7 x 16 - 8 entries, then 32 -> 16 */
-	while (next > 7 * 16 - 8)
+	/* shrink: delete down to S x 16 - 8 entries, then 32 -> 16 */
+	while (next > S * 16 - 8)
 		tent_free(del(&ix, --next));
 	ck_assert_int_eq(spc_index_resize_begin(&ix, 16), SPC_OK);
 	ck_assert_int_eq(spc_index_resize_step(&ix, 1), 1); /* zeroed, published */
@@ -415,9 +427,178 @@ START_TEST(resize_alloc_fails_at_every_n)
 }
 END_TEST
 
-int main(void)
+/* The layout follows the region the owner gives: 12 slots for a region
+ * up to 32 GiB (8-aligned), 7 otherwise. The index never touches the
+ * region itself. */
+START_TEST(layout_chosen_by_region)
 {
-	Suite *s = suite_create("index");
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	static const struct {
+		uintptr_t base;
+		uint64_t bytes;
+		unsigned slots;
+	} cases[] = {
+		{0, 0, 7},
+		{0x10000, (uint64_t)1 << 20, 12},
+		{0x10000, SPC_INDEX_NARROW_MAX_REGION, 12},
+		{0x10000, SPC_INDEX_NARROW_MAX_REGION + 8, 7},
+		{0x10004, (uint64_t)1 << 20, 7},
+		{0x10000, 0, 7},
+	};
+
+	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		ops.region = (const void *)cases[k].base;
+		ops.region_bytes = (size_t)cases[k].bytes;
+		ck_assert_int_eq(spc_index_init(&ix, &ops, 8), SPC_OK);
+		ck_assert_uint_eq(spc_index_slots(&ix), cases[k].slots);
+		ck_assert_uint_eq(spc_index_grow_load(&ix), cases[k].slots == 12 ? 10 : 6);
+		spc_index_destroy(&ix);
+	}
+	ck_assert_int_eq(talloc_live(&a), 0);
+}
+END_TEST
+
+/* Ids whose home in a table of 8 buckets is bucket 0. */
+static uint64_t home0_id(uint64_t after)
+{
+	uint64_t id = after + 1;
+	while (tent_hash_of(id) & 7)
+		id++;
+	return id;
+}
+
+/* A line filled to its last slot holds every entry of its home without
+ * overflow, and with full tags a lookup compares about one key; one entry
+ * more goes to the next bucket and is counted in its home; deletes give
+ * the counts back. */
+START_TEST(one_line_full_then_next)
+{
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	struct spc_index_census c;
+	uint64_t ids[13], id = 0;
+	void *other;
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 8), SPC_OK);
+	const unsigned S = spc_index_slots(&ix);
+	for (unsigned k = 0; k <= S; k++)
+		ids[k] = id = home0_id(id);
+	for (unsigned k = 0; k < S; k++)
+		ck_assert_int_eq(add(&ix, tent_new(ids[k], 0), &other), SPC_OK);
+	census(&ix, &c);
+	ck_assert_uint_eq(c.entries, S);
+	ck_assert_uint_eq(c.max_probe, 0);
+	ck_assert_uint_eq(ix.cur->b[0].head, 0); /* full, nothing passed over */
+	tent_matches = 0;
+	for (unsigned k = 0; k < S; k++)
+		ck_assert_ptr_nonnull(tent_find(&ix, ids[k]));
+	/* tags filter: about one compare per lookup (8-bit tags: 12 x 1/256
+	 * false matches per line at most) */
+	ck_assert_uint_le(tent_matches, S + 2);
+	/* one more overflows into bucket 1, counted in bucket 0 */
+	ck_assert_int_eq(add(&ix, tent_new(ids[S], 0), &other), SPC_OK);
+	census(&ix, &c);
+	ck_assert_uint_eq(c.max_probe, 1);
+	ck_assert_uint_eq(c.overflow, 1);
+	ck_assert_uint_eq(ix.cur->b[0].head, SPC_INDEX_COUNT_ONE);
+	for (unsigned k = 0; k <= S; k++)
+		ck_assert_ptr_nonnull(tent_find(&ix, ids[k]));
+	/* a delete in the full line leaves the overflowed one reachable */
+	tent_free(del(&ix, ids[0]));
+	ck_assert_ptr_nonnull(tent_find(&ix, ids[S]));
+	tent_free(del(&ix, ids[S]));
+	ck_assert_uint_eq(ix.cur->b[0].head, 0);
+	check_ids(&ix, 1, 1, 0);
+	for (unsigned k = 1; k < S; k++)
+		ck_assert_ptr_nonnull(tent_find(&ix, ids[k]));
+	check_quiet(&ix, S - 1);
+	teardown(&ix, &a);
+}
+END_TEST
+
+/* Claims racing removals on one slot: a table of 2 buckets, full but for
+ * RACERS slots; RACERS threads each insert a new key, must find it, delete
+ * it, again and again. Keys of both homes share the free slots, so a
+ * writer claims slots of the other bucket (without its lock) that a
+ * writer of that bucket has just freed. Each thread holds at most one
+ * slot: an insert never finds the table full. A store order that let a
+ * claim end with another key's tag (tag before the reference's CAS, or a
+ * removal that clears the tag) makes a find fail. */
+#define RACERS 8
+#if defined(__SANITIZE_THREAD__)
+#define RACE_ROUNDS 5000 /* 5-20x slower: within Check's timeout */
+#else
+#define RACE_ROUNDS 100000
+#endif
+
+struct race {
+	struct spc_index *ix;
+	unsigned n;
+	unsigned long missed;
+};
+
+static void *racer(void *arg)
+{
+	struct race *r = arg;
+	void *other;
+
+	spc_rcu_ensure();
+	for (unsigned k = 0; k < RACE_ROUNDS; k++) {
+		uint64_t id = ((uint64_t)(r->n + 1) << 32) | k;
+		struct tent *e = tent_new(id, 0);
+		spc_rcu_read_lock();
+		int rc = spc_index_add_rcu(r->ix, tent_hash_of(id), tent_match, &id, e, &other);
+		spc_rcu_read_unlock();
+		if (rc != SPC_OK)
+			abort();
+		if (tent_find(r->ix, id) != e)
+			r->missed++;
+		spc_rcu_read_lock();
+		struct tent *d = spc_index_delete_rcu(r->ix, tent_hash_of(id), tent_match, &id);
+		spc_rcu_read_unlock();
+		if (d != e) { /* a lost tag: no delete either; stop here */
+			r->missed++;
+			break;
+		}
+		/* nobody else can hold it: taken out by us, never looked up
+		 * by another thread's key (different ids) */
+		urcu_memb_call_rcu(&e->rcu, tent_free_cb);
+	}
+	return NULL;
+}
+
+START_TEST(claims_race_removals)
+{
+	struct talloc a = {0};
+	struct spc_index_ops ops = talloc_ops(&a);
+	struct spc_index ix;
+	struct race r[RACERS];
+	pthread_t th[RACERS];
+
+	ck_assert_int_eq(spc_index_init(&ix, &ops, 2), SPC_OK);
+	const uint64_t resident = 2 * spc_index_slots(&ix) - RACERS;
+	fill(&ix, 0, resident);
+	for (unsigned k = 0; k < RACERS; k++) {
+		r[k] = (struct race){&ix, k, 0};
+		ck_assert_int_eq(pthread_create(&th[k], NULL, racer, &r[k]), 0);
+	}
+	for (unsigned k = 0; k < RACERS; k++) {
+		ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+		ck_assert_uint_eq(r[k].missed, 0);
+	}
+	check_ids(&ix, 0, resident, 10);
+	check_quiet(&ix, resident);
+	teardown(&ix, &a);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	int narrow = tent_layout_arg(argc, argv, 1);
+	Suite *s = suite_create(narrow ? "index-narrow" : "index");
 	TCase *tc = tcase_create("index");
 
 	tcase_add_test(tc, add_set_replace_remove_delete);
@@ -427,6 +608,9 @@ int main(void)
 	tcase_add_loop_test(tc, resize_both_ways_in_steps, 0, 2);
 	tcase_add_test(tc, resize_ends_whatever_writers_do);
 	tcase_add_loop_test(tc, resize_alloc_fails_at_every_n, 0, 7);
+	tcase_add_test(tc, layout_chosen_by_region);
+	tcase_add_test(tc, one_line_full_then_next);
+	tcase_add_test(tc, claims_race_removals);
 	suite_add_tcase(s, tc);
 	return spc_check_run(s);
 }

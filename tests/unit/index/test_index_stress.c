@@ -323,8 +323,11 @@ END_TEST
 int main(int argc, char **argv)
 {
 	if (spc_stress_arg(argc, argv, 1, &opt_seconds) || opt_seconds == 0) {
-		fprintf(stderr, "usage: %s SECONDS\n", argv[0]);
+		fprintf(stderr, "usage: %s SECONDS [narrow]\n", argv[0]);
 		return 2;
 	}
-	return spc_stress_run("stress-index", "index", readers_writers_resizes, opt_seconds);
+	/* narrow: the 12-slot layout, entries in a region (index_fixture.h) */
+	int narrow = tent_layout_arg(argc, argv, 2);
+	return spc_stress_run(narrow ? "stress-index-narrow" : "stress-index", "index",
+	                      readers_writers_resizes, opt_seconds);
 }
