@@ -240,8 +240,13 @@ void spc_srv_conns_ring_done(struct spc_srv_conns *set, const struct spc_srv_rin
 		return;
 	}
 	c->ctx.now = spc_srv_now();
-	if (res == -ENOBUFS)
+	if (res == -ENOBUFS) {
 		spc_srv_count(&set->t->cnt.recv_nobufs, 1);
+		/* Relaxed: a gauge for stats; the ring grew before this call */
+		__atomic_store_n(&set->t->recv_buf_bytes,
+				 (uint64_t)spc_srv_ring_buffers(set->ring) * SPC_SRV_RING_BUF_SIZE,
+				 __ATOMIC_RELAXED);
+	}
 	if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS || res == -ECANCELED) {
 		/* nothing moved (ENOBUFS: no provided buffer was free, they
 		 * are back now; ECANCELED: stopped while nothing was read):

@@ -94,6 +94,7 @@ static int stats_general(struct spc_srv_ctx *ctx)
 	rc |= stat_u(o, "conns_closed_output_cap", c.conns_closed_output);
 	rc |= stat_u(o, "conns_closed_idle", c.conns_closed_idle);
 	rc |= stat_u(o, "recv_buffers_ran_out", c.recv_nobufs);
+	rc |= stat_u(o, "recv_buffer_bytes", spc_srv_recv_buffer_bytes(srv));
 	rc |= stat_u(o, "curr_items", ps.items);
 	rc |= stat_u(o, "total_items", ps.inserts);
 	rc |= stat_u(o, "bytes", ps.charged_bytes);

@@ -37,11 +37,16 @@ enum spc_srv_ring_op {
 
 struct spc_srv_ring; /* one worker's io_uring */
 
-/* Multishot receives land in the ring's provided buffers: this many per
- * worker, each of memcached's read size (the parser's read_max: a line
- * that arrives whole within one read is served whatever its length, so a
- * completion must bring as much as a read would), 2 MiB per worker. */
+/* Multishot receives land in the ring's provided buffers, each of
+ * memcached's read size (the parser's read_max: a line that arrives whole
+ * within one read is served whatever its length, so a completion must
+ * bring as much as a read would). A worker starts with
+ * SPC_SRV_RING_BUFS_FIRST of them (256 KiB) and doubles them each time a
+ * receive finds none free, up to SPC_SRV_RING_BUFS (2 MiB): the kernel
+ * takes them in ring order, so every buffer provided is soon memory in
+ * use, and a worker with a few dozen connections needs a few dozen. */
 #define SPC_SRV_RING_BUFS 128
+#define SPC_SRV_RING_BUFS_FIRST 16
 #define SPC_SRV_RING_BUF_SIZE 16384
 
 /* One completion as spc_srv_ring_wait hands it over. */
@@ -72,12 +77,17 @@ void spc_srv_ring_send(struct spc_srv_ring *r, int fd, const void *buf, size_t l
 /* True when the ring has provided buffers, so spc_srv_ring_recv_multi
  * can be used. Context: the ring's thread. */
 bool spc_srv_ring_multishot(const struct spc_srv_ring *r);
+/* Provided buffers the ring has now (0: none), between
+ * SPC_SRV_RING_BUFS_FIRST and SPC_SRV_RING_BUFS. Context: the ring's
+ * thread. */
+unsigned spc_srv_ring_buffers(const struct spc_srv_ring *r);
 /* A multishot receive on fd: one completion per arrival of data, its
  * bytes in a provided buffer (c->data) that goes back to the ring after
  * the completion's call; armed while c->more. It ends (a completion
  * without more) at end of file (res 0), on an error, when no provided
  * buffer was free (-ENOBUFS: the buffers of the last wait are back by
- * the next one) or whenever the kernel ends it: then it is queued again
+ * the next one, and the ring has twice as many, up to SPC_SRV_RING_BUFS,
+ * when the completion is handed over) or whenever the kernel ends it: then it is queued again
  * if data is still wanted. */
 void spc_srv_ring_recv_multi(struct spc_srv_ring *r, int fd, uint64_t token);
 /* One-shot readiness (POLLIN) of fd: completes at once when fd is ready. */

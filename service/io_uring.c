@@ -27,8 +27,9 @@
  *
  * Receives are multishot (Linux 5.19): armed once per connection, each
  * arrival of data completes into one of the worker's provided buffers
- * (a buffer ring registered with the ring, SPC_SRV_RING_BUFS of the
- * parser's read size), whose bytes the connection copies into its input
+ * (a buffer ring registered with the ring, up to SPC_SRV_RING_BUFS of the
+ * parser's read size: SPC_SRV_RING_BUFS_FIRST at first, doubled whenever
+ * a receive finds none free), whose bytes the connection copies into its input
  * buffer -- a request split across reads must be contiguous for the
  * parser anyway -- and the buffer goes back to the ring as soon as its
  * completion is handled. Against a one-shot receive re-armed per request
@@ -37,7 +38,10 @@
  * less CPU per request with 32 or 1,000 memcaslap connections,
  * docs/benchmarks.md). When every buffer is taken, the kernel ends the
  * receives that find none (-ENOBUFS); the buffers are back by the next
- * wait, where the connection arms its receive again. Where the kernel
+ * wait, where the connection arms its receive again, and the worker has
+ * twice as many (up to SPC_SRV_RING_BUFS). The buffers are one mapping
+ * whose pages become memory only once the kernel fills them, so the
+ * buffers never provided cost nothing. Where the kernel
  * has no buffer rings, receives are one-shot into the input buffer.
  */
 #include <errno.h>
@@ -70,9 +74,18 @@ const char *spc_srv_io_name(enum spc_srv_io io)
 struct spc_srv_ring {
 	struct io_uring ring;
 	struct io_uring_buf_ring *br; /* NULL: no provided buffers, one-shot receives */
-	char *bufs;                   /* BUFS buffers of BUF_SIZE bytes */
+	char *bufs;                   /* room for BUFS buffers of BUF_SIZE bytes */
+	unsigned provided;            /* buffers given to the kernel: the first `provided` */
 	size_t br_size;
 };
+
+/* Queues buffer bid for the kernel at offset `at` past the ring's tail
+ * (made visible by the next io_uring_buf_ring_advance). */
+static void buf_give(struct spc_srv_ring *r, unsigned bid, int at)
+{
+	io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE,
+			      (unsigned short)bid, io_uring_buf_ring_mask(BUFS), at);
+}
 
 /* The provided-buffer ring of multishot receives (Linux 5.19). Returns
  * false where the kernel has none (receives are then one-shot). */
@@ -85,28 +98,39 @@ static bool bufs_open(struct spc_srv_ring *r)
 	p = mmap(NULL, r->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
-	r->bufs = malloc((size_t)BUFS * BUF_SIZE);
+	/* A mapping of its own: pages no buffer was ever given out of stay
+	 * untouched (a malloc'd block may reuse memory already resident). */
+	r->bufs = mmap(NULL, (size_t)BUFS * BUF_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->bufs == MAP_FAILED)
+		r->bufs = NULL;
 	reg.ring_addr = (uint64_t)(uintptr_t)p;
 	reg.ring_entries = BUFS;
 	reg.bgid = BGID;
 	if (!r->bufs || io_uring_register_buf_ring(&r->ring, &reg, 0) != 0) {
 		munmap(p, r->br_size);
-		free(r->bufs);
+		if (r->bufs)
+			munmap(r->bufs, (size_t)BUFS * BUF_SIZE);
 		r->bufs = NULL;
 		return false;
 	}
 	r->br = p;
 	io_uring_buf_ring_init(r->br);
-	for (unsigned i = 0; i < BUFS; i++)
-		io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * BUF_SIZE, BUF_SIZE,
-				      (unsigned short)i, io_uring_buf_ring_mask(BUFS), (int)i);
-	io_uring_buf_ring_advance(r->br, BUFS);
+	r->provided = SPC_SRV_RING_BUFS_FIRST;
+	for (unsigned i = 0; i < r->provided; i++)
+		buf_give(r, i, (int)i);
+	io_uring_buf_ring_advance(r->br, (int)r->provided);
 	return true;
 }
 
 bool spc_srv_ring_multishot(const struct spc_srv_ring *r)
 {
 	return r->br != NULL;
+}
+
+unsigned spc_srv_ring_buffers(const struct spc_srv_ring *r)
+{
+	return r->br ? r->provided : 0;
 }
 
 int spc_srv_ring_open(struct spc_srv_ring **out, unsigned entries)
@@ -143,9 +167,10 @@ void spc_srv_ring_close(struct spc_srv_ring *r)
 	if (!r)
 		return;
 	io_uring_queue_exit(&r->ring); /* unregisters the buffer ring too */
-	if (r->br)
+	if (r->br) {
 		munmap(r->br, r->br_size);
-	free(r->bufs);
+		munmap(r->bufs, (size_t)BUFS * BUF_SIZE);
+	}
 	free(r);
 }
 
@@ -223,17 +248,21 @@ int spc_srv_ring_wait(struct spc_srv_ring *r, unsigned wait_nr, unsigned timeout
 					      .res = cqe->res,
 					      .more = (cqe->flags & IORING_CQE_F_MORE) != 0 };
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		bool buf = (cqe->flags & IORING_CQE_F_BUFFER) && r->br && bid < BUFS;
+		bool buf = (cqe->flags & IORING_CQE_F_BUFFER) && r->br && bid < r->provided;
 
 		if (buf)
 			c.data = r->bufs + (size_t)bid * BUF_SIZE;
-		done(arg, &c);
-		if (buf) { /* its bytes are copied: the buffer goes back at once */
-			io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE,
-					      (unsigned short)bid, io_uring_buf_ring_mask(BUFS),
-					      bufs_back);
-			bufs_back++;
+		if (c.res == -ENOBUFS && r->br && r->provided < BUFS &&
+		    (c.token & SPC_RING_OP_MASK) == SPC_RING_RECV) {
+			/* every buffer was taken: twice as many from now on
+			 * (the ring has room: at most BUFS are ever given) */
+			for (unsigned i = r->provided; i < 2 * r->provided; i++)
+				buf_give(r, i, bufs_back++);
+			r->provided *= 2;
 		}
+		done(arg, &c);
+		if (buf) /* its bytes are copied: the buffer goes back at once */
+			buf_give(r, bid, bufs_back++);
 		n++;
 	}
 	/* Release store of the buffer ring's tail: the kernel reads the

@@ -115,6 +115,15 @@ unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i)
 	return i < srv->ntallies ? __atomic_load_n(&srv->tallies[i].load, __ATOMIC_RELAXED) : 0;
 }
 
+uint64_t spc_srv_recv_buffer_bytes(struct spc_server *srv)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < srv->ntallies; i++)
+		n += __atomic_load_n(&srv->tallies[i].recv_buf_bytes, __ATOMIC_RELAXED);
+	return n;
+}
+
 const struct spc_srv_counters *spc_srv_worker_counters(struct spc_server *srv, unsigned i)
 {
 	return i < srv->ntallies ? &srv->tallies[i].cnt : NULL;

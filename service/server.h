@@ -91,6 +91,7 @@ struct spc_srv_counters {
 struct spc_srv_tally {
 	struct spc_srv_counters cnt;
 	unsigned load;           /* atomic: connections served + handed in, not yet taken */
+	uint64_t recv_buf_bytes; /* atomic: bytes of the worker's io_uring receive buffers */
 };
 
 struct spc_srv_listener {
@@ -166,6 +167,9 @@ unsigned spc_srv_worker_conns(struct spc_server *srv, unsigned i);
 /* Worker i's counters (NULL past the last worker): read them with
  * spc_srv_read. Context: any thread while the workers run. */
 const struct spc_srv_counters *spc_srv_worker_counters(struct spc_server *srv, unsigned i);
+/* Bytes of io_uring receive buffers every worker has together (a gauge:
+ * "stats reset" leaves it). Context: any thread; a relaxed snapshot. */
+uint64_t spc_srv_recv_buffer_bytes(struct spc_server *srv);
 /* Sums every worker's counters into *out. Context: any thread. */
 void spc_srv_counters_sum(struct spc_server *srv, struct spc_srv_counters *out);
 /* stats reset: from now on spc_srv_counters_sum counts from zero (the

@@ -328,6 +328,10 @@ static void ring_start(struct spc_srv_worker *w)
 			    strerror(-rc));
 		return;
 	}
+	/* Relaxed: a gauge for stats (conn_ring.c updates it as it grows) */
+	__atomic_store_n(&w->t->recv_buf_bytes,
+			 (uint64_t)spc_srv_ring_buffers(w->conns.ring) * SPC_SRV_RING_BUF_SIZE,
+			 __ATOMIC_RELAXED);
 	spc_srv_ring_poll(w->conns.ring, w->epfd, (uint64_t)(uintptr_t)w | SPC_RING_POLL);
 }
 

@@ -117,12 +117,13 @@ static bool on_uring(void)
 	return strstr(conn_ask(fd, "stats settings\r\n", "END\r\n"), "STAT io uring\r\n") != NULL;
 }
 
-/* More data at once than the worker has receive buffers (128 of 16 KiB):
- * the server is stopped, every connection gets a pipeline of requests
- * larger than two buffers, and the server continues. The first receives
- * take every buffer, the others end for want of one and are armed again:
- * every request is still answered, in order, and on io_uring the stats
- * count receives that ran out. */
+/* More data at once than the worker has receive buffers (16 of 16 KiB at
+ * first, at most 128): the server is stopped, every connection gets a
+ * pipeline of requests larger than two buffers, and the server continues.
+ * The first receives take every buffer, the others end for want of one
+ * and are armed again: every request is still answered, in order, and on
+ * io_uring the stats count receives that ran out and show the worker's
+ * buffers grown from the first 16 (doubling, never past 128). */
 START_TEST(test_receive_buffers_run_out)
 {
 	enum { PIPE = 1200 }; /* gets of 28 bytes: 33 KiB per connection */
@@ -135,6 +136,8 @@ START_TEST(test_receive_buffers_run_out)
 	ck_assert(conns && req && want);
 	up(one_worker);
 	uring = on_uring();
+	ck_assert_uint_eq(stat_value(conn_ask(fd, "stats\r\n", "END\r\n"), "recv_buffer_bytes"),
+			  uring ? 16u * 16384 : 0);
 	expect("set kkkkkkkkkkkkkkkkkkkkk 0 0 3\r\nabc\r\n", "STORED\r\n");
 	for (int i = 0; i < PIPE; i++) {
 		rl += (size_t)sprintf(req + rl, "get kkkkkkkkkkkkkkkkkkkkk\r\n");
@@ -158,9 +161,15 @@ START_TEST(test_receive_buffers_run_out)
 		{ size_t d = 0; while (d < wl && got[d] == want[d]) d++; ck_assert_msg(d == wl, "connection %d: replies differ at %zu of %zu: %.40s", i, d, wl, got + d); }
 		close(conns[i]);
 	}
-	if (uring)
-		ck_assert_int_gt(stat_value(conn_ask(fd, "stats\r\n", "END\r\n"),
-					    "recv_buffers_ran_out"), 0);
+	if (uring) {
+		const char *st = conn_ask(fd, "stats\r\n", "END\r\n");
+		long long bytes = stat_value(st, "recv_buffer_bytes");
+
+		ck_assert_int_gt(stat_value(st, "recv_buffers_ran_out"), 0);
+		ck_assert_int_gt(bytes, 16 * 16384);
+		ck_assert_int_le(bytes, 128 * 16384);
+		ck_assert_int_eq(bytes % (16 * 16384), 0);
+	}
 	free(conns);
 	free(req);
 	free(want);
