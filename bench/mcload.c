@@ -256,6 +256,18 @@ static int conn_flush(int ep, struct mcl_conn *c)
 	return 0;
 }
 
+/* conn_flush, and on a write error: reported, counted, the connection
+ * dropped. Returns 0, or -1 when it was dropped. */
+static int conn_flush_or_drop(int ep, struct mcl_conn *c, struct mcl_thread *t, unsigned *live)
+{
+	if (conn_flush(ep, c) == 0)
+		return 0;
+	fprintf(stderr, "mcload: connection %u: write: %s\n", c->id, strerror(errno));
+	t->st.errors++;
+	conn_drop(c, live);
+	return -1;
+}
+
 void *mcl_run_epoll(void *arg)
 {
 	struct mcl_thread *t = arg;
@@ -277,29 +289,13 @@ void *mcl_run_epoll(void *arg)
 			conn_drop(c, &live);
 			continue;
 		}
-		if (conn_flush(ep, c) != 0) {
-			fprintf(stderr, "mcload: connection %u: write: %s\n", c->id, strerror(errno));
-			t->st.errors++;
-			conn_drop(c, &live);
-		}
+		(void)conn_flush_or_drop(ep, c, t, &live);
 	}
 	int issuing = 1;
 	uint64_t drain_end = 0;
 	while (live) {
-		/* relaxed: see mcl_on_signal */
-		if (issuing && (now >= t->end_ns ||
-				atomic_load_explicit(&mcl_stop, memory_order_relaxed))) {
-			issuing = 0;
-			t->stop_ns = now < t->end_ns ? now : t->end_ns;
-			drain_end = now + MCL_DRAIN_NS;
-		}
-		if (!issuing) {
-			int pending = 0;
-			for (unsigned i = 0; i < t->nconns && !pending; i++)
-				pending = t->conns[i].fd >= 0 && t->conns[i].inflight;
-			if (!pending || now >= drain_end)
-				break;
-		}
+		if (mcl_run_over(t, now, &issuing, &drain_end))
+			break;
 		int n = epoll_wait(ep, evs, 128, 20);
 		now = mcl_now_ns();
 		for (int e = 0; e < n; e++) {
@@ -326,11 +322,7 @@ void *mcl_run_epoll(void *arg)
 					}
 				}
 			}
-			if (conn_flush(ep, c) != 0) {
-				fprintf(stderr, "mcload: connection %u: write: %s\n", c->id, strerror(errno));
-				t->st.errors++;
-				conn_drop(c, &live);
-			}
+			(void)conn_flush_or_drop(ep, c, t, &live);
 		}
 	}
 	if (issuing)
@@ -338,6 +330,24 @@ void *mcl_run_epoll(void *arg)
 	mcl_count_missing(t);
 	close(ep);
 	return NULL;
+}
+
+int mcl_run_over(struct mcl_thread *t, uint64_t now, int *issuing, uint64_t *drain_end)
+{
+	int waiting = 0;
+
+	/* relaxed: see mcl_on_signal */
+	if (*issuing &&
+	    (now >= t->end_ns || atomic_load_explicit(&mcl_stop, memory_order_relaxed))) {
+		*issuing = 0;
+		t->stop_ns = now < t->end_ns ? now : t->end_ns;
+		*drain_end = now + MCL_DRAIN_NS;
+	}
+	if (*issuing)
+		return 0;
+	for (unsigned i = 0; i < t->nconns && !waiting; i++)
+		waiting = t->conns[i].fd >= 0 && t->conns[i].inflight;
+	return !waiting || now >= *drain_end;
 }
 
 void mcl_count_missing(struct mcl_thread *t)

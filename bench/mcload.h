@@ -88,6 +88,11 @@ int mcl_uring_available(void);
 /* The end of a thread's run, shared by both loops: every connection still
  * open with requests in flight is counted as that many missing replies. */
 void mcl_count_missing(struct mcl_thread *t);
+/* The loops' clock check, at each wake-up: once the deadline passed or a
+ * signal came, *issuing drops to 0 and the drain (MCL_DRAIN_NS for the
+ * replies in flight) begins. Returns 1 when the loop should end: not
+ * issuing, and no open connection waits for a reply or the drain is over. */
+int mcl_run_over(struct mcl_thread *t, uint64_t now, int *issuing, uint64_t *drain_end);
 
 /* Sets up conn (fd already connected). Returns 0, -1 on out of memory. */
 int mcl_conn_init(struct mcl_conn *c, const struct mcl_conf *cf, int fd, unsigned id,

@@ -206,20 +206,8 @@ void *mcl_run_uring(void *arg)
 	int issuing = 1;
 	uint64_t drain_end = 0;
 	while (u.live) {
-		/* relaxed: see mcl_on_signal in mcload.c */
-		if (issuing && (now >= t->end_ns ||
-				atomic_load_explicit(&mcl_stop, memory_order_relaxed))) {
-			issuing = 0;
-			t->stop_ns = now < t->end_ns ? now : t->end_ns;
-			drain_end = now + MCL_DRAIN_NS;
-		}
-		if (!issuing) {
-			int waiting = 0;
-			for (unsigned i = 0; i < t->nconns && !waiting; i++)
-				waiting = t->conns[i].fd >= 0 && t->conns[i].inflight;
-			if (!waiting || now >= drain_end)
-				break;
-		}
+		if (mcl_run_over(t, now, &issuing, &drain_end))
+			break;
 		struct io_uring_cqe *cqe;
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 20000000 };
 		io_uring_submit_and_wait_timeout(&u.ring, &cqe, 1, &ts, NULL);
