@@ -266,14 +266,23 @@ static const char *const schema_keys[] = {
 	"\"cpu_ns_per_op\"", "\"cpu_ns_per_insert\"", "\"bg_cpu_ns_per_insert\"",
 	"\"settle_s\"", "\"settled\"", NULL};
 
-static void check_json_file(const char *path)
+/* The whole file at path (up to 1 MiB), NUL-terminated, in a buffer the
+ * next call reuses. */
+static const char *slurp(const char *path)
 {
+	static char buf[1 << 20];
 	FILE *f = fopen(path, "r");
 	ck_assert_ptr_nonnull(f);
-	static char buf[1 << 20];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
+	return buf;
+}
+
+static void check_json_file(const char *path)
+{
+	const char *buf = slurp(path);
+	size_t n = strlen(buf);
 	for (int i = 0; schema_keys[i]; i++)
 		ck_assert_msg(strstr(buf, schema_keys[i]) != NULL, "JSON lacks %s", schema_keys[i]);
 	/* structure: braces and brackets balance outside strings */
@@ -330,11 +339,7 @@ START_TEST(test_json_schema)
 	close(fd);
 	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
 	check_json_file(path);
-	FILE *f = fopen(path, "r");
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
+	const char *buf = slurp(path);
 	ck_assert_ptr_nonnull(strstr(buf, "\"ops_per_sec\": null")); /* replay row */
 	ck_assert_ptr_nonnull(strstr(buf, "\"ops_per_sec\": 12345"));
 	ck_assert_ptr_nonnull(strstr(buf, "\\\"quoted\\\""));
@@ -612,12 +617,7 @@ START_TEST(test_settle_memory_json)
 	close(fd);
 	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
 	check_json_file(path);
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	static char buf[1 << 16];
-	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[len] = 0;
+	const char *buf = slurp(path);
 	ck_assert_ptr_nonnull(strstr(buf, "\"settled\": true"));  /* splitcache, phase a */
 	ck_assert_ptr_nonnull(strstr(buf, "\"settled\": null"));  /* mutex-lru, phase b rows */
 	ck_assert_ptr_null(strstr(buf, "\"settled\": false"));
