@@ -27,6 +27,7 @@
 #define BENCH_KEY_LEN 16
 #define BENCH_MAX_THREADS 64
 #define BENCH_MAX_LIST 32
+#define BENCH_MAX_ROUNDS 64 /* --rounds */
 
 /* ---- histogram (hist.c) ---------------------------------------------- */
 
@@ -291,6 +292,10 @@ struct bench_row {
 	 * (the system said it settled / the bound ran out), null for a
 	 * system without a settle callback (fixed pause) */
 	struct bench_num settle_s, settled;
+	/* --rounds N > 1: the ops/s of each round in order (ops_per_sec is
+	 * their median); n_rounds 0 otherwise */
+	int n_rounds;
+	double round_ops[BENCH_MAX_ROUNDS];
 	/* latency CDF for plots: copy of the reader histogram when present */
 	struct bench_hist *lat;
 };
@@ -338,6 +343,7 @@ struct bench_opts {
 	uint64_t budget_bytes;
 	double index_max_load;   /* --index-load: splitcache's index_max_load (0: default) */
 	uint64_t keys;           /* --keys: read-scaling / mixed key space (0: default) */
+	int rounds;              /* --rounds: read-scaling / mixed, interleaved (<= 1: one pass) */
 	/* replay */
 	const char *traces[BENCH_MAX_LIST];
 	int n_traces;

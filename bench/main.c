@@ -47,7 +47,10 @@ static void usage(FILE *f)
 	        "        [--trace-dir DIR]: where a FILE named without '/' is looked up when\n"
 	        "        it is not in the working folder (default " SPC_BENCH_TRACE_DIR ")\n"
 	        "read-scaling, mixed: --keys N  key space (default 2^18 read-scaling,\n"
-	        "                     2^20 mixed; e.g. 16M: every get goes to DRAM)\n"
+	        "                     2^20 mixed; e.g. 16M: every get goes to DRAM)\n"	        "                     --rounds N  every system opened at once, each point\n"
+	        "                     measured N times in interleaved slices (order turning\n"
+	        "                     each round); ops/s and cpu: medians, ratio: median of\n"
+	        "                     the per-round ratios (default 1: one system at a time)\n"
 	        "memory: --entries N (default 1048576)\n"
 	        "systems:");
 	for (const struct bench_sys *const *s = bench_systems_all(); *s; s++) {
@@ -187,6 +190,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "--keys: a number in [1024, 2^32]\n");
 				return 2;
 			}
+		} else if (strcmp(a, "--rounds") == 0) {
+			char *end = NULL;
+			long n = strtol(v, &end, 10);
+			if (!end || *end || n < 1 || n > BENCH_MAX_ROUNDS) {
+				fprintf(stderr, "--rounds: 1..%d\n", BENCH_MAX_ROUNDS);
+				return 2;
+			}
+			o.rounds = (int)n;
 		} else if (strcmp(a, "--entries") == 0) {
 			if (parse_u64(v, &o.entries) != 0 || o.entries == 0) {
 				fprintf(stderr, "--entries: bad number\n");
@@ -210,6 +221,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		i += takes;
+	}
+	if (o.rounds > 1 && strcmp(scenario, "read-scaling") != 0 && strcmp(scenario, "mixed") != 0) {
+		fprintf(stderr, "--rounds: read-scaling and mixed only\n");
+		return 2;
 	}
 	if (policies_arg)
 		o.n_policies = split_list(policies_arg, o.policies, BENCH_MAX_LIST);

@@ -8,7 +8,8 @@
  * carrying every contract key in order, null where it does not apply,
  * followed by extra keys (max_ns, hits, requests,
  * rss_bytes_per_entry_overhead, ratio_vs, ratio, cpu_ns_per_op,
- * cpu_ns_per_insert, bg_cpu_ns_per_insert, settle_s, settled). Numbers
+ * cpu_ns_per_insert, bg_cpu_ns_per_insert, settle_s, settled,
+ * ops_per_sec_rounds). Numbers
  * are printed with %.17g for ratios and as integers for counts, so the
  * file parses with any JSON reader and round-trips.
  *
@@ -16,6 +17,8 @@
  * row's (same phase and thread count) where the reference is mutex-lru
  * when present in the run, else the first system of the run. The table
  * prints the same ratio, so quotes can come straight from either output.
+ * Rows measured in interleaved rounds (--rounds) carry each round's ops/s,
+ * and their ratio is the median of the per-round ratios instead.
  */
 #include "bench.h"
 
@@ -102,6 +105,28 @@ static const char *ref_system(const struct bench_report *r)
 	return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Rows measured in interleaved rounds: the median of the per-round
+ * ratios (each round's two slices ran close in time, so a slow spell of
+ * the machine mostly cancels out). */
+static struct bench_num round_ratio(const struct bench_row *row, const struct bench_row *ref)
+{
+	double q[BENCH_MAX_ROUNDS];
+	int k = 0;
+	for (int i = 0; i < row->n_rounds; i++)
+		if (ref->round_ops[i] > 0)
+			q[k++] = row->round_ops[i] / ref->round_ops[i];
+	if (k == 0)
+		return (struct bench_num){0, 0};
+	qsort(q, (size_t)k, sizeof(q[0]), cmp_double);
+	return BENCH_NUM(k % 2 ? q[k / 2] : (q[k / 2 - 1] + q[k / 2]) / 2);
+}
+
 static struct bench_num ratio_of(const struct bench_report *r, const struct bench_row *row)
 {
 	const char *ref = ref_system(r);
@@ -110,9 +135,12 @@ static struct bench_num ratio_of(const struct bench_report *r, const struct benc
 		return none;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct bench_row *o = &r->rows[i];
-		if (strcmp(o->system, ref) == 0 && strcmp(o->phase, row->phase) == 0 &&
-		    o->threads == row->threads && o->ops_per_sec.has && o->ops_per_sec.v > 0)
-			return BENCH_NUM(row->ops_per_sec.v / o->ops_per_sec.v);
+		if (strcmp(o->system, ref) != 0 || strcmp(o->phase, row->phase) != 0 ||
+		    o->threads != row->threads || !o->ops_per_sec.has || o->ops_per_sec.v <= 0)
+			continue;
+		if (row->n_rounds > 1 && row->n_rounds == o->n_rounds)
+			return round_ratio(row, o);
+		return BENCH_NUM(row->ops_per_sec.v / o->ops_per_sec.v);
 	}
 	return none;
 }
@@ -182,6 +210,14 @@ int bench_report_json(const struct bench_report *r, FILE *f)
 			fprintf(f, ", \"settled\": %s", w->settled.v ? "true" : "false");
 		else
 			fprintf(f, ", \"settled\": null");
+		if (w->n_rounds > 0) {
+			fprintf(f, ", \"ops_per_sec_rounds\": [");
+			for (int k = 0; k < w->n_rounds; k++)
+				fprintf(f, "%s%.0f", k ? ", " : "", w->round_ops[k]);
+			fprintf(f, "]");
+		} else {
+			fprintf(f, ", \"ops_per_sec_rounds\": null");
+		}
 		fprintf(f, " }");
 	}
 	fprintf(f, "\n  ]\n}\n");
@@ -276,12 +312,13 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 	};
 	enum { NC = sizeof(cols) / sizeof(cols[0]) };
 	int used[NC] = {0};
-	int any_phase = 0, any_policy = 0, any_trace = 0;
+	int any_phase = 0, any_policy = 0, any_trace = 0, any_rounds = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct bench_row *w = &r->rows[i];
 		any_phase |= w->phase[0] != 0;
 		any_policy |= w->policy[0] != 0;
 		any_trace |= w->trace[0] != 0;
+		any_rounds |= w->n_rounds > 1;
 		for (int c = 0; c < NC; c++) {
 			struct bench_num n = cols[c].off == (size_t)-1
 			                             ? ratio_of(r, w)
@@ -291,7 +328,8 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 	}
 	const char *ref = ref_system(r);
 	if (used[1] && ref)
-		fprintf(out, "ratio = ops/s over %s's at the same phase and thread count\n", ref);
+		fprintf(out, "ratio = ops/s over %s's at the same phase and thread count%s\n", ref,
+		        any_rounds ? " (rounds: median of the per-round ratios; ops/s: median)" : "");
 	fprintf(out, "%-17s", "system");
 	if (any_phase)
 		fprintf(out, " %-5s", "phase");

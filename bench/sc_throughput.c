@@ -33,8 +33,20 @@
  * background threads) over the inserts (sets after a miss and plain
  * sets): what an insert costs after its caller has returned.
  *
- * Each system runs on a driver thread of its own, so no thread of the
- * process ever uses two systems (liburcu registration stays simple).
+ * Each system is opened, filled and settled on a thread of its own and
+ * closed on another; workers are fresh threads per measured slice; so no
+ * thread of the process ever uses two systems (liburcu registration stays
+ * simple). The per-thread key arrays are made once and shared by every
+ * system.
+ *
+ * Rounds (--rounds N > 1): every system is opened first, then each round
+ * measures every thread count on every system in turn, the order turning
+ * by one system per round; a row reports the median of its N slices
+ * (ops/s, CPU per operation and per insert), latency over all of them,
+ * and each round's ops/s (ops_per_sec_rounds), from which the report
+ * takes the median of per-round ratios. On a shared machine a slow spell
+ * then hits every system's figures in turn instead of one system's whole
+ * run. The price: every system's memory at once (so rows carry no RSS).
  */
 #include "bench.h"
 
@@ -139,28 +151,46 @@ static void *tp_worker_main(void *arg)
 struct tp_run {
 	const struct bench_opts *o;
 	struct bench_report *r;
-	const struct bench_sys *sys;
 	int mixed;
 	uint64_t n_keys;
 	size_t vlen;
 	uint64_t budget;
-	int rc;
+	/* per thread: its key array (and op array in mixed), made once and
+	 * shared by every system and round */
+	unsigned char (*keys[BENCH_MAX_THREADS])[BENCH_KEY_LEN];
+	unsigned char *ops[BENCH_MAX_THREADS];
 };
 
-static int make_worker_arrays(struct tp_worker *w, const struct tp_run *run, int t)
+/* One system of the run: its handle from open to close, the settle that
+ * followed its fill, and per thread count what its slices measured. */
+struct tp_slot {
+	const struct tp_run *run;
+	const struct bench_sys *sys;
+	void *h;
+	int rc; /* 0: open, filled and settled */
+	struct bench_row settle;
+	struct tp_acc {
+		double ops[BENCH_MAX_ROUNDS], cpu_op[BENCH_MAX_ROUNDS], bg_ins[BENCH_MAX_ROUNDS];
+		int n;
+		uint64_t hits, gets;
+		struct bench_hist *all;
+	} acc[BENCH_MAX_LIST];
+};
+
+static int make_worker_arrays(struct tp_run *run, int t)
 {
 	size_t n = (size_t)1 << TP_KEYS_LOG;
 	uint64_t *ids = malloc(n * sizeof(*ids));
-	w->keys = malloc(n * BENCH_KEY_LEN);
-	w->ops = run->mixed ? malloc(n) : NULL;
-	if (!ids || !w->keys || (run->mixed && !w->ops)) {
+	run->keys[t] = malloc(n * BENCH_KEY_LEN);
+	run->ops[t] = run->mixed ? malloc(n) : NULL;
+	if (!ids || !run->keys[t] || (run->mixed && !run->ops[t])) {
 		free(ids);
 		return -1;
 	}
 	uint64_t seed = run->o->seed * 1000003ULL + (uint64_t)t;
 	bench_fill_ids(ids, n, BENCH_DIST_ZIPF, run->n_keys, 0, seed);
 	for (size_t i = 0; i < n; i++)
-		bench_key_of(ids[i], w->keys[i]);
+		bench_key_of(ids[i], run->keys[t][i]);
 	free(ids);
 	if (run->mixed) {
 		/* cache_bench's default mix: 87 / 2 / 10 / 1 per cent */
@@ -168,29 +198,32 @@ static int make_worker_arrays(struct tp_worker *w, const struct tp_run *run, int
 		bench_rng_seed(&rng, seed ^ 0xabcdefULL);
 		for (size_t i = 0; i < n; i++) {
 			uint64_t x = bench_rng_below(&rng, 100);
-			w->ops[i] = x < 87 ? OP_GET_INSERT : x < 89 ? OP_INSERT : x < 99 ? OP_GET : OP_ERASE;
+			run->ops[t][i] =
+			    x < 87 ? OP_GET_INSERT : x < 89 ? OP_INSERT : x < 99 ? OP_GET : OP_ERASE;
 		}
 	}
 	return 0;
 }
 
-static void *tp_driver(void *arg)
+/* Thread body: opens the slot's system, fills it and settles. A thread
+ * of its own, so no thread of the process ever uses two systems (liburcu
+ * registration stays simple). */
+static void *tp_open_main(void *arg)
 {
-	struct tp_run *run = arg;
-	const struct bench_opts *o = run->o;
+	struct tp_slot *sl = arg;
+	const struct tp_run *run = sl->run;
 	struct bench_sys_params p = {.budget_bytes = run->budget,
 	                             .view_share = 0.5,
 	                             .value_len_hint = run->vlen,
 	                             .split = 0,
-	                             .index_max_load = o->index_max_load,
+	                             .index_max_load = run->o->index_max_load,
 	                             .entries_hint = run->mixed ? 0 : run->n_keys};
-	void *h = NULL;
-	run->rc = -1;
-	if (run->sys->open(&p, &h) != 0) {
-		fprintf(stderr, "%s: open failed\n", run->sys->name);
+	sl->rc = -1;
+	if (sl->sys->open(&p, &sl->h) != 0) {
+		fprintf(stderr, "%s: open failed\n", sl->sys->name);
 		return NULL;
 	}
-	run->sys->thread_enter(h);
+	sl->sys->thread_enter(sl->h);
 	unsigned char key[BENCH_KEY_LEN], val[256];
 	memset(val, 0x5a, sizeof(val));
 	/* read-scaling: every key; mixed: the resident quarter, as cache_bench
@@ -198,104 +231,212 @@ static void *tp_driver(void *arg)
 	uint64_t fill = run->mixed ? run->n_keys / 4 : run->n_keys;
 	for (uint64_t i = 0; i < fill; i++) {
 		bench_key_of(i, key);
-		run->sys->set(h, POOL_VIEW, key, BENCH_KEY_LEN, val, run->vlen);
+		sl->sys->set(sl->h, POOL_VIEW, key, BENCH_KEY_LEN, val, run->vlen);
 	}
-	run->sys->thread_exit(h);
+	sl->sys->thread_exit(sl->h);
 	/* settle: background work the fill started (hash-table resize,
 	 * maintenance) finishes before the first measured point */
-	struct bench_row settle;
-	bench_settle(run->sys, h, &settle);
-	for (int ti = 0; ti < o->n_threads; ti++) {
-		int nt = o->threads[ti];
-		struct tp_shared sh = {.sys = run->sys, .h = h, .pin = o->pin, .mixed = run->mixed,
-		                       .vlen = run->vlen};
-		atomic_init(&sh.stop, 0);
-		struct tp_worker *ws = calloc((size_t)nt, sizeof(*ws));
-		int ok = ws != NULL;
-		for (int t = 0; ok && t < nt; t++) {
-			ws[t].sh = &sh;
-			ws[t].index = t;
-			ok = make_worker_arrays(&ws[t], run, t) == 0;
-		}
-		if (!ok) {
-			fprintf(stderr, "%s: out of memory for key arrays\n", run->sys->name);
-			break;
-		}
-		bench_progress(o, "%s: %s, %d thread(s), %.1f s", run->r->scenario, run->sys->name,
-		               nt, o->duration_s);
-		pthread_barrier_init(&sh.start, NULL, (unsigned)nt + 1);
-		pthread_t tids[BENCH_MAX_THREADS];
-		int started = 0;
-		for (int t = 0; t < nt; t++)
-			if (pthread_create(&tids[t], NULL, tp_worker_main, &ws[t]) == 0)
-				started++;
-		if (started != nt) {
-			fprintf(stderr, "%s: pthread_create failed\n", run->sys->name);
-			abort(); /* the barrier would never open */
-		}
-		pthread_barrier_wait(&sh.start);
-		uint64_t cpu0 = bench_process_cpu_ns(), own0 = bench_thread_cpu_ns();
-		sleep_s(o->duration_s);
-		atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
-		for (int t = 0; t < nt; t++)
-			pthread_join(tids[t], NULL);
-		/* everything the process spent while the workers ran, and the
-		 * part that was not the workers' (nor this thread's): the
-		 * system's background threads (maintainers, reclamation) */
-		uint64_t cpu = bench_process_cpu_ns() - cpu0, own = bench_thread_cpu_ns() - own0;
-		pthread_barrier_destroy(&sh.start);
-
-		struct bench_row *row = bench_report_add(run->r, run->sys->name);
-		struct bench_hist *all = malloc(sizeof(*all));
-		if (!row || !all) {
-			free(all);
-			break;
-		}
-		bench_hist_init(all);
-		double ops = 0;
-		uint64_t hits = 0, gets = 0, sets = 0, n_ops = 0, wcpu = 0;
-		for (int t = 0; t < nt; t++) {
-			ops += (double)ws[t].n_ops * 1e9 / (double)(ws[t].elapsed_ns ? ws[t].elapsed_ns : 1);
-			hits += ws[t].hits;
-			gets += ws[t].gets;
-			sets += ws[t].sets;
-			n_ops += ws[t].n_ops;
-			wcpu += ws[t].cpu_ns;
-			bench_hist_merge(all, &ws[t].hist);
-			free(ws[t].keys);
-			free(ws[t].ops);
-		}
-		free(ws);
-		row->threads = nt;
-		row->settle_s = settle.settle_s;
-		row->settled = settle.settled;
-		row->ops_per_sec = BENCH_NUM(ops);
-		row->p50_ns = BENCH_NUM(bench_hist_quantile(all, 0.50));
-		row->p99_ns = BENCH_NUM(bench_hist_quantile(all, 0.99));
-		row->p999_ns = BENCH_NUM(bench_hist_quantile(all, 0.999));
-		row->max_ns = BENCH_NUM(all->max);
-		row->hit_ratio = BENCH_NUM(gets ? (double)hits / (double)gets : 0);
-		if (n_ops)
-			row->cpu_ns_per_op = BENCH_NUM((double)cpu / (double)n_ops);
-		if (sets) {
-			uint64_t bg = cpu > wcpu + own ? cpu - wcpu - own : 0;
-			row->bg_cpu_ns_per_insert = BENCH_NUM((double)bg / (double)sets);
-		}
-		row->budget_bytes = BENCH_NUM(run->budget);
-		row->rss_bytes = BENCH_NUM(bench_rss_bytes());
-		if (strcmp(run->sys->name, "splitcache-clock") == 0)
-			snprintf(row->policy, sizeof(row->policy), "clock");
-		else if (strcmp(run->sys->name, "splitcache-s3fifo") == 0)
-			snprintf(row->policy, sizeof(row->policy), "s3fifo");
-		else if (strcmp(run->sys->name, "splitcache") == 0 ||
-		         strcmp(run->sys->name, "splitcache-nocas") == 0)
-			snprintf(row->policy, sizeof(row->policy), "%s", bench_splitcache_policy_name(0));
-		row->lat = all;
-	}
-	run->sys->close(h);
-	malloc_trim(0); /* give freed memory back: the next system's RSS starts clean */
-	run->rc = 0;
+	bench_settle(sl->sys, sl->h, &sl->settle);
+	sl->rc = 0;
 	return NULL;
+}
+
+/* Thread body: closes the slot's system (a fresh thread: close registers
+ * with liburcu itself). */
+static void *tp_close_main(void *arg)
+{
+	struct tp_slot *sl = arg;
+	sl->sys->close(sl->h);
+	malloc_trim(0); /* give freed memory back: the next system's RSS starts clean */
+	return NULL;
+}
+
+/* Measures one slice: thread count ti of the run on the slot's system for
+ * the run's duration, added to the slot's figures of that thread count.
+ * Returns 0, or -1 (out of memory). */
+static int tp_slice(struct tp_slot *sl, int ti)
+{
+	const struct tp_run *run = sl->run;
+	const struct bench_opts *o = run->o;
+	int nt = o->threads[ti];
+	struct tp_acc *acc = &sl->acc[ti];
+	struct tp_shared sh = {.sys = sl->sys, .h = sl->h, .pin = o->pin, .mixed = run->mixed,
+	                       .vlen = run->vlen};
+	atomic_init(&sh.stop, 0);
+	struct tp_worker *ws = calloc((size_t)nt, sizeof(*ws));
+	if (!acc->all)
+		acc->all = malloc(sizeof(*acc->all));
+	if (!ws || !acc->all) {
+		free(ws);
+		return -1;
+	}
+	if (acc->n == 0)
+		bench_hist_init(acc->all);
+	for (int t = 0; t < nt; t++) {
+		ws[t].sh = &sh;
+		ws[t].index = t;
+		ws[t].keys = run->keys[t];
+		ws[t].ops = run->ops[t];
+	}
+	bench_progress(o, "%s: %s, %d thread(s), %.1f s", run->r->scenario, sl->sys->name, nt,
+	               o->duration_s);
+	pthread_barrier_init(&sh.start, NULL, (unsigned)nt + 1);
+	pthread_t tids[BENCH_MAX_THREADS];
+	int started = 0;
+	for (int t = 0; t < nt; t++)
+		if (pthread_create(&tids[t], NULL, tp_worker_main, &ws[t]) == 0)
+			started++;
+	if (started != nt) {
+		fprintf(stderr, "%s: pthread_create failed\n", sl->sys->name);
+		abort(); /* the barrier would never open */
+	}
+	pthread_barrier_wait(&sh.start);
+	uint64_t cpu0 = bench_process_cpu_ns(), own0 = bench_thread_cpu_ns();
+	sleep_s(o->duration_s);
+	atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
+	for (int t = 0; t < nt; t++)
+		pthread_join(tids[t], NULL);
+	/* everything the process spent while the workers ran, and the part
+	 * that was not the workers' (nor this thread's): the system's
+	 * background threads (maintainers, reclamation) */
+	uint64_t cpu = bench_process_cpu_ns() - cpu0, own = bench_thread_cpu_ns() - own0;
+	pthread_barrier_destroy(&sh.start);
+
+	double ops = 0;
+	uint64_t sets = 0, n_ops = 0, wcpu = 0;
+	for (int t = 0; t < nt; t++) {
+		ops += (double)ws[t].n_ops * 1e9 / (double)(ws[t].elapsed_ns ? ws[t].elapsed_ns : 1);
+		acc->hits += ws[t].hits;
+		acc->gets += ws[t].gets;
+		sets += ws[t].sets;
+		n_ops += ws[t].n_ops;
+		wcpu += ws[t].cpu_ns;
+		bench_hist_merge(acc->all, &ws[t].hist);
+	}
+	free(ws);
+	uint64_t bg = cpu > wcpu + own ? cpu - wcpu - own : 0;
+	acc->ops[acc->n] = ops;
+	acc->cpu_op[acc->n] = n_ops ? (double)cpu / (double)n_ops : -1;
+	acc->bg_ins[acc->n] = sets ? (double)bg / (double)sets : -1;
+	acc->n++;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Median of the n values of v that are >= 0 (a slice without operations
+ * or inserts records -1); none: null. */
+static struct bench_num median_of(const double *v, int n)
+{
+	double w[BENCH_MAX_ROUNDS];
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (v[i] >= 0)
+			w[k++] = v[i];
+	if (k == 0)
+		return (struct bench_num){0, 0};
+	qsort(w, (size_t)k, sizeof(w[0]), cmp_double);
+	return BENCH_NUM(k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2);
+}
+
+/* The result row of one system at thread count ti: medians over its
+ * slices, latency and hit ratio over all of them. */
+static void tp_add_row(struct tp_slot *sl, int ti)
+{
+	struct tp_acc *acc = &sl->acc[ti];
+	const struct tp_run *run = sl->run;
+	if (acc->n == 0)
+		return;
+	struct bench_row *row = bench_report_add(run->r, sl->sys->name);
+	if (!row)
+		return;
+	row->threads = run->o->threads[ti];
+	row->settle_s = sl->settle.settle_s;
+	row->settled = sl->settle.settled;
+	row->ops_per_sec = median_of(acc->ops, acc->n);
+	if (acc->n > 1) {
+		row->n_rounds = acc->n;
+		memcpy(row->round_ops, acc->ops, sizeof(acc->ops[0]) * (size_t)acc->n);
+	}
+	row->p50_ns = BENCH_NUM(bench_hist_quantile(acc->all, 0.50));
+	row->p99_ns = BENCH_NUM(bench_hist_quantile(acc->all, 0.99));
+	row->p999_ns = BENCH_NUM(bench_hist_quantile(acc->all, 0.999));
+	row->max_ns = BENCH_NUM(acc->all->max);
+	row->hit_ratio = BENCH_NUM(acc->gets ? (double)acc->hits / (double)acc->gets : 0);
+	row->cpu_ns_per_op = median_of(acc->cpu_op, acc->n);
+	row->bg_cpu_ns_per_insert = median_of(acc->bg_ins, acc->n);
+	row->budget_bytes = BENCH_NUM(run->budget);
+	if (run->o->rounds <= 1) /* with rounds every system is open: not one system's RSS */
+		row->rss_bytes = BENCH_NUM(bench_rss_bytes());
+	if (strcmp(sl->sys->name, "splitcache-clock") == 0)
+		snprintf(row->policy, sizeof(row->policy), "clock");
+	else if (strcmp(sl->sys->name, "splitcache-s3fifo") == 0)
+		snprintf(row->policy, sizeof(row->policy), "s3fifo");
+	else if (strcmp(sl->sys->name, "splitcache") == 0 ||
+	         strcmp(sl->sys->name, "splitcache-nocas") == 0)
+		snprintf(row->policy, sizeof(row->policy), "%s", bench_splitcache_policy_name(0));
+	row->lat = acc->all; /* the report owns it from here */
+	acc->all = NULL;
+}
+
+/* One system at a time (--rounds 1): open, every thread count, close, so
+ * only one system's memory is held at once. */
+static void tp_one_by_one(struct tp_run *run, struct tp_slot *sl)
+{
+	const struct bench_opts *o = run->o;
+	for (int s = 0; s < o->n_systems; s++) {
+		bench_run_threads(1, tp_open_main, &sl[s], 0);
+		if (sl[s].rc != 0)
+			continue;
+		for (int ti = 0; ti < o->n_threads; ti++)
+			if (tp_slice(&sl[s], ti) != 0) {
+				fprintf(stderr, "%s: out of memory\n", sl[s].sys->name);
+				break;
+			}
+		for (int ti = 0; ti < o->n_threads; ti++)
+			tp_add_row(&sl[s], ti);
+		bench_run_threads(1, tp_close_main, &sl[s], 0);
+	}
+}
+
+/* Every system open at once (--rounds N > 1): each round measures every
+ * thread count on every system, the systems' order turning by one each
+ * round, so a slow spell of the machine falls on each system in turn
+ * rather than on one system's whole run. In mixed, each slice is followed
+ * by a settle of its system, so its background work does not run into the
+ * next system's slice. */
+static void tp_interleaved(struct tp_run *run, struct tp_slot *sl)
+{
+	const struct bench_opts *o = run->o;
+	int ns = o->n_systems;
+	for (int s = 0; s < ns; s++)
+		bench_run_threads(1, tp_open_main, &sl[s], 0);
+	for (int rd = 0; rd < o->rounds; rd++)
+		for (int ti = 0; ti < o->n_threads; ti++)
+			for (int k = 0; k < ns; k++) {
+				struct tp_slot *x = &sl[(k + rd) % ns];
+				if (x->rc != 0)
+					continue;
+				if (tp_slice(x, ti) != 0) {
+					fprintf(stderr, "%s: out of memory\n", x->sys->name);
+					x->rc = -1;
+					continue;
+				}
+				if (run->mixed) {
+					struct bench_row ignored;
+					bench_settle(x->sys, x->h, &ignored);
+				}
+			}
+	for (int s = 0; s < ns; s++) {
+		for (int ti = 0; ti < o->n_threads; ti++)
+			tp_add_row(&sl[s], ti);
+		if (sl[s].h)
+			bench_run_threads(1, tp_close_main, &sl[s], 0);
+	}
 }
 
 static int run_throughput(const struct bench_opts *o, struct bench_report *r, int mixed)
@@ -326,6 +467,8 @@ static int run_throughput(const struct bench_opts *o, struct bench_report *r, in
 	                                        (unsigned long long)o->seed), num));
 	bench_report_param(r, "latency_sampling", "\"every 64th op, CLOCK_MONOTONIC\"");
 	bench_report_param(r, "pinned", o->pin ? "true" : "false");
+	bench_report_param(r, "rounds", (snprintf(num, sizeof(num), "%d",
+	                                          o->rounds > 1 ? o->rounds : 1), num));
 	if (mixed)
 		bench_report_param(r, "mix", "\"87% lookup+insert-on-miss, 2% insert, 10% lookup, "
 		                             "1% erase; resident ratio 0.25\"");
@@ -335,16 +478,43 @@ static int run_throughput(const struct bench_opts *o, struct bench_report *r, in
 	       (double)run.budget / 1048576.0, (unsigned long long)o->seed, o->duration_s);
 	for (int i = 0; i < o->n_threads; i++)
 		printf(" %d", o->threads[i]);
-	printf("%s\n", o->pin ? ", pinned" : "");
+	printf("%s", o->pin ? ", pinned" : "");
+	if (o->rounds > 1)
+		printf(", %d rounds interleaved", o->rounds);
+	printf("\n");
 	if (mixed)
 		printf("mix: 87%% lookup then insert on miss, 2%% insert, 10%% lookup, 1%% erase; "
 		       "resident ratio 0.25\n");
-	for (int s = 0; s < o->n_systems; s++) {
-		run.sys = o->systems[s];
-		bench_run_threads(1, tp_driver, &run, 0);
+	int max_t = 0;
+	for (int i = 0; i < o->n_threads; i++)
+		max_t = o->threads[i] > max_t ? o->threads[i] : max_t;
+	struct tp_slot *sl = calloc((size_t)o->n_systems, sizeof(*sl));
+	int rc = sl ? 0 : -1;
+	for (int t = 0; rc == 0 && t < max_t; t++)
+		rc = make_worker_arrays(&run, t);
+	if (rc != 0) {
+		fprintf(stderr, "%s: out of memory for key arrays\n", r->scenario);
+	} else {
+		for (int s = 0; s < o->n_systems; s++) {
+			sl[s].run = &run;
+			sl[s].sys = o->systems[s];
+			sl[s].rc = -1;
+		}
+		if (o->rounds > 1)
+			tp_interleaved(&run, sl);
+		else
+			tp_one_by_one(&run, sl);
+		for (int s = 0; sl && s < o->n_systems; s++)
+			for (int ti = 0; ti < o->n_threads; ti++)
+				free(sl[s].acc[ti].all);
 	}
+	for (int t = 0; t < max_t; t++) {
+		free(run.keys[t]);
+		free(run.ops[t]);
+	}
+	free(sl);
 	bench_progress(o, "\n");
-	return 0;
+	return rc;
 }
 
 int bench_scenario_read_scaling(const struct bench_opts *o, struct bench_report *r)

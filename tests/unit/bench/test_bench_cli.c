@@ -11,6 +11,8 @@
  *     the default trace folder (tests/data/traces), and the JSON file
  *     parses with every trace in params.traces, whole (python3 -m
  *     json.tool, then the list read back)
+ *   - --rounds N: per-round ops/s, their median, the median of per-round
+ *     ratios; refused outside read-scaling and mixed
  * Every run writes into a fresh temporary folder.
  */
 #include <check.h>
@@ -147,6 +149,50 @@ START_TEST(test_replay_all_traces_json)
 }
 END_TEST
 
+/* --rounds: every row carries one ops/s per round, reports their median,
+ * and its ratio is the median of the per-round ratios to the reference
+ * system; the option is refused where it means nothing. */
+START_TEST(test_rounds_interleaved)
+{
+	char args[512], cmd[2048];
+	snprintf(args, sizeof(args),
+	         "read-scaling --duration 0.05 --threads 1,2 --rounds 3 --keys 4096 "
+	         "--systems splitcache,index-bare --json '%s/r.json'",
+	         tmp);
+	ck_assert_int_eq(run_bench(args), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "/usr/bin/python3 -c 'import json,sys,statistics as st; "
+	         "d=json.load(open(sys.argv[1])); assert d[\"params\"][\"rounds\"]==3; "
+	         "rs=d[\"results\"]; assert len(rs)==4, rs; "
+	         "v={(r[\"system\"],r[\"threads\"]): r for r in rs}\n"
+	         "for r in rs:\n"
+	         " q=r[\"ops_per_sec_rounds\"]; assert len(q)==3 and min(q)>0, q\n"
+	         " assert r[\"ops_per_sec\"]==round(st.median(q)), r\n"
+	         " assert r[\"rss_bytes\"] is None, r\n"
+	         " b=v[(\"splitcache\",r[\"threads\"])][\"ops_per_sec_rounds\"]\n"
+	         " want=st.median([x/y for x,y in zip(q,b)])\n"
+	         " assert abs(r[\"ratio\"]-want)<1e-6*want, (r[\"ratio\"],want)' '%s/r.json'",
+	         tmp);
+	ck_assert_int_eq(system(cmd), 0);
+	/* without --rounds: no per-round figures */
+	snprintf(args, sizeof(args),
+	         "read-scaling --duration 0.05 --threads 1 --keys 4096 --systems index-bare "
+	         "--json '%s/one.json'",
+	         tmp);
+	ck_assert_int_eq(run_bench(args), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+	         "assert d[\"params\"][\"rounds\"]==1; "
+	         "assert all(r[\"ops_per_sec_rounds\"] is None for r in d[\"results\"])' "
+	         "'%s/one.json'",
+	         tmp);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(run_bench("read-scaling --rounds 0"), 2);
+	ck_assert_int_eq(run_bench("read-scaling --rounds 65"), 2);
+	ck_assert_int_eq(run_bench("memory --rounds 3"), 2);
+}
+END_TEST
+
 START_TEST(test_trace_dir_option)
 {
 	char args[512];
@@ -177,6 +223,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_replay_all_traces_json);
 	tcase_add_test(tc, test_trace_dir_option);
+	tcase_add_test(tc, test_rounds_interleaved);
 	suite_add_tcase(s, tc);
 	return spc_check_run(s);
 }
