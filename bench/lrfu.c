@@ -33,9 +33,10 @@
  * libm on one machine give the same figures on every run.
  *
  * History: with `history` 0 a key evicted loses its CRF (a new request
- * starts again at C = 1, the paper's buffer-only bookkeeping); with 1 the
- * CRF of every key is kept after eviction and a key coming back goes on
- * from it (unbounded history, the costliest form).
+ * starts again at C = 1: bookkeeping of the resident keys only); with
+ * history h > 0 the CRFs of the last h keys evicted are kept (a FIFO of
+ * evicted keys; the oldest forgotten first) and a key coming back goes
+ * on from its CRF; UINT64_MAX keeps every key's CRF.
  *
  * Demand paging as every replay; entries only; O(log size) per request.
  */
@@ -53,7 +54,51 @@ struct lrfu {
 	uint32_t *pos;   /* per key: slot in the heap; NIL: not resident */
 	uint32_t *heap;  /* resident keys, smallest K first */
 	size_t n;
+	/* evicted keys whose CRF is kept, newest at head (bounded history) */
+	uint32_t *prev, *next, head, tail;
+	uint64_t hlen;
 };
+
+static void hist_del(struct lrfu *s, uint32_t k)
+{
+	uint32_t p = s->prev[k], n = s->next[k];
+
+	if (p != NIL)
+		s->next[p] = n;
+	else
+		s->head = n;
+	if (n != NIL)
+		s->prev[n] = p;
+	else
+		s->tail = p;
+	s->prev[k] = s->next[k] = NIL;
+	s->hlen--;
+}
+
+/* Key v leaves the cache: its CRF is forgotten, kept, or kept while the
+ * oldest of the bounded history is forgotten. */
+static void evicted(struct lrfu *s, uint32_t v, uint64_t history)
+{
+	if (history == 0) {
+		s->last[v] = 0;
+		return;
+	}
+	if (history == UINT64_MAX)
+		return;
+	s->prev[v] = NIL;
+	s->next[v] = s->head;
+	if (s->head != NIL)
+		s->prev[s->head] = v;
+	else
+		s->tail = v;
+	s->head = v;
+	if (++s->hlen > history) {
+		uint32_t old = s->tail;
+
+		hist_del(s, old);
+		s->last[old] = 0;
+	}
+}
 
 /* Whether key a goes before key b (smaller K; on a tie, older request). */
 static int before(const struct lrfu *s, uint32_t a, uint32_t b)
@@ -107,8 +152,8 @@ static double crf_at(const struct lrfu *s, uint32_t x, size_t t, double lambda)
 	return log1p(exp2(d)) / M_LN2;
 }
 
-int bench_lrfu_run(const uint32_t *ids, size_t n, uint32_t nkeys, double lambda, int history,
-                   uint64_t size, uint64_t *hits)
+int bench_lrfu_run(const uint32_t *ids, size_t n, uint32_t nkeys, double lambda,
+                   uint64_t history, uint64_t size, uint64_t *hits)
 {
 	size_t nk = nkeys ? nkeys : 1, cap = size < nk ? (size_t)size : nk;
 	struct lrfu s = {0};
@@ -122,10 +167,13 @@ int bench_lrfu_run(const uint32_t *ids, size_t n, uint32_t nkeys, double lambda,
 	s.last = calloc(nk, sizeof(uint32_t));
 	s.pos = malloc(nk * sizeof(uint32_t));
 	s.heap = malloc((cap ? cap : 1) * sizeof(uint32_t));
-	if (!s.k || !s.l || !s.last || !s.pos || !s.heap)
+	s.prev = malloc(nk * sizeof(uint32_t));
+	s.next = malloc(nk * sizeof(uint32_t));
+	s.head = s.tail = NIL;
+	if (!s.k || !s.l || !s.last || !s.pos || !s.heap || !s.prev || !s.next)
 		goto out;
 	for (size_t i = 0; i < nk; i++)
-		s.pos[i] = NIL;
+		s.pos[i] = s.prev[i] = s.next[i] = NIL;
 	for (size_t t = 0; t < n; t++) {
 		uint32_t x = ids[t];
 
@@ -137,21 +185,24 @@ int bench_lrfu_run(const uint32_t *ids, size_t n, uint32_t nkeys, double lambda,
 			sift_down(&s, s.pos[x]);
 			continue;
 		}
+		/* x's history as it stands when requested, before the victim
+		 * joins the history and may push the oldest out */
+		if (s.prev[x] != NIL || s.head == x)
+			hist_del(&s, x);
+		s.l[x] = s.last[x] ? crf_at(&s, x, t, lambda) : 0;
+		s.last[x] = (uint32_t)(t + 1);
+		s.k[x] = s.l[x] + lambda * (double)(t + 1);
 		if (s.n >= size) {
 			uint32_t v = s.heap[0];
 
 			s.pos[v] = NIL;
-			if (!history)
-				s.last[v] = 0;
+			evicted(&s, v, history);
 			s.n--;
 			if (s.n > 0) {
 				s.heap[0] = s.heap[s.n];
 				sift_down(&s, 0);
 			}
 		}
-		s.l[x] = s.last[x] ? crf_at(&s, x, t, lambda) : 0;
-		s.last[x] = (uint32_t)(t + 1);
-		s.k[x] = s.l[x] + lambda * (double)(t + 1);
 		s.n++;
 		place(&s, s.n - 1, x);
 		sift_up(&s, s.n - 1);
@@ -164,5 +215,7 @@ out:
 	free(s.last);
 	free(s.pos);
 	free(s.heap);
+	free(s.prev);
+	free(s.next);
 	return rc;
 }

@@ -13,20 +13,24 @@
  *   lru2:CRP/HIST  LRU-2, correlated-reference period CRP in requests and
  *                  the history of HIST times the cache in evicted keys
  *                  (`inf`: every key; lru2 = lru2:0/inf)
- *   lrfu:LAMBDA[/H] LRFU, lambda in 0..1; H 1 keeps the CRF of evicted keys,
- *                  0 (the default) forgets it (bench/lrfu.c)
+ *   lrfu:LAMBDA[/H] LRFU, lambda in 0..1, the CRF of H times the cache in
+ *                  evicted keys kept (`inf`: all; default 0, none)
+ *                  (bench/lrfu.c)
  *   NAME:tune, or the bare name for frc and lrfu: every point of the grid
  *                  below, the best kept (the first in grid order on a tie)
  *
  * The grids (documented in docs/policies.md):
  *   frc   P = 0, 0.01, ..., 1; then P +- 0.001 .. 0.009 around the best
  *   2q    Kin in 15 shares from 1 % to 75 %, Kout in 10 from 5 % to 400 %
- *   lru2  CRP in 0, 1, 2, 5, 10, ... 5000 (below the cache's size), HIST in
- *         0, 1/4, 1/2, 1, 2, 4, 8, inf
- *   lrfu  for each history (0, then 1): lambda = 10^(k/10), k = -60 .. 0
- *         (1e-6 to 1, 61 points); then 10^(j/200) for the 19 points on
- *         either side of that history's best (steps of 1.2 %, out to the
- *         coarse neighbours); the better history is kept
+ *   lru2  CRP in 0, 1, 2, 5, 10, 20, 50, 100 requests and 5 %, 10 %, 20 %,
+ *         30 %, ... 90 % of the cache (increasing, below the cache's size),
+ *         HIST in 0, 1/4, 1/2, 1, 2, 4, 8, inf
+ *   lrfu  lambda = 10^(k/10), k = -60 .. 0 (1e-6 to 1, 61 points) with
+ *         each history H of 0, 1/2, 1, 2, 4, inf; then, with the best
+ *         point's H, 10^(j/200) for the 19 points on either side of its
+ *         lambda (steps of 1.2 %, out to the coarse neighbours)
+ * Every point is rounded as its label prints it (3 significant digits),
+ * so a label given back as a policy replays the same figure.
  * The trace's keys are numbered once, then each point is one replay: no
  * randomness, so a tuning gives the same answer on every run.
  */
@@ -108,7 +112,7 @@ static int parse(int kind, const char *rest, struct bench_ref *r, int *tune)
 	case BENCH_REF_LRU2:
 		return a >= 0 && a == floor(a) && a < 4e9 && b >= 0 ? 0 : -1;
 	default:
-		return a >= 0 && a <= 1 && (b == 0 || b == 1) ? 0 : -1;
+		return a >= 0 && a <= 1 && b >= 0 ? 0 : -1;
 	}
 }
 
@@ -127,8 +131,32 @@ static void label_of(const struct bench_ref *r, char *out, size_t cap)
 		else
 			snprintf(out, cap, "lru2:%.0f/%.3g", r->a, r->b);
 		break;
-	default:
-		snprintf(out, cap, r->b ? "lrfu:%.3g/1" : "lrfu:%.3g", r->a);
+	default: {
+		/* lambda: 3 significant digits, below 0.01 as an integer
+		 * mantissa ("372e-6"), so that every label fits 15 characters */
+		char lam[16], hist[24] = "";
+		if (r->a > 0 && r->a < 0.01) {
+			int e = (int)floor(log10(r->a)) - 2;
+			long m = lround(r->a / pow(10, e));
+
+			if (m >= 1000) {
+				m = lround((double)m / 10);
+				e++;
+			}
+			while (m % 10 == 0) {
+				m /= 10;
+				e++;
+			}
+			snprintf(lam, sizeof(lam), "%lde%d", m, e);
+		} else {
+			snprintf(lam, sizeof(lam), "%.3g", r->a);
+		}
+		if (isinf(r->b))
+			snprintf(hist, sizeof(hist), "/inf");
+		else if (r->b > 0)
+			snprintf(hist, sizeof(hist), "/%.3g", r->b);
+		snprintf(out, cap, "lrfu:%s%s", lam, hist);
+	}
 	}
 }
 
@@ -136,7 +164,9 @@ static int run(const uint32_t *ids, size_t n, uint32_t nkeys, const struct bench
                uint64_t size, uint64_t *hits)
 {
 	if (r->kind == BENCH_REF_LRFU)
-		return bench_lrfu_run(ids, n, nkeys, r->a, (int)r->b, size, hits);
+		return bench_lrfu_run(ids, n, nkeys, r->a,
+		                      isinf(r->b) ? UINT64_MAX : (uint64_t)(r->b * (double)size + 0.5),
+		                      size, hits);
 	return bench_classic_run(ids, n, nkeys, r, size, hits);
 }
 
@@ -151,12 +181,18 @@ struct tuning {
 	void *arg;
 };
 
-static void try_one(struct tuning *tu, const struct bench_ref *r)
+/* Replays one point, rounded as its label says (so that the label, given
+ * back as a policy, replays exactly the same figure). */
+static void try_one(struct tuning *tu, const struct bench_ref *point)
 {
 	uint64_t h = 0;
 	char line[96], lab[32];
+	struct bench_ref rr, *r = &rr;
+	int tune_flag;
 
-	if (run(tu->ids, tu->n, tu->nkeys, r, tu->size, &h) != 0) {
+	label_of(point, lab, sizeof(lab));
+	if (parse(point->kind, strchr(lab, ':') + 1, &rr, &tune_flag) != 0 ||
+	    run(tu->ids, tu->n, tu->nkeys, r, tu->size, &h) != 0) {
 		tu->failed = 1;
 		return;
 	}
@@ -166,7 +202,6 @@ static void try_one(struct tuning *tu, const struct bench_ref *r)
 	}
 	tu->tried++;
 	if (tu->progress) {
-		label_of(r, lab, sizeof(lab));
 		snprintf(line, sizeof(line), "%s size %llu: %llu hits", lab,
 		         (unsigned long long)tu->size, (unsigned long long)h);
 		tu->progress(tu->arg, line);
@@ -178,7 +213,8 @@ static void tune(struct tuning *tu, const struct bench_ref *spec)
 	static const double kin[] = {0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2,
 	                             0.25, 0.3,  0.35, 0.4,  0.5,   0.6, 0.75};
 	static const double kout[] = {0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4};
-	static const double crp[] = {0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+	static const double crp[] = {0, 1, 2, 5, 10, 20, 50, 100};
+	static const double crp_share[] = {0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
 	static const double hist[] = {0, 0.25, 0.5, 1, 2, 4, 8, INFINITY};
 	struct bench_ref r = *spec;
 
@@ -204,41 +240,48 @@ static void tune(struct tuning *tu, const struct bench_ref *spec)
 				try_one(tu, &r);
 			}
 		break;
-	case BENCH_REF_LRU2:
-		for (size_t i = 0; i < sizeof(crp) / sizeof(crp[0]); i++)
+	case BENCH_REF_LRU2: {
+		size_t nc = sizeof(crp) / sizeof(crp[0]), ns = sizeof(crp_share) / sizeof(crp_share[0]);
+		double prev = -1;
+		for (size_t i = 0; i < nc + ns; i++) {
+			double v = i < nc ? crp[i] : floor(crp_share[i - nc] * (double)tu->size);
+
+			if (v <= prev || v >= (double)tu->size)
+				continue; /* grid in increasing order, below the size */
+			prev = v;
 			for (size_t j = 0; j < sizeof(hist) / sizeof(hist[0]); j++) {
-				if (crp[i] >= (double)tu->size)
-					continue;
-				r.a = crp[i];
+				r.a = v;
 				r.b = hist[j];
 				try_one(tu, &r);
 			}
+		}
 		break;
-	default:
-		for (int keep = 0; keep <= 1; keep++) {
-			struct tuning one = *tu;
+	}
+	default: {
+		static const double keep[] = {0, 0.5, 1, 2, 4, INFINITY};
+		struct bench_ref best = r;
+		uint64_t best_hits = 0;
 
-			/* each history on its own: coarse, then fine around its best */
-			one.tried = 0;
-			r.b = keep;
+		/* each history over the coarse grid; then the fine grid around
+		 * the best point, with its history */
+		for (size_t h = 0; h < sizeof(keep) / sizeof(keep[0]); h++)
 			for (int k = -60; k <= 0; k++) {
 				r.a = pow(10, k / 10.0);
-				try_one(&one, &r);
+				r.b = keep[h];
+				try_one(tu, &r);
+				if (tu->best_hits > best_hits || (h == 0 && k == -60)) {
+					best_hits = tu->best_hits;
+					best = r;
+				}
 			}
-			double e = round(log10(one.best.a) * 200);
-			for (int j = -19; j <= 19; j++) {
-				r.a = pow(10, (e + j) / 200.0);
-				if (j != 0 && r.a <= 1)
-					try_one(&one, &r);
-			}
-			if (one.failed)
-				tu->failed = 1;
-			else if (tu->tried == 0 || one.best_hits > tu->best_hits) {
-				tu->best_hits = one.best_hits;
-				tu->best = one.best;
-			}
-			tu->tried += one.tried;
+		double e = round(log10(best.a) * 200);
+		r.b = best.b;
+		for (int j = -19; j <= 19; j++) {
+			r.a = pow(10, (e + j) / 200.0);
+			if (j != 0 && r.a <= 1)
+				try_one(tu, &r);
 		}
+	}
 	}
 }
 

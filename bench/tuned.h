@@ -18,7 +18,8 @@ enum bench_ref_kind { BENCH_REF_ARC, BENCH_REF_FRC, BENCH_REF_2Q, BENCH_REF_LRU2
  *   lru2  a: correlated-reference period in requests (held below the
  *         cache's size); b: keys whose history is kept once evicted, as a
  *         multiple of the cache (INFINITY: every key)
- *   lrfu  a: lambda (0..1); b: 1 keeps the CRF of evicted keys, 0 not */
+ *   lrfu  a: lambda (0..1); b: keys whose CRF is kept once evicted, as
+ *         a multiple of the cache (0: none; INFINITY: every key) */
 struct bench_ref {
 	enum bench_ref_kind kind;
 	double a, b;
@@ -35,11 +36,12 @@ uint32_t *bench_number_keys(const struct bench_trace *t, uint32_t *nkeys);
 int bench_classic_run(const uint32_t *ids, size_t n, uint32_t nkeys, const struct bench_ref *r,
                       uint64_t size, uint64_t *hits);
 
-/* Hits of LRFU with this lambda (0..1) and history (0 / 1, see lrfu.c),
- * as bench_classic_run. Returns 0, or -1 when out of memory, size is 0 or
+/* Hits of LRFU with this lambda (0..1), keeping the CRF of the last
+ * `history` keys evicted (0: none, UINT64_MAX: all; see lrfu.c), as
+ * bench_classic_run. Returns 0, or -1 when out of memory, size is 0 or
  * lambda is out of range. */
-int bench_lrfu_run(const uint32_t *ids, size_t n, uint32_t nkeys, double lambda, int history,
-                   uint64_t size, uint64_t *hits);
+int bench_lrfu_run(const uint32_t *ids, size_t n, uint32_t nkeys, double lambda,
+                   uint64_t history, uint64_t size, uint64_t *hits);
 
 /* Whether policy is a parameterised reference: "frc", "lrfu" or one of
  * "frc", "lrfu", "2q", "lru2" followed by ":PARAMS" or ":tune". */
