@@ -103,9 +103,16 @@ START_TEST(test_lrfu_by_hand)
 END_TEST
 
 /* The parameters of the bare 2q and lru2 give their figures; bad ones
- * are refused with a reason, and so are sizes in bytes. */
+ * are refused with a reason, and so are sizes in bytes.
+ * LRU-2's correlated-reference period, 2 entries, 1 1 2 3 1: with CRP 0
+ *   the second 1 starts a new burst, so 1 has two and 2 one: 3 evicts 2,
+ *   the last 1 hits: 2 hits. With CRP 1 the two 1s are one burst and 2,
+ *   requested within the last CRP requests, is no candidate yet: 3
+ *   evicts 1 and the last 1 misses, 1 hit (LRU's figure, by another
+ *   road). */
 START_TEST(test_params)
 {
+	static const uint64_t crp[] = {1, 1, 2, 3, 1};
 	static const uint64_t a[] = {1, 2, 3, 4, 5, 1, 6, 7, 8, 9, 1, 1, 2, 3, 2, 1};
 	static const char *const bad[] = {"frc:1.5", "frc:-1",    "frc:0.2/3", "2q:0.25",
 	                                  "2q:x/1",  "lru2:1.5/1", "lru2:3",   "lrfu:2",
@@ -120,6 +127,9 @@ START_TEST(test_params)
 		ck_assert_uint_eq(replay_keys(a, 16, "lru2", c), replay_keys(a, 16, "lru2:0/inf", c));
 		ck_assert_uint_eq(replay_keys(a, 16, "lru-exact", c), replay_keys(a, 16, "lrfu:1", c));
 	}
+	ck_assert_uint_eq(replay_keys(crp, 5, "lru2:0/inf", 2), 2);
+	ck_assert_uint_eq(replay_keys(crp, 5, "lru2:1/inf", 2), 1);
+	ck_assert_uint_eq(replay_keys(crp, 5, "lru-exact", 2), 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
 		ck_assert_msg(bench_replay_one(&t, bad[i], 2, 0, &hits, err, sizeof(err)) == -1, "%s",
