@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * classic.c: three published policies as replay references beside
+ * classic.c: published policies as replay references beside
  * lru-exact and opt, so that a hit-ratio table can be set against the
  * literature's own columns (the ARC paper's Table IV on arc_OLTP):
  *
@@ -10,26 +10,31 @@
  *         B2 of the same total length, and the target p of T1, moved by
  *         returns through the ghosts (steps max(1, |B2|/|B1|) up and
  *         max(1, |B1|/|B2|) down, real numbers as in the paper).
+ *   frc   FRC_p, the same paper's fixed-replacement cache: ARC's lists
+ *         and cases with the target p fixed (frc:P, p = P times the size).
  *   2q    2Q, full version (T. Johnson and D. Shasha, "2Q: a low overhead
  *         high performance buffer management replacement algorithm",
  *         VLDB 1994): a FIFO A1in of new keys (Kin = a quarter of the
  *         cache), a ghost FIFO A1out of keys it let go (Kout = half the
  *         cache), an LRU Am of keys that came back through A1out. A hit
- *         in A1in changes nothing. Kin and Kout are the paper's advice,
- *         not tuned per trace.
+ *         in A1in changes nothing. Bare `2q` takes Kin and Kout from the
+ *         paper's advice; 2q:KIN/KOUT gives them (bench/tuned.c tunes).
  *   lru2  LRU-2 (E. J. O'Neil, P. E. O'Neil, G. Weikum, "The LRU-K page
  *         replacement algorithm for database disk buffering", SIGMOD
  *         1993): the victim is the resident key whose second most recent
  *         request is oldest; keys requested once so far go first, the
- *         least recently requested of them first. The history of every
- *         key is kept forever and there is no correlated-reference
- *         period: the simplest LRU-2, not one tuned per trace.
+ *         least recently requested of them first. Bare `lru2` keeps the
+ *         history of every key forever and has no correlated-reference
+ *         period: the simplest LRU-2. lru2:CRP/HIST gives the period
+ *         (requests within CRP of a key's last one are one burst, and a
+ *         key that young is no victim) and bounds the history of evicted
+ *         keys (HIST times the size), as its authors describe.
  *
  * Demand paging as every replay: each miss inserts its key; sizes are in
  * entries (a size in bytes is refused). Offline bookkeeping, not a cache
  * to run: keys are first renumbered 0..k-1 (one sort of the trace), so
  * every list is a pair of index arrays and every lookup an array read.
- * O(n log n) for the numbering, then O(1) per request (ARC, 2Q) or
+ * O(n log n) for the numbering, then O(1) per request (ARC, FRC, 2Q) or
  * O(log n) (LRU-2's heap of candidates, whose stale entries are dropped
  * when they surface, as in opt.c).
  *
