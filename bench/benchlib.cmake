@@ -8,7 +8,8 @@ endif()
 set(SPC_BENCH_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_library(spc_benchlib STATIC
   ${SPC_BENCH_DIR}/hist.c ${SPC_BENCH_DIR}/keygen.c ${SPC_BENCH_DIR}/trace.c
-  ${SPC_BENCH_DIR}/lru.c ${SPC_BENCH_DIR}/opt.c ${SPC_BENCH_DIR}/classic.c ${SPC_BENCH_DIR}/sys_peers.c ${SPC_BENCH_DIR}/sys_splitcache.c
+  ${SPC_BENCH_DIR}/lru.c ${SPC_BENCH_DIR}/opt.c ${SPC_BENCH_DIR}/classic.c ${SPC_BENCH_DIR}/lrfu.c
+  ${SPC_BENCH_DIR}/tuned.c ${SPC_BENCH_DIR}/sys_peers.c ${SPC_BENCH_DIR}/sys_splitcache.c
   ${SPC_BENCH_DIR}/sys_index.c
   ${SPC_BENCH_DIR}/sys_rocksdb.c ${SPC_BENCH_DIR}/report.c ${SPC_BENCH_DIR}/runner.c
   ${SPC_BENCH_DIR}/sc_throughput.c ${SPC_BENCH_DIR}/sc_vdi.c ${SPC_BENCH_DIR}/sc_replay.c

@@ -8,6 +8,10 @@
  *   opt        Belady's MIN (opt.c): offline, the limit of any policy
  *   arc, 2q, lru2  ARC, 2Q and LRU-2 (classic.c): published policies, to
  *              set a table against the literature's (sizes in entries)
+ *   frc, lrfu, and 2q, lru2 with parameters  (tuned.c, lrfu.c): FRC_p and
+ *              LRFU, every one with given parameters (frc:0.3) or tuned
+ *              offline over a grid (lrfu:tune, or bare frc and lrfu); the
+ *              row's policy names the parameters used
  *   default    splitcache itself with its default policy (printed as its
  *              name: steered)
  *   steered    splitcache itself (ghost-steered S3-FIFO) through the public API
@@ -26,7 +30,7 @@
  * keys (bench_key_of); values are 8 bytes, or the request's size in
  * bytes when the trace has sizes and the unit is bytes.
  */
-#include "bench.h"
+#include "tuned.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +132,13 @@ int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t s
 		}
 		return 0;
 	}
+	if (bench_tuned_is(policy)) {
+		if (unit_bytes) {
+			snprintf(err, errcap, "%s: sizes in entries only (--unit entries)", policy);
+			return -1;
+		}
+		return bench_tuned_one(t, policy, size, hits, NULL, 0, err, errcap, NULL, NULL);
+	}
 	if (strcmp(policy, "arc") == 0 || strcmp(policy, "2q") == 0 || strcmp(policy, "lru2") == 0) {
 		if (unit_bytes) {
 			snprintf(err, errcap, "%s: sizes in entries only (--unit entries)", policy);
@@ -142,9 +153,33 @@ int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t s
 	if (bench_splitcache_policy(policy, &pol) == 0)
 		return replay_cache(t, &bench_sys_splitcache, pol, size, unit_bytes, hits, err, errcap);
 	snprintf(err, errcap,
-	         "unknown policy '%s' (lru-exact, opt, arc, 2q, lru2, default, steered, s3fifo, "
-	         "clock)", policy);
+	         "unknown policy '%s' (lru-exact, opt, arc, 2q, lru2, frc, lrfu, default, "
+	         "steered, s3fifo, clock; frc, 2q, lru2, lrfu take :PARAMS or :tune)",
+	         policy);
 	return -1;
+}
+
+static void tune_progress(void *arg, const char *line)
+{
+	bench_progress(arg, "replay: tuning %s", line);
+}
+
+/* bench_replay_one, but a parameterised reference (tuned.h) also gives
+ * the label of its parameters (the best ones when tuning), printed. */
+static int replay_labelled(const struct bench_opts *o, const struct bench_trace *t,
+                           const char *policy, uint64_t size, uint64_t *hits, char *label,
+                           size_t cap, char *err, size_t errcap)
+{
+	if (!bench_tuned_is(policy) || o->unit_bytes)
+		return bench_replay_one(t, policy, size, o->unit_bytes, hits, err, errcap);
+	if (bench_tuned_one(t, policy, size, hits, label, cap, err, errcap, tune_progress,
+	                    (void *)o) != 0)
+		return -1;
+	if (strstr(policy, "tune") || !strchr(policy, ':'))
+		printf("replay: %s at %llu entries: best %s, %llu hits (%.2f %%)\n", policy,
+		       (unsigned long long)size, label, (unsigned long long)*hits,
+		       t->n ? 100.0 * (double)*hits / (double)t->n : 0);
+	return 0;
 }
 
 int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
@@ -212,8 +247,9 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
 				uint64_t hits = 0;
 				bench_progress(o, "replay: %s %s size %llu", path, pols[p],
 				               (unsigned long long)sizes[s]);
-				if (bench_replay_one(&t, pols[p], sizes[s], o->unit_bytes, &hits, err,
-				                     sizeof(err)) != 0) {
+				char label[16] = "";
+				if (replay_labelled(o, &t, pols[p], sizes[s], &hits, label, sizeof(label),
+				                    err, sizeof(err)) != 0) {
 					fprintf(stderr, "replay: %s\n", err);
 					failures++;
 					continue;
@@ -223,7 +259,14 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r)
 				int pol;
 				if (strcmp(pname, "default") == 0 && bench_splitcache_policy(pname, &pol) == 0)
 					pname = bench_splitcache_policy_name(pol);
-				const char *sysname = strcmp(pname, "lru-exact") == 0 ? "lru-exact"
+				char sysbuf[8];
+				if (label[0]) { /* a parameterised reference: system = its name */
+					snprintf(sysbuf, sizeof(sysbuf), "%.*s", (int)strcspn(label, ":"),
+					         label);
+					pname = label;
+				}
+				const char *sysname = label[0] ? sysbuf
+				                      : strcmp(pname, "lru-exact") == 0 ? "lru-exact"
 				                      : strcmp(pname, "opt") == 0     ? "opt"
 				                      : strcmp(pname, "arc") == 0     ? "arc"
 				                      : strcmp(pname, "2q") == 0      ? "2q"
