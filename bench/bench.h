@@ -8,7 +8,9 @@
  *   trace.c     trace readers (gzip, xz, zstd; every format of the traces README)
  *   lru.c       exact LRU (hash map + list): mutex-lru peer and lru-exact replay
  *   opt.c       Belady's MIN, offline: the opt replay reference
- *   classic.c   ARC, 2Q and LRU-2: published policies as replay references
+ *   classic.c   ARC, FRC, 2Q and LRU-2: published policies as replay references
+ *   lrfu.c      LRFU (combined recency and frequency): a replay reference
+ *   tuned.c     their parameters, and the offline tuning over grids (tuned.h)
  *   systems.c   the system vtable and the registry of systems
  *   sys_*.c     one adapter per system (splitcache, lfht-bare, mutex-lru, rocksdb)
  *   report.c    result rows, table, JSON, gnuplot
@@ -406,8 +408,10 @@ int bench_scenario_replay(const struct bench_opts *o, struct bench_report *r);
 int bench_scenario_memory(const struct bench_opts *o, struct bench_report *r);
 
 /* Replays one trace through one policy at one size; fills hits.
- * policy: "lru-exact", "opt", "arc", "2q", "lru2" (these four in entries
- * only), "default", "steered", "s3fifo", "clock". unit_bytes: size in bytes.
+ * policy: "lru-exact", "opt", "arc", "2q", "lru2", the parameterised
+ * and tuned forms of tuned.h (frc, 2q, lru2, lrfu with :PARAMS or :tune;
+ * all but lru-exact in entries only), "default", "steered", "s3fifo",
+ * "clock". unit_bytes: size in bytes.
  * Returns 0, -1 (policy unknown or unavailable; why in err). */
 int bench_replay_one(const struct bench_trace *t, const char *policy, uint64_t size,
                      int unit_bytes, uint64_t *hits, char *err, size_t errcap);
