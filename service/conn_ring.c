@@ -263,9 +263,11 @@ void spc_srv_conns_ring_done(struct spc_srv_conns *set, const struct spc_srv_rin
 			spc_srv_conn_close(c);
 			return;
 		}
-		set->ring_recvs++;
 		c->last_active = c->ctx.now;
 		spc_srv_count(&set->t->cnt.bytes_read, (uint64_t)res);
+		if (cqe->cut)
+			return; /* the rest of this read comes next: parse them together */
+		set->ring_recvs++;
 	} else {
 		c->tx_off += (size_t)res;
 		c->last_active = c->ctx.now;

@@ -49,12 +49,20 @@ struct spc_srv_ring; /* one worker's io_uring */
 #define SPC_SRV_RING_BUFS_FIRST 16
 #define SPC_SRV_RING_BUF_SIZE 16384
 
+/* Requests a worker queues before it submits them in the middle of a
+ * batch, so that the replies computed first leave first; also the most
+ * requests a wait waits for (worker.c). At 32 or fewer connections per
+ * worker a batch is one chunk, submitted with the next wait. */
+#define SPC_SRV_RING_CHUNK 32
+
 /* One completion as spc_srv_ring_wait hands it over. */
 struct spc_srv_ring_cqe {
 	uint64_t token;
 	int res;          /* as the system call would return it (negative errno) */
 	bool more;        /* a multishot request stays armed: more completions come */
 	const char *data; /* a multishot receive's res bytes, valid during the call only */
+	bool cut;         /* they stop at the end of a buffer that took part of a read,
+			   * and the socket holds more: the next completion goes on */
 };
 typedef void spc_srv_ring_done_fn(void *arg, const struct spc_srv_ring_cqe *c);
 
@@ -68,7 +76,8 @@ int spc_srv_ring_open(struct spc_srv_ring **out, unsigned entries);
  * Context: the ring's thread. */
 void spc_srv_ring_close(struct spc_srv_ring *r);
 
-/* Queue one request; nothing reaches the kernel before spc_srv_ring_wait.
+/* Queue one request; nothing reaches the kernel before spc_srv_ring_wait
+ * (which submits it, at the latest, before it waits).
  * The buffer must stay in place until the request's completion.
  * Context: the ring's thread. */
 void spc_srv_ring_recv(struct spc_srv_ring *r, int fd, void *buf, size_t len, uint64_t token);
@@ -96,11 +105,14 @@ void spc_srv_ring_poll(struct spc_srv_ring *r, int fd, uint64_t token);
  * complete with -ECANCELED, the cancel itself with `target | CANCEL`. */
 void spc_srv_ring_cancel(struct spc_srv_ring *r, uint64_t target);
 
-/* Submits everything queued and waits, up to timeout_us, until wait_nr
- * completions are there; then calls done(arg, c) for every completion
- * there is (after the timeout: fewer, or none). done() may queue
- * requests, never wait. Returns the number of completions handled, or a
- * negative errno. Context: the ring's thread. */
+/* Submits everything queued and waits, up to timeout_us, until the
+ * sends queued since the last submission have completed and wait_nr
+ * completions more are there; then calls done(arg, c) for every
+ * completion there is (after the timeout: fewer, or none), in order.
+ * done() may queue requests, never wait; whenever SPC_SRV_RING_CHUNK are
+ * queued they are submitted before the next completion is handed over.
+ * Returns the number of completions handled, or a negative errno.
+ * Context: the ring's thread. */
 int spc_srv_ring_wait(struct spc_srv_ring *r, unsigned wait_nr, unsigned timeout_us,
 		      spc_srv_ring_done_fn *done, void *arg);
 

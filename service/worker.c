@@ -296,14 +296,25 @@ static int ring_turn(struct spc_srv_worker *w, struct epoll_event *ev)
 	 * timeout brings a smaller batch, and the next waits for that many.
 	 * Without requests, one more completion, for at most
 	 * SPC_SRV_RING_LINGER_US after sends (in case a send has to wait for
-	 * its client to read), else a tick. */
+	 * its client to read), else a tick.
+	 *
+	 * At most SPC_SRV_RING_CHUNK requests, though: with hundreds of
+	 * connections a batch is the worker's every connection, all in lock
+	 * step, and waiting for the last of them leaves the first ones
+	 * waiting too (measured at 1,000 connections: waits of 500
+	 * requests, docs/benchmarks.md). Past a chunk the worker wakes,
+	 * serves what has come by then, in order, and the rest follows in
+	 * the next wait; a wake-up per 32 requests is still far fewer than
+	 * one per request. */
 	w->conns.ring_sends = 0;
 	w->conns.ring_recvs = 0;
 	if (batch > 1)
 		us = SPC_SRV_RING_BATCH_US;
 	else
 		us = sends ? SPC_SRV_RING_LINGER_US : SPC_SRV_TICK_MS * 1000u;
-	n = spc_srv_ring_wait(w->conns.ring, sends + (batch > 1 ? batch : 1), us, ring_done, w);
+	if (batch > SPC_SRV_RING_CHUNK)
+		batch = SPC_SRV_RING_CHUNK;
+	n = spc_srv_ring_wait(w->conns.ring, batch > 1 ? batch : 1, us, ring_done, w);
 	if (n < 0)
 		spc_srv_log(w->srv, SPC_SRV_LOG_ERR, "worker %u: io_uring_enter: %s", w->id,
 			    strerror(-n));

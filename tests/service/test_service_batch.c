@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "one_conn.h"
@@ -235,6 +236,113 @@ START_TEST(test_pipeline_behind_suspended_get)
 }
 END_TEST
 
+/* True when the kernel consumes provided buffers incrementally (Linux
+ * 6.12), which the service uses where it can. */
+static bool kernel_has_incremental_buffers(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 12));
+}
+
+/* A batch of requests larger than a submission chunk (32): one worker,
+ * N connections stopped with a pipeline each, then let go, so that their
+ * requests come in one wait and the replies leave in several chunks, the
+ * first while the last requests are still being parsed. Every reply
+ * comes, in order, on every connection; again for a few rounds. With
+ * incremental buffers, the 100 small reads of a round share two of the
+ * worker's 16 buffers: none runs out and the buffers do not grow (with
+ * a whole buffer per read, 84 of them would end for want of one). */
+START_TEST(test_batch_larger_than_chunk)
+{
+	enum { CONNS = 100, PIPE = 5 };
+	int conns[CONNS];
+	char req[PIPE * 64], want[PIPE * 64], got[PIPE * 64];
+
+	up(one_worker);
+	for (int i = 0; i < CONNS; i++) {
+		conns[i] = conn_open(S.index_port);
+		ck_assert_int_ge(conns[i], 0);
+		ck_assert_str_eq(conn_ask(conns[i], "mn\r\n", "\r\n"), "MN\r\n");
+	}
+	for (unsigned round = 0; round < 4; round++) {
+		ck_assert_int_eq(kill(S.pid, SIGSTOP), 0);
+		for (int i = 0; i < CONNS; i++) {
+			size_t rl = 0;
+
+			for (int k = 0; k < PIPE; k++)
+				rl += (size_t)sprintf(req + rl, "set c%d.%d 0 0 4\r\n%04u\r\nget c%d.%d\r\n",
+						      i, k, round, i, k);
+			ck_assert(conn_send(conns[i], req, rl));
+		}
+		ck_assert_int_eq(kill(S.pid, SIGCONT), 0);
+		for (int i = 0; i < CONNS; i++) {
+			size_t wl = 0;
+
+			for (int k = 0; k < PIPE; k++)
+				wl += (size_t)sprintf(want + wl,
+						      "STORED\r\nVALUE c%d.%d 0 4\r\n%04u\r\nEND\r\n", i,
+						      k, round);
+			ck_assert_msg(conn_recv_n(conns[i], got, wl), "round %u, connection %d: short",
+				      round, i);
+			got[wl] = '\0';
+			ck_assert_str_eq(got, want);
+		}
+	}
+	if (on_uring() && kernel_has_incremental_buffers()) {
+		const char *st = conn_ask(fd, "stats\r\n", "END\r\n");
+
+		ck_assert_int_eq(stat_value(st, "recv_buffers_ran_out"), 0);
+		ck_assert_int_eq(stat_value(st, "recv_buffer_bytes"), 16 * 16384);
+	}
+	for (int i = 0; i < CONNS; i++)
+		close(conns[i]);
+	expect("version\r\n", "VERSION ");
+	down();
+}
+END_TEST
+
+/* A line longer than memcached's 2048 bytes that arrives in one send is
+ * served (memcached reads 16 KiB at a time: the line comes whole), even
+ * where the worker's receive buffer has less than the line left, so the
+ * kernel puts its start at the end of one buffer and the rest in the
+ * next (incremental buffers, service/io_uring.c). The test places the
+ * line there: on one worker the buffer in use is filled up to the
+ * worker's bytes read so far, modulo 16 KiB (`stats` bytes_read). */
+START_TEST(test_long_line_across_buffers)
+{
+	enum { BUF = 16384, LINE = 3000, BEFORE = 2500 }; /* BEFORE bytes in the first buffer */
+	static char filler[2 * BUF], line[LINE + 8];
+	long long done;
+	size_t at, fl;
+
+	up(one_worker);
+	expect("set k 0 0 1\r\nb\r\n", "STORED\r\n");
+	done = stat_value(conn_ask(fd, "stats\r\n", "END\r\n"), "bytes_read");
+	ck_assert_int_gt(done, 0);
+	at = (size_t)done % BUF;
+	/* a get line (long ones are allowed) that ends BEFORE bytes short of
+	 * a buffer's end */
+	fl = (BUF - BEFORE - at + BUF) % BUF;
+	if (fl < 16)
+		fl += BUF;
+	memset(filler, ' ', fl);
+	memcpy(filler, "get x", 5);
+	memcpy(filler + fl - 2, "\r\n", 2);
+	ck_assert(conn_send(fd, filler, fl));
+	expect("", "END\r\n");
+	memset(line, ' ', LINE);
+	memcpy(line, "set k 0 0 1", 11);
+	memcpy(line + LINE - 2, "\r\na\r\n", 5);
+	ck_assert(conn_send(fd, line, LINE + 3));
+	expect("", "STORED\r\n");
+	expect("get k\r\n", "VALUE k 0 1\r\na\r\nEND\r\n");
+	down();
+}
+END_TEST
+
 int main(void)
 {
 	const struct TTest *const tests[] = {
@@ -242,6 +350,8 @@ int main(void)
 		test_batch_closes,
 		test_receive_buffers_run_out,
 		test_pipeline_behind_suspended_get,
+		test_batch_larger_than_chunk,
+		test_long_line_across_buffers,
 	};
 
 	return harness_main("service_batch", tests, sizeof tests / sizeof tests[0]);
