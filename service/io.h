@@ -85,7 +85,7 @@ bool spc_srv_ring_multishot(const struct spc_srv_ring *r);
 unsigned spc_srv_ring_buffers(const struct spc_srv_ring *r);
 /* The worker's tick: when the ring has more than its start set and no
  * receive ran out of buffers since the last call (a burst is over), back
- * to SPC_SRV_RING_BUFS_FIRST; the pages of the others go back to the
+ * to SPC_SRV_RING_BUFS_FIRST; the pages of every buffer go back to the
  * system (io_uring.c). Returns the buffers the ring has now (0: none).
  * Context: the ring's thread, between waits, a second or more apart. */
 unsigned spc_srv_ring_trim(struct spc_srv_ring *r);

@@ -50,8 +50,9 @@
  * its ticks (a second or more apart) the worker calls spc_srv_ring_trim:
  * when no receive ran out since the last tick, the ring goes back to its
  * start set. Buffers past it are no longer given to the kernel when they
- * come back, and their pages go back to the system at once
- * (MADV_DONTNEED over the mapping past the start set). Those still queued
+ * come back, and every buffer's pages go back to the system at once
+ * (MADV_DONTNEED over the whole mapping: the start set's too, which the
+ * next receives fault in again as they fill them). Those still queued
  * in the kernel's ring come back one by one as receives take them; a
  * write into a page given back faults a fresh zero page in, so nothing
  * but memory is at stake, and each comes back empty again when dropped.
@@ -186,7 +187,7 @@ unsigned spc_srv_ring_trim(struct spc_srv_ring *r)
 	    io_uring_cq_has_overflow(&r->ring))
 		return r->provided;
 	r->provided = SPC_SRV_RING_BUFS_FIRST;
-	bufs_forget(r, SPC_SRV_RING_BUFS_FIRST, BUFS);
+	bufs_forget(r, 0, BUFS);
 	return r->provided;
 }
 
