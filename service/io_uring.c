@@ -306,7 +306,6 @@ int spc_srv_ring_wait(struct spc_srv_ring *r, unsigned wait_nr, unsigned timeout
 					      .res = cqe->res,
 					      .more = (cqe->flags & IORING_CQE_F_MORE) != 0 };
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-
 		bool buf = (cqe->flags & IORING_CQE_F_BUFFER) && r->br && bid < BUFS;
 
 		if (buf) {
