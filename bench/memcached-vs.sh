@@ -37,16 +37,33 @@
 #    how many connections each worker accepted (`stats workers`). Then the
 #    medians per load and server and the ratios splitcached/memcached.
 # 2. Memory per item: a fresh server of each loads ITEMS items (32-byte
-#    keys, 100-byte values, pipelined noreply sets); reports the growth of
-#    the process's RSS per item and the server's own "bytes" per item, for
+#    keys, 100-byte values, pipelined noreply sets), then ITEMS more
+#    (other keys). Two figures per server:
+#      point     the growth of the process's RSS from its start to ITEMS
+#                items, per item, and the server's own "bytes" per item
+#                at ITEMS: what earlier tables report;
+#      marginal  the growth of RSS from ITEMS to 2 x ITEMS items, per item
+#                added, and of "bytes" alike: fixed costs (receive and
+#                connection buffers, splitcached's meta marks table, the
+#                servers' start-up tables) drop out, and each server's
+#                table that doubles with the item count doubles once in
+#                between with the defaults (splitcached's index at 10
+#                entries per 12-slot bucket: 163,840, 327,680;
+#                memcached's hash table at 1.5 items per bucket: 196,608,
+#                393,216), so neither gains from where ITEMS falls in its
+#                cycle, as either may in the point figure.
+#    RSS is read MEM_SETTLE seconds (3) after each load's last reply, the
+#    same for both servers: splitcached gives its receive buffers beyond
+#    the start set back once a second passes with none running out
+#    (docs/service.md); a reading at once would count the burst's.
 #    MEM_RUNS rounds (alternating which server goes first), then the
-#    medians and the ratio splitcached/memcached. LOADS="" runs only this;
-#    MEM_RUNS=0 skips it.
+#    medians and the ratios splitcached/memcached of both figures.
+#    LOADS="" runs only this; MEM_RUNS=0 skips it.
 #    Without cas on both: MEMCACHED_ARGS=-C SPLITCACHED_ARGS=-C.
 #
 # Environment: THREADS (server threads, 2), BUDGET_MB (256), CONC (32),
 # MANY (1000), MGET (100), LOADS ("base c1000 mget"), ITEMS (200000),
-# MEM_RUNS (RUNS), MEMCACHED_ARGS (extra arguments, e.g. "-C"),
+# MEM_RUNS (RUNS), MEM_SETTLE (3), MEMCACHED_ARGS (extra arguments, e.g. "-C"),
 # SPLITCACHED (build/release/service/splitcached), SPLITCACHED_ARGS (extra
 # arguments, e.g. "--io epoll"),
 # SERVER_CPUS / CLIENT_CPUS (taskset CPU lists, e.g. 1 and 0: server and
@@ -69,6 +86,7 @@ SPLITCACHED_ARGS=${SPLITCACHED_ARGS:-}
 MEMCACHED_ARGS=${MEMCACHED_ARGS:-}
 ITEMS=${ITEMS:-200000}
 MEM_RUNS=${MEM_RUNS:-$RUNS}
+MEM_SETTLE=${MEM_SETTLE:-3}
 SPLITCACHED=${SPLITCACHED:-build/release/service/splitcached}
 CLIENT=${CLIENT:-memcaslap}
 MCLOAD=${MCLOAD:-build/release/bench/mcload}
@@ -290,11 +308,11 @@ done
 if [ "$MEM_RUNS" -eq 0 ]; then exit 0; fi
 cat > "$tmp/load.py" <<'EOF'
 import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
+port, first, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 s = socket.create_connection(("127.0.0.1", port))
 val = b"v" * 100
 batch = []
-for i in range(n):
+for i in range(first, first + n):
     batch.append(b"set k%031d 0 0 100 noreply\r\n%s\r\n" % (i, val))
     if len(batch) == 1000:
         s.sendall(b"".join(batch)); batch = []
@@ -302,6 +320,11 @@ s.sendall(b"".join(batch) + b"mn\r\n")
 buf = b""
 while not buf.endswith(b"MN\r\n"):
     buf += s.recv(65536)
+s.close()
+EOF
+cat > "$tmp/count.py" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"stats\r\n")
 buf = b""
 while not buf.endswith(b"END\r\n"):
@@ -310,29 +333,41 @@ st = dict(l.split(b" ")[1:3] for l in buf.split(b"\r\n") if l.startswith(b"STAT 
 print(int(st[b"curr_items"]), int(st[b"bytes"]))
 EOF
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+per_item() { awk -v d="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", d / n; else print "nan" }'; }
 echo
-echo "memory: $ITEMS items, 32-byte keys, 100-byte values, $MEM_RUNS rounds"
+echo "memory: $ITEMS then $((2 * ITEMS)) items, 32-byte keys, 100-byte values, $MEM_RUNS rounds, RSS read ${MEM_SETTLE} s after each load"
 for r in $(seq "$MEM_RUNS"); do
 	if [ $((r % 2)) -eq 1 ]; then order="memcached splitcached"; else order="splitcached memcached"; fi
 	for s in $order; do
 		start_server "$s"
 		sleep 0.2
-		before=$(rss_kib "$pid")
-		read -r items bytes < <("$PY" "$tmp/load.py" "$port" "$ITEMS")
-		after=$(rss_kib "$pid")
+		rss0=$(rss_kib "$pid")
+		"$PY" "$tmp/load.py" "$port" 0 "$ITEMS"
+		sleep "$MEM_SETTLE"
+		rss1=$(rss_kib "$pid")
+		read -r items1 bytes1 < <("$PY" "$tmp/count.py" "$port")
+		"$PY" "$tmp/load.py" "$port" "$ITEMS" "$ITEMS"
+		sleep "$MEM_SETTLE"
+		rss2=$(rss_kib "$pid")
+		read -r items2 bytes2 < <("$PY" "$tmp/count.py" "$port")
 		stop_server
-		rss=$(awk -v d=$((after - before)) -v n="$items" 'BEGIN { printf "%.1f", d * 1024 / n }')
-		own=$(awk -v b="$bytes" -v n="$items" 'BEGIN { printf "%.1f", b / n }')
-		echo "$rss $own" >> "$tmp/$s.mem"
-		printf '  %-11s run %d: items %d  RSS +%d KiB = %s B/item  stats bytes %s B/item\n' "$s" "$r" \
-			"$items" $((after - before)) "$rss" "$own"
+		rss=$(per_item $(((rss1 - rss0) * 1024)) "$items1")
+		own=$(per_item "$bytes1" "$items1")
+		mrss=$(per_item $(((rss2 - rss1) * 1024)) $((items2 - items1)))
+		mown=$(per_item $((bytes2 - bytes1)) $((items2 - items1)))
+		echo "$rss $own $mrss $mown" >> "$tmp/$s.mem"
+		printf '  %-11s run %d: %d items: RSS +%d KiB = %s B/item, bytes %s B/item;  %d more: RSS +%d KiB = %s B/item, bytes %s B/item\n' \
+			"$s" "$r" "$items1" $((rss1 - rss0)) "$rss" "$own" $((items2 - items1)) $((rss2 - rss1)) "$mrss" "$mown"
 	done
 done
 declare -A mm=()
 for s in memcached splitcached; do
-	mm[$s.1]=$(awk '{ print $1 }' "$tmp/$s.mem" | median)
-	mm[$s.2]=$(awk '{ print $2 }' "$tmp/$s.mem" | median)
-	printf '  %-11s median: RSS %s B/item  stats bytes %s B/item\n' "$s" "${mm[$s.1]}" "${mm[$s.2]}"
+	for col in 1 2 3 4; do
+		mm[$s.$col]=$(awk -v c="$col" '{ print $c }' "$tmp/$s.mem" | median)
+	done
+	printf '  %-11s median: point RSS %s, bytes %s B/item;  marginal RSS %s, bytes %s B/item\n' "$s" \
+		"${mm[$s.1]}" "${mm[$s.2]}" "${mm[$s.3]}" "${mm[$s.4]}"
 done
-printf '  %-11s RSS %s  stats bytes %s\n' "ratio" "$(ratio "${mm[splitcached.1]}" "${mm[memcached.1]}")" \
-	"$(ratio "${mm[splitcached.2]}" "${mm[memcached.2]}")"
+printf '  %-11s point RSS %s, bytes %s;  marginal RSS %s, bytes %s\n' "ratio" \
+	"$(ratio "${mm[splitcached.1]}" "${mm[memcached.1]}")" "$(ratio "${mm[splitcached.2]}" "${mm[memcached.2]}")" \
+	"$(ratio "${mm[splitcached.3]}" "${mm[memcached.3]}")" "$(ratio "${mm[splitcached.4]}" "${mm[memcached.4]}")"

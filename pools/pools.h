@@ -140,8 +140,11 @@ void spc_pool_free(struct spc_pool *pool, void *p, size_t n);
 /* As spc_pool_alloc, aligned to align (a power of two, at most a page),
  * never from the slabs: the cache's index tables. Does not charge. */
 void *spc_pool_alloc_aligned(struct spc_pool *pool, size_t n, size_t align);
-/* Frees p, allocated with spc_pool_alloc_aligned(pool, n, align).
+/* Frees p, allocated with spc_pool_alloc_aligned(pool, n, align); a
+ * block of SPC_POOL_PURGE_FREED bytes or more (an index table a resize
+ * left) also gives the arena's free pages back to the system at once.
  * Context: any thread (the RCU callback thread included). */
+#define SPC_POOL_PURGE_FREED ((size_t)64 << 10)
 void spc_pool_free_aligned(struct spc_pool *pool, void *p, size_t n, size_t align);
 
 /* The region a hard-capped pool carves from. Returns 1 and fills base and

@@ -152,7 +152,9 @@ static int stats_pools(struct spc_srv_ctx *ctx)
 
 	if (!r)
 		return SPC_ENOMEM;
-	if (spc_memory_report(srv->cache, r) == SPC_OK) {
+	if (spc_memory_report(srv->cache, r) != SPC_OK)
+		memset(r, 0, sizeof *r);
+	else {
 		rc |= stat_u(o, "memory_budget", r->budget_bytes);
 		rc |= stat_s(o, "memory_source", r->tightest_source ? r->tightest_source : "");
 		rc |= stat_u(o, "memory_explicit", (uint64_t)r->explicit_budget);
@@ -162,14 +164,17 @@ static int stats_pools(struct spc_srv_ctx *ctx)
 		snprintf(b, sizeof b, "%.3f", r->view_share);
 		rc |= stat_s(o, "view_share", b);
 	}
-	free(r);
 	for (p = 0; p < SPC_POOL_COUNT; p++) {
+		const struct spc_mem_pool_report *m = &r->pools[p];
 		struct spc_stats s;
 		const struct stat_field *f, *end;
 
 		if (spc_stats(srv->cache, p, &s) != SPC_OK)
 			continue;
 		{
+			/* The memory behind bytes: the index's tables (part of
+			 * bytes), the pool's arena (jemalloc's counters) and
+			 * the slab layer (docs/memory.md, "What a pool holds"). */
 			const struct stat_field fields[] = {
 				{ "items", s.items }, { "bytes", s.charged_bytes },
 				{ "target_bytes", s.target_bytes }, { "hits", s.hits },
@@ -179,6 +184,15 @@ static int stats_pools(struct spc_srv_ctx *ctx)
 				{ "store_busy_ring", s.busy_ring },
 				{ "store_busy_batches", s.busy_batches },
 				{ "reclaim_backlog_bytes", s.reclaim_backlog_bytes },
+				{ "index_bytes", s.index_bytes },
+				{ "arena_allocated", m->arena_allocated },
+				{ "arena_active", m->arena_active },
+				{ "arena_resident", m->arena_resident },
+				{ "arena_mapped", m->arena_mapped },
+				{ "slab_chunk_bytes", m->slab_chunk_bytes },
+				{ "slab_inuse_bytes", m->slab_inuse_bytes },
+				{ "slab_live_bytes", m->slab_live_bytes },
+				{ "slab_held_bytes", m->slab_held_bytes },
 			};
 
 			end = fields + sizeof fields / sizeof fields[0];
@@ -188,6 +202,7 @@ static int stats_pools(struct spc_srv_ctx *ctx)
 			}
 		}
 	}
+	free(r);
 	return rc ? SPC_ENOMEM : SPC_OK;
 }
 

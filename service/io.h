@@ -44,7 +44,9 @@ struct spc_srv_ring; /* one worker's io_uring */
  * SPC_SRV_RING_BUFS_FIRST of them (256 KiB) and doubles them each time a
  * receive finds none free, up to SPC_SRV_RING_BUFS (2 MiB): the kernel
  * takes them in ring order, so every buffer provided is soon memory in
- * use, and a worker with a few dozen connections needs a few dozen. */
+ * use, and a worker with a few dozen connections needs a few dozen. A
+ * tick (a second or more) in which none ran out takes it back to the
+ * start set (spc_srv_ring_trim). */
 #define SPC_SRV_RING_BUFS 128
 #define SPC_SRV_RING_BUFS_FIRST 16
 #define SPC_SRV_RING_BUF_SIZE 16384
@@ -90,6 +92,12 @@ bool spc_srv_ring_multishot(const struct spc_srv_ring *r);
  * SPC_SRV_RING_BUFS_FIRST and SPC_SRV_RING_BUFS. Context: the ring's
  * thread. */
 unsigned spc_srv_ring_buffers(const struct spc_srv_ring *r);
+/* The worker's tick: when the ring has more than its start set and no
+ * receive ran out of buffers since the last call (a burst is over), back
+ * to SPC_SRV_RING_BUFS_FIRST; the pages of every buffer go back to the
+ * system (io_uring.c). Returns the buffers the ring has now (0: none).
+ * Context: the ring's thread, between waits, a second or more apart. */
+unsigned spc_srv_ring_trim(struct spc_srv_ring *r);
 /* A multishot receive on fd: one completion per arrival of data, its
  * bytes in a provided buffer (c->data) that goes back to the ring after
  * the completion's call; armed while c->more. It ends (a completion

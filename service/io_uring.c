@@ -44,6 +44,29 @@
  * buffers never provided cost nothing. Where the kernel
  * has no buffer rings, receives are one-shot into the input buffer.
  *
+ * Giving them back. Once grown, the buffers stayed memory for good: the
+ * kernel takes them in ring order, so every one in circulation is soon
+ * resident, 2 MiB per worker after a single pipelined burst. At each of
+ * its ticks (a second or more apart) the worker calls spc_srv_ring_trim:
+ * when no receive ran out since the last tick, the ring goes back to its
+ * start set. Buffers past it are no longer given to the kernel when they
+ * come back, and every buffer's pages go back to the system at once
+ * (MADV_DONTNEED over the whole mapping: the start set's too, which the
+ * next receives fault in again as they fill them). Those still queued
+ * in the kernel's ring come back one by one as receives take them; a
+ * write into a page given back faults a fresh zero page in, so nothing
+ * but memory is at stake, and each comes back empty again when dropped.
+ * The one hazard is a buffer the kernel has filled and whose completion
+ * we have not seen: its bytes would be lost. The kernel fills buffers
+ * only in this thread's io_uring_enter (deferred task work) or, on older
+ * kernels, in task work run on this thread's return from a system call;
+ * a trim runs only with the completion queue empty and nothing in the
+ * kernel's overflow list, and gives the pages back in one madvise: no
+ * filled buffer awaits its completion then, and nothing fills one before
+ * the madvise is done. Each buffer is queued at most once (a bit per
+ * buffer), so growing again after a trim never queues one still in the
+ * kernel's ring twice.
+ *
  * Buffers are consumed incrementally where the kernel can (Linux 6.12,
  * IOU_PBUF_RING_INC): each receive takes only the bytes it brings from
  * the buffer in use, the next goes on after them, and the buffer goes
@@ -108,19 +131,36 @@ struct spc_srv_ring {
 	struct io_uring ring;
 	struct io_uring_buf_ring *br; /* NULL: no provided buffers, one-shot receives */
 	char *bufs;                   /* room for BUFS buffers of BUF_SIZE bytes */
-	unsigned provided;            /* buffers given to the kernel: the first `provided` */
+	unsigned provided;            /* buffers in circulation: the first `provided` */
 	unsigned sends;               /* sends queued since the last submission */
 	bool inc;                     /* consumed incrementally: off[] says where */
 	uint32_t off[BUFS];           /* inc: bytes of each buffer already handed over */
+	uint64_t queued[BUFS / 64];   /* bit per buffer: in the kernel's ring */
+	uint64_t ran_out;             /* receives that found no buffer */
+	uint64_t ran_out_trim;        /* ran_out at the last spc_srv_ring_trim */
 	size_t br_size;
 };
+
+static bool buf_queued(const struct spc_srv_ring *r, unsigned bid)
+{
+	return (r->queued[bid / 64] >> (bid % 64)) & 1u;
+}
 
 /* Queues buffer bid for the kernel at offset `at` past the ring's tail
  * (made visible by the next io_uring_buf_ring_advance). */
 static void buf_give(struct spc_srv_ring *r, unsigned bid, int at)
 {
+	r->queued[bid / 64] |= UINT64_C(1) << (bid % 64);
 	io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE,
 			      (unsigned short)bid, io_uring_buf_ring_mask(BUFS), at);
+}
+
+/* Pages of buffers [from, to) back to the system (they read as zeros). */
+static void bufs_forget(struct spc_srv_ring *r, unsigned from, unsigned to)
+{
+	if (from < to)
+		(void)madvise(r->bufs + (size_t)from * BUF_SIZE, (size_t)(to - from) * BUF_SIZE,
+			      MADV_DONTNEED);
 }
 
 /* The provided-buffer ring of multishot receives (Linux 5.19). Returns
@@ -170,6 +210,24 @@ bool spc_srv_ring_multishot(const struct spc_srv_ring *r)
 unsigned spc_srv_ring_buffers(const struct spc_srv_ring *r)
 {
 	return r->br ? r->provided : 0;
+}
+
+unsigned spc_srv_ring_trim(struct spc_srv_ring *r)
+{
+	if (!r->br)
+		return 0;
+	if (r->ran_out != r->ran_out_trim) {
+		r->ran_out_trim = r->ran_out; /* a burst still on: keep them */
+		return r->provided;
+	}
+	/* Only with no filled buffer awaiting its completion (essay): the
+	 * completion queue drained and no overflow kept in the kernel. */
+	if (r->provided == SPC_SRV_RING_BUFS_FIRST || io_uring_cq_ready(&r->ring) != 0 ||
+	    io_uring_cq_has_overflow(&r->ring))
+		return r->provided;
+	r->provided = SPC_SRV_RING_BUFS_FIRST;
+	bufs_forget(r, 0, BUFS);
+	return r->provided;
 }
 
 int spc_srv_ring_open(struct spc_srv_ring **out, unsigned entries)
@@ -292,7 +350,7 @@ static unsigned reap(struct spc_srv_ring *r, spc_srv_ring_done_fn *done, void *a
 						      .res = cqe->res,
 						      .more = (cqe->flags & IORING_CQE_F_MORE) != 0 };
 			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-			bool buf = (cqe->flags & IORING_CQE_F_BUFFER) && r->br && bid < r->provided;
+			bool buf = (cqe->flags & IORING_CQE_F_BUFFER) && r->br && bid < BUFS;
 			bool back = buf;
 
 			if (buf)
@@ -311,17 +369,27 @@ static unsigned reap(struct spc_srv_ring *r, spc_srv_ring_done_fn *done, void *a
 				if (back)
 					r->off[bid] = 0;
 			}
-			if (c.res == -ENOBUFS && r->br && r->provided < BUFS &&
+			if (back) /* the kernel is done with it: no longer in its ring */
+				r->queued[bid / 64] &= ~(UINT64_C(1) << (bid % 64));
+			if (c.res == -ENOBUFS && r->br &&
 			    (c.token & SPC_RING_OP_MASK) == SPC_RING_RECV) {
-				/* every buffer was taken: twice as many from now on
-				 * (the ring has room: at most BUFS are ever given) */
-				for (unsigned i = r->provided; i < 2 * r->provided; i++)
-					buf_give(r, i, bufs_back++);
-				r->provided *= 2;
+				r->ran_out++;
+				if (r->provided < BUFS) {
+					/* every buffer was taken: twice as many from
+					 * now on (the ring has room: each buffer is
+					 * queued at most once, BUFS at most; one still
+					 * queued from before a trim is there already) */
+					for (unsigned i = r->provided; i < 2 * r->provided; i++)
+						if (!buf_queued(r, i))
+							buf_give(r, i, bufs_back++);
+					r->provided *= 2;
+				}
 			}
 			done(arg, &c);
-			if (back) /* its bytes are copied: the buffer goes back at once */
+			if (back && bid < r->provided) /* copied: the buffer goes back at once */
 				buf_give(r, bid, bufs_back++);
+			else if (back) /* past the ring's start set since a trim: dropped */
+				bufs_forget(r, bid, bid + 1);
 			got++;
 			if (io_uring_sq_ready(&r->ring) >= SPC_SRV_RING_CHUNK) {
 				more = true;
@@ -389,6 +457,12 @@ bool spc_srv_ring_multishot(const struct spc_srv_ring *r)
 {
 	(void)r;
 	return false;
+}
+
+unsigned spc_srv_ring_trim(struct spc_srv_ring *r)
+{
+	(void)r;
+	return 0;
 }
 
 void spc_srv_ring_recv_multi(struct spc_srv_ring *r, int fd, uint64_t token)

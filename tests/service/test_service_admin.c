@@ -222,6 +222,15 @@ START_TEST(test_memlimit_and_mode)
 	expect("split_mode split 2\r\n", "CLIENT_ERROR bad command line format\r\n");
 	expect("cache_memlimit 64\r\n", "OK\r\n"); /* back to the whole budget */
 	ck_assert_int_eq(pool_stat("index:target_bytes"), 48 << 20);
+	/* the memory behind bytes: the index's tables are part of it; the
+	 * slabs' live bytes are within what they hold (0 without slabs) */
+	expect("set a 0 0 1\r\nx\r\n", "STORED\r\n");
+	ck_assert_int_gt(pool_stat("index:index_bytes"), 0);
+	ck_assert_int_le(pool_stat("index:index_bytes"), pool_stat("index:bytes"));
+	ck_assert_int_ge(pool_stat("index:slab_live_bytes"), 0);
+	ck_assert_int_le(pool_stat("index:slab_live_bytes"), pool_stat("index:slab_inuse_bytes"));
+	ck_assert_int_ge(pool_stat("index:arena_resident"), 0);
+	ck_assert_int_ge(pool_stat("view:slab_held_bytes"), 0);
 	down();
 }
 END_TEST
