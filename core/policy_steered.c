@@ -282,8 +282,10 @@ enum spc_victim_kind spc_policy_steered_next(struct spc_policy_state *p, size_t 
 		if (small) {
 			spc_policy_ghost_add(&p->ghost, p->ops.hash(p->ops.ctx, it), gs_limit(p->peak));
 		} else {
-			spc_policy_ghost_remove(&p->ghost, p->ops.hash(p->ops.ctx, it));
-			spc_policy_ghost_add(&p->mghost, p->ops.hash(p->ops.ctx, it), gm_limit(p->peak));
+			uint64_t h = p->ops.hash(p->ops.ctx, it); /* once: it hashes the key */
+
+			spc_policy_ghost_remove(&p->ghost, h);
+			spc_policy_ghost_add(&p->mghost, h, gm_limit(p->peak));
 		}
 		*item = it;
 		return SPC_VICTIM_EVICT;
