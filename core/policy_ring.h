@@ -221,11 +221,12 @@ static inline void spc_policy_ring_push(struct spc_policy_chunks *c, struct spc_
 	r->tail++;
 }
 
-/* How far ahead of the head spc_policy_ring_pop prefetches: the callers
- * read each item they pop (its dead flag, its access counter, its key's
- * hash), a likely cache miss each, one after the other; asking for the
- * item this many places behind the head while the head is worked on
- * overlaps those misses (measured: docs/benchmarks.md, 2026-12-06). */
+/* How far ahead of the head spc_policy_ring_pop (and of the cursor,
+ * spc_policy_sweep) prefetches: the callers read each item they pop or
+ * sweep (its dead flag, its access counter, its key's hash), a likely
+ * cache miss each, one after the other; asking for the item this many
+ * places further on while this one is worked on overlaps those misses
+ * (docs/benchmarks.md, 2026-12-06). */
 #define SPC_POLICY_PREFETCH 8u
 
 /* Asks the CPU for the first bytes of the item at pos, if pos holds one
