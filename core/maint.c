@@ -98,6 +98,7 @@
 
 #define SPC_IDLE_MS 10u       /* sleep when dead entries or records wait */
 #define SPC_IDLE_LONG_MS 100u /* sleep when there is nothing at all */
+#define SPC_DRAIN_PREFETCH 4u  /* ring records ahead whose entry is prefetched */
 
 /* ---- policy callbacks on struct spc_entry ------------------------------- */
 
@@ -324,6 +325,12 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	ps->step_starved = 0;
 	spc_maint_clock(ps);
 	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
+		/* Admission reads the entry (meta, key): the writer built it
+		 * on another CPU. Ask for one a few records on now. */
+		void *next = spc_ring_peek(&ps->ring, SPC_DRAIN_PREFETCH);
+
+		if (next)
+			__builtin_prefetch(next);
 		work = 1;
 		if (!item)
 			continue;
