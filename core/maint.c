@@ -42,8 +42,9 @@
  *      the cursor), and a step that needs room sweeps before it picks
  *      live victims;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
- *      the callback frees each entry and uncharges it. A batch that is not
- *      full waits for more entries unless room is wanted or it is
+ *      the callback frees its entries, then uncharges them all at once.
+ *      A batch that is not full waits for more entries unless room is
+ *      wanted or it is
  *      SPC_BATCH_HOLD_MS old (a long read section must not tie up every
  *      batch in a few steps). If no batch struct is free, the step takes
  *      no victim and no dead entry (spc_maint_has_slot; the pool is marked

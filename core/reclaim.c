@@ -5,8 +5,8 @@
  *
  * The maintainer puts every entry it or a writer unpublished into the
  * pool's current batch (spc_maint_reclaim); a full batch, or one a waiter
- * needs now, goes to urcu_memb_call_rcu as one callback, which frees each
- * entry and uncharges it after the grace period, returns the batch to
+ * needs now, goes to urcu_memb_call_rcu as one callback, which frees the
+ * entries after the grace period, uncharges them in one go, returns the batch to
  * the free list and wakes whoever waits for room. A batch that is not
  * full waits for more entries unless room is wanted or it is
  * SPC_BATCH_HOLD_MS old, so a trickle of deletes costs one grace period
