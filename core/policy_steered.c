@@ -203,8 +203,8 @@ int spc_policy_steered_admit(struct spc_policy_state *p, void *item)
 	/* Reserve first, install only when everything was obtained. Either
 	 * queue may come to hold every item (S when s_target reaches the
 	 * peak), so both directories get room for all slots. */
-	memset(&fs, 0, sizeof fs);
-	memset(&fm, 0, sizeof fm);
+	fs.mem = NULL; /* what the frees below look at, before prepare ran */
+	fm.mem = NULL;
 	peak = p->peak > p->total ? p->peak : p->total + 1;
 	if (spc_policy_dir_prepare(&p->env, s, shift, used, &dir_s, &cap_s) != SPC_OK ||
 	    spc_policy_dir_prepare(&p->env, m, shift, used, &dir_m, &cap_m) != SPC_OK ||
