@@ -261,6 +261,7 @@ extern const struct bench_sys bench_sys_lfht_dense;
 extern const struct bench_sys bench_sys_index_bare;
 extern const struct bench_sys bench_sys_rocksdb_lru;
 extern const struct bench_sys bench_sys_rocksdb_hcc;
+extern const struct bench_sys bench_sys_rocksdb_hcc_full;
 
 /* Every system compiled in, in table order; NULL-terminated. */
 const struct bench_sys *const *bench_systems_all(void);

@@ -18,10 +18,15 @@ extern "C" {
 
 struct bench_rdb;
 
-enum bench_rdb_kind { BENCH_RDB_LRU = 0, BENCH_RDB_HCC = 1 };
+/* HCC charges key + value per entry, its table not at all; HCC_FULL
+ * charges what an entry costs in memory (its value's allocation) and
+ * the table too (kFullChargeCacheMetadata), as splitcache charges
+ * everything: the same budget then holds about as many entries. */
+enum bench_rdb_kind { BENCH_RDB_LRU = 0, BENCH_RDB_HCC = 1, BENCH_RDB_HCC_FULL = 2 };
 
-/* capacity in bytes of charge (key + value); entry_charge: HCC's
- * estimated_entry_charge (ignored by LRU). Returns NULL on failure. */
+/* capacity in bytes of charge; entry_charge: key + value bytes of a
+ * typical entry, from which HCC's estimated_entry_charge is derived
+ * (ignored by LRU). Returns NULL on failure. */
 struct bench_rdb *bench_rdb_open(enum bench_rdb_kind kind, uint64_t capacity, size_t entry_charge);
 void bench_rdb_close(struct bench_rdb *c);
 /* Returns 1 hit (min(vlen, cap) bytes copied into buf), 0 miss. */

@@ -378,6 +378,7 @@ const struct bench_sys *const *bench_systems_all(void)
 		&bench_sys_splitcache,  &bench_sys_splitcache_s3fifo, &bench_sys_splitcache_clock,
 		&bench_sys_splitcache_nocas,
 		&bench_sys_mutex_lru,   &bench_sys_rocksdb_lru,       &bench_sys_rocksdb_hcc,
+		&bench_sys_rocksdb_hcc_full,
 		&bench_sys_lfht_bare,   &bench_sys_lfht_dense,        &bench_sys_index_bare,
 		NULL};
 	return all;

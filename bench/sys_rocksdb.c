@@ -5,7 +5,9 @@
  * not found, or SPC_BENCH_ROCKSDB off) both systems exist but report
  * themselves unavailable, so names and tables stay the same everywhere.
  * RocksDB keeps no eviction counter through this interface: evictions are
- * null; charged bytes are GetUsage() against GetCapacity().
+ * null; charged bytes are GetUsage() against GetCapacity(). rocksdb-hcc
+ * charges key + value bytes only; rocksdb-hcc-full charges what its
+ * entries and its table cost, as splitcache does.
  */
 #include "bench.h"
 
@@ -38,6 +40,11 @@ static int rdb_open_lru(const struct bench_sys_params *p, void **out)
 static int rdb_open_hcc(const struct bench_sys_params *p, void **out)
 {
 	return rdb_open_kind(p, out, BENCH_RDB_HCC);
+}
+
+static int rdb_open_hcc_full(const struct bench_sys_params *p, void **out)
+{
+	return rdb_open_kind(p, out, BENCH_RDB_HCC_FULL);
 }
 
 static void rdb_close(void *h)
@@ -83,6 +90,7 @@ static int rdb_open_lru(const struct bench_sys_params *p, void **out)
 }
 
 #define rdb_open_hcc rdb_open_lru
+#define rdb_open_hcc_full rdb_open_lru
 
 static void rdb_close(void *h)
 {
@@ -133,6 +141,22 @@ const struct bench_sys bench_sys_rocksdb_hcc = {
 	.what = "RocksDB 7.8 HyperClockCache (lock-free clock)",
 	.available = rdb_available,
 	.open = rdb_open_hcc,
+	.close = rdb_close,
+	.thread_enter = rdb_thread,
+	.thread_exit = rdb_thread,
+	.get = rdb_get,
+	.set = rdb_set,
+	.del = rdb_del,
+	.stats = rdb_stats,
+};
+
+/* rocksdb-hcc charged as splitcache charges: every byte an entry costs
+ * (peer_rocksdb.h, BENCH_RDB_HCC_FULL). */
+const struct bench_sys bench_sys_rocksdb_hcc_full = {
+	.name = "rocksdb-hcc-full",
+	.what = "rocksdb-hcc charging values' allocations and its table, as splitcache charges",
+	.available = rdb_available,
+	.open = rdb_open_hcc_full,
 	.close = rdb_close,
 	.thread_enter = rdb_thread,
 	.thread_exit = rdb_thread,

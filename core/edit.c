@@ -229,6 +229,10 @@ int spc_edit_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_ke
 
 	SPC_ASSERT_NOT_IN_RCU();
 	spc_rcu_ensure();
+	/* The key's bucket comes into the cache while we allocate. */
+	spc_rcu_read_lock();
+	spc_kv_prefetch_rcu(ps, hash);
+	spc_rcu_read_unlock();
 	if (guess)
 		r = spc_edit_alloc(ps, &m, spc_entry_size(spc_edit_meta(pool, k, cas_bit, guess, NULL),
 		                                          k->klen, guess->vlen));

@@ -42,8 +42,9 @@
  *      the cursor), and a step that needs room sweeps before it picks
  *      live victims;
  *   4. hands the batch to reclamation: one urcu_memb_call_rcu per batch;
- *      the callback frees each entry and uncharges it. A batch that is not
- *      full waits for more entries unless room is wanted or it is
+ *      the callback frees its entries, then uncharges them all at once.
+ *      A batch that is not full waits for more entries unless room is
+ *      wanted or it is
  *      SPC_BATCH_HOLD_MS old (a long read section must not tie up every
  *      batch in a few steps). If no batch struct is free, the step takes
  *      no victim and no dead entry (spc_maint_has_slot; the pool is marked
@@ -98,6 +99,7 @@
 
 #define SPC_IDLE_MS 10u       /* sleep when dead entries or records wait */
 #define SPC_IDLE_LONG_MS 100u /* sleep when there is nothing at all */
+#define SPC_DRAIN_PREFETCH 4u  /* ring records ahead whose entry is prefetched */
 
 /* ---- policy callbacks on struct spc_entry ------------------------------- */
 
@@ -324,6 +326,12 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	ps->step_starved = 0;
 	spc_maint_clock(ps);
 	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
+		/* Admission reads the entry (meta, key): the writer built it
+		 * on another CPU. Ask for one a few records on now. */
+		void *next = spc_ring_peek(&ps->ring, SPC_DRAIN_PREFETCH);
+
+		if (next)
+			__builtin_prefetch(next);
 		work = 1;
 		if (!item)
 			continue;

@@ -280,11 +280,17 @@ int spc_policy_ghost_prepare(const struct spc_env *env, const struct spc_policy_
 {
 	size_t step, i;
 
-	memset(fresh, 0, sizeof *fresh);
 	if (need > SPC_POLICY_GHOST_MAX)
 		need = SPC_POLICY_GHOST_MAX;
-	if (g->bits && need <= g->room)
+	if (g->bits && need <= g->room) {
+		/* Every admission asks; nearly all find the room: no
+		 * zeroing of the whole struct for them (install and the
+		 * callers' frees look at mem only). */
+		fresh->mem = NULL;
+		fresh->bits = NULL;
 		return SPC_OK;
+	}
+	memset(fresh, 0, sizeof *fresh);
 	/* Round up by at most an eighth: growth rebuilds O(log n) times. */
 	step = need / 8 < 64 ? 64 : need / 8;
 	fresh->room = (need + step - 1) / step * step;

@@ -221,6 +221,28 @@ static inline void spc_policy_ring_push(struct spc_policy_chunks *c, struct spc_
 	r->tail++;
 }
 
+/* How far ahead of the head spc_policy_ring_pop (and of the cursor,
+ * spc_policy_sweep) prefetches: the callers read each item they pop or
+ * sweep (its dead flag, its access counter, its key's hash), a likely
+ * cache miss each, one after the other; asking for the item this many
+ * places further on while this one is worked on overlaps those misses
+ * (docs/benchmarks.md, 2026-12-06). */
+#define SPC_POLICY_PREFETCH 8u
+
+/* Asks the CPU for the first bytes of the item at pos, if pos holds one
+ * ([head, gap_lo) or [gap_hi, tail): its chunk is present). A prefetch
+ * never faults and changes nothing: any value of an item is safe. */
+static inline void spc_policy_ring_prefetch(const struct spc_policy_chunks *c,
+                                            const struct spc_policy_ring *r, uint64_t pos)
+{
+	if (pos < r->gap_lo || (pos >= r->gap_hi && pos < r->tail)) {
+		const char *it = spc_policy_ring_get(c, r, pos);
+
+		__builtin_prefetch(it);
+		__builtin_prefetch(it + 32); /* the key, when the line ends early */
+	}
+}
+
 /* Removes and returns the oldest item. The ring must not be empty. A gap
  * reached by the head is skipped (and so closed); a sweep cursor the head
  * passes moves along with it. Chunks the head leaves are freed. */
@@ -242,6 +264,7 @@ static inline void *spc_policy_ring_pop(struct spc_policy_chunks *c, struct spc_
 		r->gap_lo = r->head;
 		r->gap_hi = r->head;
 	}
+	spc_policy_ring_prefetch(c, r, r->head + SPC_POLICY_PREFETCH);
 	return item;
 }
 

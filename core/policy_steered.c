@@ -203,8 +203,8 @@ int spc_policy_steered_admit(struct spc_policy_state *p, void *item)
 	/* Reserve first, install only when everything was obtained. Either
 	 * queue may come to hold every item (S when s_target reaches the
 	 * peak), so both directories get room for all slots. */
-	memset(&fs, 0, sizeof fs);
-	memset(&fm, 0, sizeof fm);
+	fs.mem = NULL; /* what the frees below look at, before prepare ran */
+	fm.mem = NULL;
 	peak = p->peak > p->total ? p->peak : p->total + 1;
 	if (spc_policy_dir_prepare(&p->env, s, shift, used, &dir_s, &cap_s) != SPC_OK ||
 	    spc_policy_dir_prepare(&p->env, m, shift, used, &dir_m, &cap_m) != SPC_OK ||
@@ -282,8 +282,10 @@ enum spc_victim_kind spc_policy_steered_next(struct spc_policy_state *p, size_t 
 		if (small) {
 			spc_policy_ghost_add(&p->ghost, p->ops.hash(p->ops.ctx, it), gs_limit(p->peak));
 		} else {
-			spc_policy_ghost_remove(&p->ghost, p->ops.hash(p->ops.ctx, it));
-			spc_policy_ghost_add(&p->mghost, p->ops.hash(p->ops.ctx, it), gm_limit(p->peak));
+			uint64_t h = p->ops.hash(p->ops.ctx, it); /* once: it hashes the key */
+
+			spc_policy_ghost_remove(&p->ghost, h);
+			spc_policy_ghost_add(&p->mghost, h, gm_limit(p->peak));
 		}
 		*item = it;
 		return SPC_VICTIM_EVICT;

@@ -5,8 +5,8 @@
  *
  * The maintainer puts every entry it or a writer unpublished into the
  * pool's current batch (spc_maint_reclaim); a full batch, or one a waiter
- * needs now, goes to urcu_memb_call_rcu as one callback, which frees each
- * entry and uncharges it after the grace period, returns the batch to
+ * needs now, goes to urcu_memb_call_rcu as one callback, which frees the
+ * entries after the grace period, uncharges them in one go, returns the batch to
  * the free list and wakes whoever waits for room. A batch that is not
  * full waits for more entries unless room is wanted or it is
  * SPC_BATCH_HOLD_MS old, so a trickle of deletes costs one grace period
@@ -49,6 +49,9 @@
 #include "sync/rcu.h"
 #include "sync/thread.h"
 
+/* How far ahead spc_batch_free_entries prefetches. */
+#define SPC_RECLAIM_PREFETCH 4u
+
 /* Frees one unpublished entry whose grace period has passed. */
 static void spc_free_entry(struct spc_pstate *ps, struct spc_entry *e)
 {
@@ -61,11 +64,31 @@ static void spc_free_entry(struct spc_pstate *ps, struct spc_entry *e)
 	spc_pool_uncharge(ps->pool, charge);
 }
 
+/* Frees a batch's entries and gives their charges back in one go: one
+ * subtraction from the backlog and one uncharge per batch, not per entry
+ * (both counters are shared with every writer: an atomic per entry
+ * bounced their line for each). The backlog still goes first, as in
+ * spc_free_entry. The entry a few places ahead is prefetched: its size
+ * and its slab are read here long after the maintainer last touched it. */
 static void spc_batch_free_entries(struct spc_batch *b)
 {
-	for (unsigned i = 0; i < b->n; i++)
-		spc_free_entry(b->ps, b->e[i]);
+	struct spc_pstate *ps = b->ps;
+	uint64_t charge = 0;
+
+	for (unsigned i = 0; i < b->n; i++) {
+		struct spc_entry *e = b->e[i];
+
+		if (i + SPC_RECLAIM_PREFETCH < b->n)
+			__builtin_prefetch(b->e[i + SPC_RECLAIM_PREFETCH]);
+		charge += spc_entry_charge(ps, e);
+		spc_pool_free(ps->pool, spc_entry_base(e), spc_entry_alloc_size(e));
+	}
 	b->n = 0;
+	if (charge == 0)
+		return;
+	/* Relaxed: as in spc_free_entry. */
+	__atomic_fetch_sub(&ps->backlog, charge, __ATOMIC_RELAXED);
+	spc_pool_uncharge(ps->pool, charge);
 }
 
 static void spc_batch_put(struct spc_pstate *ps, struct spc_batch *b)

@@ -99,6 +99,17 @@ int spc_ring_take(struct spc_ring *r, void **data)
 	return 1;
 }
 
+void *spc_ring_peek(const struct spc_ring *r, size_t ahead)
+{
+	size_t pos = r->head + ahead;
+	const struct spc_ring_cell *c = &r->cells[pos & r->mask];
+	/* Acquire as spc_ring_take: data is the filler's, complete. The
+	 * filler cannot change it before we take it (seq stays pos + 1). */
+	size_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+
+	return seq == pos + 1 ? c->data : NULL;
+}
+
 size_t spc_ring_tail(const struct spc_ring *r)
 {
 	/* Acquire: pairs with nothing in the ring itself (claims are relaxed

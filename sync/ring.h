@@ -47,6 +47,12 @@ void spc_ring_fill(struct spc_ring_cell *c, void *data);
  * next cell is empty or still reserved. Context: the consumer only. */
 int spc_ring_take(struct spc_ring *r, void **data);
 
+/* The record `ahead` places after the next one, if it is filled, without
+ * taking it: returns its data (maybe NULL), or NULL when that cell is
+ * empty or still reserved. For prefetching only: the record is the
+ * consumer's to take later. Context: the consumer only. */
+void *spc_ring_peek(const struct spc_ring *r, size_t ahead);
+
 /* Positions handed out so far: every record reserved before the call
  * (in the order of the tail's updates) lies below it. Acquire: a caller
  * that learned of a reservation through other synchronisation sees it

@@ -49,6 +49,47 @@ START_TEST(fifo_bounded_and_null_records)
 }
 END_TEST
 
+/* spc_ring_peek sees a filled record ahead without taking it, and
+ * nothing where a cell is empty or only reserved. */
+START_TEST(peek_sees_filled_records_without_taking_them)
+{
+	struct spc_ring r;
+	struct spc_ring_cell *c[3];
+	void *d;
+
+	ck_assert_int_eq(spc_ring_init(&r, NULL, 4), SPC_OK);
+	ck_assert_ptr_null(spc_ring_peek(&r, 0)); /* empty */
+	for (int i = 0; i < 3; i++)
+		ck_assert_ptr_nonnull(c[i] = spc_ring_reserve(&r));
+	spc_ring_fill(c[1], (void *)11);
+	ck_assert_ptr_null(spc_ring_peek(&r, 0)); /* reserved, not filled */
+	ck_assert_ptr_eq(spc_ring_peek(&r, 1), (void *)11);
+	ck_assert_ptr_null(spc_ring_peek(&r, 2));
+	ck_assert_ptr_null(spc_ring_peek(&r, 3)); /* never reserved */
+	spc_ring_fill(c[0], (void *)10);
+	spc_ring_fill(c[2], (void *)12);
+	ck_assert_ptr_eq(spc_ring_peek(&r, 0), (void *)10);
+	ck_assert_int_eq(spc_ring_take(&r, &d), 1); /* peeking took nothing */
+	ck_assert_ptr_eq(d, (void *)10);
+	ck_assert_ptr_eq(spc_ring_peek(&r, 0), (void *)11);
+	ck_assert_ptr_eq(spc_ring_peek(&r, 1), (void *)12);
+	ck_assert_ptr_null(spc_ring_peek(&r, 2));
+	/* the next lap: the cell taken above holds a new record */
+	ck_assert_ptr_nonnull(c[0] = spc_ring_reserve(&r));
+	ck_assert_ptr_nonnull(c[1] = spc_ring_reserve(&r));
+	spc_ring_fill(c[1], (void *)14);
+	ck_assert_ptr_eq(spc_ring_peek(&r, 3), (void *)14);
+	ck_assert_ptr_null(spc_ring_peek(&r, 2));
+	spc_ring_fill(c[0], NULL);
+	for (int i = 11; i <= 14; i++) {
+		ck_assert_int_eq(spc_ring_take(&r, &d), 1);
+		ck_assert_ptr_eq(d, i == 13 ? NULL : (void *)(intptr_t)i);
+	}
+	ck_assert_int_eq(spc_ring_take(&r, &d), 0);
+	spc_ring_destroy(&r);
+}
+END_TEST
+
 #define PRODUCERS 3
 #define PER 30000
 
@@ -105,6 +146,7 @@ static Suite *ring_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, fifo_bounded_and_null_records);
 	tcase_add_test(tc, many_producers_every_record_once_in_order);
+	tcase_add_test(tc, peek_sees_filled_records_without_taking_them);
 	suite_add_tcase(s, tc);
 	return s;
 }
