@@ -256,7 +256,8 @@ static inline void *spc_index_lookup_narrow(const struct spc_index_table *t, uin
  * Returns: a pointer valid until the caller leaves its read-side section.
  * Context: inside a read-side section. match is inlined when the caller
  * passes a function it defines static inline. */
-static inline void *spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
+static inline __attribute__((always_inline)) void *
+spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
                                          spc_index_match_fn *match, const void *key)
 {
 	/* acquire: pairs with the resize's release store of cur (the new
