@@ -85,9 +85,6 @@ static inline int spc_match_entry(const struct spc_entry *e, const void *k)
 	return spc_match_any(e, lk);
 }
 
-/* How far past the header the plain match prefetches: the next line. */
-#define SPC_ENTRY_PREFETCH 64
-
 /* The match of a plain key (k: a struct spc_key of SPC_NS_PLAIN), for
  * the plain gets (spc_get, spc_get_rcu): all of it inline, with no call
  * that takes k's address (spc_match_entry's spc_match_any does), so the
@@ -98,14 +95,8 @@ static inline int spc_match_entry(const struct spc_entry *e, const void *k)
 static inline int spc_match_plain(const struct spc_entry *e, const void *k)
 {
 	const struct spc_key *lk = k;
-	unsigned meta;
+	unsigned meta = spc_entry_meta(e);
 
-	/* The entry's next line, asked for before its first line arrives:
-	 * a value past the header's line (a 16-byte key's 64-byte value
-	 * is) then comes from memory alongside the header and the key
-	 * instead of after the compare. A hint: no fault, no ordering. */
-	__builtin_prefetch((const unsigned char *)e + SPC_ENTRY_PREFETCH);
-	meta = spc_entry_meta(e);
 	if (__builtin_expect((meta & (SPC_META_OPTIONAL | SPC_META_NS)) == 0, 1))
 		return e->klen == lk->klen && spc_bytes_eq(e->data, lk->key, lk->klen);
 	return spc_meta_ns(meta) == SPC_NS_PLAIN && e->klen == lk->klen &&
