@@ -220,7 +220,7 @@ int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, siz
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
 
-	return spc_get_key_rcu_inl(c, pool, &k, out);
+	return spc_get_key_rcu_inl(c, pool, &k, out, 1);
 }
 
 int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen, void *buf,
@@ -228,7 +228,7 @@ int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t 
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
 
-	return spc_get_key_inl(c, pool, &k, buf, cap, vlen);
+	return spc_get_key_inl(c, pool, &k, buf, cap, vlen, 1);
 }
 
 /* ---- writes ------------------------------------------------------------------- */

@@ -122,6 +122,18 @@ void spc_index_table_free(struct spc_index *ix, struct spc_index_table *t)
 	__atomic_fetch_sub(&ix->bytes, bytes, __ATOMIC_RELAXED);
 }
 
+void *spc_index_walk_wide_rcu(const struct spc_index_table *t, uint64_t hash,
+                              spc_index_match_fn *match, const void *key)
+{
+	return spc_index_walk_wide(t, hash, match, key);
+}
+
+void *spc_index_walk_narrow_rcu(const struct spc_index_table *t, uintptr_t base, uint64_t hash,
+                                spc_index_match_fn *match, const void *key)
+{
+	return spc_index_walk_narrow(t, base, hash, match, key);
+}
+
 int spc_index_init(struct spc_index *ix, const struct spc_index_ops *ops, size_t nbuckets)
 {
 	memset(ix, 0, sizeof(*ix));

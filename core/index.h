@@ -168,8 +168,10 @@ static inline void *spc_index_narrow_entry(uintptr_t base, uint32_t ref)
 	return (void *)(base + ((uintptr_t)ref << 3));
 }
 
-/* The lookup in the wide layout, from t (spc_index_lookup_rcu). */
-static inline void *spc_index_lookup_wide(const struct spc_index_table *t, uint64_t hash,
+/* The full walk in the wide layout, from t: the home bucket, the buckets
+ * its overflow count sends on to, then the future table (during a resize).
+ * spc_index_lookup_wide's rare case. */
+static inline void *spc_index_walk_wide(const struct spc_index_table *t, uint64_t hash,
                                           spc_index_match_fn *match, const void *key)
 {
 	const uint64_t want = hash & SPC_INDEX_TAG_MASK;
@@ -203,11 +205,12 @@ static inline void *spc_index_lookup_wide(const struct spc_index_table *t, uint6
 	return NULL;
 }
 
-/* The lookup in the narrow layout, from t (spc_index_lookup_rcu): per
- * bucket three 4-byte loads of tags, compared four at a time; a reference
- * is loaded only for a tag that matches (or for a byte above a match:
- * the zero-byte test's borrow may flag it; harmless, the key decides). */
-static inline void *spc_index_lookup_narrow(const struct spc_index_table *t, uintptr_t base,
+/* The full walk in the narrow layout, from t, as spc_index_walk_wide:
+ * per bucket three 4-byte loads of tags, compared four at a time; a
+ * reference is loaded only for a tag that matches (or for a byte above a
+ * match: the zero-byte test's borrow may flag it; harmless, the key
+ * decides). */
+static inline void *spc_index_walk_narrow(const struct spc_index_table *t, uintptr_t base,
                                             uint64_t hash, spc_index_match_fn *match,
                                             const void *key)
 {
@@ -249,6 +252,77 @@ static inline void *spc_index_lookup_narrow(const struct spc_index_table *t, uin
 	return NULL;
 }
 
+/* The full walks out of line (core/index.c), match called through its
+ * pointer: the lookups' rare case (the home bucket has overflowed, or a
+ * resize is on). Returns, Context: as spc_index_lookup_rcu. */
+void *spc_index_walk_wide_rcu(const struct spc_index_table *t, uint64_t hash,
+                              spc_index_match_fn *match, const void *key);
+void *spc_index_walk_narrow_rcu(const struct spc_index_table *t, uintptr_t base, uint64_t hash,
+                                spc_index_match_fn *match, const void *key);
+
+/* Whether a lookup that missed in t's bucket b must walk on: b has
+ * overflowed, or t has a future table. */
+static inline int spc_index_walk_on(const struct spc_index_table *t,
+                                    const struct spc_index_bucket *b)
+{
+	/* acquire: as the walks' loads of the count and of future */
+	return __atomic_load_n(&b->head, __ATOMIC_ACQUIRE) >= SPC_INDEX_COUNT_ONE ||
+	       __atomic_load_n(&t->future, __ATOMIC_ACQUIRE) != NULL;
+}
+
+/* The lookup in the wide layout, from t: the home bucket inline, straight
+ * code with few live values; the rest of the walk (the same walk again,
+ * from the home bucket) out of line. Loads and orders as the walk's. */
+static inline void *spc_index_lookup_wide(const struct spc_index_table *t, uint64_t hash,
+                                          spc_index_match_fn *match, const void *key)
+{
+	const uint64_t want = hash & SPC_INDEX_TAG_MASK;
+	const struct spc_index_bucket *b = &t->b[hash & t->mask];
+
+	for (unsigned s = 0; s < SPC_INDEX_WIDE_SLOTS; s++) {
+		/* acquire: as in the walk */
+		uint64_t v = __atomic_load_n(&b->w.slot[s], __ATOMIC_ACQUIRE);
+		if ((v & SPC_INDEX_TAG_MASK) == want && v) {
+			void *e = spc_index_entry_of(v);
+			if (match(e, key))
+				return e;
+		}
+	}
+	if (__builtin_expect(spc_index_walk_on(t, b), 0))
+		return spc_index_walk_wide_rcu(t, hash, match, key);
+	return NULL;
+}
+
+/* The lookup in the narrow layout, from t: the home bucket inline, the
+ * rest out of line, as spc_index_lookup_wide. */
+static inline void *spc_index_lookup_narrow(const struct spc_index_table *t, uintptr_t base,
+                                            uint64_t hash, spc_index_match_fn *match,
+                                            const void *key)
+{
+	const uint32_t want = (uint32_t)(hash >> SPC_INDEX_NARROW_TAG_SHIFT) * 0x01010101u;
+	const struct spc_index_bucket *b = &t->b[hash & t->mask];
+
+	for (unsigned w = 0; w < SPC_INDEX_NARROW_SLOTS / 4; w++) {
+		/* acquire: as in the walk */
+		uint32_t x = __atomic_load_n(&b->n.tag[w], __ATOMIC_ACQUIRE) ^ want;
+		uint32_t m = (x - 0x01010101u) & ~x & 0x80808080u;
+		while (m) {
+			unsigned s = w * 4 + ((unsigned)__builtin_ctz(m) >> 3);
+			m &= m - 1;
+			/* acquire: as in the walk */
+			uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
+			if (r) {
+				void *e = spc_index_narrow_entry(base, r);
+				if (match(e, key))
+					return e;
+			}
+		}
+	}
+	if (__builtin_expect(spc_index_walk_on(t, b), 0))
+		return spc_index_walk_narrow_rcu(t, base, hash, match, key);
+	return NULL;
+}
+
 /* The entry whose key matches, or NULL. Wait-free: no lock, no write, no
  * retry; reads one bucket line in the common case, and dereferences (calls
  * match on) only entries whose tag (20 bits wide, 8 narrow) equals the
@@ -256,7 +330,8 @@ static inline void *spc_index_lookup_narrow(const struct spc_index_table *t, uin
  * Returns: a pointer valid until the caller leaves its read-side section.
  * Context: inside a read-side section. match is inlined when the caller
  * passes a function it defines static inline. */
-static inline void *spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
+static inline __attribute__((always_inline)) void *
+spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
                                          spc_index_match_fn *match, const void *key)
 {
 	/* acquire: pairs with the resize's release store of cur (the new

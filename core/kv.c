@@ -36,13 +36,13 @@
 int spc_get_key_rcu(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
                     struct spc_value *out)
 {
-	return spc_get_key_rcu_inl(c, pool, k, out);
+	return spc_get_key_rcu_inl(c, pool, k, out, 0);
 }
 
 int spc_get_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
                 size_t cap, size_t *vlen)
 {
-	return spc_get_key_inl(c, pool, k, buf, cap, vlen);
+	return spc_get_key_inl(c, pool, k, buf, cap, vlen, 0);
 }
 
 int spc_cas_refused(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)

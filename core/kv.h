@@ -34,20 +34,28 @@ static inline int spc_pool_ok(int pool)
 /* The read path (docs/style.md 10): hash, lookup, touch, count. Never
  * allocates, never blocks. Context: read section of a registered thread.
  * Forced inline into the public gets (core/cache.c), so that a get is
- * one call deep (the hash aside); callgrind put the call and the
- * registers it saves at 19 instructions of about 330 per get
- * (docs/benchmarks.md, "One spc_get hit, profiled"). Other callers use
- * spc_lookup_key_rcu, which the compiler may keep out of line. */
+ * one call deep; callgrind put the call and the registers it saves at 19
+ * instructions of about 330 per get (docs/benchmarks.md, "One spc_get
+ * hit, profiled"). plain: a constant, nonzero when k is a plain key
+ * (SPC_NS_PLAIN) known as such before the caller's read lock: then
+ * nothing out of line is handed k's address (spc_match_plain), so the
+ * compiler keeps k in registers; with k's address escaping, the read
+ * lock's compiler barrier made it reload k's fields from the stack
+ * after it (docs/benchmarks.md, "2026-12-06: the get path's
+ * instructions"). Other callers use spc_lookup_key_rcu, which the
+ * compiler may keep out of line. */
 static inline __attribute__((always_inline)) struct spc_entry *
-spc_lookup_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
+spc_read_path_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
+                  const int plain)
 {
-	uint64_t hash = spc_key_hash(c, k);
+	struct spc_pstate *ps = &c->ps[pool];
+	uint64_t hash = plain ? spc_hash_bytes(k->key, k->klen, c->seed) : spc_key_hash(c, k);
 	struct spc_entry *e = NULL;
 	unsigned looks = 1;
 
 	SPC_ASSERT_IN_RCU();
 again:
-	e = spc_kv_lookup_rcu(&c->ps[pool], hash, k);
+	e = plain ? spc_kv_lookup_plain_rcu(ps, hash, k) : spc_kv_lookup_rcu(ps, hash, k);
 	if (e) {
 		unsigned meta = spc_entry_meta(e);
 
@@ -80,6 +88,14 @@ again:
 	return e;
 }
 
+/* The read path of a key of any namespace. Returns, Context: as
+ * spc_read_path_inl. */
+static inline __attribute__((always_inline)) struct spc_entry *
+spc_lookup_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
+{
+	return spc_read_path_inl(c, pool, k, 0);
+}
+
 /* The same read path, for the other callers (inlined or not, as the
  * compiler sees fit). Returns, Context: as spc_lookup_key_rcu_inl. */
 static inline struct spc_entry *spc_lookup_key_rcu(struct spc_cache *c, enum spc_pool_id pool,
@@ -94,7 +110,7 @@ static inline struct spc_entry *spc_lookup_rcu(struct spc_cache *c, enum spc_poo
 {
 	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
 
-	return spc_lookup_key_rcu(c, pool, &k);
+	return spc_read_path_inl(c, pool, &k, 1);
 }
 
 /* The value of e, found by a lookup in this read section: the acquire of
@@ -118,6 +134,20 @@ static inline void spc_value_of(const struct spc_entry *e, struct spc_value *out
 	}
 }
 
+/* The value bytes of e, found by a lookup in this read section, for the
+ * copy-out get, which needs neither the cas nor flags nor expiry: the
+ * acquire of meta (as spc_value_of's; no cas load), then the immutable
+ * fields. */
+static inline const unsigned char *spc_value_data(const struct spc_entry *e)
+{
+	/* acquire: pairs with the writer's spc_entry_publish (entry.h) */
+	unsigned meta = __atomic_load_n(&e->meta, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect((meta & SPC_META_OPTIONAL) == 0, 1))
+		return e->data + e->klen;
+	return spc_entry_value(e);
+}
+
 static inline int spc_key_ok(const struct spc_key *k)
 {
 	return k->key && k->klen != 0 && k->klen <= SPC_KEY_MAX;
@@ -126,16 +156,17 @@ static inline int spc_key_ok(const struct spc_key *k)
 /* The bodies of the two reads, inlined into each public call (docs/style.md
  * 10): spc_get_rcu and spc_get (core/cache.c) reach the index in one call,
  * not through spc_get_key_rcu / spc_get_key, and the plain namespace
- * folds away. Returns and context as spc_get_rcu / spc_get. */
+ * folds away (plain: a constant, as spc_read_path_inl's). Returns and
+ * context as spc_get_rcu / spc_get. */
 static inline __attribute__((always_inline)) int
 spc_get_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k,
-                    struct spc_value *out)
+                    struct spc_value *out, const int plain)
 {
 	struct spc_entry *e;
 
 	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !out)
 		return SPC_EINVAL;
-	e = spc_lookup_key_rcu_inl(c, pool, k);
+	e = spc_read_path_inl(c, pool, k, plain);
 	if (!e)
 		return SPC_ENOTFOUND;
 	spc_value_of(e, out);
@@ -144,26 +175,28 @@ spc_get_key_rcu_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc
 
 static inline __attribute__((always_inline)) int
 spc_get_key_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k, void *buf,
-                size_t cap, size_t *vlen)
+                size_t cap, size_t *vlen, const int plain)
 {
 	struct spc_entry *e;
 	int r = SPC_OK;
 
-	if (!c || !spc_pool_ok(pool) || !spc_key_ok(k) || !vlen || (!buf && cap > 0))
+	/* one branch: the tests are cheap and have no side effect */
+	if (__builtin_expect(!c | !spc_pool_ok(pool) | !spc_key_ok(k) | !vlen | (!buf & (cap > 0)),
+	                     0))
 		return SPC_EINVAL;
 	spc_rcu_read_lock();
-	e = spc_lookup_key_rcu_inl(c, pool, k);
+	e = spc_read_path_inl(c, pool, k, plain);
 	if (!e) {
 		r = SPC_ENOTFOUND;
 	} else {
-		struct spc_value v;
+		const unsigned char *data = spc_value_data(e);
+		size_t len = e->vlen;
 
-		spc_value_of(e, &v);
-		*vlen = v.len;
-		if (cap < v.len)
+		*vlen = len;
+		if (cap < len)
 			r = SPC_ERANGE;
-		else if (v.len)
-			memcpy(buf, v.data, v.len);
+		else if (len)
+			memcpy(buf, data, len);
 	}
 	spc_rcu_read_unlock();
 	return r;

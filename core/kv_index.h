@@ -33,6 +33,11 @@ static inline int spc_kv_match(const void *e, const void *k)
 	return spc_match_entry(e, k);
 }
 
+static inline int spc_kv_match_plain(const void *e, const void *k)
+{
+	return spc_match_plain(e, k);
+}
+
 static inline int spc_kv_same(const void *e, const void *k)
 {
 	return e == k;
@@ -44,6 +49,14 @@ static inline struct spc_entry *spc_kv_lookup_rcu(struct spc_pstate *ps, uint64_
                                                   const struct spc_key *k)
 {
 	return spc_index_lookup_rcu(&ps->ix, hash, spc_kv_match, k);
+}
+
+/* The same for a plain key (k->ns == SPC_NS_PLAIN): the match is all
+ * inline (spc_match_plain). Returns, Context: as spc_kv_lookup_rcu. */
+static inline __attribute__((always_inline)) struct spc_entry *
+spc_kv_lookup_plain_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k)
+{
+	return spc_index_lookup_rcu(&ps->ix, hash, spc_kv_match_plain, k);
 }
 
 /* Asks the CPU for the bucket line of hash, for writing: a write

@@ -59,6 +59,21 @@ struct spc_tslot *spc_tslot_find(struct spc_cache *c)
 	return s;
 }
 
+void spc_count_slow(struct spc_cache *c, enum spc_pool_id pool, enum spc_ctr k, int64_t n)
+{
+	struct spc_tslot *s = spc_tslot_find(c);
+
+	if (s->shared) {
+		/* Shared fallback slot: several writers, so an atomic add. */
+		__atomic_fetch_add(&s->c[pool][k], (uint64_t)n, __ATOMIC_RELAXED);
+	} else {
+		/* Single writer: as spc_count's inline half. */
+		uint64_t v = __atomic_load_n(&s->c[pool][k], __ATOMIC_RELAXED);
+
+		__atomic_store_n(&s->c[pool][k], v + (uint64_t)n, __ATOMIC_RELAXED);
+	}
+}
+
 void spc_stats_init(struct spc_cache *c)
 {
 	memset(&c->shared_slot, 0, sizeof c->shared_slot);

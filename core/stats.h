@@ -37,21 +37,28 @@ static inline struct spc_tslot *spc_tslot(struct spc_cache *c)
 	return spc_tslot_find(c);
 }
 
+/* The out-of-line half of spc_count: finds the slot (spc_tslot_find)
+ * and adds, atomically when it is the shared fallback. Context: as
+ * spc_count. */
+void spc_count_slow(struct spc_cache *c, enum spc_pool_id pool, enum spc_ctr k, int64_t n);
+
 /* Adds n to counter k of pool in this thread's slot. Never blocks, never
- * fails. Context: any thread, in a read section or not. */
+ * fails. Context: any thread, in a read section or not. The inline half
+ * is the slot this thread used last, which is never the shared fallback
+ * (spc_tslot_find does not remember it): a plain single-writer add, no
+ * test of the slot's kind on the read path. */
 static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum spc_ctr k, int64_t n)
 {
-	struct spc_tslot *s = spc_tslot(c);
+	if (__builtin_expect(spc_tlast.cache_id == c->id, 1)) {
+		uint64_t *ctr = &spc_tlast.slot->c[pool][k];
+		/* Single writer: relaxed load + store, no locked
+		 * instruction; the relaxed store makes spc_stats'
+		 * concurrent load race-free. */
+		uint64_t v = __atomic_load_n(ctr, __ATOMIC_RELAXED);
 
-	if (__builtin_expect(s->shared, 0)) {
-		/* Shared fallback slot: several writers, so an atomic add. */
-		__atomic_fetch_add(&s->c[pool][k], (uint64_t)n, __ATOMIC_RELAXED);
+		__atomic_store_n(ctr, v + (uint64_t)n, __ATOMIC_RELAXED);
 	} else {
-		/* Single writer: relaxed load + store, no locked instruction;
-		 * the relaxed store makes spc_stats' concurrent load race-free. */
-		uint64_t v = __atomic_load_n(&s->c[pool][k], __ATOMIC_RELAXED);
-
-		__atomic_store_n(&s->c[pool][k], v + (uint64_t)n, __ATOMIC_RELAXED);
+		spc_count_slow(c, pool, k, n);
 	}
 }
 

@@ -10,12 +10,20 @@
  * entry in the index with its DEAD bit set, found dead at every look. The
  * cache runs its maintenance synchronously (no maintainer thread), and no
  * write happens while the bit is set, so nothing else sees that state.
+ *
+ * Also the plain gets' own code (core/kv.h, spc_read_path_inl with plain
+ * set): the short keys' inline hash against XXH3's, the plain match on
+ * every key length and on entries with optional fields or of another
+ * namespace, and the counters' inline half against their out-of-line
+ * one (core/stats.h).
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check_run.h"
 #include "core/cache.h"
+#include "core/key.h"
 
 static struct spc_cache *open_sync(void)
 {
@@ -81,6 +89,144 @@ START_TEST(a_get_of_a_replaced_key_finds_the_new_value)
 }
 END_TEST
 
+START_TEST(the_inline_hash_is_xxh3)
+{
+	unsigned char bytes[64];
+	static const uint64_t seeds[] = { 0, 1, UINT64_C(0x5eed), UINT64_C(0xfedcba9876543210) };
+
+	for (unsigned i = 0; i < sizeof bytes; i++)
+		bytes[i] = (unsigned char)(i * 37 + 11);
+	for (unsigned s = 0; s < sizeof seeds / sizeof seeds[0]; s++)
+		for (size_t n = 0; n <= sizeof bytes; n++)
+			ck_assert_uint_eq(spc_hash_bytes(bytes, n, seeds[s]),
+			                  XXH3_64bits_withSeed(bytes, n, seeds[s]));
+}
+END_TEST
+
+static void get_is(struct spc_cache *c, enum spc_pool_id pool, const char *key, size_t klen,
+                   const char *want)
+{
+	char buf[64] = { 0 };
+	size_t vlen = 0;
+	struct spc_value v;
+
+	ck_assert_int_eq(spc_get(c, pool, key, klen, buf, sizeof buf, &vlen), SPC_OK);
+	ck_assert_uint_eq(vlen, strlen(want));
+	ck_assert_mem_eq(buf, want, vlen);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_rcu(c, pool, key, klen, &v), SPC_OK);
+	ck_assert_uint_eq(v.len, strlen(want));
+	ck_assert_mem_eq(v.data, want, v.len);
+	spc_read_unlock(c);
+}
+
+static void get_misses(struct spc_cache *c, enum spc_pool_id pool, const char *key, size_t klen)
+{
+	char buf[64];
+	size_t vlen = 0;
+	struct spc_value v;
+
+	ck_assert_int_eq(spc_get(c, pool, key, klen, buf, sizeof buf, &vlen), SPC_ENOTFOUND);
+	spc_read_lock(c);
+	ck_assert_int_eq(spc_get_rcu(c, pool, key, klen, &v), SPC_ENOTFOUND);
+	spc_read_unlock(c);
+}
+
+START_TEST(plain_gets_match_every_key_length_and_layout)
+{
+	struct spc_cache *c = open_sync();
+	char key[101], val[32];
+	struct spc_item it = { 7, 0, 0 };
+	static const size_t lens[] = { 1, 7, 8, 9, 16, 17, 24, 32, 33, 100 };
+
+	memset(key, 'k', sizeof key);
+	for (unsigned i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		size_t n = lens[i];
+
+		snprintf(val, sizeof val, "plain-%zu", n);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, key, n, val, strlen(val)), SPC_OK);
+		key[0] = 'f'; /* the same length, flags and an expiry: optional fields */
+		it.expiry = spc_now(c) + 3600;
+		snprintf(val, sizeof val, "flags-%zu", n);
+		ck_assert_int_eq(spc_store(c, SPC_POOL_INDEX, SPC_STORE_SET, key, n, val,
+		                           strlen(val), &it, NULL),
+		                 SPC_OK);
+		key[0] = 'k';
+	}
+	for (unsigned i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		size_t n = lens[i];
+
+		snprintf(val, sizeof val, "plain-%zu", n);
+		get_is(c, SPC_POOL_INDEX, key, n, val);
+		key[0] = 'f';
+		snprintf(val, sizeof val, "flags-%zu", n);
+		get_is(c, SPC_POOL_INDEX, key, n, val);
+		key[0] = 'k';
+		/* one byte off at the end: a miss (the tag may still match) */
+		key[n - 1] = 'x';
+		get_misses(c, SPC_POOL_INDEX, key, n);
+		key[n - 1] = 'k';
+	}
+	/* an already expired entry is a miss */
+	it.expiry = 1;
+	ck_assert_int_eq(spc_store(c, SPC_POOL_INDEX, SPC_STORE_SET, "expired-key-0001", 16, "v", 1,
+	                           &it, NULL),
+	                 SPC_OK);
+	get_misses(c, SPC_POOL_INDEX, "expired-key-0001", 16);
+	spc_close(c);
+}
+END_TEST
+
+START_TEST(plain_gets_do_not_match_other_namespaces)
+{
+	struct spc_cache *c = open_sync();
+	const char *key = "key-of-sixteen-b";
+
+	ck_assert_int_eq(spc_set_at(c, 42, key, strlen(key), "at-42", 5), SPC_OK);
+	ck_assert_int_eq(spc_api_set(c, key, "api", 3), SPC_OK);
+	get_misses(c, SPC_POOL_VIEW, key, strlen(key));
+	ck_assert_int_eq(spc_set(c, SPC_POOL_VIEW, key, strlen(key), "plain", 5), SPC_OK);
+	get_is(c, SPC_POOL_VIEW, key, strlen(key), "plain");
+	spc_close(c);
+}
+END_TEST
+
+static void hits_misses_are(struct spc_cache *c, uint64_t hits, uint64_t misses)
+{
+	struct spc_stats st;
+
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.hits, hits);
+	ck_assert_uint_eq(st.misses, misses);
+}
+
+/* A thread that alternates between two caches takes the counters'
+ * out-of-line half on every switch; each cache still counts exactly its
+ * own gets. */
+START_TEST(counts_stay_exact_across_caches)
+{
+	struct spc_cache *a = open_sync(), *b = open_sync();
+	char buf[16];
+	size_t vlen;
+
+	ck_assert_int_eq(spc_set(a, SPC_POOL_INDEX, "in-a", 4, "1", 1), SPC_OK);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(spc_get(a, SPC_POOL_INDEX, "in-a", 4, buf, sizeof buf, &vlen),
+		                 SPC_OK);
+		ck_assert_int_eq(spc_get(a, SPC_POOL_INDEX, "in-a", 4, buf, sizeof buf, &vlen),
+		                 SPC_OK);
+		ck_assert_int_eq(spc_get(b, SPC_POOL_INDEX, "in-a", 4, buf, sizeof buf, &vlen),
+		                 SPC_ENOTFOUND);
+		ck_assert_int_eq(spc_get(a, SPC_POOL_INDEX, "not-in-a", 8, buf, sizeof buf, &vlen),
+		                 SPC_ENOTFOUND);
+	}
+	hits_misses_are(a, 20, 10);
+	hits_misses_are(b, 0, 10);
+	spc_close(b);
+	spc_close(a);
+}
+END_TEST
+
 static Suite *read_path_suite(void)
 {
 	Suite *s = suite_create("read_path");
@@ -89,6 +235,13 @@ static Suite *read_path_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, a_get_stops_looking_at_an_entry_that_stays_dead);
 	tcase_add_test(tc, a_get_of_a_replaced_key_finds_the_new_value);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("plain");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, the_inline_hash_is_xxh3);
+	tcase_add_test(tc, plain_gets_match_every_key_length_and_layout);
+	tcase_add_test(tc, plain_gets_do_not_match_other_namespaces);
+	tcase_add_test(tc, counts_stay_exact_across_caches);
 	suite_add_tcase(s, tc);
 	return s;
 }
