@@ -168,6 +168,56 @@ static inline void *spc_index_narrow_entry(uintptr_t base, uint32_t ref)
 	return (void *)(base + ((uintptr_t)ref << 3));
 }
 
+/* The entry of wide bucket b whose tag is want and whose key matches, or
+ * NULL: one bucket's part of every lookup and walk. */
+static inline __attribute__((always_inline)) void *
+spc_index_scan_wide(const struct spc_index_bucket *b, uint64_t want, spc_index_match_fn *match,
+                    const void *key)
+{
+	for (unsigned s = 0; s < SPC_INDEX_WIDE_SLOTS; s++) {
+		/* acquire: pairs with the writer's release CAS or store of the
+		 * slot: the entry's bytes before its reference */
+		uint64_t v = __atomic_load_n(&b->w.slot[s], __ATOMIC_ACQUIRE);
+		if ((v & SPC_INDEX_TAG_MASK) == want && v) {
+			void *e = spc_index_entry_of(v);
+			if (match(e, key))
+				return e;
+		}
+	}
+	return NULL;
+}
+
+/* The same in the narrow layout: three 4-byte loads of tags, compared four
+ * at a time (want: the hash's tag byte in each byte); a reference is
+ * loaded only for a tag that matches (or for a byte above a match: the
+ * zero-byte test's borrow may flag it; harmless, the key decides). */
+static inline __attribute__((always_inline)) void *
+spc_index_scan_narrow(const struct spc_index_bucket *b, uint32_t want, uintptr_t base,
+                      spc_index_match_fn *match, const void *key)
+{
+	for (unsigned w = 0; w < SPC_INDEX_NARROW_SLOTS / 4; w++) {
+		/* acquire: pairs with the claimer's release CAS of the tag
+		 * word, which follows its CAS of the reference: a tag seen
+		 * means its reference (or a later one) is seen */
+		uint32_t x = __atomic_load_n(&b->n.tag[w], __ATOMIC_ACQUIRE) ^ want;
+		uint32_t m = (x - 0x01010101u) & ~x & 0x80808080u;
+		while (m) {
+			unsigned s = w * 4 + ((unsigned)__builtin_ctz(m) >> 3);
+			m &= m - 1;
+			/* acquire: pairs with the writer's release CAS or store
+			 * of the reference: the entry's bytes before the
+			 * reference */
+			uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
+			if (r) {
+				void *e = spc_index_narrow_entry(base, r);
+				if (match(e, key))
+					return e;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* The full walk in the wide layout, from t: the home bucket, the buckets
  * its overflow count sends on to, then the future table (during a resize).
  * spc_index_lookup_wide's rare case. */
@@ -180,17 +230,9 @@ static inline void *spc_index_walk_wide(const struct spc_index_table *t, uint64_
 		uint64_t i = hash & t->mask;
 		for (uint64_t n = 0; n <= t->mask; n++) {
 			const struct spc_index_bucket *b = &t->b[i];
-			for (unsigned s = 0; s < SPC_INDEX_WIDE_SLOTS; s++) {
-				/* acquire: pairs with the writer's release CAS or
-				 * store of the slot: the entry's bytes before its
-				 * reference */
-				uint64_t v = __atomic_load_n(&b->w.slot[s], __ATOMIC_ACQUIRE);
-				if ((v & SPC_INDEX_TAG_MASK) == want && v) {
-					void *e = spc_index_entry_of(v);
-					if (match(e, key))
-						return e;
-				}
-			}
+			void *e = spc_index_scan_wide(b, want, match, key);
+			if (e)
+				return e;
 			/* acquire: pairs with the release fetch-sub of a delete or
 			 * move: a count that dropped to 0 because an entry moved to
 			 * the future table makes that table's slot visible */
@@ -205,11 +247,8 @@ static inline void *spc_index_walk_wide(const struct spc_index_table *t, uint64_
 	return NULL;
 }
 
-/* The full walk in the narrow layout, from t, as spc_index_walk_wide:
- * per bucket three 4-byte loads of tags, compared four at a time; a
- * reference is loaded only for a tag that matches (or for a byte above a
- * match: the zero-byte test's borrow may flag it; harmless, the key
- * decides). */
+/* The full walk in the narrow layout, from t, as spc_index_walk_wide,
+ * each bucket scanned by spc_index_scan_narrow. */
 static inline void *spc_index_walk_narrow(const struct spc_index_table *t, uintptr_t base,
                                             uint64_t hash, spc_index_match_fn *match,
                                             const void *key)
@@ -220,33 +259,15 @@ static inline void *spc_index_walk_narrow(const struct spc_index_table *t, uintp
 		uint64_t i = hash & t->mask;
 		for (uint64_t n = 0; n <= t->mask; n++) {
 			const struct spc_index_bucket *b = &t->b[i];
-			for (unsigned w = 0; w < SPC_INDEX_NARROW_SLOTS / 4; w++) {
-				/* acquire: pairs with the claimer's release CAS of
-				 * the tag word, which follows its CAS of the
-				 * reference: a tag seen means its reference (or a
-				 * later one) is seen */
-				uint32_t x = __atomic_load_n(&b->n.tag[w], __ATOMIC_ACQUIRE) ^ want;
-				uint32_t m = (x - 0x01010101u) & ~x & 0x80808080u;
-				while (m) {
-					unsigned s = w * 4 + ((unsigned)__builtin_ctz(m) >> 3);
-					m &= m - 1;
-					/* acquire: pairs with the writer's release
-					 * CAS or store of the reference: the
-					 * entry's bytes before the reference */
-					uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
-					if (r) {
-						void *e = spc_index_narrow_entry(base, r);
-						if (match(e, key))
-							return e;
-					}
-				}
-			}
-			/* acquire: as in the wide lookup */
+			void *e = spc_index_scan_narrow(b, want, base, match, key);
+			if (e)
+				return e;
+			/* acquire: as in the wide walk */
 			if (__atomic_load_n(&b->head, __ATOMIC_ACQUIRE) < SPC_INDEX_COUNT_ONE)
 				break;
 			i = (i + 1) & t->mask;
 		}
-		/* acquire: as in the wide lookup */
+		/* acquire: as in the wide walk */
 		t = __atomic_load_n(&t->future, __ATOMIC_ACQUIRE);
 	} while (t);
 	return NULL;
@@ -278,16 +299,10 @@ static inline void *spc_index_lookup_wide(const struct spc_index_table *t, uint6
 {
 	const uint64_t want = hash & SPC_INDEX_TAG_MASK;
 	const struct spc_index_bucket *b = &t->b[hash & t->mask];
+	void *e = spc_index_scan_wide(b, want, match, key);
 
-	for (unsigned s = 0; s < SPC_INDEX_WIDE_SLOTS; s++) {
-		/* acquire: as in the walk */
-		uint64_t v = __atomic_load_n(&b->w.slot[s], __ATOMIC_ACQUIRE);
-		if ((v & SPC_INDEX_TAG_MASK) == want && v) {
-			void *e = spc_index_entry_of(v);
-			if (match(e, key))
-				return e;
-		}
-	}
+	if (e)
+		return e;
 	if (__builtin_expect(spc_index_walk_on(t, b), 0))
 		return spc_index_walk_wide_rcu(t, hash, match, key);
 	return NULL;
@@ -301,23 +316,10 @@ static inline void *spc_index_lookup_narrow(const struct spc_index_table *t, uin
 {
 	const uint32_t want = (uint32_t)(hash >> SPC_INDEX_NARROW_TAG_SHIFT) * 0x01010101u;
 	const struct spc_index_bucket *b = &t->b[hash & t->mask];
+	void *e = spc_index_scan_narrow(b, want, base, match, key);
 
-	for (unsigned w = 0; w < SPC_INDEX_NARROW_SLOTS / 4; w++) {
-		/* acquire: as in the walk */
-		uint32_t x = __atomic_load_n(&b->n.tag[w], __ATOMIC_ACQUIRE) ^ want;
-		uint32_t m = (x - 0x01010101u) & ~x & 0x80808080u;
-		while (m) {
-			unsigned s = w * 4 + ((unsigned)__builtin_ctz(m) >> 3);
-			m &= m - 1;
-			/* acquire: as in the walk */
-			uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
-			if (r) {
-				void *e = spc_index_narrow_entry(base, r);
-				if (match(e, key))
-					return e;
-			}
-		}
-	}
+	if (e)
+		return e;
 	if (__builtin_expect(spc_index_walk_on(t, b), 0))
 		return spc_index_walk_narrow_rcu(t, base, hash, match, key);
 	return NULL;
