@@ -122,46 +122,26 @@ static void rdb_thread(void *h)
 {
 }
 
-const struct bench_sys bench_sys_rocksdb_lru = {
-	.name = "rocksdb-lru",
-	.what = "RocksDB 7.8 sharded LRUCache (NewLRUCache)",
-	.available = rdb_available,
-	.open = rdb_open_lru,
-	.close = rdb_close,
-	.thread_enter = rdb_thread,
-	.thread_exit = rdb_thread,
-	.get = rdb_get,
-	.set = rdb_set,
-	.del = rdb_del,
-	.stats = rdb_stats,
-};
+/* One system table per RocksDB cache; they differ in name and open. */
+#define RDB_SYSTEM(var, name_, what_, open_)                                     \
+	const struct bench_sys var = {.name = name_,                            \
+	                              .what = what_,                            \
+	                              .available = rdb_available,               \
+	                              .open = open_,                            \
+	                              .close = rdb_close,                       \
+	                              .thread_enter = rdb_thread,               \
+	                              .thread_exit = rdb_thread,                \
+	                              .get = rdb_get,                           \
+	                              .set = rdb_set,                           \
+	                              .del = rdb_del,                           \
+	                              .stats = rdb_stats}
 
-const struct bench_sys bench_sys_rocksdb_hcc = {
-	.name = "rocksdb-hcc",
-	.what = "RocksDB 7.8 HyperClockCache (lock-free clock)",
-	.available = rdb_available,
-	.open = rdb_open_hcc,
-	.close = rdb_close,
-	.thread_enter = rdb_thread,
-	.thread_exit = rdb_thread,
-	.get = rdb_get,
-	.set = rdb_set,
-	.del = rdb_del,
-	.stats = rdb_stats,
-};
-
+RDB_SYSTEM(bench_sys_rocksdb_lru, "rocksdb-lru", "RocksDB 7.8 sharded LRUCache (NewLRUCache)",
+           rdb_open_lru);
+RDB_SYSTEM(bench_sys_rocksdb_hcc, "rocksdb-hcc", "RocksDB 7.8 HyperClockCache (lock-free clock)",
+           rdb_open_hcc);
 /* rocksdb-hcc charged as splitcache charges: every byte an entry costs
  * (peer_rocksdb.h, BENCH_RDB_HCC_FULL). */
-const struct bench_sys bench_sys_rocksdb_hcc_full = {
-	.name = "rocksdb-hcc-full",
-	.what = "rocksdb-hcc charging values' allocations and its table, as splitcache charges",
-	.available = rdb_available,
-	.open = rdb_open_hcc_full,
-	.close = rdb_close,
-	.thread_enter = rdb_thread,
-	.thread_exit = rdb_thread,
-	.get = rdb_get,
-	.set = rdb_set,
-	.del = rdb_del,
-	.stats = rdb_stats,
-};
+RDB_SYSTEM(bench_sys_rocksdb_hcc_full, "rocksdb-hcc-full",
+           "rocksdb-hcc charging values' allocations and its table, as splitcache charges",
+           rdb_open_hcc_full);
