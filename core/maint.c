@@ -82,6 +82,7 @@
  *     synchronous step holds the fork lock.
  */
 #include "core/maint.h"
+#include "core/maint_ops.h"
 
 #include "core/clock.h"
 #include "core/forced.h"
@@ -99,59 +100,8 @@
 
 #define SPC_IDLE_MS 10u       /* sleep when dead entries or records wait */
 #define SPC_IDLE_LONG_MS 100u /* sleep when there is nothing at all */
-#define SPC_DRAIN_PREFETCH 4u  /* ring records ahead whose entry is prefetched */
-
-/* ---- policy callbacks on struct spc_entry ------------------------------- */
-
-static unsigned spc_op_freq(void *ctx, const void *item)
-{
-	/* Relaxed: readers bump it concurrently; a stale value only makes an
-	 * item look a little colder or warmer. */
-	return __atomic_load_n(&((const struct spc_entry *)item)->access, __ATOMIC_RELAXED);
-}
-
-static void spc_op_set_freq(void *ctx, void *item, unsigned freq)
-{
-	/* Relaxed: a racing reader bump may be lost (policy.h allows it). */
-	__atomic_store_n(&((struct spc_entry *)item)->access, (uint8_t)freq, __ATOMIC_RELAXED);
-}
-
-/* "Dead" for the policy: unpublished by a writer, or expired. The policy
- * drops every item for which this returns 1 and hands it back (next's
- * SPC_VICTIM_DEAD, the sweep's reclaim), so claiming an expired entry
- * here commits the maintainer to unpublishing it (spc_maint_collect). */
-static int spc_op_dead(void *ctx, const void *item)
-{
-	/* Acquire pairs with the release in spc_note_unpublished: once the
-	 * maintainer sees the flag, the unpublisher's accounting is done. */
-	unsigned meta = __atomic_load_n(&((const struct spc_entry *)item)->meta, __ATOMIC_ACQUIRE);
-	const struct spc_pstate *ps = ctx;
-
-	if (meta & SPC_META_DEAD)
-		return 1;
-	return (meta & SPC_META_EXPIRY) && ps->maint_now &&
-	       spc_expiry_claim((struct spc_entry *)item, ps->maint_now);
-}
-
-/* The dead flag alone (acquire, as spc_op_dead). */
-static int spc_op_dead_flag(const struct spc_entry *e)
-{
-	return (__atomic_load_n(&e->meta, __ATOMIC_ACQUIRE) & SPC_META_DEAD) != 0;
-}
-
-static uint64_t spc_op_hash(void *ctx, const void *item)
-{
-	const struct spc_entry *e = item;
-
-	return spc_kv_policy_hash(e);
-}
-
-static const struct spc_policy_ops spc_entry_ops = {
-	.freq = spc_op_freq,
-	.set_freq = spc_op_set_freq,
-	.dead = spc_op_dead,
-	.hash = spc_op_hash,
-};
+#define SPC_DRAIN_PREFETCH 8u  /* ring records ahead whose entry is prefetched */
+#define SPC_DRAIN_AHEAD 4u     /* ring records ahead whose admission is prepared */
 
 /* Unpublishes a victim and reclaims it: an eviction, or, when expired
  * is set, an expiration (spc_op_dead claimed it). Returns 1 when we
@@ -215,13 +165,15 @@ static void spc_sweep_cb(void *arg, void *item)
 }
 
 /* Admits one record from the ring: the view pool's per-height index files
- * it first (core/view.c), then the policy. An entry either cannot take is
- * evicted at once, so both still track every entry they will be asked to
- * let go of. */
-static void spc_maint_admit(struct spc_pstate *ps, struct spc_entry *e)
+ * it first (core/view.c), then the policy (h: e's hash for it, from
+ * spc_policy_admit_ahead). An entry either cannot take is evicted at
+ * once, so both still track every entry they will be asked to let go
+ * of. */
+static void spc_maint_admit(struct spc_pstate *ps, struct spc_entry *e, uint64_t h)
 {
 	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
-	if (spc_view_maint_file(ps, e) != SPC_OK || spc_policy_admit(ps->policy, e) != SPC_OK)
+	if (spc_view_maint_file(ps, e) != SPC_OK ||
+	    spc_policy_admit_hashed(ps->policy, e, h) != SPC_OK)
 		spc_maint_evict_one(ps, e);
 }
 
@@ -325,11 +277,32 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 	SPC_DEBUG_CHECK(spc_is_maintainer(ps));
 	ps->step_starved = 0;
 	spc_maint_clock(ps);
-	for (n = 0; n < SPC_STEP_DRAIN && spc_ring_take(&ps->ring, &item); n++) {
-		/* Admission reads the entry (meta, key): the writer built it
-		 * on another CPU. Ask for one a few records on now. */
-		void *next = spc_ring_peek(&ps->ring, SPC_DRAIN_PREFETCH);
+	/* The admissions of this step, as a pipeline over the ring's records:
+	 * the entry SPC_DRAIN_PREFETCH records on is asked for (the writer
+	 * built it on another CPU; admission reads its meta and key), the
+	 * one SPC_DRAIN_AHEAD records on, at hand by then, is hashed and its
+	 * ghost lines asked for (spc_policy_admit_ahead), so that admitting
+	 * a record seldom waits for memory. ahead[] holds those hashes by
+	 * ring position; a record still in the ring is not freed (it is
+	 * admitted first), so its slot cannot name a reused address. */
+	struct spc_drain_ahead {
+		void *item;
+		uint64_t h;
+	} ahead[SPC_DRAIN_AHEAD] = { { NULL, 0 } };
+	for (n = 0; n < SPC_STEP_DRAIN; n++) {
+		struct spc_drain_ahead *a = &ahead[spc_ring_head(&ps->ring) % SPC_DRAIN_AHEAD];
+		void *next;
+		uint64_t h = 0;
 
+		if (!spc_ring_take(&ps->ring, &item))
+			break;
+		if (item)
+			h = a->item == item ? a->h : spc_policy_admit_ahead(ps->policy, item);
+		/* the record SPC_DRAIN_AHEAD on takes the slot just used */
+		a->item = spc_ring_peek(&ps->ring, SPC_DRAIN_AHEAD - 1);
+		if (a->item)
+			a->h = spc_policy_admit_ahead(ps->policy, a->item);
+		next = spc_ring_peek(&ps->ring, SPC_DRAIN_PREFETCH - 1);
 		if (next)
 			__builtin_prefetch(next);
 		work = 1;
@@ -339,7 +312,7 @@ static int spc_maint_step(struct spc_pstate *ps, int force)
 		 * spc_maint_reclaim was counted, admitted or not. */
 		if (spc_entry_meta(item) & SPC_META_EXPIRY)
 			ps->expiry_items++;
-		spc_maint_admit(ps, item);
+		spc_maint_admit(ps, item, h);
 	}
 	if (spc_kv_maint(ps, spc_policy_size(ps->policy)))
 		work = 1;

@@ -55,6 +55,21 @@
  * M, then S again for S3-FIFO and steered), so repeated calls cover every
  * queue.
  *
+ * Lookahead
+ * ---------
+ * An eviction touches memory the maintainer has not seen for a long
+ * while: the item, its ghost block, and (the owner's) the index bucket
+ * it is removed from; one after the other they were most of the
+ * maintainer's time (docs/benchmarks.md, 2026-12-06). So every pop asks
+ * for the item SPC_POLICY_PREFETCH places on, and next() looks at the
+ * one SPC_POLICY_AHEAD places on (spc_policy_ahead): if its counter is 0
+ * it will likely be a victim, so its hash is computed into a small memo
+ * (the eviction takes it from there instead of hashing the key again)
+ * and its ghost lines and, through ops.ahead, the owner's lines are asked
+ * for. Admission has the same in spc_policy_admit_ahead, which the
+ * maintainer calls a few ring records ahead. None of it decides anything:
+ * victims, ghosts and counters are the same with or without it.
+ *
  * Guarantees (tests/unit/policy checks them, by hand-made cases and by
  * random operations compared with a plain-array model of both policies)
  *  1. A failed admission (SPC_ENOMEM) leaves the policy unchanged: same
@@ -264,10 +279,34 @@ void spc_policy_destroy(struct spc_policy_state *p)
 int spc_policy_admit(struct spc_policy_state *p, void *item)
 {
 	SPC_DEBUG_CHECK(p && item);
-	if (p->kind == SPC_POLICY_S3FIFO)
-		return spc_policy_s3fifo_admit(p, item);
+	if (p->kind == SPC_POLICY_CLOCK)
+		return spc_policy_clock_admit(p, item); /* no ghost: no hash */
+	return spc_policy_admit_hashed(p, item, p->ops.hash(p->ops.ctx, item));
+}
+
+uint64_t spc_policy_admit_ahead(const struct spc_policy_state *p, const void *item)
+{
+	uint64_t h;
+
+	SPC_DEBUG_CHECK(p && item);
+	if (p->kind == SPC_POLICY_CLOCK)
+		return 0;
+	h = p->ops.hash(p->ops.ctx, item);
+	/* admission asks the ghost(s) about h: every generation's block */
+	spc_policy_ghost_prefetch(&p->ghost, h, SPC_GHOST_ASK);
 	if (p->kind == SPC_POLICY_STEERED)
-		return spc_policy_steered_admit(p, item);
+		spc_policy_ghost_prefetch(&p->mghost, h, SPC_GHOST_ASK);
+	return h;
+}
+
+int spc_policy_admit_hashed(struct spc_policy_state *p, void *item, uint64_t hash)
+{
+	SPC_DEBUG_CHECK(p && item);
+	SPC_DEBUG_CHECK(p->kind == SPC_POLICY_CLOCK || hash == p->ops.hash(p->ops.ctx, item));
+	if (p->kind == SPC_POLICY_S3FIFO)
+		return spc_policy_s3fifo_admit(p, item, hash);
+	if (p->kind == SPC_POLICY_STEERED)
+		return spc_policy_steered_admit(p, item, hash);
 	return spc_policy_clock_admit(p, item);
 }
 
@@ -325,6 +364,7 @@ size_t spc_policy_sweep(struct spc_policy_state *p, size_t max_scan,
 		spc_policy_ring_prefetch(&p->chunks, r, r->gap_hi + SPC_POLICY_PREFETCH);
 		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
+			spc_policy_forget(p, it);
 			reclaim(arg, it);
 		} else {
 			/* Slide the live item down over the gap: order kept. */

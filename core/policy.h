@@ -40,7 +40,17 @@ struct spc_policy_ops {
 	unsigned (*freq)(void *ctx, const void *item);
 	void (*set_freq)(void *ctx, void *item, unsigned freq);
 	int (*dead)(void *ctx, const void *item);      /* replaced or deleted by a writer */
-	uint64_t (*hash)(void *ctx, const void *item); /* key hash, for the ghost queue */
+	uint64_t (*hash)(void *ctx, const void *item); /* key hash, for the ghost queue;
+	                                                  the same value for an item
+	                                                  every time (the policy may
+	                                                  keep it while the item is
+	                                                  queued) */
+	/* Optional (NULL: none): item is queued a few places behind a head
+	 * next() is working on, with counter 0, so it is likely among the
+	 * next few victims: the owner may ask the CPU now for the lines the
+	 * eviction of item will touch. It must change nothing the policy
+	 * sees; item stays the policy's. */
+	void (*ahead)(void *ctx, const void *item);
 	void *ctx;                                     /* handed to every callback */
 };
 
@@ -64,6 +74,20 @@ void spc_policy_destroy(struct spc_policy_state *p);
  * could not grow; the item was not admitted and the caller must evict it
  * at once so the policy still tracks every live item). */
 int spc_policy_admit(struct spc_policy_state *p, void *item);
+
+/* Prepares the admission of item a few admissions from now: asks the CPU
+ * for the ghost lines the admission will read and returns the hash it
+ * will need (ops.hash's; 0 for CLOCK, which needs none). Changes nothing.
+ * Returns: the value to hand to spc_policy_admit_hashed for item.
+ * Context: the maintainer, like every call here. Ownership: item stays
+ * the caller's; the policy keeps nothing of it. */
+uint64_t spc_policy_admit_ahead(const struct spc_policy_state *p, const void *item);
+
+/* spc_policy_admit, with item's hash from spc_policy_admit_ahead (so the
+ * key is hashed once). The same result and the same state afterwards as
+ * spc_policy_admit(p, item). Returns SPC_OK or SPC_ENOMEM, as
+ * spc_policy_admit. Context, Ownership: as spc_policy_admit. */
+int spc_policy_admit_hashed(struct spc_policy_state *p, void *item, uint64_t hash);
 
 /* Removes and returns the next item to let go: a victim chosen by the
  * policy, or a dead item met on the way. Bounded work per call: at most

@@ -71,6 +71,7 @@ enum spc_victim_kind spc_policy_clock_next(struct spc_policy_state *p, size_t ma
 	for (examined = 0; examined < max_scan && p->total > 0; examined++) {
 		void *it = spc_policy_ring_pop(&p->chunks, r);
 
+		spc_policy_ahead(p, r, NULL, NULL); /* no ghost: the owner's lines */
 		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
 			*item = it;

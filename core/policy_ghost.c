@@ -51,7 +51,8 @@
  * Cost: a lookup (admission) mixes the hash once and reads four cache
  * lines; an addition (eviction from S) writes one and clears at most
  * eight words; a removal (eviction from M) reads four lines. All O(1),
- * none allocates.
+ * none allocates. spc_policy_ghost_prefetch asks for those lines ahead
+ * of time (core/policy.c, "Lookahead"), so that they seldom stall.
  *
  * Memory: four slots of ceil(cap / 42) blocks of 64 bytes; cap = 2/7 of
  * the limit, the limit 0.9 of the peak items (policy_s3fifo.c): 1.57
@@ -115,17 +116,24 @@ struct ghost_probe {
 
 /* Hashes from tests and weak hash functions may be small integers: mix
  * all 64 bits into all 64 bits first. */
-static void ghost_probe(uint64_t h, struct ghost_probe *pr)
+static uint64_t ghost_mix(uint64_t h)
 {
 	uint64_t x = h;
-	uint32_t lo;
-	unsigned i;
 
 	x ^= x >> 32;
 	x *= 0x9e3779b97f4a7c15ull;
 	x ^= x >> 29;
 	x *= 0xbf58476d1ce4e5b9ull;
 	x ^= x >> 32;
+	return x;
+}
+
+static void ghost_probe(uint64_t h, struct ghost_probe *pr)
+{
+	uint64_t x = ghost_mix(h);
+	uint32_t lo;
+	unsigned i;
+
 	pr->hi = (uint32_t)(x >> 32);
 	lo = (uint32_t)x;
 	for (i = 0; i < BLOCK_WORDS; i++)
@@ -154,14 +162,19 @@ static size_t ghost_cap_for(size_t limit)
 	return c ? c : 1;
 }
 
-/* The block of generation i where hash pr lives (multiply-shift: any
- * block count, no modulo). */
+/* The block of generation i where a hash whose mix has high half hi
+ * lives (multiply-shift: any block count, no modulo). */
+static uint64_t *ghost_block_at(const struct spc_policy_ghost *g, unsigned i, uint32_t hi)
+{
+	size_t b = (size_t)(((uint64_t)hi * g->gen[i].blocks) >> 32);
+
+	return g->bits + ((size_t)i * g->slot + b) * BLOCK_WORDS;
+}
+
 static uint64_t *ghost_block(const struct spc_policy_ghost *g, unsigned i,
                              const struct ghost_probe *pr)
 {
-	size_t b = (size_t)(((uint64_t)pr->hi * g->gen[i].blocks) >> 32);
-
-	return g->bits + ((size_t)i * g->slot + b) * BLOCK_WORDS;
+	return ghost_block_at(g, i, pr->hi);
 }
 
 /* Nonzero when every bit of pr is set in block blk. */
@@ -188,6 +201,25 @@ int spc_policy_ghost_has(const struct spc_policy_ghost *g, uint64_t h)
 			return 1;
 	}
 	return 0;
+}
+
+void spc_policy_ghost_prefetch(const struct spc_policy_ghost *g, uint64_t h, enum spc_ghost_use use)
+{
+	uint32_t hi;
+	unsigned i;
+
+	if (!g->bits)
+		return;
+	hi = (uint32_t)(ghost_mix(h) >> 32);
+	if (use == SPC_GHOST_ADD) {
+		/* the newest's block; an addition that rotates first writes
+		 * the next generation's instead (one in cap) */
+		__builtin_prefetch(ghost_block_at(g, g->cur, hi), 1);
+		return;
+	}
+	for (i = 0; i < GENS; i++)
+		if (g->gen[i].blocks != 0)
+			__builtin_prefetch(ghost_block_at(g, i, hi));
 }
 
 void spc_policy_ghost_remove(struct spc_policy_ghost *g, uint64_t h)

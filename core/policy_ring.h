@@ -112,7 +112,37 @@ void spc_policy_ghost_install(struct spc_policy_ghost *g, struct spc_policy_ghos
 void spc_policy_ghost_fini(struct spc_policy_ghost *g);
 size_t spc_policy_ghost_memory(const struct spc_policy_ghost *g);
 
+/* Asks the CPU for the ghost's lines an operation on hash h will touch:
+ * SPC_GHOST_ASK, every generation's block (spc_policy_ghost_has and
+ * spc_policy_ghost_remove read them); SPC_GHOST_ADD, the newest one's, for
+ * writing (spc_policy_ghost_add). Changes nothing, never faults. */
+enum spc_ghost_use { SPC_GHOST_ASK, SPC_GHOST_ADD };
+void spc_policy_ghost_prefetch(const struct spc_policy_ghost *g, uint64_t h, enum spc_ghost_use use);
+
 #define SPC_POLICY_MAX_QUEUES 2
+
+/* How far ahead of a queue's head next() looks for the eviction after
+ * the next few (spc_policy_ahead): the item there had its first line
+ * asked for SPC_POLICY_PREFETCH - SPC_POLICY_AHEAD pops ago, so its
+ * counter and key are at hand; its hash and the lines its eviction will
+ * touch (ghost, and through ops.ahead the owner's index bucket) are asked
+ * for now, a few evictions before they are needed. */
+#define SPC_POLICY_AHEAD 4u
+
+/* Key hashes computed ahead (spc_policy_ahead), by item: a small
+ * direct-mapped table, so that the eviction does not hash the key again.
+ * An entry names an item that is queued: it is dropped when its item
+ * leaves the policy (next's victim or dead item, the sweep's reclaim), so
+ * an address the owner frees and reuses for another key never finds a
+ * stale hash. A collision only overwrites an entry (the hash is computed
+ * again later). */
+#define SPC_POLICY_MEMO_BITS 4u
+#define SPC_POLICY_MEMO (1u << SPC_POLICY_MEMO_BITS)
+
+struct spc_policy_memo {
+	const void *item; /* NULL: free */
+	uint64_t hash;
+};
 
 struct spc_policy_state {
 	enum spc_policy kind;
@@ -128,6 +158,7 @@ struct spc_policy_state {
 	struct spc_policy_ghost ghost; /* S3-FIFO, steered: evicted from S */
 	struct spc_policy_ghost mghost; /* steered: evicted from M */
 	size_t s_target;         /* steered: items S may hold before M gives */
+	struct spc_policy_memo memo[SPC_POLICY_MEMO]; /* hashes computed ahead */
 };
 
 /* Items in the ring (the gap excluded). */
@@ -229,15 +260,25 @@ static inline void spc_policy_ring_push(struct spc_policy_chunks *c, struct spc_
  * (docs/benchmarks.md, 2026-12-06). */
 #define SPC_POLICY_PREFETCH 8u
 
-/* Asks the CPU for the first bytes of the item at pos, if pos holds one
- * ([head, gap_lo) or [gap_hi, tail): its chunk is present). A prefetch
- * never faults and changes nothing: any value of an item is safe. */
+/* The item at pos, if pos holds one ([head, gap_lo) or [gap_hi, tail):
+ * its chunk is present), else NULL. */
+static inline void *spc_policy_ring_at(const struct spc_policy_chunks *c,
+                                       const struct spc_policy_ring *r, uint64_t pos)
+{
+	if (pos < r->gap_lo || (pos >= r->gap_hi && pos < r->tail))
+		return spc_policy_ring_get(c, r, pos);
+	return NULL;
+}
+
+/* Asks the CPU for the first bytes of the item at pos, if pos holds one.
+ * A prefetch never faults and changes nothing: any value of an item is
+ * safe. */
 static inline void spc_policy_ring_prefetch(const struct spc_policy_chunks *c,
                                             const struct spc_policy_ring *r, uint64_t pos)
 {
-	if (pos < r->gap_lo || (pos >= r->gap_hi && pos < r->tail)) {
-		const char *it = spc_policy_ring_get(c, r, pos);
+	const char *it = spc_policy_ring_at(c, r, pos);
 
+	if (it) {
 		__builtin_prefetch(it);
 		__builtin_prefetch(it + 32); /* the key, when the line ends early */
 	}
@@ -268,6 +309,77 @@ static inline void *spc_policy_ring_pop(struct spc_policy_chunks *c, struct spc_
 	return item;
 }
 
+static inline struct spc_policy_memo *spc_policy_memo_of(struct spc_policy_state *p,
+                                                        const void *item)
+{
+	/* multiply-shift of the address: slab-allocated items sit at strides
+	 * that plain low bits would fold onto a few slots */
+	uint64_t a = (uint64_t)(uintptr_t)item * 0x9e3779b97f4a7c15ull;
+
+	return &p->memo[a >> (64u - SPC_POLICY_MEMO_BITS)];
+}
+
+/* The hash of a queued item (ops.hash's), computed once and kept in the
+ * memo until the item leaves. */
+static inline uint64_t spc_policy_hash_ahead(struct spc_policy_state *p, const void *item)
+{
+	struct spc_policy_memo *m = spc_policy_memo_of(p, item);
+
+	if (m->item != item) {
+		m->hash = p->ops.hash(p->ops.ctx, item);
+		m->item = item;
+	}
+	return m->hash;
+}
+
+/* The hash of an item leaving the policy: from the memo if it is there
+ * (and dropped from it), else computed. */
+static inline uint64_t spc_policy_hash_leaving(struct spc_policy_state *p, const void *item)
+{
+	struct spc_policy_memo *m = spc_policy_memo_of(p, item);
+
+	if (m->item == item) {
+		m->item = NULL;
+		return m->hash;
+	}
+	return p->ops.hash(p->ops.ctx, item);
+}
+
+/* An item leaves the policy without its hash being needed (dead). */
+static inline void spc_policy_forget(struct spc_policy_state *p, const void *item)
+{
+	struct spc_policy_memo *m = spc_policy_memo_of(p, item);
+
+	if (m->item == item)
+		m->item = NULL;
+}
+
+/* The lookahead of next(), right after a pop from r: the item
+ * SPC_POLICY_AHEAD places behind r's head, when it looks like a victim
+ * (counter 0: a racing hit or a dead flag only waste the work), has its
+ * hash computed (into the memo) and the lines its eviction will touch
+ * asked for: `ask`'s generations (a removal reads them), `add`'s newest
+ * (an addition writes it), either NULL, and the owner's (ops.ahead). */
+static inline void spc_policy_ahead(struct spc_policy_state *p, const struct spc_policy_ring *r,
+                                    const struct spc_policy_ghost *ask,
+                                    const struct spc_policy_ghost *add)
+{
+	const void *it = spc_policy_ring_at(&p->chunks, r, r->head + SPC_POLICY_AHEAD);
+
+	if (!it || p->ops.freq(p->ops.ctx, it) != 0)
+		return;
+	if (ask || add) {
+		uint64_t h = spc_policy_hash_ahead(p, it);
+
+		if (ask)
+			spc_policy_ghost_prefetch(ask, h, SPC_GHOST_ASK);
+		if (add)
+			spc_policy_ghost_prefetch(add, h, SPC_GHOST_ADD);
+	}
+	if (p->ops.ahead)
+		p->ops.ahead(p->ops.ctx, it);
+}
+
 /* Directories for a ring that may come to hold `used` slots: allocates in
  * *dir a bigger copy of r's (NULL when r's is big enough; *cap its size).
  * Returns SPC_OK or SPC_ENOMEM; r is not changed. */
@@ -289,7 +401,7 @@ size_t spc_policy_pow2(size_t n);
 
 /* S3-FIFO (core/policy_s3fifo.c). */
 int spc_policy_s3fifo_init(struct spc_policy_state *p, size_t expected_items);
-int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item);
+int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item, uint64_t hash);
 enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t max_scan,
                                             void **item);
 void spc_policy_s3fifo_fini(struct spc_policy_state *p);
@@ -297,7 +409,7 @@ size_t spc_policy_s3fifo_memory(const struct spc_policy_state *p);
 
 /* Ghost-steered S3-FIFO (core/policy_steered.c). */
 int spc_policy_steered_init(struct spc_policy_state *p, size_t expected_items);
-int spc_policy_steered_admit(struct spc_policy_state *p, void *item);
+int spc_policy_steered_admit(struct spc_policy_state *p, void *item, uint64_t hash);
 enum spc_victim_kind spc_policy_steered_next(struct spc_policy_state *p, size_t max_scan,
                                              void **item);
 void spc_policy_steered_fini(struct spc_policy_state *p);

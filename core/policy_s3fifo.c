@@ -115,7 +115,7 @@ size_t spc_policy_s3fifo_memory(const struct spc_policy_state *p)
 	return spc_policy_ghost_memory(&p->ghost);
 }
 
-int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
+int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item, uint64_t h)
 {
 	struct spc_policy_ring *s = &p->q[0], *m = &p->q[1];
 	unsigned shift = p->chunks.shift;
@@ -151,7 +151,7 @@ int spc_policy_s3fifo_admit(struct spc_policy_state *p, void *item)
 	spc_policy_dir_install(m, dir_m, cap_m);
 	spc_policy_ghost_install(&p->ghost, &fg);
 
-	if (spc_policy_ghost_has(&p->ghost, p->ops.hash(p->ops.ctx, item)))
+	if (spc_policy_ghost_has(&p->ghost, h))
 		spc_policy_ring_push(&p->chunks, m, item);
 	else
 		spc_policy_ring_push(&p->chunks, s, item);
@@ -179,8 +179,14 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
 		if (small && spc_policy_ring_count(s) == 0)
 			small = 0; /* everything in S was promoted: go on with M */
 		it = spc_policy_ring_pop(&p->chunks, small ? s : m);
+		/* from S a victim's hash goes to G; from M it leaves G */
+		if (small)
+			spc_policy_ahead(p, s, NULL, &p->ghost);
+		else
+			spc_policy_ahead(p, m, &p->ghost, NULL);
 		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
+			spc_policy_forget(p, it);
 			*item = it;
 			return SPC_VICTIM_DEAD;
 		}
@@ -197,9 +203,10 @@ enum spc_victim_kind spc_policy_s3fifo_next(struct spc_policy_state *p, size_t m
 		}
 		p->total--;
 		if (small)
-			spc_policy_ghost_add(&p->ghost, p->ops.hash(p->ops.ctx, it), ghost_limit(p->peak));
+			spc_policy_ghost_add(&p->ghost, spc_policy_hash_leaving(p, it),
+			                     ghost_limit(p->peak));
 		else
-			spc_policy_ghost_remove(&p->ghost, p->ops.hash(p->ops.ctx, it));
+			spc_policy_ghost_remove(&p->ghost, spc_policy_hash_leaving(p, it));
 		*item = it;
 		return SPC_VICTIM_EVICT;
 	}

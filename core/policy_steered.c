@@ -191,14 +191,13 @@ static void steer(struct spc_policy_state *p, size_t grow, size_t shrink)
 	p->s_target = t;
 }
 
-int spc_policy_steered_admit(struct spc_policy_state *p, void *item)
+int spc_policy_steered_admit(struct spc_policy_state *p, void *item, uint64_t h)
 {
 	struct spc_policy_ring *s = &p->q[0], *m = &p->q[1];
 	unsigned shift = p->chunks.shift;
 	size_t used = spc_policy_used(p) + 1, cap_s, cap_m, peak;
 	void **dir_s = NULL, **dir_m = NULL;
 	struct spc_policy_ghost fs, fm;
-	uint64_t h;
 
 	/* Reserve first, install only when everything was obtained. Either
 	 * queue may come to hold every item (S when s_target reaches the
@@ -225,7 +224,6 @@ int spc_policy_steered_admit(struct spc_policy_state *p, void *item)
 	p->total++;
 	if (p->total > p->peak)
 		p->peak = p->total;
-	h = p->ops.hash(p->ops.ctx, item);
 	if (spc_policy_ghost_has(&p->ghost, h)) {
 		steer(p, STEER_GROW, 0);
 		spc_policy_ring_push(&p->chunks, m, item);
@@ -260,8 +258,15 @@ enum spc_victim_kind spc_policy_steered_next(struct spc_policy_state *p, size_t 
 		if (small && spc_policy_ring_count(s) == 0)
 			small = 0; /* everything in S moved to M: go on with M */
 		it = spc_policy_ring_pop(&p->chunks, small ? s : m);
+		/* from S a victim's hash goes to GS; from M it leaves GS
+		 * and goes to GM */
+		if (small)
+			spc_policy_ahead(p, s, NULL, &p->ghost);
+		else
+			spc_policy_ahead(p, m, &p->ghost, &p->mghost);
 		if (p->ops.dead(p->ops.ctx, it)) {
 			p->total--;
+			spc_policy_forget(p, it);
 			*item = it;
 			return SPC_VICTIM_DEAD;
 		}
@@ -280,9 +285,10 @@ enum spc_victim_kind spc_policy_steered_next(struct spc_policy_state *p, size_t 
 		}
 		p->total--;
 		if (small) {
-			spc_policy_ghost_add(&p->ghost, p->ops.hash(p->ops.ctx, it), gs_limit(p->peak));
+			spc_policy_ghost_add(&p->ghost, spc_policy_hash_leaving(p, it),
+			                     gs_limit(p->peak));
 		} else {
-			uint64_t h = p->ops.hash(p->ops.ctx, it); /* once: it hashes the key */
+			uint64_t h = spc_policy_hash_leaving(p, it); /* once: it hashes the key */
 
 			spc_policy_ghost_remove(&p->ghost, h);
 			spc_policy_ghost_add(&p->mghost, h, gm_limit(p->peak));

@@ -40,7 +40,7 @@ CHAIN = [
     ("kv", ["kv.c"], ["kv.h"]),
     ("edit", ["edit.c"], ["edit.h"]),
     ("wait", ["wait.c"], ["wait.h"]),
-    ("maint", ["maint.c"], ["maint.h"]),
+    ("maint", ["maint.c", "maint_ops.c"], ["maint.h", "maint_ops.h"]),
     ("reclaim", ["reclaim.c"], ["reclaim.h"]),
     ("view_maint", ["view_maint.c", "view_budget.c"], ["view_maint.h", "view_state.h"]),
     ("forced", ["forced.c"], ["forced.h"]),
