@@ -136,7 +136,7 @@ void spc_policy_ghost_prefetch(const struct spc_policy_ghost *g, uint64_t h, enu
  * an address the owner frees and reuses for another key never finds a
  * stale hash. A collision only overwrites an entry (the hash is computed
  * again later). */
-#define SPC_POLICY_MEMO_BITS 4u
+#define SPC_POLICY_MEMO_BITS 6u
 #define SPC_POLICY_MEMO (1u << SPC_POLICY_MEMO_BITS)
 
 struct spc_policy_memo {
