@@ -108,10 +108,14 @@ static const uint32_t SALT[BLOCK_WORDS] = {
 };
 
 /* The bits one hash sets or tests: a block number's source (hi, scaled
- * to each generation's block count) and one mask per word. */
+ * to each generation's block count) and the source of one bit per word
+ * (lo, ghost_mask). The masks are computed where they are used, not kept
+ * in an array: one built on the stack with 8-byte stores and read back
+ * by 16-byte vector loads stalled every addition (a failed store
+ * forwarding per pair of words). */
 struct ghost_probe {
 	uint32_t hi;
-	uint64_t mask[BLOCK_WORDS];
+	uint32_t lo;
 };
 
 /* Hashes from tests and weak hash functions may be small integers: mix
@@ -131,13 +135,15 @@ static uint64_t ghost_mix(uint64_t h)
 static void ghost_probe(uint64_t h, struct ghost_probe *pr)
 {
 	uint64_t x = ghost_mix(h);
-	uint32_t lo;
-	unsigned i;
 
 	pr->hi = (uint32_t)(x >> 32);
-	lo = (uint32_t)x;
-	for (i = 0; i < BLOCK_WORDS; i++)
-		pr->mask[i] = (uint64_t)1 << ((uint32_t)(lo * SALT[i]) >> 26);
+	pr->lo = (uint32_t)x;
+}
+
+/* The bit of word w: the top six bits of lo * SALT[w] mod 2^32. */
+static inline uint64_t ghost_mask(const struct ghost_probe *pr, unsigned w)
+{
+	return (uint64_t)1 << ((uint32_t)(pr->lo * SALT[w]) >> 26);
 }
 
 /* Bytes allocated for slots of `slot` blocks (one line more to align). */
@@ -184,7 +190,7 @@ static int ghost_in(const uint64_t *blk, const struct ghost_probe *pr)
 	unsigned w;
 
 	for (w = 0; w < BLOCK_WORDS; w++)
-		miss |= pr->mask[w] & ~blk[w];
+		miss |= ghost_mask(pr, w) & ~blk[w];
 	return miss == 0;
 }
 
@@ -240,7 +246,7 @@ void spc_policy_ghost_remove(struct spc_policy_ghost *g, uint64_t h)
 			continue;
 		blk = ghost_block(g, i, &pr);
 		if (ghost_in(blk, &pr))
-			blk[w] &= ~pr.mask[w];
+			blk[w] &= ~ghost_mask(&pr, w);
 	}
 }
 
@@ -289,7 +295,7 @@ void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit)
 	ghost_probe(h, &pr);
 	blk = ghost_block(g, g->cur, &pr);
 	for (w = 0; w < BLOCK_WORDS; w++)
-		blk[w] |= pr.mask[w];
+		blk[w] |= ghost_mask(&pr, w);
 	cur->adds++;
 	g->added++;
 	/* Clear the oldest during the newest's last additions, CLEAR_MAX
