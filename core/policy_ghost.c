@@ -54,17 +54,20 @@
  * none allocates. spc_policy_ghost_prefetch asks for those lines ahead
  * of time (core/policy.c, "Lookahead"), so that they seldom stall.
  *
- * Memory: four slots of ceil(cap / 42) blocks of 64 bytes; cap = 2/7 of
+ * Memory: four generations of ceil(cap / 42) blocks of 64 bytes; cap = 2/7 of
  * the limit, the limit 0.9 of the peak items (policy_s3fifo.c): 1.57
  * bytes per cached item, up to 1.76 when growth rounded the room up by
  * an eighth. The exact FIFO it replaced (fingerprints and 16-bit tags in
  * an open-addressing table) took 7 bytes.
  *
+ * Layout: block b of the four generations lie side by side (one run of
+ * 256 bytes), so a lookup reads one page, not four (ghost_block_n).
+ *
  * Growth: generations keep the block count they started with; a bigger
- * room (spc_policy_ghost_prepare, called at admission) allocates bigger
- * slots and copies every generation's blocks to the start of its new
- * slot, so every answer stays the same; generations started afterwards
- * use the new size. The copy costs O(memory), O(log n) times as the room
+ * room (spc_policy_ghost_prepare, called at admission) allocates a bigger
+ * table and copies the old one to its start, where every block keeps
+ * its place, so every answer stays the same; generations started
+ * afterwards use the new size. The copy costs O(memory), O(log n) times as the room
  * grows by at least an eighth each time; a failed allocation changes
  * nothing.
  *
@@ -168,13 +171,25 @@ static size_t ghost_cap_for(size_t limit)
 	return c ? c : 1;
 }
 
+/* Block b of generation i. Interleaved: block b of every generation
+ * side by side (GENS lines, 256 bytes), so that a lookup, which reads
+ * block b of each generation whenever they have the same size (always,
+ * but for the few generations after a growth), reads one run of memory on
+ * one page: one TLB entry, not four (the lines were prefetched; the
+ * page walks were what still stalled). The address does not depend on
+ * the slot size, so growth keeps every block where it was. */
+static uint64_t *ghost_block_n(const struct spc_policy_ghost *g, unsigned i, size_t b)
+{
+	return g->bits + (b * GENS + i) * BLOCK_WORDS;
+}
+
 /* The block of generation i where a hash whose mix has high half hi
  * lives (multiply-shift: any block count, no modulo). */
 static uint64_t *ghost_block_at(const struct spc_policy_ghost *g, unsigned i, uint32_t hi)
 {
 	size_t b = (size_t)(((uint64_t)hi * g->gen[i].blocks) >> 32);
 
-	return g->bits + ((size_t)i * g->slot + b) * BLOCK_WORDS;
+	return ghost_block_n(g, i, b);
 }
 
 static uint64_t *ghost_block(const struct spc_policy_ghost *g, unsigned i,
@@ -307,16 +322,16 @@ void spc_policy_ghost_add(struct spc_policy_ghost *g, uint64_t h, size_t limit)
 		n = target - g->cleared;
 		if (n > CLEAR_MAX)
 			n = CLEAR_MAX;
-		memset(g->bits + (size_t)ghost_oldest(g) * g->slot * BLOCK_WORDS + g->cleared, 0,
-		       n * sizeof(uint64_t));
-		g->cleared += n;
+		for (; n > 0; n--, g->cleared++)
+			ghost_block_n(g, ghost_oldest(g), g->cleared / BLOCK_WORDS)
+				[g->cleared % BLOCK_WORDS] = 0;
 	}
 }
 
 int spc_policy_ghost_prepare(const struct spc_env *env, const struct spc_policy_ghost *g,
                              size_t need, struct spc_policy_ghost *fresh)
 {
-	size_t step, i;
+	size_t step;
 
 	if (need > SPC_POLICY_GHOST_MAX)
 		need = SPC_POLICY_GHOST_MAX;
@@ -349,9 +364,11 @@ int spc_policy_ghost_prepare(const struct spc_env *env, const struct spc_policy_
 	fresh->cur = g->cur;
 	fresh->cleared = g->cleared;
 	fresh->added = g->added;
-	for (i = 0; i < GENS; i++)
-		memcpy(fresh->bits + i * fresh->slot * BLOCK_WORDS, g->bits + i * g->slot * BLOCK_WORDS,
-		       g->gen[i].blocks * BLOCK_BYTES);
+	/* Block b of generation i has the same address in both (the
+	 * interleaved layout: ghost_block_n): the old blocks are the new
+	 * table's first ones. */
+	SPC_DEBUG_CHECK(fresh->slot >= g->slot);
+	memcpy(fresh->bits, g->bits, GENS * g->slot * BLOCK_BYTES);
 	return SPC_OK;
 }
 

@@ -68,8 +68,9 @@ static inline size_t spc_policy_slot_bytes(const struct spc_policy_chunks *c)
 }
 
 /* The ghost of S3-FIFO (core/policy_ghost.c): SPC_POLICY_GHOST_GENS
- * blocked Bloom filters, the generations, each in its slot of one
- * cache-line-aligned allocation. The newest (cur) takes the additions;
+ * blocked Bloom filters, the generations, in one cache-line-aligned
+ * allocation of `slot` blocks each, interleaved (block b of generation i
+ * is block b * GENS + i of the allocation). The newest (cur) takes the additions;
  * the oldest, (cur + 1) % GENS, is cleared a few words per addition near
  * the end and becomes the newest once the newest took cap additions. */
 #define SPC_POLICY_GHOST_GENS 4u
@@ -82,9 +83,9 @@ struct spc_policy_ghost_gen {
 
 struct spc_policy_ghost {
 	void *mem;        /* the allocation (NULL: none) */
-	uint64_t *bits;   /* in it, cache-line aligned: GENS slots of `slot`
-	                     blocks of 8 words */
-	size_t slot;      /* blocks per slot */
+	uint64_t *bits;   /* in it, cache-line aligned: GENS * slot blocks
+	                     of 8 words, interleaved */
+	size_t slot;      /* blocks room per generation */
 	size_t room;      /* largest limit the slots hold at full density */
 	struct spc_policy_ghost_gen gen[SPC_POLICY_GHOST_GENS];
 	unsigned cur;     /* the newest generation */
