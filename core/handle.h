@@ -174,10 +174,15 @@ struct spc_pstate {
 	int in_step;                  /* synchronous mode: step_mu is held */
 	uint64_t forced_mark;         /* evictions already settled (evict.c) */
 
-	/* Batches: preallocated, returned by the RCU callback. */
+	/* Batches: one array allocated at open, handed out in order the first
+	 * time each is needed (so a pool that never evicts fast never touches
+	 * most of its pages), then recycled through free_batches by the RCU
+	 * callback. */
 	pthread_mutex_t batch_mu;
 	struct spc_batch *free_batches;
-	unsigned free_count;          /* batches on free_batches (under batch_mu) */
+	unsigned free_count;          /* batches free: on free_batches or never
+	                                 used (under batch_mu) */
+	unsigned fresh;               /* batches[fresh..] never used (batch_mu) */
 	struct spc_batch *batches;    /* the array, freed at close */
 	unsigned nbatches;            /* its length (spc_ps_init) */
 };

@@ -528,12 +528,7 @@ int spc_ps_init(struct spc_pstate *ps)
 		r = SPC_ENOMEM;
 		goto fail_policy;
 	}
-	for (unsigned i = 0; i < ps->nbatches; i++) {
-		ps->batches[i].ps = ps;
-		ps->batches[i].next = ps->free_batches;
-		ps->free_batches = &ps->batches[i];
-	}
-	ps->free_count = ps->nbatches;
+	ps->free_count = ps->nbatches; /* all fresh: spc_batch_get */
 	spc_mutex_init(&ps->mu);
 	spc_mutex_init(&ps->step_mu);
 	spc_mutex_init(&ps->batch_mu);
