@@ -299,6 +299,10 @@ struct bench_row {
 	 * their median); n_rounds 0 otherwise */
 	int n_rounds;
 	double round_ops[BENCH_MAX_ROUNDS];
+	/* view-during-index phase B with --rounds N > 1: the inserts/s of each
+	 * round (inserts_per_sec is their median); n_ins_rounds 0 otherwise */
+	int n_ins_rounds;
+	double round_ins[BENCH_MAX_ROUNDS];
 	/* latency CDF for plots: copy of the reader histogram when present */
 	struct bench_hist *lat;
 };
@@ -323,6 +327,9 @@ struct bench_opts;
 /* The parameters every timed scenario reports: duration_s, index_max_load
  * and threads, in that order. */
 void bench_report_timed_params(struct bench_report *r, const struct bench_opts *o);
+/* The median of the n values of v that are >= 0 (a figure a slice could not
+ * give is recorded as -1); null when there is none. */
+struct bench_num bench_median(const double *v, int n);
 /* Writes the JSON result file (docs/bench-format.md). Returns 0 or -1. */
 int bench_report_json(const struct bench_report *r, FILE *out);
 int bench_report_json_file(const struct bench_report *r, const char *path);
@@ -346,7 +353,8 @@ struct bench_opts {
 	uint64_t budget_bytes;
 	double index_max_load;   /* --index-load: splitcache's index_max_load (0: default) */
 	uint64_t keys;           /* --keys: read-scaling / mixed key space (0: default) */
-	int rounds;              /* --rounds: read-scaling / mixed, interleaved (<= 1: one pass) */
+	int rounds;              /* --rounds: read-scaling, mixed, view-during-index,
+	                            interleaved (<= 1: one pass) */
 	/* replay */
 	const char *traces[BENCH_MAX_LIST];
 	int n_traces;

@@ -12,7 +12,8 @@ add_library(spc_benchlib STATIC
   ${SPC_BENCH_DIR}/tuned.c ${SPC_BENCH_DIR}/sys_peers.c ${SPC_BENCH_DIR}/sys_splitcache.c
   ${SPC_BENCH_DIR}/sys_index.c
   ${SPC_BENCH_DIR}/sys_rocksdb.c ${SPC_BENCH_DIR}/report.c ${SPC_BENCH_DIR}/runner.c
-  ${SPC_BENCH_DIR}/sc_throughput.c ${SPC_BENCH_DIR}/sc_vdi.c ${SPC_BENCH_DIR}/sc_replay.c
+  ${SPC_BENCH_DIR}/sc_throughput.c ${SPC_BENCH_DIR}/sc_vdi.c ${SPC_BENCH_DIR}/sc_vdi_rounds.c
+  ${SPC_BENCH_DIR}/sc_replay.c
   ${SPC_BENCH_DIR}/sc_memory.c)
 target_include_directories(spc_benchlib PUBLIC ${SPC_BENCH_DIR} ${PROJECT_SOURCE_DIR}/include)
 # index-bare reaches core/index.h, which includes base/base.h

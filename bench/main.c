@@ -38,6 +38,12 @@ static void usage(FILE *f)
 	        "  --index-load F     entries per bucket before lfht-dense grows (default 2); also\n"
 	        "                     passed as splitcache's index_max_load, which it checks only\n"
 	        "view-during-index: --indexers N (default nproc/2), --view-share F (0.5)\n"
+	        "                   --rounds N  every system opened and warmed up first, then\n"
+	        "                     each round a phase-A slice of every system in turn (its\n"
+	        "                     readers alone, every other system parked), then a\n"
+	        "                     phase-B slice of each (readers and indexers), the order\n"
+	        "                     turning each round; ops/s, ins/s, cpu: medians of the\n"
+	        "                     slices; ratio, ins ratio: medians of per-round ratios\n"
 	        "replay: --trace FILE[,FILE...] [--format FMT] --sizes N|N%%[,...]\n"
 	        "        [--policies P[,P...]] [--unit entries|bytes]\n"
 	        "        policies: lru-exact opt arc 2q lru2 frc lrfu default steered s3fifo\n"
@@ -51,10 +57,12 @@ static void usage(FILE *f)
 	        "        [--trace-dir DIR]: where a FILE named without '/' is looked up when\n"
 	        "        it is not in the working folder (default " SPC_BENCH_TRACE_DIR ")\n"
 	        "read-scaling, mixed: --keys N  key space (default 2^18 read-scaling,\n"
-	        "                     2^20 mixed; e.g. 16M: every get goes to DRAM)\n"	        "                     --rounds N  every system opened at once, each point\n"
+	        "                     2^20 mixed; e.g. 16M: every get goes to DRAM)\n"
+	        "                     --rounds N  every system opened at once, each point\n"
 	        "                     measured N times in interleaved slices (order turning\n"
 	        "                     each round); ops/s and cpu: medians, ratio: median of\n"
-	        "                     the per-round ratios (default 1: one system at a time)\n"
+	        "                     the per-round ratios (default 1: one system at a time;\n"
+	        "                     1..64, also in view-during-index)\n"
 	        "memory: --entries N (default 1048576)\n"
 	        "systems:");
 	for (const struct bench_sys *const *s = bench_systems_all(); *s; s++) {
@@ -226,8 +234,9 @@ int main(int argc, char **argv)
 		}
 		i += takes;
 	}
-	if (o.rounds > 1 && strcmp(scenario, "read-scaling") != 0 && strcmp(scenario, "mixed") != 0) {
-		fprintf(stderr, "--rounds: read-scaling and mixed only\n");
+	if (o.rounds > 1 && strcmp(scenario, "read-scaling") != 0 && strcmp(scenario, "mixed") != 0 &&
+	    strcmp(scenario, "view-during-index") != 0) {
+		fprintf(stderr, "--rounds: read-scaling, mixed and view-during-index only\n");
 		return 2;
 	}
 	if (policies_arg)

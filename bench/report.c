@@ -9,7 +9,8 @@
  * followed by extra keys (max_ns, hits, requests,
  * rss_bytes_per_entry_overhead, ratio_vs, ratio, cpu_ns_per_op,
  * cpu_ns_per_insert, bg_cpu_ns_per_insert, settle_s, settled,
- * ops_per_sec_rounds). Numbers
+ * ops_per_sec_rounds; and, in a view-during-index file with --rounds only,
+ * inserts_per_sec_rounds and inserts_ratio). Numbers
  * are printed with %.17g for ratios and as integers for counts, so the
  * file parses with any JSON reader and round-trips.
  *
@@ -18,7 +19,9 @@
  * when present in the run, else the first system of the run. The table
  * prints the same ratio, so quotes can come straight from either output.
  * Rows measured in interleaved rounds (--rounds) carry each round's ops/s,
- * and their ratio is the median of the per-round ratios instead.
+ * and their ratio is the median of the per-round ratios instead; phase-B
+ * rows of view-during-index also each round's inserts/s, and their
+ * inserts_ratio ("ins ratio" in the table) is formed the same way.
  */
 #include "bench.h"
 
@@ -111,20 +114,30 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct bench_num bench_median(const double *v, int n)
+{
+	double w[BENCH_MAX_ROUNDS];
+	int k = 0;
+	for (int i = 0; i < n && k < BENCH_MAX_ROUNDS; i++)
+		if (v[i] >= 0)
+			w[k++] = v[i];
+	if (k == 0)
+		return (struct bench_num){0, 0};
+	qsort(w, (size_t)k, sizeof(w[0]), cmp_double);
+	return BENCH_NUM(k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2);
+}
+
 /* Rows measured in interleaved rounds: the median of the per-round
- * ratios (each round's two slices ran close in time, so a slow spell of
- * the machine mostly cancels out). */
-static struct bench_num round_ratio(const struct bench_row *row, const struct bench_row *ref)
+ * ratios of a figure given per round (each round's two slices ran close
+ * in time, so a slow spell of the machine mostly cancels out). */
+static struct bench_num round_ratio(const double *row, const double *ref, int n)
 {
 	double q[BENCH_MAX_ROUNDS];
 	int k = 0;
-	for (int i = 0; i < row->n_rounds; i++)
-		if (ref->round_ops[i] > 0)
-			q[k++] = row->round_ops[i] / ref->round_ops[i];
-	if (k == 0)
-		return (struct bench_num){0, 0};
-	qsort(q, (size_t)k, sizeof(q[0]), cmp_double);
-	return BENCH_NUM(k % 2 ? q[k / 2] : (q[k / 2 - 1] + q[k / 2]) / 2);
+	for (int i = 0; i < n; i++)
+		if (ref[i] > 0)
+			q[k++] = row[i] / ref[i];
+	return bench_median(q, k);
 }
 
 static struct bench_num ratio_of(const struct bench_report *r, const struct bench_row *row)
@@ -139,10 +152,37 @@ static struct bench_num ratio_of(const struct bench_report *r, const struct benc
 		    o->threads != row->threads || !o->ops_per_sec.has || o->ops_per_sec.v <= 0)
 			continue;
 		if (row->n_rounds > 1 && row->n_rounds == o->n_rounds)
-			return round_ratio(row, o);
+			return round_ratio(row->round_ops, o->round_ops, row->n_rounds);
 		return BENCH_NUM(row->ops_per_sec.v / o->ops_per_sec.v);
 	}
 	return none;
+}
+
+/* view-during-index with --rounds: a phase-B row's inserts/s over the
+ * reference's (ref_system), the median of the per-round ratios; null for
+ * rows without per-round inserts. */
+static struct bench_num ins_ratio_of(const struct bench_report *r, const struct bench_row *row)
+{
+	const char *ref = ref_system(r);
+	if (!ref || row->n_ins_rounds < 1)
+		return (struct bench_num){0, 0};
+	for (size_t i = 0; i < r->n; i++) {
+		const struct bench_row *o = &r->rows[i];
+		if (strcmp(o->system, ref) == 0 && strcmp(o->phase, row->phase) == 0 &&
+		    o->threads == row->threads && o->n_ins_rounds == row->n_ins_rounds)
+			return round_ratio(row->round_ins, o->round_ins, row->n_ins_rounds);
+	}
+	return (struct bench_num){0, 0};
+}
+
+/* Whether any row carries per-round inserts: the file then has two more
+ * keys in every row. */
+static int any_ins_rounds(const struct bench_report *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->rows[i].n_ins_rounds > 0)
+			return 1;
+	return 0;
 }
 
 static void put_num(FILE *f, const char *key, struct bench_num n, int integer)
@@ -174,6 +214,7 @@ int bench_report_json(const struct bench_report *r, FILE *f)
 	        r->scenario, r->params_json ? r->params_json : "", machine);
 	fprintf(f, "  \"results\": [");
 	const char *ref = ref_system(r);
+	int ins_rounds = any_ins_rounds(r);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct bench_row *w = &r->rows[i];
 		char sys[64] = "";
@@ -217,6 +258,17 @@ int bench_report_json(const struct bench_report *r, FILE *f)
 			fprintf(f, "]");
 		} else {
 			fprintf(f, ", \"ops_per_sec_rounds\": null");
+		}
+		if (ins_rounds) {
+			if (w->n_ins_rounds > 0) {
+				fprintf(f, ", \"inserts_per_sec_rounds\": [");
+				for (int k = 0; k < w->n_ins_rounds; k++)
+					fprintf(f, "%s%.0f", k ? ", " : "", w->round_ins[k]);
+				fprintf(f, "]");
+			} else {
+				fprintf(f, ", \"inserts_per_sec_rounds\": null");
+			}
+			put_num(f, "inserts_ratio", ins_ratio_of(r, w), 0);
 		}
 		fprintf(f, " }");
 	}
@@ -280,10 +332,21 @@ static void fmt_num(char *out, size_t cap, struct bench_num n, const char *kind)
 
 struct col {
 	const char *title, *kind;
-	size_t off; /* offset of a bench_num in bench_row; SIZE_MAX: ratio */
+	size_t off; /* offset of a bench_num in bench_row; SIZE_MAX: ratio, SIZE_MAX - 1:
+	               inserts ratio */
 };
 
 #define COL(t, k, f) {t, k, offsetof(struct bench_row, f)}
+
+static struct bench_num cell_of(const struct bench_report *r, const struct bench_row *w,
+                                const struct col *c)
+{
+	if (c->off == (size_t)-1)
+		return ratio_of(r, w);
+	if (c->off == (size_t)-2)
+		return ins_ratio_of(r, w);
+	return *(const struct bench_num *)((const char *)w + c->off);
+}
 
 void bench_report_table(const struct bench_report *r, FILE *out)
 {
@@ -295,6 +358,7 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 		COL("p99.9", "ns", p999_ns),
 		COL("max", "ns", max_ns),
 		COL("ins/s", "rate", inserts_per_sec),
+		{"ins ratio", "ratio", (size_t)-2},
 		COL("evict/s", "rate", evictions_per_sec),
 		COL("cpu/op", "ns", cpu_ns_per_op),
 		COL("cpu/ins", "ns", cpu_ns_per_insert),
@@ -320,9 +384,7 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 		any_trace |= w->trace[0] != 0;
 		any_rounds |= w->n_rounds > 1;
 		for (int c = 0; c < NC; c++) {
-			struct bench_num n = cols[c].off == (size_t)-1
-			                             ? ratio_of(r, w)
-			                             : *(const struct bench_num *)((const char *)w + cols[c].off);
+			struct bench_num n = cell_of(r, w, &cols[c]);
 			used[c] |= n.has;
 		}
 	}
@@ -330,6 +392,12 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 	if (used[1] && ref)
 		fprintf(out, "ratio = ops/s over %s's at the same phase and thread count%s\n", ref,
 		        any_rounds ? " (rounds: median of the per-round ratios; ops/s: median)" : "");
+	int ins_used = 0;
+	for (int c = 0; c < NC; c++)
+		ins_used |= used[c] && cols[c].off == (size_t)-2;
+	if (ins_used && ref)
+		fprintf(out, "ins ratio = inserts/s over %s's in phase B, median of the per-round "
+		        "ratios (inserts/s: median)\n", ref);
 	fprintf(out, "%-17s", "system");
 	if (any_phase)
 		fprintf(out, " %-5s", "phase");
@@ -357,9 +425,7 @@ void bench_report_table(const struct bench_report *r, FILE *out)
 		for (int c = 0; c < NC; c++) {
 			if (!used[c])
 				continue;
-			struct bench_num n = cols[c].off == (size_t)-1
-			                             ? ratio_of(r, w)
-			                             : *(const struct bench_num *)((const char *)w + cols[c].off);
+			struct bench_num n = cell_of(r, w, &cols[c]);
 			char cell[32];
 			fmt_num(cell, sizeof(cell), n, cols[c].kind);
 			fprintf(out, " %10s", cell);

@@ -322,27 +322,6 @@ static int tp_slice(struct tp_slot *sl, int ti)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Median of the n values of v that are >= 0 (a slice without operations
- * or inserts records -1); none: null. */
-static struct bench_num median_of(const double *v, int n)
-{
-	double w[BENCH_MAX_ROUNDS];
-	int k = 0;
-	for (int i = 0; i < n; i++)
-		if (v[i] >= 0)
-			w[k++] = v[i];
-	if (k == 0)
-		return (struct bench_num){0, 0};
-	qsort(w, (size_t)k, sizeof(w[0]), cmp_double);
-	return BENCH_NUM(k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2);
-}
-
 /* The result row of one system at thread count ti: medians over its
  * slices, latency and hit ratio over all of them. */
 static void tp_add_row(struct tp_slot *sl, int ti)
@@ -357,7 +336,7 @@ static void tp_add_row(struct tp_slot *sl, int ti)
 	row->threads = run->o->threads[ti];
 	row->settle_s = sl->settle.settle_s;
 	row->settled = sl->settle.settled;
-	row->ops_per_sec = median_of(acc->ops, acc->n);
+	row->ops_per_sec = bench_median(acc->ops, acc->n);
 	if (acc->n > 1) {
 		row->n_rounds = acc->n;
 		memcpy(row->round_ops, acc->ops, sizeof(acc->ops[0]) * (size_t)acc->n);
@@ -367,8 +346,8 @@ static void tp_add_row(struct tp_slot *sl, int ti)
 	row->p999_ns = BENCH_NUM(bench_hist_quantile(acc->all, 0.999));
 	row->max_ns = BENCH_NUM(acc->all->max);
 	row->hit_ratio = BENCH_NUM(acc->gets ? (double)acc->hits / (double)acc->gets : 0);
-	row->cpu_ns_per_op = median_of(acc->cpu_op, acc->n);
-	row->bg_cpu_ns_per_insert = median_of(acc->bg_ins, acc->n);
+	row->cpu_ns_per_op = bench_median(acc->cpu_op, acc->n);
+	row->bg_cpu_ns_per_insert = bench_median(acc->bg_ins, acc->n);
 	row->budget_bytes = BENCH_NUM(run->budget);
 	if (run->o->rounds <= 1) /* with rounds every system is open: not one system's RSS */
 		row->rss_bytes = BENCH_NUM(bench_rss_bytes());

@@ -21,9 +21,19 @@
 #include "splitcache.h"
 #include "sync/ring.h"
 
-/* Entries per reclamation batch (one call_rcu each) and batches per pool. */
+/* Entries per reclamation batch (one call_rcu each). */
 #define SPC_BATCH_ENTRIES 256u
-#define SPC_BATCHES 32u
+/* Batches per pool: one per SPC_BATCH_POOL_BYTES of the pool's target at
+ * open, at least SPC_BATCHES_MIN and at most SPC_BATCHES_MAX. liburcu's
+ * call_rcu worker runs the queued callbacks in rounds about 10 ms apart,
+ * so a pool cannot evict faster than the entries its batches hold per
+ * round: 32 batches (8,192 entries) held eviction near 0.7 M/s whatever
+ * the writers did; 128 hold 32,768 (about 3 M/s). A small pool keeps 32:
+ * its batches' entries stay charged until freed, so more in flight than
+ * its headroom would only make writers wait for the callbacks. */
+#define SPC_BATCHES_MIN 32u
+#define SPC_BATCHES_MAX 128u
+#define SPC_BATCH_POOL_BYTES ((uint64_t)256 << 10)
 /* A batch that is not full is handed to call_rcu only when room is wanted
  * (waiters, watermark, forced eviction, stop) or after it has held its
  * first entry this long: a trickle of deletes costs one grace period per
@@ -164,11 +174,17 @@ struct spc_pstate {
 	int in_step;                  /* synchronous mode: step_mu is held */
 	uint64_t forced_mark;         /* evictions already settled (evict.c) */
 
-	/* Batches: preallocated, returned by the RCU callback. */
+	/* Batches: one array allocated at open, handed out in order the first
+	 * time each is needed (so a pool that never evicts fast never touches
+	 * most of its pages), then recycled through free_batches by the RCU
+	 * callback. */
 	pthread_mutex_t batch_mu;
 	struct spc_batch *free_batches;
-	unsigned free_count;          /* batches on free_batches (under batch_mu) */
+	unsigned free_count;          /* batches free: on free_batches or never
+	                                 used (under batch_mu) */
+	unsigned fresh;               /* batches[fresh..] never used (batch_mu) */
 	struct spc_batch *batches;    /* the array, freed at close */
+	unsigned nbatches;            /* its length (spc_ps_init) */
 };
 
 struct spc_cache {

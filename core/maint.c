@@ -450,6 +450,17 @@ void spc_after_write(struct spc_pstate *ps)
 
 /* ---- life cycle ---------------------------------------------------------------------- */
 
+/* How many reclamation batches a pool of this target gets (core/handle.h,
+ * SPC_BATCH_POOL_BYTES). */
+static unsigned spc_batches_for(uint64_t target)
+{
+	uint64_t n = target / SPC_BATCH_POOL_BYTES;
+
+	if (n < SPC_BATCHES_MIN)
+		return SPC_BATCHES_MIN;
+	return n > SPC_BATCHES_MAX ? SPC_BATCHES_MAX : (unsigned)n;
+}
+
 int spc_ps_init(struct spc_pstate *ps)
 {
 	struct spc_cache *c = ps->cache;
@@ -484,17 +495,13 @@ int spc_ps_init(struct spc_pstate *ps)
 	/* The index's tables are charged as they are allocated
 	 * (core/kv_index_compact.c): an entry's share is the policy's. */
 	ps->entry_share = (uint32_t)spc_policy_item_bytes(ps->policy);
-	ps->batches = spc_calloc(&c->env, SPC_BATCHES, sizeof *ps->batches);
+	ps->nbatches = spc_batches_for(target);
+	ps->batches = spc_calloc(&c->env, ps->nbatches, sizeof *ps->batches);
 	if (!ps->batches) {
 		r = SPC_ENOMEM;
 		goto fail_policy;
 	}
-	for (unsigned i = 0; i < SPC_BATCHES; i++) {
-		ps->batches[i].ps = ps;
-		ps->batches[i].next = ps->free_batches;
-		ps->free_batches = &ps->batches[i];
-	}
-	ps->free_count = SPC_BATCHES;
+	ps->free_count = ps->nbatches; /* all fresh: spc_batch_get */
 	spc_mutex_init(&ps->mu);
 	spc_mutex_init(&ps->step_mu);
 	spc_mutex_init(&ps->batch_mu);

@@ -109,6 +109,11 @@ static struct spc_batch *spc_batch_get(struct spc_pstate *ps)
 	if (b) {
 		ps->free_batches = b->next;
 		ps->free_count--;
+	} else if (ps->fresh < ps->nbatches) {
+		/* First use: its page is touched now, not at open. */
+		b = &ps->batches[ps->fresh++];
+		b->ps = ps;
+		ps->free_count--;
 	}
 	spc_unlock(&ps->batch_mu);
 	return b;

@@ -12,7 +12,12 @@
  *     parses with every trace in params.traces, whole (python3 -m
  *     json.tool, then the list read back)
  *   - --rounds N: per-round ops/s, their median, the median of per-round
- *     ratios; refused outside read-scaling and mixed
+ *     ratios; refused outside read-scaling, mixed and view-during-index
+ *   - view-during-index --rounds N: per-round reader ops/s in both phases
+ *     and per-round inserts/s in phase B, their medians, ratios that are
+ *     medians of per-round ratios (a run where that differs from the ratio
+ *     of the medians is required); without the option, the rows' keys of
+ *     before
  * Every run writes into a fresh temporary folder.
  */
 #include <check.h>
@@ -193,6 +198,91 @@ START_TEST(test_rounds_interleaved)
 }
 END_TEST
 
+/* The checks of one view-during-index --rounds 3 file (argv[1]); exit 0
+ * when they hold and some non-reference row's median of per-round ratios
+ * differs from the ratio of its medians (the run tells the two apart),
+ * 3 when they hold but no row does, 1 when one fails. */
+static const char vdi_rounds_check[] =
+	"import json,sys,statistics as st\n"
+	"d=json.load(open(sys.argv[1])); assert d['params']['rounds']==3, d['params']\n"
+	"rs=d['results']; assert len(rs)==4, rs\n"
+	"assert [(r['system'],r['phase']) for r in rs]==[('splitcache','A'),('splitcache','B'),"
+	"('mutex-lru','A'),('mutex-lru','B')], rs\n"
+	"ref={r['phase']: r for r in rs if r['system']=='mutex-lru'}\n"
+	"def near(x,y): return abs(x-y)<=1e-5*abs(y)\n"
+	"apart=0\n"
+	"for r in rs:\n"
+	" q=r['ops_per_sec_rounds']; b=ref[r['phase']]['ops_per_sec_rounds']\n"
+	" assert len(q)==3 and min(q)>0, r\n"
+	" assert r['ops_per_sec']==round(st.median(q)), r\n"
+	" assert r['rss_bytes'] is None and r['ratio_vs']=='mutex-lru', r\n"
+	" assert near(r['ratio'], st.median([x/y for x,y in zip(q,b)])), r\n"
+	" apart+=not near(r['ratio'], st.median(q)/st.median(b))\n"
+	" if r['phase']=='A':\n"
+	"  assert r['inserts_per_sec_rounds'] is None and r['inserts_ratio'] is None, r\n"
+	"  continue\n"
+	" i=r['inserts_per_sec_rounds']; j=ref['B']['inserts_per_sec_rounds']\n"
+	" assert len(i)==3 and min(i)>0, r\n"
+	" assert r['inserts_per_sec']==round(st.median(i)), r\n"
+	" assert near(r['inserts_ratio'], st.median([x/y for x,y in zip(i,j)])), r\n"
+	" apart+=not near(r['inserts_ratio'], st.median(i)/st.median(j))\n"
+	" assert r['cpu_ns_per_insert']>0 and r['evictions_per_sec']>0, r\n"
+	"sys.exit(0 if apart else 3)\n";
+
+/* view-during-index --rounds: both phases' reader ops/s per round and
+ * phase B's inserts/s per round, their medians, and ratios that are the
+ * medians of per-round ratios, not ratios of medians. A run whose rounds
+ * happen to give the same value both ways proves nothing, so runs are
+ * repeated (at most 6) until one tells them apart. Without the option
+ * the rows carry the keys they always had and params no "rounds". */
+START_TEST(test_vdi_rounds)
+{
+	char args[512], cmd[4096];
+	snprintf(cmd, sizeof(cmd), "%s/check.py", tmp);
+	FILE *f = fopen(cmd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(vdi_rounds_check, f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(args, sizeof(args),
+	         "view-during-index --duration 0.2 --rounds 3 --threads 1 --indexers 1 "
+	         "--budget 64M --systems splitcache,mutex-lru --json '%s/r.json'",
+	         tmp);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/check.py' '%s/r.json'", tmp, tmp);
+	int st = -1;
+	for (int run = 0; run < 6; run++) {
+		ck_assert_int_eq(run_bench(args), 0);
+		st = system(cmd);
+		ck_assert_msg(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 3),
+		              "the rounds file fails its checks (run %d)", run);
+		if (WEXITSTATUS(st) == 0)
+			break;
+	}
+	ck_assert_msg(WEXITSTATUS(st) == 0,
+	              "no run told the median of ratios from the ratio of medians");
+
+	snprintf(args, sizeof(args),
+	         "view-during-index --duration 0.1 --threads 1 --indexers 1 --budget 64M "
+	         "--systems mutex-lru --json '%s/one.json'",
+	         tmp);
+	ck_assert_int_eq(run_bench(args), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+	         "assert \"rounds\" not in d[\"params\"], d[\"params\"]; "
+	         "keys=\"system phase threads ops_per_sec p50_ns p99_ns p999_ns inserts_per_sec "
+	         "evictions_per_sec max_overshoot_bytes rss_bytes budget_bytes hit_ratio trace "
+	         "size policy bytes_per_entry_overhead max_ns hits requests "
+	         "rss_bytes_per_entry_overhead ratio_vs ratio cpu_ns_per_op cpu_ns_per_insert "
+	         "bg_cpu_ns_per_insert settle_s settled ops_per_sec_rounds\".split(); "
+	         "assert [list(r) for r in d[\"results\"]]==[keys, keys], d[\"results\"]; "
+	         "assert all(r[\"ops_per_sec_rounds\"] is None and r[\"rss_bytes\"]>0 "
+	         "for r in d[\"results\"])' '%s/one.json'",
+	         tmp);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(run_bench("view-during-index --rounds 0"), 2);
+	ck_assert_int_eq(run_bench("view-during-index --rounds 65"), 2);
+}
+END_TEST
+
 START_TEST(test_trace_dir_option)
 {
 	char args[512];
@@ -224,6 +314,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_replay_all_traces_json);
 	tcase_add_test(tc, test_trace_dir_option);
 	tcase_add_test(tc, test_rounds_interleaved);
+	tcase_add_test(tc, test_vdi_rounds);
 	suite_add_tcase(s, tc);
 	return spc_check_run(s);
 }

@@ -429,6 +429,54 @@ START_TEST(test_vdi_cpu_per_insert)
 }
 END_TEST
 
+/* view-during-index --rounds 2 through the library (the threads park
+ * between their system's slices: the sanitizer builds run this): every row
+ * has a figure per round, phase B an insert rate per round and the CPU per
+ * insert, no row an RSS; the file parses with the two extra keys */
+START_TEST(test_vdi_rounds_parked)
+{
+	struct bench_opts v;
+	struct bench_report r;
+	char path[] = "/tmp/spc-bench-json-XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	memset(&v, 0, sizeof(v));
+	v.duration_s = 0.05;
+	v.threads[0] = 1;
+	v.n_threads = 1;
+	v.seed = 1;
+	v.view_share = 0.5;
+	v.rounds = 2;
+	v.systems[v.n_systems++] = &bench_sys_splitcache;
+	v.systems[v.n_systems++] = &bench_sys_mutex_lru;
+	v.indexers = 1;
+	v.budget_bytes = 16 << 20;
+	bench_report_init(&r, "view-during-index");
+	ck_assert_int_eq(bench_scenario_view_during_index(&v, &r), 0);
+	ck_assert_uint_eq(r.n, 4);
+	for (size_t i = 0; i < r.n; i++) {
+		const struct bench_row *w = &r.rows[i];
+		int b = strcmp(w->phase, "B") == 0;
+		ck_assert_int_eq(w->n_rounds, 2);
+		ck_assert(w->round_ops[0] > 0 && w->round_ops[1] > 0);
+		ck_assert(!w->rss_bytes.has);
+		ck_assert_int_eq(w->n_ins_rounds, b ? 2 : 0);
+		ck_assert(!b || (w->round_ins[0] > 0 && w->round_ins[1] > 0));
+		ck_assert(!b || (w->cpu_ns_per_insert.has && w->cpu_ns_per_insert.v > 0));
+		ck_assert(b || !w->cpu_ns_per_insert.has);
+	}
+	ck_assert_int_eq(bench_report_json_file(&r, path), 0);
+	check_json_file(path);
+	const char *buf = slurp(path);
+	ck_assert_ptr_nonnull(strstr(buf, "\"inserts_per_sec_rounds\": ["));
+	ck_assert_ptr_nonnull(strstr(buf, "\"inserts_ratio\": 1 }"));
+	bench_report_free(&r);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_scenarios_end_to_end)
 {
 	struct bench_opts o;
@@ -650,6 +698,7 @@ int main(void)
 	tcase_add_test(tc, test_lfht_dense);
 	tcase_add_test(tc, test_scenarios_end_to_end);
 	tcase_add_test(tc, test_vdi_cpu_per_insert);
+	tcase_add_test(tc, test_vdi_rounds_parked);
 	tcase_add_test(tc, test_settle_one_table);
 	tcase_add_test(tc, test_settle_splitcache);
 	tcase_add_test(tc, test_settle_memory_json);

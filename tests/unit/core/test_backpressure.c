@@ -8,6 +8,7 @@
  *    waits, so other writers' records flow past it;
  *  - a touch that answered SPC_OK is not lost to a concurrent incr;
  *  - a long read section does not stall the maintainer's drain;
+ *  - a large pool evicts on for a whole round of reclamation callbacks;
  *  - in synchronous mode, one waiter leaving does not erase another's need;
  *  - a charge given back wakes the writers waiting for room;
  *  - synchronous steps are covered by the fork lock.
@@ -318,6 +319,68 @@ START_TEST(long_reader_does_not_stall_writers)
 }
 END_TEST
 
+/* ---- 3b. eviction goes on for a whole callback round -------------------- */
+
+/* liburcu's call_rcu worker runs callbacks in rounds about 10 ms apart, so
+ * what a pool can evict per round is what its batches hold. A reader that
+ * stays in its section stands for one round: while it holds, a pool of
+ * 32 MiB must evict far more than 32 batches of 256 entries (the limit
+ * that held eviction near 0.7 M entries/s). Writes go on until the
+ * budget, not the batches, runs out. */
+#define HOLD_POOL_BYTES ((uint64_t)32 << 20)
+#define HOLD_MIN_EVICTIONS 16384u
+
+static uint64_t evictions_of(struct spc_cache *c)
+{
+	struct spc_stats st;
+
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	return st.evictions;
+}
+
+START_TEST(eviction_outlasts_a_callback_round)
+{
+	static struct reader_case t;
+	struct spc_config cfg;
+	struct spc_stats st;
+	pthread_t th;
+	uint64_t before, i = 0;
+	char k[32];
+	int r = SPC_OK;
+
+	memset(&t, 0, sizeof t);
+	spc_config_init(&cfg);
+	cfg.mode = SPC_MODE_INDEXER;
+	cfg.full_wait_ms = 200; /* the refusal ends the test's writes */
+	t.c = open_with(&cfg, HOLD_POOL_BYTES, 0);
+	/* Fill until the maintainer evicts, then let it settle between its
+	 * watermarks. */
+	while (evictions_of(t.c) == 0) {
+		snprintf(k, sizeof k, "f-%llu", (unsigned long long)i++);
+		ck_assert_int_eq(spc_set(t.c, SPC_POOL_INDEX, k, strlen(k), "v", 1), SPC_OK);
+	}
+	for (int n = 0; n < 200; n++) {
+		ck_assert_int_eq(spc_stats(t.c, SPC_POOL_INDEX, &st), SPC_OK);
+		if (st.reclaim_backlog_bytes == 0)
+			break;
+		nap_ms(10);
+	}
+	ck_assert_int_eq(pthread_create(&th, NULL, long_reader, &t), 0);
+	wait_flag(&t.holding);
+	before = evictions_of(t.c);
+	while (r == SPC_OK && evictions_of(t.c) - before < HOLD_MIN_EVICTIONS) {
+		snprintf(k, sizeof k, "h-%llu", (unsigned long long)i++);
+		r = spc_set(t.c, SPC_POOL_INDEX, k, strlen(k), "v", 1);
+	}
+	raise_flag(&t.release);
+	pthread_join(th, NULL);
+	ck_assert_msg(evictions_of(t.c) - before >= HOLD_MIN_EVICTIONS,
+	              "%llu evictions in one grace period, then %s",
+	              (unsigned long long)(evictions_of(t.c) - before), spc_strerror(r));
+	spc_close(t.c);
+}
+END_TEST
+
 /* ---- 4. synchronous mode: room_need is a maximum over waiters ----------------- */
 
 #define BIG_ITEM (600u * 1024)
@@ -563,6 +626,7 @@ static Suite *backpressure_suite(void)
 	tcase_add_test(tc, writer_gives_its_ring_cell_back_while_it_waits);
 	tcase_add_loop_test(tc, touch_is_not_lost_to_a_concurrent_incr, 0, 2);
 	tcase_add_test(tc, long_reader_does_not_stall_writers);
+	tcase_add_test(tc, eviction_outlasts_a_callback_round);
 	tcase_add_test(tc, sync_room_need_is_the_largest_need_of_the_waiters);
 	tcase_add_test(tc, fork_while_synchronous_steps_run);
 	suite_add_tcase(s, tc);
