@@ -411,6 +411,34 @@ spc_index_lookup_rcu(const struct spc_index *ix, uint64_t hash,
 	return spc_index_lookup_wide(t, hash, match, key);
 }
 
+/* The home bucket's part of spc_index_lookup_rcu, for a caller that
+ * keeps the rest of the walk out of line itself: the entry whose key
+ * matches in the home bucket of the current table, or NULL; then *walk
+ * is nonzero when the key may still be further on (the bucket has
+ * overflowed, or a resize is on) and only spc_index_lookup_rcu can tell.
+ * Nothing here hands key's address to a function out of line, so a
+ * caller whose match is inline can keep its key in registers.
+ * Returns: as spc_index_lookup_rcu. Context: inside a read-side section. */
+static inline __attribute__((always_inline)) void *
+spc_index_home_rcu(const struct spc_index *ix, uint64_t hash, spc_index_match_fn *match,
+                   const void *key, int *walk)
+{
+	/* acquire: as spc_index_lookup_rcu's */
+	const struct spc_index_table *t = __atomic_load_n(&ix->cur, __ATOMIC_ACQUIRE);
+	const struct spc_index_bucket *b;
+	void *e;
+
+	hash &= ix->hash_mask;
+	b = &t->b[hash & t->mask];
+	if (ix->base)
+		e = spc_index_scan_narrow(b, (uint32_t)(hash >> SPC_INDEX_NARROW_TAG_SHIFT) * 0x01010101u,
+		                          ix->base, match, key);
+	else
+		e = spc_index_scan_wide(b, hash & SPC_INDEX_TAG_MASK, match, key);
+	*walk = !e && spc_index_walk_on(t, b);
+	return e;
+}
+
 /* Inserts entry under key unless the key is present.
  * Returns SPC_OK; SPC_EEXISTS with *found = the present entry (entry was
  * not inserted); SPC_EFULL (no free slot in the whole table: the owner
