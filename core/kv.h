@@ -208,18 +208,19 @@ spc_get_key_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key
 int spc_get_plain(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
                   void *buf, size_t cap, size_t *vlen);
 
-/* spc_get, inlined into it: the common case as a leaf of straight code,
- * everything else through spc_get_plain. The common case: a plain key
- * of 8 to 16 bytes (XXH3 and the key compare inline, no memcmp), a
- * registered thread whose last-used statistics slot is c's, debug mode
- * off, the key's home bucket enough to answer (spc_kv_home_plain_rcu: no
- * overflow, no resize) and an entry found neither dead nor with optional
- * fields (flags, expiry). Anything else, bad arguments included, goes to
- * spc_get_plain before any side effect (no count, no touch, nothing
- * written), which answers with the same meaning: before the read lock
- * as a tail call, after it inside the section (nested). So nothing in
- * the common case calls out but the copy's memcpy, and no key is built
- * on the stack: the registration, the walk past the home bucket, the
+/* spc_get, inlined into it: the common case in straight code that calls
+ * nothing but the copy's memcpy, everything else through spc_get_plain.
+ * The common case: a plain key of 8 to 16 bytes (XXH3 and the key
+ * compare inline, no memcmp), a registered thread whose last-used
+ * statistics slot is c's, debug mode off, the key's home bucket enough
+ * to answer (spc_kv_home_plain_rcu: no overflow, no resize) and an entry
+ * found neither dead nor with optional fields (flags, expiry). Anything
+ * else, bad arguments included, goes to spc_get_plain before any side
+ * effect (no count, no touch, nothing written), which answers with the
+ * same meaning: before the read lock as a tail call, after it inside the
+ * section (nested). So no key is built on the stack and reloaded after
+ * the read lock's compiler barrier (nothing out of line gets its
+ * address), and the registration, the walk past the home bucket, the
  * dead entry's second look, the expiry clock, the debug note and the
  * statistics slot's search are the slow path's (docs/benchmarks.md,
  * "2026-12-06: spc_get's common case"). Returns, Context: as spc_get. */
