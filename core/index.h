@@ -218,7 +218,7 @@ spc_index_scan_narrow_word(const struct spc_index_bucket *b, unsigned w, uint32_
  * compare (x86-64, where SSE2 is baseline) rather than word by word. Not
  * under ThreadSanitizer, which cannot see the vector load as the atomic
  * loads it stands for (below), nor where the bytes of a word are not in
- * address order. */
+ * address order. -DSPC_INDEX_SIMD=0 forces the word scan (a test does). */
 #if defined(__SANITIZE_THREAD__)
 #define SPC_INDEX_SIMD 0
 #elif defined(__has_feature)

@@ -8,7 +8,6 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "check_run.h"
 #include "index_fixture.h"
@@ -520,103 +519,6 @@ START_TEST(one_line_full_then_next)
 }
 END_TEST
 
-/* The narrow layout's scan of one line (spc_index_scan_narrow: one SSE2
- * compare on x86-64, word by word elsewhere and under TSan), on lines
- * made by hand: every slot position, head bytes equal to the tag,
- * every slot's tag equal (the key decides, in slot order), a matching
- * tag on a free slot, and for every tag value, exactly the slots that
- * carry it handed to match (the portable scan may add a byte above a
- * match). A scan that read the head as tags, numbered slots wrongly or
- * missed a slot's tag fails here. */
-static uint64_t scan_cells[SPC_INDEX_NARROW_SLOTS];
-static unsigned scan_called; /* bit s: match was called on slot s's cell */
-
-static int scan_match(const void *entry, const void *key)
-{
-	const uint64_t *cell = entry;
-
-	scan_called |= 1u << (cell - scan_cells);
-	return *cell == *(const uint64_t *)key;
-}
-
-/* A line whose slot s refers to scan_cells[s] (reference s + 1 from
- * base), tag tags[s], head head. */
-static void scan_line(struct spc_index_bucket *b, const uint8_t tags[SPC_INDEX_NARROW_SLOTS],
-                      uint32_t head)
-{
-	memset(b, 0, sizeof(*b));
-	b->head = head;
-	for (unsigned s = 0; s < SPC_INDEX_NARROW_SLOTS; s++) {
-		scan_cells[s] = 100 + s;
-		b->n.ref[s] = s + 1;
-		b->n.tag[s / 4] |= (uint32_t)tags[s] << (8 * (s % 4));
-	}
-}
-
-static void *scan(const struct spc_index_bucket *b, uint8_t tag, uint64_t key)
-{
-	scan_called = 0;
-	return spc_index_scan_narrow(b, tag * 0x01010101u, (uintptr_t)scan_cells - 8, scan_match,
-	                             &key);
-}
-
-START_TEST(narrow_scan_every_slot)
-{
-	static struct spc_index_bucket b; /* 64-aligned by its type */
-	uint8_t tags[SPC_INDEX_NARROW_SLOTS];
-	const uint8_t T = 0x5a;
-
-	for (unsigned target = 0; target < SPC_INDEX_NARROW_SLOTS; target++) {
-		for (unsigned head = 0; head < 2; head++) {
-			uint32_t h = head ? T * 0x01010101u : 0;
-
-			/* only the target carries the tag */
-			for (unsigned s = 0; s < SPC_INDEX_NARROW_SLOTS; s++)
-				tags[s] = s == target ? T : (uint8_t)(T ^ (0x10 + s));
-			scan_line(&b, tags, h);
-			ck_assert_ptr_eq(scan(&b, T, 100 + target), &scan_cells[target]);
-			ck_assert_uint_eq(scan_called, 1u << target);
-			ck_assert_ptr_null(scan(&b, T, 999));
-			ck_assert_uint_eq(scan_called, 1u << target);
-			/* the same tag on a free slot: nothing to compare */
-			b.n.ref[target] = 0;
-			ck_assert_ptr_null(scan(&b, T, 100 + target));
-			ck_assert_uint_eq(scan_called, 0);
-			/* every slot carries the tag: compared in slot order */
-			memset(tags, T, sizeof(tags));
-			scan_line(&b, tags, h);
-			ck_assert_ptr_eq(scan(&b, T, 100 + target), &scan_cells[target]);
-			ck_assert_uint_eq(scan_called, (2u << target) - 1);
-			ck_assert_ptr_null(scan(&b, T, 999));
-			ck_assert_uint_eq(scan_called, (1u << SPC_INDEX_NARROW_SLOTS) - 1);
-		}
-	}
-	/* random lines, every tag value: the slots that carry it, all of
-	 * them; no other slot (SIMD) or only one just above a match */
-	uint64_t x = 42;
-	for (unsigned round = 0; round < 64; round++) {
-		for (unsigned s = 0; s < SPC_INDEX_NARROW_SLOTS; s++) {
-			x = tent_hash_of(x);
-			tags[s] = (uint8_t)(x % 5); /* few values: many repeats */
-		}
-		x = tent_hash_of(x);
-		scan_line(&b, tags, (uint32_t)x % 5 * 0x01010101u);
-		for (unsigned t = 0; t < 256; t++) {
-			unsigned exact = 0;
-
-			for (unsigned s = 0; s < SPC_INDEX_NARROW_SLOTS; s++)
-				exact |= (unsigned)(tags[s] == t) << s;
-			ck_assert_ptr_null(scan(&b, (uint8_t)t, 999));
-			ck_assert_uint_eq(scan_called & exact, exact);
-			if (SPC_INDEX_SIMD)
-				ck_assert_uint_eq(scan_called, exact);
-			else
-				ck_assert_uint_eq(scan_called & ~(exact | exact << 1), 0);
-		}
-	}
-}
-END_TEST
-
 /* Claims racing removals on one slot: a table of 2 buckets, full but for
  * RACERS slots; RACERS threads each insert a new key, must find it, delete
  * it, again and again. Keys of both homes share the free slots, so a
@@ -708,7 +610,6 @@ int main(int argc, char **argv)
 	tcase_add_loop_test(tc, resize_alloc_fails_at_every_n, 0, 7);
 	tcase_add_test(tc, layout_chosen_by_region);
 	tcase_add_test(tc, one_line_full_then_next);
-	tcase_add_test(tc, narrow_scan_every_slot);
 	tcase_add_test(tc, claims_race_removals);
 	suite_add_tcase(s, tc);
 	return spc_check_run(s);
