@@ -226,9 +226,7 @@ int spc_get_rcu(struct spc_cache *c, enum spc_pool_id pool, const void *key, siz
 int spc_get(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen, void *buf,
             size_t cap, size_t *vlen)
 {
-	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
-
-	return spc_get_key_inl(c, pool, &k, buf, cap, vlen, 1);
+	return spc_get_plain_inl(c, pool, key, klen, buf, cap, vlen);
 }
 
 /* ---- writes ------------------------------------------------------------------- */

@@ -45,6 +45,14 @@ int spc_get_key(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key
 	return spc_get_key_inl(c, pool, k, buf, cap, vlen, 0);
 }
 
+int spc_get_plain(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                  void *buf, size_t cap, size_t *vlen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+
+	return spc_get_key_inl(c, pool, &k, buf, cap, vlen, 1);
+}
+
 int spc_cas_refused(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key *k)
 {
 	uint64_t hash = spc_key_hash(c, k);

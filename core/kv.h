@@ -202,6 +202,85 @@ spc_get_key_inl(struct spc_cache *c, enum spc_pool_id pool, const struct spc_key
 	return r;
 }
 
+/* spc_get in full (spc_get_key_inl of the plain key): spc_get's slow
+ * path (spc_get_plain_inl). Returns and context as spc_get (in a read
+ * section or not). */
+int spc_get_plain(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                  void *buf, size_t cap, size_t *vlen);
+
+/* spc_get, inlined into it: the common case in straight code that calls
+ * nothing but the copy's memcpy, everything else through spc_get_plain.
+ * The common case: a plain key of 8 to 16 bytes (XXH3 and the key
+ * compare inline, no memcmp), a registered thread whose last-used
+ * statistics slot is c's, debug mode off, the key's home bucket enough
+ * to answer (spc_kv_home_plain_rcu: no overflow, no resize) and an entry
+ * found neither dead nor with optional fields (flags, expiry). Anything
+ * else, bad arguments included, goes to spc_get_plain before any side
+ * effect (no count, no touch, nothing written), which answers with the
+ * same meaning: before the read lock as a tail call, after it inside the
+ * section (nested). So no key is built on the stack and reloaded after
+ * the read lock's compiler barrier (nothing out of line gets its
+ * address), and the registration, the walk past the home bucket, the
+ * dead entry's second look, the expiry clock, the debug note and the
+ * statistics slot's search are the slow path's (docs/benchmarks.md,
+ * "2026-12-06: spc_get's common case"). Returns, Context: as spc_get. */
+static inline __attribute__((always_inline)) int
+spc_get_plain_inl(struct spc_cache *c, enum spc_pool_id pool, const void *key, size_t klen,
+                  void *buf, size_t cap, size_t *vlen)
+{
+	struct spc_key k = { key, klen, SPC_NS_PLAIN, 0 };
+	struct spc_tslot *slot;
+	struct spc_entry *e;
+	uint64_t hash;
+	int walk, r;
+
+	/* cheap tests without side effects, one predictable branch each
+	 * (klen - 8 wraps below 8) */
+	if (__builtin_expect(!c, 0) || __builtin_expect(!key, 0) ||
+	    __builtin_expect((unsigned)pool > SPC_POOL_VIEW, 0) ||
+	    __builtin_expect(klen - 8 > 8, 0) || __builtin_expect(!vlen, 0) ||
+	    __builtin_expect(!buf && cap > 0, 0))
+		return spc_get_plain(c, pool, key, klen, buf, cap, vlen);
+	slot = spc_tslot_last(c);
+	/* relaxed: as spc_read_path_inl's load of debug_on */
+	if (__builtin_expect(!slot, 0) || __builtin_expect(!spc_rcu_is_registered(), 0) ||
+	    __builtin_expect(__atomic_load_n(&c->debug_on, __ATOMIC_RELAXED) != 0, 0))
+		return spc_get_plain(c, pool, key, klen, buf, cap, vlen);
+	hash = spc_hash_bytes(key, klen, c->seed);
+	spc_rcu_read_lock_registered();
+	e = spc_kv_home_plain_rcu(&c->ps[pool], hash, &k, &walk);
+	if (e) {
+		/* acquire: pairs with the writer's spc_entry_publish, as
+		 * spc_value_data's */
+		unsigned meta = __atomic_load_n(&e->meta, __ATOMIC_ACQUIRE);
+		size_t len;
+
+		if (__builtin_expect((meta & (SPC_META_DEAD | SPC_META_OPTIONAL)) != 0, 0))
+			goto slow;
+		len = e->vlen;
+		*vlen = len;
+		spc_entry_touch(e);
+		spc_count_in(slot, pool, SPC_C_HITS, 1);
+		r = SPC_ERANGE;
+		if (cap >= len) {
+			if (len)
+				memcpy(buf, e->data + e->klen, len);
+			r = SPC_OK;
+		}
+	} else {
+		if (__builtin_expect(walk, 0))
+			goto slow;
+		spc_count_in(slot, pool, SPC_C_MISSES, 1);
+		r = SPC_ENOTFOUND;
+	}
+	spc_rcu_read_unlock();
+	return r;
+slow:
+	r = spc_get_plain(c, pool, key, klen, buf, cap, vlen);
+	spc_rcu_read_unlock();
+	return r;
+}
+
 /* The lookups of every namespace (core/kv.c); spc_get_rcu / spc_get and
  * the view namespaces' reads are thin wrappers. Returns and context as
  * spc_get_rcu / spc_get. */

@@ -59,6 +59,15 @@ spc_kv_lookup_plain_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_k
 	return spc_index_lookup_rcu(&ps->ix, hash, spc_kv_match_plain, k);
 }
 
+/* The home bucket's part of spc_kv_lookup_plain_rcu (spc_index_home_rcu):
+ * the entry, or NULL with *walk nonzero when only the full lookup can
+ * tell. Returns, Context: as spc_kv_lookup_rcu. */
+static inline __attribute__((always_inline)) struct spc_entry *
+spc_kv_home_plain_rcu(struct spc_pstate *ps, uint64_t hash, const struct spc_key *k, int *walk)
+{
+	return spc_index_home_rcu(&ps->ix, hash, spc_kv_match_plain, k, walk);
+}
+
 /* Asks the CPU for the bucket line of hash, for writing: a write
  * computes its key's hash, then charges and allocates before it locks
  * that line, so the likely cache miss on it runs during that work

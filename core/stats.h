@@ -62,6 +62,27 @@ static inline void spc_count(struct spc_cache *c, enum spc_pool_id pool, enum sp
 	}
 }
 
+/* The slot spc_count's inline half would add to in c (the one this
+ * thread used last), or NULL when spc_count would take its slow half: a
+ * read path that finds it up front counts with spc_count_in and leaves
+ * the NULL case to its own slow path. Context: any thread. */
+static inline struct spc_tslot *spc_tslot_last(const struct spc_cache *c)
+{
+	return spc_tlast.cache_id == c->id ? spc_tlast.slot : NULL;
+}
+
+/* Adds n to counter k of pool in slot, a slot spc_tslot_last returned to
+ * this thread: single writer, as spc_count's inline half. */
+static inline void spc_count_in(struct spc_tslot *slot, enum spc_pool_id pool, enum spc_ctr k,
+                                int64_t n)
+{
+	uint64_t *ctr = &slot->c[pool][k];
+	/* relaxed load + store: as spc_count's */
+	uint64_t v = __atomic_load_n(ctr, __ATOMIC_RELAXED);
+
+	__atomic_store_n(ctr, v + (uint64_t)n, __ATOMIC_RELAXED);
+}
+
 /* Sets up c's statistics (no slot yet; the shared slot zeroed). Context:
  * spc_open, before c is shared. */
 void spc_stats_init(struct spc_cache *c);

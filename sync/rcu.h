@@ -52,6 +52,22 @@ static inline void spc_rcu_read_lock(void)
 	urcu_memb_read_lock();
 }
 
+/* Whether the calling thread is registered already: a read path that
+ * tests it once up front (and leaves the unregistered case to its slow
+ * path) enters its section with spc_rcu_read_lock_registered. */
+static inline int spc_rcu_is_registered(void)
+{
+	return spc_rcu_registered;
+}
+
+/* spc_rcu_read_lock without the registration test.
+ * Context: a thread registered (spc_rcu_is_registered() nonzero); an
+ * unregistered memb reader would be unprotected. */
+static inline void spc_rcu_read_lock_registered(void)
+{
+	urcu_memb_read_lock();
+}
+
 static inline void spc_rcu_read_unlock(void)
 {
 	urcu_memb_read_unlock();

@@ -227,6 +227,69 @@ START_TEST(counts_stay_exact_across_caches)
 }
 END_TEST
 
+/* spc_get's common case (core/kv.h, spc_get_plain_inl) answers from the
+ * key's home bucket alone; a key that overflowed past it is the slow
+ * path's. With the index keeping one bit of each hash, 40 keys of 16
+ * bytes share two home buckets and overflow past them: every one is
+ * still found, absent keys miss, and the counts are exact, whichever
+ * path answered. */
+START_TEST(gets_past_the_home_bucket_find_every_key)
+{
+	struct spc_cache *c = open_sync();
+	char key[17], buf[16];
+	size_t vlen;
+
+	spc_index_test_truncate(&c->ps[SPC_POOL_INDEX].ix, 1);
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(key, sizeof key, "present-key-%04u", i);
+		ck_assert_int_eq(spc_set(c, SPC_POOL_INDEX, key, 16, key + 12, 4), SPC_OK);
+	}
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(key, sizeof key, "present-key-%04u", i);
+		vlen = 0;
+		ck_assert_int_eq(spc_get(c, SPC_POOL_INDEX, key, 16, buf, sizeof buf, &vlen), SPC_OK);
+		ck_assert_uint_eq(vlen, 4);
+		ck_assert_mem_eq(buf, key + 12, 4);
+		snprintf(key, sizeof key, "missing-key-%04u", i);
+		ck_assert_int_eq(spc_get(c, SPC_POOL_INDEX, key, 16, buf, sizeof buf, &vlen),
+		                 SPC_ENOTFOUND);
+	}
+	hits_misses_are(c, 40, 40);
+	spc_close(c);
+}
+END_TEST
+
+/* The same alternation as counts_stay_exact_across_caches with keys of
+ * 16 bytes, the ones spc_get's common case takes: it counts into the
+ * slot used last only when that slot is the cache's; a switch goes to
+ * the slow path, which finds the slot. A value larger than the buffer
+ * is a hit with nothing copied (SPC_ERANGE) on both paths. */
+START_TEST(common_case_counts_stay_exact_across_caches)
+{
+	struct spc_cache *a = open_sync(), *b = open_sync();
+	const char *in = "key-of-sixteen-a", *out = "key-of-sixteen-x";
+	char buf[16], small[2] = { 'u', 'u' };
+	size_t vlen;
+
+	ck_assert_int_eq(spc_set(a, SPC_POOL_INDEX, in, 16, "123", 3), SPC_OK);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(spc_get(a, SPC_POOL_INDEX, in, 16, buf, sizeof buf, &vlen), SPC_OK);
+		ck_assert_int_eq(spc_get(a, SPC_POOL_INDEX, in, 16, small, sizeof small, &vlen),
+		                 SPC_ERANGE);
+		ck_assert_uint_eq(vlen, 3);
+		ck_assert_int_eq(small[0], 'u');
+		ck_assert_int_eq(spc_get(b, SPC_POOL_INDEX, in, 16, buf, sizeof buf, &vlen),
+		                 SPC_ENOTFOUND);
+		ck_assert_int_eq(spc_get(a, SPC_POOL_INDEX, out, 16, buf, sizeof buf, &vlen),
+		                 SPC_ENOTFOUND);
+	}
+	hits_misses_are(a, 20, 10);
+	hits_misses_are(b, 0, 10);
+	spc_close(b);
+	spc_close(a);
+}
+END_TEST
+
 static Suite *read_path_suite(void)
 {
 	Suite *s = suite_create("read_path");
@@ -242,6 +305,8 @@ static Suite *read_path_suite(void)
 	tcase_add_test(tc, plain_gets_match_every_key_length_and_layout);
 	tcase_add_test(tc, plain_gets_do_not_match_other_namespaces);
 	tcase_add_test(tc, counts_stay_exact_across_caches);
+	tcase_add_test(tc, gets_past_the_home_bucket_find_every_key);
+	tcase_add_test(tc, common_case_counts_stay_exact_across_caches);
 	suite_add_tcase(s, tc);
 	return s;
 }
