@@ -324,11 +324,11 @@ END_TEST
 /* liburcu's call_rcu worker runs callbacks in rounds about 10 ms apart, so
  * what a pool can evict per round is what its batches hold. A reader that
  * stays in its section stands for one round: while it holds, a pool of
- * 32 MiB must evict far more than 32 batches of 256 entries (the limit
- * that held eviction near 0.7 M entries/s). Writes go on until the
+ * 64 MiB (64 batches) must evict more than 32 batches of 256 entries (the
+ * limit that held eviction near 0.7 M entries/s). Writes go on until the
  * budget, not the batches, runs out. */
-#define HOLD_POOL_BYTES ((uint64_t)32 << 20)
-#define HOLD_MIN_EVICTIONS 16384u
+#define HOLD_POOL_BYTES ((uint64_t)64 << 20)
+#define HOLD_MIN_EVICTIONS 12288u
 
 static uint64_t evictions_of(struct spc_cache *c)
 {
