@@ -187,6 +187,24 @@ spc_index_scan_wide(const struct spc_index_bucket *b, uint64_t want, spc_index_m
 	return NULL;
 }
 
+/* A narrow slot whose tag matched: its entry if the slot holds one and
+ * the key matches, else NULL. Shared by both narrow scans. */
+static inline __attribute__((always_inline)) void *
+spc_index_narrow_try(const struct spc_index_bucket *b, unsigned s, uintptr_t base,
+                     spc_index_match_fn *match, const void *key)
+{
+	/* acquire: pairs with the writer's release CAS or store of the
+	 * reference: the entry's bytes before the reference */
+	uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
+
+	if (r) {
+		void *e = spc_index_narrow_entry(base, r);
+		if (match(e, key))
+			return e;
+	}
+	return NULL;
+}
+
 /* One tag word's part of spc_index_scan_narrow (the portable scan): its
  * four tags compared at once (want: the tag byte in each byte). */
 static inline __attribute__((always_inline)) void *
@@ -201,15 +219,12 @@ spc_index_scan_narrow_word(const struct spc_index_bucket *b, unsigned w, uint32_
 
 	while (m) {
 		unsigned s = w * 4 + ((unsigned)__builtin_ctz(m) >> 3);
+		void *e;
+
 		m &= m - 1;
-		/* acquire: pairs with the writer's release CAS or store of the
-		 * reference: the entry's bytes before the reference */
-		uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
-		if (r) {
-			void *e = spc_index_narrow_entry(base, r);
-			if (match(e, key))
-				return e;
-		}
+		e = spc_index_narrow_try(b, s, base, match, key);
+		if (e)
+			return e;
 	}
 	return NULL;
 }
@@ -263,14 +278,12 @@ spc_index_scan_narrow(const struct spc_index_bucket *b, uint32_t want, uintptr_t
 
 	while (m) {
 		unsigned s = (unsigned)__builtin_ctz(m);
+		void *e;
+
 		m &= m - 1;
-		/* acquire: as in spc_index_scan_narrow_word */
-		uint32_t r = __atomic_load_n(&b->n.ref[s], __ATOMIC_ACQUIRE);
-		if (r) {
-			void *e = spc_index_narrow_entry(base, r);
-			if (match(e, key))
-				return e;
-		}
+		e = spc_index_narrow_try(b, s, base, match, key);
+		if (e)
+			return e;
 	}
 	return NULL;
 #else
