@@ -67,22 +67,31 @@ static void spc_free_entry(struct spc_pstate *ps, struct spc_entry *e)
 /* Frees a batch's entries and gives their charges back in one go: one
  * subtraction from the backlog and one uncharge per batch, not per entry
  * (both counters are shared with every writer: an atomic per entry
- * bounced their line for each). The backlog still goes first, as in
+ * bounced their line for each), and frees the slots with one lock of a
+ * slab class per run of its slots, not one per entry (the writers take
+ * the same lock for every insert). The backlog still goes first, as in
  * spc_free_entry. The entry a few places ahead is prefetched: its size
  * and its slab are read here long after the maintainer last touched it. */
 static void spc_batch_free_entries(struct spc_batch *b)
 {
 	struct spc_pstate *ps = b->ps;
 	uint64_t charge = 0;
+	unsigned n = b->n;
+	void *base[SPC_BATCH_ENTRIES];
+	size_t size[SPC_BATCH_ENTRIES];
 
-	for (unsigned i = 0; i < b->n; i++) {
+	if (n == 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
 		struct spc_entry *e = b->e[i];
 
-		if (i + SPC_RECLAIM_PREFETCH < b->n)
+		if (i + SPC_RECLAIM_PREFETCH < n)
 			__builtin_prefetch(b->e[i + SPC_RECLAIM_PREFETCH]);
 		charge += spc_entry_charge(ps, e);
-		spc_pool_free(ps->pool, spc_entry_base(e), spc_entry_alloc_size(e));
+		base[i] = spc_entry_base(e);
+		size[i] = spc_entry_alloc_size(e);
 	}
+	spc_pool_free_many(ps->pool, base, size, n);
 	b->n = 0;
 	if (charge == 0)
 		return;

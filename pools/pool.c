@@ -525,6 +525,25 @@ void spc_pool_free(struct spc_pool *pool, void *p, size_t n)
 	spc_arena_free(&pool->arena, p, n);
 }
 
+void spc_pool_free_many(struct spc_pool *pool, void *const *p, const size_t *n, size_t count)
+{
+	size_t i = 0;
+
+	while (i < count) {
+		size_t j = i;
+
+		if (!pool->slabs || n[i] > SPC_SLAB_MAX_CLASS) {
+			spc_arena_free(&pool->arena, p[i], n[i]);
+			i++;
+			continue;
+		}
+		while (j < count && n[j] <= SPC_SLAB_MAX_CLASS)
+			j++;
+		spc_slabs_free_many(pool->slabs, p + i, n + i, j - i);
+		i = j;
+	}
+}
+
 void *spc_pool_alloc_aligned(struct spc_pool *pool, size_t n, size_t align)
 {
 	if (n == 0 || spc_fault(pool->env, SPC_FAULT_POOL_ALLOC, n))

@@ -137,6 +137,10 @@ void *spc_pool_alloc(struct spc_pool *pool, size_t n);
 /* Frees p, allocated with spc_pool_alloc(pool, n). Context: any thread
  * (the RCU callback thread included). */
 void spc_pool_free(struct spc_pool *pool, void *p, size_t n);
+/* Frees p[i], allocated with spc_pool_alloc(pool, n[i]), for i < count:
+ * what count calls of spc_pool_free do, with one lock of a slab class per
+ * run of its slots (spc_slabs_free_many). Context: any thread. */
+void spc_pool_free_many(struct spc_pool *pool, void *const *p, const size_t *n, size_t count);
 /* As spc_pool_alloc, aligned to align (a power of two, at most a page),
  * never from the slabs: the cache's index tables. Does not charge. */
 void *spc_pool_alloc_aligned(struct spc_pool *pool, size_t n, size_t align);

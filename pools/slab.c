@@ -61,8 +61,15 @@
  *             kept pages back (a shrinking pool, spc_pool_trim: pool.c).
  *
  * Locks. Readers never touch the allocator: only writers (allocations) and
- * the reclamation thread (frees) take these locks, so a mutex is enough
- * and sleeps instead of spinning when the two cores are shared. Lock
+ * the reclamation thread (frees) take these locks. A class lock is held
+ * for a few dozen instructions by every writer of that size at once, so
+ * it is glibc's adaptive mutex: a waiter spins a bounded number of tries
+ * (glibc.pthread.mutex_spin_count, 100 by default) before it sleeps.
+ * With a plain mutex every collision slept in the kernel and woke
+ * through it: in `mixed` at 2 threads, where every insert is of one
+ * class, futex waits and wakes took 17 % of the process's CPU (perf,
+ * docs/benchmarks.md). The reclamation thread frees a batch of slots per
+ * lock (spc_slabs_free_many). chunk_lock is cold and plain. Lock
  * order: a class lock, then chunk_lock; never two class locks. The
  * statistics are relaxed atomics written under those locks and read
  * without them by the report.
@@ -431,6 +438,7 @@ void spc_slabs_purge(struct spc_slabs *s)
 struct spc_slabs *spc_slabs_create(struct spc_arena *a, const struct spc_env *env,
                                    size_t region_bytes)
 {
+	pthread_mutexattr_t adaptive; /* the class locks': the essay, "Locks" */
 	struct spc_slabs *s;
 	size_t chunk;
 	unsigned i;
@@ -454,17 +462,20 @@ struct spc_slabs *spc_slabs_create(struct spc_arena *a, const struct spc_env *en
 		if (s->sets[i].chunk_slabs < 1)
 			s->sets[i].chunk_slabs = 1;
 	}
-	if (pthread_mutex_init(&s->chunk_lock, NULL) != 0)
+	if (pthread_mutex_init(&s->chunk_lock, NULL) != 0 ||
+	    pthread_mutexattr_init(&adaptive) != 0 ||
+	    pthread_mutexattr_settype(&adaptive, PTHREAD_MUTEX_ADAPTIVE_NP) != 0)
 		spc_die("pthread_mutex_init");
 	for (i = 0; i < SPC_SLAB_NCLASSES; i++) {
 		struct slab_class *k = &s->classes[i];
 
-		if (pthread_mutex_init(&k->lock, NULL) != 0)
+		if (pthread_mutex_init(&k->lock, &adaptive) != 0)
 			spc_die("pthread_mutex_init");
 		k->size = (uint32_t)spc_slab_class_size(i);
 		k->slots = (uint32_t)spc_slab_slots(i);
 		k->set = &s->sets[spc_slab_bytes(i) == SPC_SLAB_BYTES];
 	}
+	pthread_mutexattr_destroy(&adaptive);
 	return s;
 }
 
@@ -533,17 +544,13 @@ void *spc_slabs_alloc(struct spc_slabs *s, size_t n)
 	return p;
 }
 
-void spc_slabs_free(struct spc_slabs *s, void *p, size_t n)
+/* Puts slot p back on its slab, under k's lock. Returns the slab when it
+ * became empty and must be released (after unlocking), else NULL. */
+static struct slab *slot_put(struct slab_class *k, unsigned cls, void *p)
 {
-	unsigned cls = spc_slab_class_of(n);
-	struct slab_class *k = &s->classes[cls];
 	struct slab *sl = (struct slab *)((uintptr_t)p & ~(uintptr_t)(k->set->slab_bytes - 1));
-	struct slab *release = NULL;
 	int was_full;
 
-	if (!p)
-		return;
-	lock(&k->lock);
 	/* A size that is not the one allocated, or a pointer that is not a
 	 * slot, would corrupt two classes: stop here instead. */
 	SPC_CHECK(sl->magic == SLAB_MAGIC && sl->cls == cls && sl->used > 0);
@@ -554,18 +561,65 @@ void spc_slabs_free(struct spc_slabs *s, void *p, size_t n)
 	if (sl->used == 0) {
 		if (!was_full)
 			LIST_UNLINK(k->partial, sl);
-		if (!k->empty)
+		if (!k->empty) {
 			k->empty = sl; /* keep one: no ping-pong at the boundary */
-		else
-			release = sl;
-	} else if (was_full) {
-		LIST_PUSH(k->partial, sl);
+			return NULL;
+		}
+		return sl;
 	}
+	if (was_full)
+		LIST_PUSH(k->partial, sl);
+	return NULL;
+}
+
+void spc_slabs_free(struct spc_slabs *s, void *p, size_t n)
+{
+	unsigned cls = spc_slab_class_of(n);
+	struct slab_class *k = &s->classes[cls];
+	struct slab *release;
+
+	if (!p)
+		return;
+	lock(&k->lock);
+	release = slot_put(k, cls, p);
 	stat_sub(&s->live_bytes, k->size);
 	stat_sub(&s->live_slots, 1);
 	unlock(&k->lock);
 	if (release)
 		slab_release(s, release);
+}
+
+void spc_slabs_free_many(struct spc_slabs *s, void *const *p, const size_t *n, size_t count)
+{
+	size_t i = 0;
+
+	while (i < count) {
+		unsigned cls, run = 0;
+		struct slab_class *k;
+		struct slab *release = NULL;
+
+		if (!p[i]) {
+			i++;
+			continue;
+		}
+		cls = spc_slab_class_of(n[i]);
+		k = &s->classes[cls];
+		lock(&k->lock);
+		/* The run ends at another class, at a slab to release (its
+		 * release takes chunk_lock, after the class lock is let go)
+		 * or after SPC_SLAB_FREE_RUN slots. */
+		do {
+			if (p[i])
+				release = slot_put(k, cls, p[i]), run++;
+			i++;
+		} while (!release && run < SPC_SLAB_FREE_RUN && i < count &&
+		         (!p[i] || spc_slab_class_of(n[i]) == cls));
+		stat_sub(&s->live_bytes, (uint64_t)k->size * run);
+		stat_sub(&s->live_slots, run);
+		unlock(&k->lock);
+		if (release)
+			slab_release(s, release);
+	}
 }
 
 uint64_t spc_slabs_excess(const struct spc_slabs *s)

@@ -97,6 +97,14 @@ void *spc_slabs_alloc(struct spc_slabs *s, size_t n);
 /* Frees p = spc_slabs_alloc(s, n). Context: any thread (the RCU callback
  * thread included). */
 void spc_slabs_free(struct spc_slabs *s, void *p, size_t n);
+/* Frees p[i] = spc_slabs_alloc(s, n[i]) for i < count, as count calls of
+ * spc_slabs_free would, but takes a class's lock once for a run of
+ * consecutive slots of that class (at most SPC_SLAB_FREE_RUN of them, so
+ * a writer waiting for the class waits for one short run) and updates
+ * the statistics once per run. For the RCU callbacks, which free a
+ * batch of evicted entries at a time. Context: any thread. */
+#define SPC_SLAB_FREE_RUN 32u
+void spc_slabs_free_many(struct spc_slabs *s, void *const *p, const size_t *n, size_t count);
 
 /* Gives the pages of every released slab back to the system (all but
  * each slab's header page). For a pool that shrank, or an explicit trim.

@@ -290,6 +290,7 @@ struct mt {
 	struct spc_pool *pool;   /* through the pool, or */
 	struct spc_slabs *slabs; /* the layer alone (every build) */
 	size_t max;              /* sizes 1..max */
+	int many;                /* the reclaimer frees up to RING/2 at a time */
 	pthread_mutex_t lock; /* guards the ring */
 	pthread_cond_t cond;
 	struct ring_item ring[RING];
@@ -331,10 +332,47 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* The reclaimer's batch form: takes what the ring holds (up to RING/2)
+ * and frees it with one call, as the RCU callbacks do. */
+static void *reclaimer_many(struct mt *m)
+{
+	void *p[RING / 2];
+	size_t n[RING / 2];
+
+	for (;;) {
+		size_t k = 0;
+
+		pthread_mutex_lock(&m->lock);
+		while (m->head == m->tail && m->writers_left > 0)
+			pthread_cond_wait(&m->cond, &m->lock);
+		if (m->head == m->tail) {
+			pthread_mutex_unlock(&m->lock);
+			return NULL;
+		}
+		while (m->head != m->tail && k < RING / 2) {
+			struct ring_item it = m->ring[m->tail++ % RING];
+
+			p[k] = it.p;
+			n[k++] = it.n;
+		}
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+		for (size_t i = 0; i < k; i++)
+			if (((char *)p[i])[0] != (char)n[i] || ((char *)p[i])[n[i] - 1] != (char)n[i])
+				atomic_store(&m->bad, 1);
+		if (m->slabs)
+			spc_slabs_free_many(m->slabs, p, n, k);
+		else
+			spc_pool_free_many(m->pool, p, n, k);
+	}
+}
+
 static void *reclaimer(void *arg)
 {
 	struct mt *m = arg;
 
+	if (m->many)
+		return reclaimer_many(m);
 	for (;;) {
 		struct ring_item it;
 
@@ -377,7 +415,8 @@ static void run_writers_and_reclaimer(struct mt *m)
 	pthread_mutex_destroy(&m->lock);
 }
 
-/* Through the pool: sizes on both sides of the slab limit. */
+/* Through the pool: sizes on both sides of the slab limit; the
+ * reclaimer frees one at a time (_i = 0) or in batches (_i = 1). */
 START_TEST(writers_and_reclaimer)
 {
 	struct spc_mem *mem = open_mem(32ull << 20, NULL);
@@ -387,6 +426,7 @@ START_TEST(writers_and_reclaimer)
 	ck_assert_ptr_nonnull(m);
 	m->pool = spc_mem_pool(mem, SPC_POOL_INDEX);
 	m->max = 2100;
+	m->many = _i;
 	run_writers_and_reclaimer(m);
 	pool_report(mem, SPC_POOL_INDEX, &r);
 	ck_assert_uint_eq(r.slab_live_slots, 0);
@@ -410,6 +450,7 @@ START_TEST(layer_writers_and_reclaimer)
 	m->slabs = spc_slabs_create(&a, NULL, 0);
 	ck_assert_ptr_nonnull(m->slabs);
 	m->max = SPC_SLAB_MAX_CLASS;
+	m->many = _i;
 	run_writers_and_reclaimer(m);
 	spc_slabs_stats(m->slabs, &r);
 	ck_assert_uint_eq(r.slab_live_slots, 0);
@@ -424,6 +465,86 @@ START_TEST(layer_writers_and_reclaimer)
 	spc_slabs_destroy(m->slabs);
 	spc_arena_destroy(&a);
 	free(m);
+}
+END_TEST
+
+/* spc_pool_free_many leaves the pool exactly as freeing one by one does:
+ * two pools get the same allocations (runs of one class longer than
+ * SPC_SLAB_FREE_RUN, single slots between classes, sizes for the arena,
+ * NULLs), one frees them in one call, the other one by one; in an order
+ * that empties slabs in the middle of runs. Then both allocate again. */
+#define MANY_N 3000
+
+static size_t many_size(size_t i)
+{
+	if (i % 500 == 499)
+		return 3000; /* above the slabs: the arena's */
+	if (i % 97 == 3)
+		return 40 + i % 7 * 100; /* a lone slot of another class */
+	return i / 150 % 2 ? 164 : 100; /* runs of 150 of one class */
+}
+
+static void alloc_all(struct spc_pool *p, void **ptrs, size_t *n)
+{
+	for (size_t i = 0; i < MANY_N; i++) {
+		n[i] = many_size(i);
+		ptrs[i] = i % 211 == 5 ? NULL : spc_pool_alloc(p, n[i]);
+		if (i % 211 != 5)
+			ck_assert_ptr_nonnull(ptrs[i]);
+	}
+}
+
+START_TEST(free_many_as_free_one_by_one)
+{
+	struct spc_mem *a = open_mem(32ull << 20, NULL), *b = open_mem(32ull << 20, NULL);
+	struct spc_pool *pa = spc_mem_pool(a, SPC_POOL_INDEX), *pb = spc_mem_pool(b, SPC_POOL_INDEX);
+	void **xa = calloc(MANY_N, sizeof *xa), **xb = calloc(MANY_N, sizeof *xb);
+	size_t *n = calloc(MANY_N, sizeof *n);
+	struct spc_mem_pool_report ra, rb;
+	size_t i;
+
+	ck_assert(xa && xb && n);
+	alloc_all(pa, xa, n);
+	alloc_all(pb, xb, n);
+	/* Free the middle third first, so slabs empty inside later runs. */
+	spc_pool_free_many(pa, xa + MANY_N / 3, n + MANY_N / 3, MANY_N / 3);
+	for (i = MANY_N / 3; i < 2 * MANY_N / 3; i++)
+		spc_pool_free(pb, xb[i], n[i]);
+	pool_report(a, SPC_POOL_INDEX, &ra);
+	pool_report(b, SPC_POOL_INDEX, &rb);
+	ck_assert_uint_eq(ra.slab_live_slots, rb.slab_live_slots);
+	ck_assert_uint_eq(ra.slab_live_bytes, rb.slab_live_bytes);
+#ifndef SPC_POOL_MALLOC /* no slab layer: only ASan's view of the frees */
+	ck_assert_uint_gt(ra.slab_live_slots, 0);
+#endif
+	spc_pool_free_many(pa, xa, n, MANY_N / 3);
+	spc_pool_free_many(pa, xa + 2 * MANY_N / 3, n + 2 * MANY_N / 3, MANY_N - 2 * MANY_N / 3);
+	for (i = 0; i < MANY_N; i++)
+		if (i < MANY_N / 3 || i >= 2 * MANY_N / 3)
+			spc_pool_free(pb, xb[i], n[i]);
+	pool_report(a, SPC_POOL_INDEX, &ra);
+	pool_report(b, SPC_POOL_INDEX, &rb);
+	ck_assert_uint_eq(ra.slab_live_slots, 0);
+	ck_assert_uint_eq(ra.slab_live_bytes, 0);
+	ck_assert_uint_eq(ra.slab_slabs, rb.slab_slabs);
+	ck_assert_uint_eq(ra.slab_free_slabs, rb.slab_free_slabs);
+	ck_assert_uint_eq(ra.slab_inuse_bytes, rb.slab_inuse_bytes);
+	ck_assert_uint_eq(ra.slab_chunk_bytes, rb.slab_chunk_bytes);
+	ck_assert_uint_eq(spc_pool_slab_excess(pa), spc_pool_slab_excess(pb));
+	/* Every slot is back: the same allocations succeed again. */
+	alloc_all(pa, xa, n);
+	pool_report(a, SPC_POOL_INDEX, &ra);
+#ifndef SPC_POOL_MALLOC
+	ck_assert_uint_eq(ra.slab_live_slots, MANY_N - (MANY_N + 205) / 211 - MANY_N / 500);
+#endif
+	spc_pool_free_many(pa, xa, n, MANY_N);
+	pool_report(a, SPC_POOL_INDEX, &ra);
+	ck_assert_uint_eq(ra.slab_live_slots, 0);
+	free(xa);
+	free(xb);
+	free(n);
+	spc_mem_close(a);
+	spc_mem_close(b);
 }
 END_TEST
 
@@ -560,8 +681,9 @@ int main(void)
 	tcase_add_test(tc, slots_distinct_aligned_in_region);
 	tcase_add_test(tc, empty_slabs_return);
 	tcase_add_test(tc, region_exhaustion_is_clean);
-	tcase_add_test(tc, writers_and_reclaimer);
-	tcase_add_test(tc, layer_writers_and_reclaimer);
+	tcase_add_loop_test(tc, writers_and_reclaimer, 0, 2);
+	tcase_add_loop_test(tc, layer_writers_and_reclaimer, 0, 2);
+	tcase_add_test(tc, free_many_as_free_one_by_one);
 	tcase_add_loop_test(tc, fault_fails_cleanly, 0, 2);
 	tcase_add_test(tc, destroy_with_live_slots);
 	tcase_add_test(tc, bytes_per_164_entry);
