@@ -332,10 +332,13 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* The reclaimer's batch form: takes what the ring holds (up to RING/2)
- * and frees it with one call, as the RCU callbacks do. */
-static void *reclaimer_many(struct mt *m)
+/* Frees what the writers queue, checking each slot's marks first. One at
+ * a time, or (m->many) what the ring holds, up to RING/2, with one call,
+ * as the RCU callbacks do. */
+static void *reclaimer(void *arg)
 {
+	struct mt *m = arg;
+	size_t cap = m->many ? RING / 2 : 1;
 	void *p[RING / 2];
 	size_t n[RING / 2];
 
@@ -349,7 +352,7 @@ static void *reclaimer_many(struct mt *m)
 			pthread_mutex_unlock(&m->lock);
 			return NULL;
 		}
-		while (m->head != m->tail && k < RING / 2) {
+		while (m->head != m->tail && k < cap) {
 			struct ring_item it = m->ring[m->tail++ % RING];
 
 			p[k] = it.p;
@@ -360,38 +363,14 @@ static void *reclaimer_many(struct mt *m)
 		for (size_t i = 0; i < k; i++)
 			if (((char *)p[i])[0] != (char)n[i] || ((char *)p[i])[n[i] - 1] != (char)n[i])
 				atomic_store(&m->bad, 1);
-		if (m->slabs)
+		if (m->many && m->slabs)
 			spc_slabs_free_many(m->slabs, p, n, k);
-		else
+		else if (m->many)
 			spc_pool_free_many(m->pool, p, n, k);
-	}
-}
-
-static void *reclaimer(void *arg)
-{
-	struct mt *m = arg;
-
-	if (m->many)
-		return reclaimer_many(m);
-	for (;;) {
-		struct ring_item it;
-
-		pthread_mutex_lock(&m->lock);
-		while (m->head == m->tail && m->writers_left > 0)
-			pthread_cond_wait(&m->cond, &m->lock);
-		if (m->head == m->tail) {
-			pthread_mutex_unlock(&m->lock);
-			return NULL;
-		}
-		it = m->ring[m->tail++ % RING];
-		pthread_cond_broadcast(&m->cond);
-		pthread_mutex_unlock(&m->lock);
-		if (((char *)it.p)[0] != (char)it.n || ((char *)it.p)[it.n - 1] != (char)it.n)
-			atomic_store(&m->bad, 1);
-		if (m->slabs)
-			spc_slabs_free(m->slabs, it.p, it.n);
+		else if (m->slabs)
+			spc_slabs_free(m->slabs, p[0], n[0]);
 		else
-			spc_pool_free(m->pool, it.p, it.n);
+			spc_pool_free(m->pool, p[0], n[0]);
 	}
 }
 
