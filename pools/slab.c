@@ -68,9 +68,10 @@
  * With a plain mutex every collision slept in the kernel and woke
  * through it: in `mixed` at 2 threads, where every insert is of one
  * class, futex waits and wakes took 17 % of the process's CPU (perf,
- * docs/benchmarks.md). The reclamation thread frees a batch of slots per
- * lock (spc_slabs_free_many). chunk_lock is cold and plain. Lock
- * order: a class lock, then chunk_lock; never two class locks. The
+ * docs/benchmarks.md). The reclamation thread frees a run of up to
+ * SPC_SLAB_FREE_RUN slots of one class per lock (spc_slabs_free_many).
+ * chunk_lock is cold and plain. Lock order: a class lock, then
+ * chunk_lock; never two class locks. The
  * statistics are relaxed atomics written under those locks and read
  * without them by the report.
  *
@@ -572,23 +573,6 @@ static struct slab *slot_put(struct slab_class *k, unsigned cls, void *p)
 	return NULL;
 }
 
-void spc_slabs_free(struct spc_slabs *s, void *p, size_t n)
-{
-	unsigned cls = spc_slab_class_of(n);
-	struct slab_class *k = &s->classes[cls];
-	struct slab *release;
-
-	if (!p)
-		return;
-	lock(&k->lock);
-	release = slot_put(k, cls, p);
-	stat_sub(&s->live_bytes, k->size);
-	stat_sub(&s->live_slots, 1);
-	unlock(&k->lock);
-	if (release)
-		slab_release(s, release);
-}
-
 void spc_slabs_free_many(struct spc_slabs *s, void *const *p, const size_t *n, size_t count)
 {
 	size_t i = 0;
@@ -620,6 +604,11 @@ void spc_slabs_free_many(struct spc_slabs *s, void *const *p, const size_t *n, s
 		if (release)
 			slab_release(s, release);
 	}
+}
+
+void spc_slabs_free(struct spc_slabs *s, void *p, size_t n)
+{
+	spc_slabs_free_many(s, &p, &n, 1); /* a run of one */
 }
 
 uint64_t spc_slabs_excess(const struct spc_slabs *s)
