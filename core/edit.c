@@ -116,16 +116,22 @@ static void spc_edit_release(struct spc_pstate *ps, struct spc_edit_mem *m)
 static int spc_edit_alloc(struct spc_pstate *ps, struct spc_edit_mem *m, size_t size)
 {
 	uint64_t charge = spc_pool_usable(ps->pool, size) + ps->entry_share;
-	int r;
+	int r, stranded;
 
 	spc_edit_release(ps, m);
 	r = spc_wait_charge(ps, charge);
 	if (r != SPC_OK)
 		return r;
-	m->e = spc_pool_alloc(ps->pool, size);
+	m->e = spc_pool_alloc_entry(ps->pool, size, &stranded);
+	if (!m->e && stranded)
+		m->e = spc_wait_slab(ps, size);
 	if (!m->e) {
 		spc_uncharge(ps, charge);
-		return SPC_ENOMEM;
+		if (!stranded)
+			return SPC_ENOMEM;
+		/* Its bytes are held by slabs of other sizes still. */
+		spc_count(ps->cache, ps->id, SPC_C_EFULL, 1);
+		return SPC_EFULL;
 	}
 	m->e = (struct spc_entry *)(void *)((unsigned char *)m->e + m->pre);
 	m->size = size;

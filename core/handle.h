@@ -30,11 +30,8 @@
  * round: 32 batches (8,192 entries) held eviction near 0.7 M/s whatever
  * the writers did; 128 hold 32,768 (about 3 M/s). Not more than one per
  * MiB: with one per 256 KiB, mixed's 29 MiB pool hit 4 points less often
- * than with 32. The likely cause: what a round frees comes back at once
- * as free slab slots, which count as held bytes until writers fill them
- * (spc_held_bytes), so a round larger than the watermarks' band (5 % of
- * the target) makes the maintainer evict live entries again. 256 entries
- * of up to about 200 bytes per MiB stay inside the band. */
+ * than with 32, measured while the watermarks still counted free slab
+ * slots as held bytes (what a round frees came back as free slots). */
 #define SPC_BATCHES_MIN 32u
 #define SPC_BATCHES_MAX 128u
 #define SPC_BATCH_POOL_BYTES ((uint64_t)1 << 20)
@@ -151,6 +148,9 @@ struct spc_pstate {
 	unsigned room_needers;        /* writers whose need is in room_need (the
 	                                 last one to leave clears it) */
 	uint64_t room_gen;            /* bumped on every broadcast of room_cv */
+	unsigned slab_short;          /* atomic: writers waiting for a slab the
+	                                 pool's budget refused (written under mu,
+	                                 read relaxed by the maintainer) */
 	struct spc_evict_req *forced_reqs; /* open forced-eviction requests */
 
 	/* Maintainer-owned (or the step lock's holder in synchronous mode). */

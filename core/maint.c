@@ -15,10 +15,11 @@
  *      leaves the band core/kv_index_compact.c sets (spc_kv_maint);
  *   1c. serves a posted chain reorganisation of the view pool, in bounded
  *      work per step (spc_view_maint_step, core/view.c);
- *   2. evicts while held bytes (charged - backlog, plus what the pool's
- *      slabs strand beyond live entries: spc_held_bytes) are above the
+ *   2. evicts while live bytes (charged - backlog - index) are above the
  *      high watermark, down to the low watermark (hysteresis), while items are
- *      above max_entries, and while a blocked writer needs room: a victim is
+ *      above max_entries, while a blocked writer needs room, and while a
+ *      writer waits for a slab the pool's budget refuses (its slabs' free
+ *      slots of other sizes hold the room: core/wait.c): a victim is
  *      unpublished (the index's remove) in a short read section and put in
  *      the current batch; dead entries met on the way (replaced, deleted,
  *      cleared) go to the batch too, without counting as evictions;
@@ -183,7 +184,7 @@ static int spc_maint_over(struct spc_pstate *ps)
 {
 	const struct spc_config *cfg = &ps->cache->cfg;
 	uint64_t target = spc_pool_target(ps->pool);
-	uint64_t live = spc_held_bytes(ps);
+	uint64_t live = spc_live_bytes(ps);
 	/* Relaxed: advisory sizes. */
 	uint64_t need = __atomic_load_n(&ps->room_need, __ATOMIC_RELAXED);
 	uint64_t ix_need = spc_kv_room_need(ps);
@@ -191,6 +192,17 @@ static int spc_maint_over(struct spc_pstate *ps)
 	size_t queued = spc_policy_size(ps->policy);
 
 	if (spc_forced_over(ps))
+		return 1;
+	/* A writer waits for a slab that the pool's budget refuses while
+	 * slabs hold free slots of other sizes (core/wait.c, spc_wait_slab):
+	 * evict until enough of them empty. Not while the backlog is more
+	 * than a band of the room: its entries come back as free slots
+	 * without evicting a live one (the writer needs room_need too, so
+	 * the sweep for dead entries runs), which the writer retries at
+	 * every uncharge. Relaxed: advisory. */
+	if (__atomic_load_n(&ps->slab_short, __ATOMIC_RELAXED) && spc_pool_slabs_bound(ps->pool) &&
+	    __atomic_load_n(&ps->backlog, __ATOMIC_RELAXED) <=
+	        spc_entry_room(ps, target) / 100 * (100 - cfg->high_watermark_pct))
 		return 1;
 	if (ps->max_entries && queued > dead && queued - dead > ps->max_entries)
 		return 1;
@@ -442,7 +454,7 @@ void spc_after_write(struct spc_pstate *ps)
 		return;
 	}
 	target = spc_pool_target(ps->pool);
-	if (spc_held_bytes(ps) > spc_entry_room(ps, target) / 100 * ps->cache->cfg.high_watermark_pct ||
+	if (spc_live_bytes(ps) > spc_entry_room(ps, target) / 100 * ps->cache->cfg.high_watermark_pct ||
 	    spc_ring_count(&ps->ring) > (ps->ring.mask + 1) / 4 ||
 	    (ps->max_entries && spc_ring_count(&ps->ring) > 0))
 		spc_kick(ps);

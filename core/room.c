@@ -77,16 +77,6 @@ uint64_t spc_entry_room(const struct spc_pstate *ps, uint64_t target)
 	return target > ix ? target - ix : 0;
 }
 
-uint64_t spc_held_bytes(const struct spc_pstate *ps)
-{
-	/* Live bytes plus what the pool's slabs hold beyond them (free slots
-	 * stranded in partly used slabs, slab headers). Evicting on this
-	 * measure keeps resident memory near the target when evictions leave
-	 * a few survivors in many slabs; it falls back to live bytes as slabs
-	 * empty, so it cannot drive the maintainer to evict forever. */
-	return spc_live_bytes(ps) + spc_pool_slab_excess(ps->pool);
-}
-
 /* ---- giving back and waking ---------------------------------------------- */
 
 void spc_room_wake(struct spc_pstate *ps)

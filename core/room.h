@@ -20,11 +20,11 @@ static inline uint64_t spc_entry_charge(const struct spc_pstate *ps, const struc
 }
 
 /* charged - backlog - index bytes: bytes of live entries (an estimate
- * under writers). Context: any thread. */
+ * under writers), what the watermarks see. The slab layer's free slots do
+ * not count: a size in use reuses its own first, and a writer whose size
+ * cannot get a slab waits while the maintainer empties some
+ * (spc_wait_slab). Context: any thread. */
 uint64_t spc_live_bytes(const struct spc_pstate *ps);
-/* Live bytes plus the slab layer's stranded bytes: what the watermarks
- * see. Context: any thread. */
-uint64_t spc_held_bytes(const struct spc_pstate *ps);
 /* What target leaves for entries: target less the index's tables
  * (charged to the pool). The watermarks
  * compare the entries' bytes with it, so that the pool's charge, tables

@@ -15,6 +15,14 @@
  * runs maintenance steps itself (forcing reclamation) while they make
  * progress, registered the same way, since several threads may step.
  *
+ * A writer whose allocation the slab layer refused (a new slab would pass
+ * the pool's target while slabs of other sizes hold free slots,
+ * spc_pool_alloc_entry) waits the same way with its charge held
+ * (spc_wait_slab): it counts in slab_short, which makes the maintainer
+ * evict while the pool's slabs may not grow (spc_pool_slabs_bound), and
+ * retries at every room_gen bump; its need for a slab is in room_need
+ * too, so partial reclamation batches go at once.
+ *
  * A refused write says what ran out: SPC_EFULL when the pool's bytes
  * stayed at its limit, SPC_EBUSY when the maintainer was behind (its ring
  * stayed full, or it had no free reclamation batch and so could not make
@@ -214,6 +222,51 @@ out:
 		                                                         : SPC_C_BUSY_RING,
 		          1);
 	return c;
+}
+
+void *spc_wait_slab(struct spc_pstate *ps, size_t size)
+{
+	struct timespec end;
+	int stranded = 1, timed_out = 0;
+	void *p = NULL;
+
+	SPC_ASSERT_NOT_IN_RCU();
+	spc_deadline(&end, ps->cache->cfg.full_wait_ms);
+	spc_lock(&ps->mu);
+	/* Relaxed: the maintainer reads it as a hint; writers hold mu. */
+	__atomic_store_n(&ps->slab_short, ps->slab_short + 1, __ATOMIC_RELAXED);
+	spc_need_enter(ps, spc_pool_slab_need(size));
+	if (ps->cache->sync_mode) {
+		/* Steps of our own, while they find work: each evicts
+		 * while the slabs may not grow and frees its victims before
+		 * it returns. */
+		spc_unlock(&ps->mu);
+		while (stranded && !p && spc_step_sync(ps, 1) && !spc_deadline_reached(&end))
+			p = spc_pool_alloc_entry(ps->pool, size, &stranded);
+		spc_lock(&ps->mu);
+	} else {
+		ps->room_waiters++;
+		while (stranded && !p) {
+			uint64_t gen = ps->room_gen;
+
+			spc_unlock(&ps->mu);
+			p = spc_pool_alloc_entry(ps->pool, size, &stranded);
+			if (!p)
+				spc_kick(ps);
+			spc_lock(&ps->mu);
+			if (p || timed_out)
+				break;
+			/* Slabs are released by reclamation, which uncharges
+			 * and bumps room_gen after: a change is worth a retry. */
+			if (ps->room_gen == gen)
+				timed_out = spc_timedwait(&ps->room_cv, &ps->mu, &end);
+		}
+		ps->room_waiters--;
+	}
+	spc_need_leave(ps);
+	__atomic_store_n(&ps->slab_short, ps->slab_short - 1, __ATOMIC_RELAXED);
+	spc_unlock(&ps->mu);
+	return p;
 }
 
 int spc_wait_shed(struct spc_pstate *ps, uint64_t target, unsigned ms)

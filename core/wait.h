@@ -6,6 +6,7 @@
 #ifndef SPC_CORE_WAIT_H
 #define SPC_CORE_WAIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct spc_pstate;
@@ -25,6 +26,15 @@ int spc_wait_charge(struct spc_pstate *ps, uint64_t bytes);
  * (spc_ring_fill), with NULL if it gives up. Context: not in read
  * section. */
 struct spc_ring_cell *spc_wait_ring_cell(struct spc_pstate *ps);
+/* Waits up to full_wait_ms for an allocation of size that the slab layer
+ * could not serve while its slabs held stranded bytes (spc_pool_alloc_entry):
+ * the writer counts in slab_short, so the maintainer evicts until slabs
+ * are released, and retries at every uncharge. The caller
+ * keeps its charge meanwhile. Returns the allocation, or NULL when the
+ * deadline passed or the retry failed for another reason (the caller
+ * gives its charge back and refuses). Context: not in read section,
+ * holding no ring cell. */
+void *spc_wait_slab(struct spc_pstate *ps, size_t size);
 
 /* Waits until the pool's charge is <= target (bounded by ms). Returns
  * SPC_OK or SPC_ETIMEDOUT. Context: not in read section. */

@@ -142,6 +142,27 @@ static const char *mode_word(enum spc_mode m)
 	return m == SPC_MODE_INDEXER ? "indexer" : m == SPC_MODE_VIEW ? "view" : "split";
 }
 
+/* The slab layer's bound (spc_slabs_set_bound): a new slab is taken
+ * only while the pool's charge plus its free slots (room for their own
+ * classes only; the one cached empty slab per class aside, which any
+ * allocation of its class takes first) stay within the target. The new
+ * slab's own free slots are not counted before it is taken, so a pool of
+ * one size fills to its charge; the resident memory may pass the target
+ * by the slabs taken at once (one per writer, 64 KiB at most each) and
+ * the headers and tails the charge never counts (about 1 %). Relaxed
+ * reads, a moment old. */
+static int slabs_within(const struct spc_pool *pool)
+{
+	return spc_pool_charged(pool) + spc_slabs_free_slot_bytes(pool->slabs) <=
+	       spc_pool_target(pool);
+}
+
+static int slab_may_grow(void *arg, uint64_t bytes)
+{
+	(void)bytes;
+	return slabs_within(arg);
+}
+
 static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, double share)
 {
 	uint64_t targets[SPC_POOL_COUNT];
@@ -168,6 +189,8 @@ static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, do
 		if (p->arena.kind != SPC_ARENA_MALLOC)
 			p->slabs = spc_slabs_create(&p->arena, &mem->env,
 			                            p->arena.kind == SPC_ARENA_HOOKED ? p->arena.size : 0);
+		if (p->slabs)
+			spc_slabs_set_bound(p->slabs, slab_may_grow, p);
 #endif
 		if (p->arena.kind != SPC_ARENA_HOOKED && !degraded) {
 			spc_report_warn(&mem->report, "%s pool: %s, bounded by its charge only",
@@ -514,6 +537,31 @@ void *spc_pool_alloc(struct spc_pool *pool, size_t n)
 	if (pool->slabs && n <= SPC_SLAB_MAX_CLASS)
 		return spc_slabs_alloc(pool->slabs, n);
 	return spc_arena_alloc(&pool->arena, n);
+}
+
+void *spc_pool_alloc_entry(struct spc_pool *pool, size_t n, int *stranded)
+{
+	void *p;
+
+	*stranded = 0;
+	if (n == 0 || spc_fault(pool->env, SPC_FAULT_POOL_ALLOC, n))
+		return NULL;
+	if (!pool->slabs || n > SPC_SLAB_MAX_CLASS)
+		return spc_arena_alloc(&pool->arena, n);
+	p = spc_slabs_alloc(pool->slabs, n);
+	if (!p)
+		*stranded = !slabs_within(pool);
+	return p;
+}
+
+int spc_pool_slabs_bound(const struct spc_pool *pool)
+{
+	return pool->slabs && !slabs_within(pool);
+}
+
+uint64_t spc_pool_slab_need(size_t n)
+{
+	return n > 0 && n <= SPC_SLAB_MAX_CLASS ? spc_slab_bytes(spc_slab_class_of(n)) : 0;
 }
 
 void spc_pool_free(struct spc_pool *pool, void *p, size_t n)

@@ -93,9 +93,13 @@
  *     (less than one slab stranded in steady state); after the workload
  *     moves to other sizes, survivors pin their slabs, worst case one
  *     slot per 16 or 64 KiB (memcached's "calcification"; jemalloc's bins
- *     alike). The region's hard cap still holds, spc_pool_slab_excess()
- *     lets the maintainer evict while charged + excess is above its
- *     watermark, and the report shows it (slab_held_bytes).
+ *     alike). A new slab is taken only while the pool's charge plus the
+ *     free slots of partly used slabs stay within its target
+ *     (spc_slabs_set_bound, set by pool.c), so the resident memory stays
+ *     within the budget however the sizes move; a writer the bound
+ *     refuses waits while its maintainer evicts until slabs empty
+ *     (core/wait.c, spc_wait_slab). The report shows the excess
+ *     (slab_held_bytes).
 
  * Sanitizer builds (SPC_POOL_MALLOC) and pools whose arena is plain malloc
  * have no slab layer (pool.c does not create one): every entry is its own
@@ -120,6 +124,10 @@
  *  S6. spc_slabs_destroy gives every chunk back, live slots or not.
  *  S7. Released slabs whose pages are kept stay within 1/SPC_SLAB_KEEP_DIV
  *      of their set's chunk bytes; after spc_slabs_purge none is.
+ *  S8. A bound that says no (spc_slabs_set_bound) refuses new slabs only:
+ *      a class with free slots, or with its cached empty slab, still
+ *      allocates. spc_slabs_free_slot_bytes is the free slots of partly
+ *      used slabs, never those of a cached empty one.
  */
 #include "pools/slab.h"
 
@@ -187,6 +195,8 @@ struct spc_slabs {
 	struct spc_arena *arena;
 	const struct spc_env *env;
 	struct slab_set sets[2]; /* 16 KiB slabs, 64 KiB slabs */
+	int (*may_grow)(void *arg, uint64_t bytes); /* spc_slabs_set_bound */
+	void *grow_arg;
 	/* Guards both sets' chunk lists and every chunk's fields. Taken only
 	 * when a class gains or loses a slab, so it is cold. */
 	pthread_mutex_t chunk_lock;
@@ -194,6 +204,9 @@ struct spc_slabs {
 	 * report without them (a moment old is fine; nothing is published
 	 * through them). */
 	_Atomic uint64_t chunk_bytes, inuse_bytes, slabs, free_slabs, live_bytes, live_slots;
+	/* Every slot of the slabs in use, live or free, but for the cached
+	 * empty ones (spc_slabs_free_slot_bytes). */
+	_Atomic uint64_t slot_bytes;
 };
 
 static void lock(pthread_mutex_t *m)
@@ -296,6 +309,8 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 	struct chunk *c, *fresh_chunk = NULL;
 	struct slab *sl;
 
+	if (s->may_grow && !s->may_grow(s->grow_arg, set->slab_bytes))
+		return NULL;
 	lock(&s->chunk_lock);
 	if (!set->avail) {
 		unlock(&s->chunk_lock);
@@ -340,6 +355,7 @@ static struct slab *slab_acquire(struct spc_slabs *s, unsigned cls)
 	sl->resident = 0;
 	stat_add(&s->slabs, 1);
 	stat_add(&s->inuse_bytes, set->slab_bytes);
+	stat_add(&s->slot_bytes, (uint64_t)s->classes[cls].slots * s->classes[cls].size);
 	return sl;
 }
 
@@ -375,6 +391,7 @@ static void slab_release(struct spc_slabs *s, struct slab *sl)
 	sl->magic = 0;
 	stat_sub(&s->slabs, 1);
 	stat_sub(&s->inuse_bytes, set->slab_bytes);
+	stat_sub(&s->slot_bytes, (uint64_t)s->classes[sl->cls].slots * s->classes[sl->cls].size);
 	lock(&s->chunk_lock);
 	keep = keep_pages(set);
 	set->resident += (size_t)keep; /* the place is taken before unlocking */
@@ -509,6 +526,13 @@ void spc_slabs_destroy(struct spc_slabs *s)
 	spc_free(s);
 }
 
+void spc_slabs_set_bound(struct spc_slabs *s, int (*may_grow)(void *arg, uint64_t bytes),
+                         void *arg)
+{
+	s->may_grow = may_grow;
+	s->grow_arg = arg;
+}
+
 void *spc_slabs_alloc(struct spc_slabs *s, size_t n)
 {
 	unsigned cls = spc_slab_class_of(n);
@@ -522,6 +546,8 @@ void *spc_slabs_alloc(struct spc_slabs *s, size_t n)
 	if (!sl) {
 		sl = k->empty;
 		k->empty = NULL;
+		if (sl)
+			stat_add(&s->slot_bytes, (uint64_t)k->slots * k->size);
 		if (!sl)
 			sl = slab_acquire(s, cls);
 		if (!sl) {
@@ -547,7 +573,7 @@ void *spc_slabs_alloc(struct spc_slabs *s, size_t n)
 
 /* Puts slot p back on its slab, under k's lock. Returns the slab when it
  * became empty and must be released (after unlocking), else NULL. */
-static struct slab *slot_put(struct slab_class *k, unsigned cls, void *p)
+static struct slab *slot_put(struct spc_slabs *s, struct slab_class *k, unsigned cls, void *p)
 {
 	struct slab *sl = (struct slab *)((uintptr_t)p & ~(uintptr_t)(k->set->slab_bytes - 1));
 	int was_full;
@@ -564,6 +590,7 @@ static struct slab *slot_put(struct slab_class *k, unsigned cls, void *p)
 			LIST_UNLINK(k->partial, sl);
 		if (!k->empty) {
 			k->empty = sl; /* keep one: no ping-pong at the boundary */
+			stat_sub(&s->slot_bytes, (uint64_t)k->slots * k->size);
 			return NULL;
 		}
 		return sl;
@@ -594,7 +621,7 @@ void spc_slabs_free_many(struct spc_slabs *s, void *const *p, const size_t *n, s
 		 * or after SPC_SLAB_FREE_RUN slots. */
 		do {
 			if (p[i])
-				release = slot_put(k, cls, p[i]), run++;
+				release = slot_put(s, k, cls, p[i]), run++;
 			i++;
 		} while (!release && run < SPC_SLAB_FREE_RUN && i < count &&
 		         (!p[i] || spc_slab_class_of(n[i]) == cls));
@@ -609,6 +636,17 @@ void spc_slabs_free_many(struct spc_slabs *s, void *const *p, const size_t *n, s
 void spc_slabs_free(struct spc_slabs *s, void *p, size_t n)
 {
 	spc_slabs_free_many(s, &p, &n, 1); /* a run of one */
+}
+
+uint64_t spc_slabs_free_slot_bytes(const struct spc_slabs *s)
+{
+	uint64_t slots, live;
+
+	if (!s)
+		return 0;
+	slots = stat_get(&s->slot_bytes);
+	live = stat_get(&s->live_bytes);
+	return slots > live ? slots - live : 0;
 }
 
 uint64_t spc_slabs_excess(const struct spc_slabs *s)

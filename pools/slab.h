@@ -83,6 +83,14 @@ static inline size_t spc_slab_slots(unsigned i)
  * Context: any thread. Ownership: spc_slabs_destroy frees. */
 struct spc_slabs *spc_slabs_create(struct spc_arena *a, const struct spc_env *env,
                                    size_t region_bytes);
+/* Bounds the slab layer's growth: a new slab of bytes is taken only
+ * while may_grow(arg, bytes) says yes (pools/pool.c: while the pool's
+ * charge plus its free slots stay within its target), so stranded slots
+ * cannot carry the resident memory past the budget; an allocation it
+ * refuses returns NULL. Without a bound, slabs grow up to the region.
+ * Context: after create, before any allocation. */
+void spc_slabs_set_bound(struct spc_slabs *s, int (*may_grow)(void *arg, uint64_t bytes),
+                         void *arg);
 /* Gives every chunk back to the arena, live slots or not, and frees the
  * bookkeeping. NULL is a no-op. Context: any thread, no concurrent use;
  * before the arena is destroyed. */
@@ -117,6 +125,11 @@ void spc_slabs_purge(struct spc_slabs *s);
  * cached empty slabs). Relaxed reads, a moment old. NULL s: 0.
  * Context: any thread. */
 uint64_t spc_slabs_excess(const struct spc_slabs *s);
+/* The part of the excess that is free slots of partly used slabs (the
+ * cached empty slabs aside: any allocation of their class takes them
+ * first): room for entries of their classes, stranded for the others. Relaxed reads, a moment old. NULL s: 0. Context: any
+ * thread. */
+uint64_t spc_slabs_free_slot_bytes(const struct spc_slabs *s);
 /* Fills the slab_* fields of out (a moment old, without locks).
  * NULL s: zeros. Context: any thread. */
 void spc_slabs_stats(const struct spc_slabs *s, struct spc_mem_pool_report *out);

@@ -11,7 +11,11 @@
  *  - a large pool evicts on for a whole round of reclamation callbacks;
  *  - in synchronous mode, one waiter leaving does not erase another's need;
  *  - a charge given back wakes the writers waiting for room;
- *  - synchronous steps are covered by the fork lock.
+ *  - synchronous steps are covered by the fork lock;
+ *  - free slots of a size in use count as room: a pool written with one
+ *    size keeps its room live, not half of it in free slots;
+ *  - a new size gets its slabs from the old one's: writes of it wait
+ *    while eviction drains slabs, and are not refused.
  * No test asserts a duration: each waits for an event (with the test's
  * own timeout as the bound), so a regression shows as a refusal, a wrong
  * value or a hang that the timeout turns into a failure.
@@ -28,6 +32,7 @@
 
 #include "check_run.h"
 #include "core/cache.h"
+#include "pools/slab.h"
 
 static void nap_ms(unsigned ms)
 {
@@ -616,6 +621,111 @@ START_TEST(fork_while_synchronous_steps_run)
 }
 END_TEST
 
+/* ---- 7. free slots of a size in use are room ------------------------------ */
+
+#define SLAB_POOL_BYTES ((uint64_t)16 << 20)
+
+/* Live bytes of the index pool and the room its entries have, after
+ * quiescence (no backlog left). */
+static void live_and_room(struct spc_cache *c, uint64_t *live, uint64_t *room)
+{
+	struct spc_stats st;
+
+	ck_assert_int_eq(spc_cache_quiesce(c, 10000), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	ck_assert_uint_eq(st.reclaim_backlog_bytes, 0);
+	*live = st.charged_bytes - st.index_bytes;
+	*room = st.target_bytes - st.index_bytes;
+}
+
+/* Sets keys of prefix p in [from, to) with values of vlen bytes, in a
+ * scrambled order; returns the first refusal's code, or SPC_OK. */
+static int set_range(struct spc_cache *c, const char *p, size_t from, size_t to, size_t vlen)
+{
+	static char val[2048];
+
+	ck_assert_uint_le(vlen, sizeof val);
+	memset(val, 'v', vlen);
+	for (size_t i = from; i < to; i++) {
+		size_t k = from + (i - from) * 7919 % (to - from);
+		char key[48];
+		int r;
+
+		snprintf(key, sizeof key, "%s-%zu", p, k);
+		r = spc_set(c, SPC_POOL_INDEX, key, strlen(key), val, vlen);
+		if (r != SPC_OK)
+			return r;
+	}
+	return SPC_OK;
+}
+
+/* Churn of one size: three times the pool in distinct keys, then
+ * overwrites and deletes among them. Eviction frees slots, not slabs, so
+ * a maintainer that counted free slots as held kept evicting while the
+ * slabs were full of them: the pool held 55 % of its room live. Free
+ * slots of a size in use are reused first: the live bytes must stay near
+ * the low watermark (90 % of the room). _i: synchronous. */
+START_TEST(one_size_keeps_its_room_live)
+{
+	struct spc_config cfg;
+	struct spc_cache *c;
+	uint64_t live, room;
+	size_t n = 3 * (SLAB_POOL_BYTES / 2 / 160);
+
+	spc_config_init(&cfg);
+	c = open_with(&cfg, SLAB_POOL_BYTES, _i);
+	ck_assert_int_eq(set_range(c, "one", 0, n, 100), SPC_OK);
+	for (size_t i = 0; i < n; i += 97) {
+		char key[48];
+
+		snprintf(key, sizeof key, "one-%zu", i);
+		(void)spc_delete(c, SPC_POOL_INDEX, key, strlen(key));
+	}
+	ck_assert_int_eq(set_range(c, "one", n / 3, n, 100), SPC_OK);
+	live_and_room(c, &live, &room);
+	ck_assert_msg(live * 100 >= room * (cfg.low_watermark_pct - 5),
+	              "live %llu of a room of %llu", (unsigned long long)live,
+	              (unsigned long long)room);
+	spc_close(c);
+}
+END_TEST
+
+/* The pool is filled with one size, then written with another only,
+ * twice over: the new size's slabs must come from the old size's, whose
+ * free slots it cannot use. Every write gets through (the writer waits
+ * while the maintainer evicts on held bytes until slabs are released);
+ * the slabs never hold more than the target leaves beyond the charge
+ * (the resident memory stays within the budget); and the new size ends
+ * with most of the room, though survivors of the old one still pin some
+ * slabs (before: a third of it). _i: synchronous. */
+START_TEST(a_new_size_gets_the_old_sizes_slabs)
+{
+	struct spc_config cfg;
+	struct spc_cache *c;
+	struct spc_mem_report mr;
+	struct spc_stats st;
+	uint64_t live, room;
+
+	spc_config_init(&cfg);
+	c = open_with(&cfg, SLAB_POOL_BYTES, _i);
+	ck_assert_int_eq(set_range(c, "small", 0, 2 * (SLAB_POOL_BYTES / 2 / 160), 100), SPC_OK);
+	ck_assert_int_eq(set_range(c, "large", 0, 2 * (SLAB_POOL_BYTES / 2 / 1100), 1000), SPC_OK);
+	live_and_room(c, &live, &room);
+	ck_assert_int_eq(spc_memory_report(c, &mr), SPC_OK);
+	ck_assert_int_eq(spc_stats(c, SPC_POOL_INDEX, &st), SPC_OK);
+	/* Two 64 KiB slabs of slack: two writers' slabs may pass at once. */
+	ck_assert_msg(st.charged_bytes + mr.pools[SPC_POOL_INDEX].slab_held_bytes <=
+	                  st.target_bytes + 2 * SPC_SLAB_BYTES,
+	              "charged %llu, slabs hold %llu more, target %llu",
+	              (unsigned long long)st.charged_bytes,
+	              (unsigned long long)mr.pools[SPC_POOL_INDEX].slab_held_bytes,
+	              (unsigned long long)st.target_bytes);
+	ck_assert_msg(live * 2 >= room, "live %llu of a room of %llu", (unsigned long long)live,
+	              (unsigned long long)room);
+	spc_close(c);
+}
+END_TEST
+
 static Suite *backpressure_suite(void)
 {
 	Suite *s = suite_create("backpressure");
@@ -629,6 +739,8 @@ static Suite *backpressure_suite(void)
 	tcase_add_test(tc, eviction_outlasts_a_callback_round);
 	tcase_add_test(tc, sync_room_need_is_the_largest_need_of_the_waiters);
 	tcase_add_test(tc, fork_while_synchronous_steps_run);
+	tcase_add_loop_test(tc, one_size_keeps_its_room_live, 0, 2);
+	tcase_add_loop_test(tc, a_new_size_gets_the_old_sizes_slabs, 0, 2);
 	suite_add_tcase(s, tc);
 	/* Shorter than the waiter's 60 s bound: a lost wake-up fails here. */
 	tcase_set_timeout(live, 30);

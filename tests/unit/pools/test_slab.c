@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of pools/slab.c (S1-S6; S7 in test_give_back.c), through the pool API where the slab
+ * Unit tests of pools/slab.c (S1-S6, S8; S7 in test_give_back.c), through the pool API where the slab
  * layer sits (spc_pool_usable / alloc / free) and its report fields.
  */
 #include <check.h>
@@ -447,6 +447,61 @@ START_TEST(layer_writers_and_reclaimer)
 }
 END_TEST
 
+/* ---- S8: the bound on new slabs ----------------------------------------- */
+
+static int bound_open;
+
+static int bound_says(void *arg, uint64_t bytes)
+{
+	(void)arg;
+	ck_assert_uint_gt(bytes, 0);
+	return bound_open;
+}
+
+START_TEST(bound_refuses_new_slabs_only)
+{
+	struct spc_arena a;
+	struct spc_slabs *s;
+	unsigned cls = spc_slab_class_of(100);
+	uint64_t size = spc_slab_class_size(cls), slots = spc_slab_slots(cls);
+	void *p, *q;
+
+	spc_arena_init(&a, NULL, (struct spc_region){ NULL, 0 });
+	s = spc_slabs_create(&a, NULL, 0);
+	ck_assert_ptr_nonnull(s);
+	spc_slabs_set_bound(s, bound_says, NULL);
+	bound_open = 1;
+	p = spc_slabs_alloc(s, 100);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 1) * size);
+	bound_open = 0;
+	/* the class's own free slots: still served */
+	q = spc_slabs_alloc(s, 100);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 2) * size);
+	/* another class needs a new slab: refused, nothing changed */
+	ck_assert_ptr_null(spc_slabs_alloc(s, 1000));
+	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 2) * size);
+	/* emptied, the slab is the class's cached one: no free slot counted,
+	 * though the excess still shows it */
+	spc_slabs_free(s, p, 100);
+	spc_slabs_free(s, q, 100);
+	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), 0);
+	ck_assert_uint_ge(spc_slabs_excess(s), slots * size);
+	/* and taken again whatever the bound says */
+	p = spc_slabs_alloc(s, 100);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 1) * size);
+	bound_open = 1;
+	q = spc_slabs_alloc(s, 1000);
+	ck_assert_ptr_nonnull(q);
+	spc_slabs_free(s, p, 100);
+	spc_slabs_free(s, q, 1000);
+	spc_slabs_destroy(s);
+	spc_arena_destroy(&a);
+}
+END_TEST
+
 /* spc_pool_free_many leaves the pool exactly as freeing one by one does:
  * two pools get the same allocations (runs of one class longer than
  * SPC_SLAB_FREE_RUN, single slots between classes, sizes for the arena,
@@ -663,6 +718,7 @@ int main(void)
 	tcase_add_loop_test(tc, writers_and_reclaimer, 0, 2);
 	tcase_add_loop_test(tc, layer_writers_and_reclaimer, 0, 2);
 	tcase_add_test(tc, free_many_as_free_one_by_one);
+	tcase_add_test(tc, bound_refuses_new_slabs_only);
 	tcase_add_loop_test(tc, fault_fails_cleanly, 0, 2);
 	tcase_add_test(tc, destroy_with_live_slots);
 	tcase_add_test(tc, bytes_per_164_entry);
