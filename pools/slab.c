@@ -638,26 +638,23 @@ void spc_slabs_free(struct spc_slabs *s, void *p, size_t n)
 	spc_slabs_free_many(s, &p, &n, 1); /* a run of one */
 }
 
+/* A statistic of bytes less the live slots' bytes. The counters are read
+ * one by one: a transient inversion reads as 0. */
+static uint64_t above_live(const struct spc_slabs *s, const _Atomic uint64_t *bytes)
+{
+	uint64_t b = stat_get(bytes), live = stat_get(&s->live_bytes);
+
+	return b > live ? b - live : 0;
+}
+
 uint64_t spc_slabs_free_slot_bytes(const struct spc_slabs *s)
 {
-	uint64_t slots, live;
-
-	if (!s)
-		return 0;
-	slots = stat_get(&s->slot_bytes);
-	live = stat_get(&s->live_bytes);
-	return slots > live ? slots - live : 0;
+	return s ? above_live(s, &s->slot_bytes) : 0;
 }
 
 uint64_t spc_slabs_excess(const struct spc_slabs *s)
 {
-	uint64_t inuse, live;
-
-	if (!s)
-		return 0;
-	inuse = stat_get(&s->inuse_bytes);
-	live = stat_get(&s->live_bytes);
-	return inuse > live ? inuse - live : 0;
+	return s ? above_live(s, &s->inuse_bytes) : 0;
 }
 
 void spc_slabs_stats(const struct spc_slabs *s, struct spc_mem_pool_report *out)

@@ -458,6 +458,17 @@ static int bound_says(void *arg, uint64_t bytes)
 	return bound_open;
 }
 
+/* Allocates n bytes, which must succeed, and checks the free slot bytes
+ * after. */
+static void *take(struct spc_slabs *s, size_t n, uint64_t free_after)
+{
+	void *p = spc_slabs_alloc(s, n);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), free_after);
+	return p;
+}
+
 START_TEST(bound_refuses_new_slabs_only)
 {
 	struct spc_arena a;
@@ -471,14 +482,10 @@ START_TEST(bound_refuses_new_slabs_only)
 	ck_assert_ptr_nonnull(s);
 	spc_slabs_set_bound(s, bound_says, NULL);
 	bound_open = 1;
-	p = spc_slabs_alloc(s, 100);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 1) * size);
+	p = take(s, 100, (slots - 1) * size);
 	bound_open = 0;
 	/* the class's own free slots: still served */
-	q = spc_slabs_alloc(s, 100);
-	ck_assert_ptr_nonnull(q);
-	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 2) * size);
+	q = take(s, 100, (slots - 2) * size);
 	/* another class needs a new slab: refused, nothing changed */
 	ck_assert_ptr_null(spc_slabs_alloc(s, 1000));
 	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 2) * size);
@@ -489,9 +496,7 @@ START_TEST(bound_refuses_new_slabs_only)
 	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), 0);
 	ck_assert_uint_ge(spc_slabs_excess(s), slots * size);
 	/* and taken again whatever the bound says */
-	p = spc_slabs_alloc(s, 100);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(spc_slabs_free_slot_bytes(s), (slots - 1) * size);
+	p = take(s, 100, (slots - 1) * size);
 	bound_open = 1;
 	q = spc_slabs_alloc(s, 1000);
 	ck_assert_ptr_nonnull(q);
