@@ -157,11 +157,13 @@ static int slabs_within(const struct spc_pool *pool)
 	       spc_pool_target(pool);
 }
 
+#ifndef SPC_POOL_MALLOC /* no slab layer in sanitizer builds */
 static int slab_may_grow(void *arg, uint64_t bytes)
 {
 	(void)bytes;
 	return slabs_within(arg);
 }
+#endif
 
 static void pools_init(struct spc_mem *mem, int degraded, enum spc_mode mode, double share)
 {

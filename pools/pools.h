@@ -96,9 +96,8 @@ uint64_t spc_pool_charged(const struct spc_pool *pool);
  * slots of partly used slabs, slab headers and tails, one cached empty
  * slab per class (pools/slab.c). Small while the sizes in use stay the
  * same; grows when most entries of one size are evicted and survivors pin
- * their slabs. While a writer cannot get a slab (spc_pool_alloc_entry),
- * a maintainer that evicts while charged + excess is above its watermark
- * drains the pinned slabs. A relaxed
+ * their slabs. The report shows it; the bound on new slabs counts only
+ * the free slots of partly used slabs (spc_pool_slabs_bound). A relaxed
  * read, a moment old; 0 without a slab layer. Context: any thread. */
 uint64_t spc_pool_slab_excess(const struct spc_pool *pool);
 
@@ -135,11 +134,10 @@ void spc_pool_trim(struct spc_pool *pool);
  * exhausted, the system refuses, or the fault hook says so.
  * Context: any thread. */
 void *spc_pool_alloc(struct spc_pool *pool, size_t n);
-/* As spc_pool_alloc, and on failure *stranded says whether the slab
- * layer could not get a slab for n while its slabs hold bytes beyond
- * their live slots (spc_pool_slab_excess): an eviction that empties
- * slabs can serve it. 0 for a refusal of the fault hook, of the arena
- * outside the slabs, or with nothing stranded. Context: any thread. */
+/* As spc_pool_alloc, and on failure *stranded says whether the pool's
+ * budget refused the slab layer a new slab for n (spc_pool_slabs_bound):
+ * an eviction that empties slabs can serve it. 0 for a refusal of the
+ * fault hook or of the arena. Context: any thread. */
 void *spc_pool_alloc_entry(struct spc_pool *pool, size_t n, int *stranded);
 /* The bytes of the slab an entry of n bytes comes from (what a writer
  * that spc_pool_alloc_entry found stranded needs). Pure. */
@@ -150,7 +148,7 @@ uint64_t spc_pool_slab_need(size_t n);
  * slab layer. Context: any thread. */
 int spc_pool_slabs_bound(const struct spc_pool *pool);
 /* Frees p, allocated with spc_pool_alloc(pool, n). Context: any thread
- * (the reclamation thread included). */
+ * (the RCU callback thread included). */
 void spc_pool_free(struct spc_pool *pool, void *p, size_t n);
 /* Frees p[i], allocated with spc_pool_alloc(pool, n[i]), for i < count:
  * what count calls of spc_pool_free do, with one lock of a slab class per

@@ -127,8 +127,8 @@ void spc_slabs_purge(struct spc_slabs *s);
 uint64_t spc_slabs_excess(const struct spc_slabs *s);
 /* The part of the excess that is free slots of partly used slabs (the
  * cached empty slabs aside: any allocation of their class takes them
- * first): room for entries of their classes, stranded for the others. Relaxed reads, a moment old. NULL s: 0. Context: any
- * thread. */
+ * first): room for entries of their classes, stranded for the others.
+ * Relaxed reads, a moment old. NULL s: 0. Context: any thread. */
 uint64_t spc_slabs_free_slot_bytes(const struct spc_slabs *s);
 /* Fills the slab_* fields of out (a moment old, without locks).
  * NULL s: zeros. Context: any thread. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of pools/slab.c (S1-S6, S8; S7 in test_give_back.c), through the pool API where the slab
- * layer sits (spc_pool_usable / alloc / free) and its report fields.
+ * Unit tests of pools/slab.c (S1-S6, S8; S7 in test_give_back.c),
+ * through the pool API where the slab layer sits (spc_pool_usable / alloc
+ * / free) and its report fields.
  */
 #include <check.h>
 #include <pthread.h>
