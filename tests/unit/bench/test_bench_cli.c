@@ -226,7 +226,9 @@ static const char vdi_rounds_check[] =
 	" assert r['inserts_per_sec']==round(st.median(i)), r\n"
 	" assert near(r['inserts_ratio'], st.median([x/y for x,y in zip(i,j)])), r\n"
 	" apart+=not near(r['inserts_ratio'], st.median(i)/st.median(j))\n"
-	" assert r['cpu_ns_per_insert']>0 and r['evictions_per_sec']>0, r\n"
+	/* evictions: present, not necessarily > 0 (whether a system fills up
+	 * within three 0.2 s slices depends on the machine's speed) */
+	" assert r['cpu_ns_per_insert']>0 and r['evictions_per_sec']>=0, r\n"
 	"sys.exit(0 if apart else 3)\n";
 
 /* view-during-index --rounds: both phases' reader ops/s per round and
