@@ -147,8 +147,9 @@ int spc_view_maint_spare(struct spc_pstate *ps, struct spc_entry *e)
 		return 0; /* spc_evict_to_percent asks for the whole pool */
 	spc_view_share_marks(ps, 1.0 - v->height_share, &api_hi, &api_lo);
 	/* What the watermarks see (live bytes): with the heights within
-	 * their share, the rest is the others'. Only when that is over their share are they what fills
-	 * the pool, and one of them is found further on. */
+	 * their share, the rest is the others'. Only when that is over their
+	 * share are they what fills the pool, and one of them is found
+	 * further on. */
 	held = spc_live_bytes(ps);
 	if (held <= v->height_bytes || held - v->height_bytes <= api_lo)
 		return 0;

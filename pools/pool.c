@@ -534,11 +534,9 @@ void spc_pool_trim(struct spc_pool *pool)
 
 void *spc_pool_alloc(struct spc_pool *pool, size_t n)
 {
-	if (n == 0 || spc_fault(pool->env, SPC_FAULT_POOL_ALLOC, n))
-		return NULL;
-	if (pool->slabs && n <= SPC_SLAB_MAX_CLASS)
-		return spc_slabs_alloc(pool->slabs, n);
-	return spc_arena_alloc(&pool->arena, n);
+	int stranded;
+
+	return spc_pool_alloc_entry(pool, n, &stranded);
 }
 
 void *spc_pool_alloc_entry(struct spc_pool *pool, size_t n, int *stranded)
